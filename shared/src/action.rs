@@ -1,0 +1,205 @@
+//! What the shell can be asked to do. The core decides; the shell's executor runs a
+//! `Decision`'s actions in order and commits its next state.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::schedule::rfc3339_z;
+use crate::scope::DeploymentType;
+use crate::state::{Deployment, EnvironmentState, HealthChange};
+
+/// SNS subjects are limited to 100 characters.
+pub const MAX_SUBJECT_CHARS: usize = 100;
+
+/// How loud a notification is; subscribers filter on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// The `event` message attribute of a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NotificationEvent {
+    #[serde(rename = "deploy.planned")]
+    DeployPlanned,
+    #[serde(rename = "deploy.pending")]
+    DeployPending,
+    #[serde(rename = "deploy.succeeded")]
+    DeploySucceeded,
+    #[serde(rename = "deploy.failed")]
+    DeployFailed,
+    #[serde(rename = "env.startup")]
+    EnvStartup,
+    #[serde(rename = "env.teardown")]
+    EnvTeardown,
+    #[serde(rename = "env.hold")]
+    EnvHold,
+    #[serde(rename = "budget.warning")]
+    BudgetWarning,
+    #[serde(rename = "budget.locked")]
+    BudgetLocked,
+    #[serde(rename = "budget.unlocked")]
+    BudgetUnlocked,
+    #[serde(rename = "cost.report")]
+    CostReport,
+    #[serde(rename = "health.down")]
+    HealthDown,
+    #[serde(rename = "health.resolved")]
+    HealthResolved,
+}
+
+/// A message for the team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub event: NotificationEvent,
+    pub severity: Severity,
+    /// At most [`MAX_SUBJECT_CHARS`] characters.
+    pub subject: String,
+    /// Plain text a person can read in an email.
+    pub body: String,
+}
+
+impl Notification {
+    /// A notification whose subject is cut, with an ellipsis, to fit SNS's limit.
+    pub fn new(
+        event: NotificationEvent,
+        severity: Severity,
+        subject: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Self {
+        let mut subject: String = subject.into();
+        // SNS refuses line breaks in a subject.
+        if subject.contains(['\n', '\r']) {
+            subject = subject.replace(['\n', '\r'], " ");
+        }
+        if subject.chars().count() > MAX_SUBJECT_CHARS {
+            subject = subject.chars().take(MAX_SUBJECT_CHARS - 1).collect();
+            subject.push('…');
+        }
+        Self {
+            event,
+            severity,
+            subject,
+            body: body.into(),
+        }
+    }
+}
+
+/// What a one-time schedule sends to the lifecycle function when it fires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum ScheduledCommand {
+    /// The scheduled daily teardown.
+    Teardown,
+    /// The scheduled morning startup.
+    Startup,
+    /// A hold placed for `until` has run out.
+    HoldExpired {
+        #[serde(with = "chrono::serde::ts_seconds")]
+        until: DateTime<Utc>,
+    },
+}
+
+/// One effect for the shell to carry out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Set the service's desired count, remembering the count before a scale to zero.
+    ScaleService { desired_count: u32 },
+    /// Bring the service back to the count remembered before it was scaled to zero.
+    RestoreService,
+    /// Dispatch the deploy workflow on `git_ref`.
+    DispatchDeploy {
+        git_ref: String,
+        deployment_type: DeploymentType,
+        skip_tests: bool,
+    },
+    /// Create (or replace) a one-time schedule that fires `command` at `at`.
+    PutOneTimeSchedule {
+        name: String,
+        #[serde(serialize_with = "rfc3339_z")]
+        at: DateTime<Utc>,
+        command: ScheduledCommand,
+    },
+    /// Delete a one-time schedule if it exists.
+    DeleteSchedule { name: String },
+    /// Tell the team.
+    Notify(Notification),
+    /// Keep a deployment's record beside the state.
+    RecordDeployment(Deployment),
+    /// Keep a health transition's record beside the state.
+    RecordHealth {
+        #[serde(serialize_with = "rfc3339_z")]
+        at: DateTime<Utc>,
+        change: HealthChange,
+    },
+}
+
+/// What `decide` returns: the effects, in order, and the state to commit after them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub actions: Vec<Action>,
+    pub next_state: EnvironmentState,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_cut_to_one_hundred_characters_on_a_char_boundary() {
+        let cases = [
+            ("short", "short".to_string()),
+            (&"é".repeat(100), "é".repeat(100)),
+            (&"é".repeat(101), format!("{}…", "é".repeat(99))),
+            ("two\nlines", "two lines".to_string()),
+        ];
+        for (input, expected) in cases {
+            let n = Notification::new(NotificationEvent::EnvHold, Severity::Info, input, "");
+            assert_eq!(n.subject, expected);
+            assert!(n.subject.chars().count() <= MAX_SUBJECT_CHARS);
+        }
+    }
+
+    #[test]
+    fn actions_serialize_with_their_wire_names() {
+        let notify = Action::Notify(Notification::new(
+            NotificationEvent::HealthResolved,
+            Severity::Info,
+            "s",
+            "b",
+        ));
+        let json = serde_json::to_value(&notify).unwrap();
+        assert_eq!(json["action"], "notify");
+        assert_eq!(json["event"], "health.resolved");
+        assert_eq!(json["severity"], "info");
+
+        let put = Action::PutOneTimeSchedule {
+            name: "hold-expiry".into(),
+            at: "2026-11-27T20:00:00Z".parse().unwrap(),
+            command: ScheduledCommand::HoldExpired {
+                until: "2026-11-27T20:00:00Z".parse().unwrap(),
+            },
+        };
+        let json = serde_json::to_value(&put).unwrap();
+        assert_eq!(json["at"], "2026-11-27T20:00:00Z");
+        assert_eq!(json["command"]["command"], "hold_expired");
+    }
+
+    #[test]
+    fn scheduled_commands_round_trip_as_the_schedule_input() {
+        let cmd = ScheduledCommand::HoldExpired {
+            until: "2026-11-27T20:00:00Z".parse().unwrap(),
+        };
+        let json = serde_json::to_string(&cmd).unwrap();
+        assert_eq!(json, r#"{"command":"hold_expired","until":1795809600}"#);
+        assert_eq!(serde_json::from_str::<ScheduledCommand>(&json).unwrap(), cmd);
+        assert_eq!(
+            serde_json::from_str::<ScheduledCommand>(r#"{"command":"teardown"}"#).unwrap(),
+            ScheduledCommand::Teardown
+        );
+    }
+}

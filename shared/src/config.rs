@@ -1,0 +1,489 @@
+//! Configuration from environment variables, parsed once into a typed `Config`.
+//!
+//! Every variable has the default the README lists; an empty value counts as unset (so
+//! templates can pass empty parameters). A bad value fails with the variable's name, the
+//! value (never a secret's) and what was expected.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono_tz::Tz;
+
+use crate::error::{Error, Result};
+use crate::schedule::{BusinessHours, WorkingDays};
+
+/// A value that must never be printed: `Debug` and `Display` show `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `owner/name` of a GitHub repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    pub owner: String,
+    pub name: String,
+}
+
+impl fmt::Display for Repository {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// An HTTP endpoint the health check probes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub name: String,
+    pub url: String,
+}
+
+/// Names of the AWS resources the functions act on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resources {
+    pub cluster: Option<String>,
+    pub service: Option<String>,
+    pub table: Option<String>,
+    pub team_topic_arn: Option<String>,
+    pub team_queue_url: Option<String>,
+    pub schedule_group: Option<String>,
+    pub scheduler_role_arn: Option<String>,
+    pub lifecycle_function_arn: Option<String>,
+    pub budget_name: Option<String>,
+}
+
+/// How the functions talk to GitHub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHub {
+    pub repository: Option<Repository>,
+    pub branch: String,
+    /// One secret, or two while rotating.
+    pub webhook_secrets: Vec<Secret>,
+    pub webhook_secret_arn: Option<String>,
+    pub token: Option<Secret>,
+    pub token_arn: Option<String>,
+    pub deploy_workflow: String,
+    pub api_url: String,
+}
+
+/// Everything the functions and `stagingctl` read from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub environment: String,
+    pub business_hours: BusinessHours,
+    pub hold_default: Duration,
+    pub hold_max: Duration,
+    /// A paths-filter YAML file; the built-in filters when `None`.
+    pub filters_file: Option<PathBuf>,
+    pub resources: Resources,
+    pub github: GitHub,
+    pub probes: Vec<Probe>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let mut hours = BusinessHours::default();
+        if let Some(v) = get("STAGING_TIME_ZONE") {
+            hours.time_zone = v.trim().parse::<Tz>().map_err(|_| {
+                bad("STAGING_TIME_ZONE", &v, "expected an IANA time zone like Europe/London")
+            })?;
+        }
+        if let Some(v) = get("STAGING_WORKING_DAYS") {
+            hours.working_days = parse_working_days(&v)
+                .map_err(|reason| bad("STAGING_WORKING_DAYS", &v, &reason))?;
+        }
+        if let Some(v) = get("STAGING_UP_TIME") {
+            hours.up_time = if v.trim().eq_ignore_ascii_case("none") {
+                None
+            } else {
+                Some(parse_time(&v).map_err(|r| bad("STAGING_UP_TIME", &v, &r))?)
+            };
+        }
+        if let Some(v) = get("STAGING_DOWN_TIME") {
+            hours.down_time = parse_time(&v).map_err(|r| bad("STAGING_DOWN_TIME", &v, &r))?;
+        }
+        if let Some(up) = hours.up_time
+            && up >= hours.down_time
+        {
+            let value = format!("{}", hours.down_time.format("%H:%M"));
+            return Err(bad(
+                "STAGING_DOWN_TIME",
+                &value,
+                &format!("must be later than STAGING_UP_TIME ({})", up.format("%H:%M")),
+            ));
+        }
+        if let Some(v) = get("STAGING_HOLIDAYS") {
+            hours.holidays = parse_holidays(&v).map_err(|r| bad("STAGING_HOLIDAYS", &v, &r))?;
+        }
+
+        let duration = |name: &'static str, default: Duration| -> Result<Duration> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => match humantime::parse_duration(v.trim()) {
+                    Ok(d) if d.is_zero() => Err(bad(name, &v, "must be longer than zero")),
+                    Ok(d) => Ok(d),
+                    Err(e) => Err(bad(name, &v, &format!("expected a duration like 2h or 90m ({e})"))),
+                },
+            }
+        };
+        let hold_default = duration("STAGING_HOLD_DEFAULT", Duration::from_secs(2 * 3600))?;
+        let hold_max = duration("STAGING_HOLD_MAX", Duration::from_secs(12 * 3600))?;
+        if hold_default > hold_max {
+            return Err(bad(
+                "STAGING_HOLD_DEFAULT",
+                &humantime::format_duration(hold_default).to_string(),
+                &format!(
+                    "must not exceed STAGING_HOLD_MAX ({})",
+                    humantime::format_duration(hold_max)
+                ),
+            ));
+        }
+
+        let resources = Resources {
+            cluster: get("STAGING_CLUSTER"),
+            service: get("STAGING_SERVICE"),
+            table: get("STAGING_TABLE"),
+            team_topic_arn: get("STAGING_TEAM_TOPIC_ARN"),
+            team_queue_url: get("STAGING_TEAM_QUEUE_URL"),
+            schedule_group: get("STAGING_SCHEDULE_GROUP"),
+            scheduler_role_arn: get("STAGING_SCHEDULER_ROLE_ARN"),
+            lifecycle_function_arn: get("STAGING_LIFECYCLE_FUNCTION_ARN"),
+            budget_name: get("STAGING_BUDGET_NAME"),
+        };
+
+        let repository = get("GITHUB_REPOSITORY")
+            .map(|v| parse_repository(&v).map_err(|r| bad("GITHUB_REPOSITORY", &v, &r)))
+            .transpose()?;
+        let webhook_secrets = match get("GITHUB_WEBHOOK_SECRET") {
+            None => Vec::new(),
+            Some(v) => parse_secrets(&v).map_err(|r| bad("GITHUB_WEBHOOK_SECRET", "<redacted>", &r))?,
+        };
+        let api_url = get("GITHUB_API_URL")
+            .map(|v| {
+                let trimmed = v.trim().trim_end_matches('/').to_string();
+                if is_http_url(&trimmed) {
+                    Ok(trimmed)
+                } else {
+                    Err(bad("GITHUB_API_URL", &v, "expected an http:// or https:// URL"))
+                }
+            })
+            .transpose()?
+            .unwrap_or_else(|| "https://api.github.com".into());
+        let github = GitHub {
+            repository,
+            branch: get("GITHUB_BRANCH")
+                .map(|b| b.trim().to_string())
+                .unwrap_or_else(|| "develop".into()),
+            webhook_secrets,
+            webhook_secret_arn: get("GITHUB_WEBHOOK_SECRET_ARN"),
+            token: get("GITHUB_TOKEN").map(|t| Secret::new(t.trim())),
+            token_arn: get("GITHUB_TOKEN_ARN"),
+            deploy_workflow: get("GITHUB_DEPLOY_WORKFLOW")
+                .map(|w| w.trim().to_string())
+                .unwrap_or_else(|| "deploy-staging.yml".into()),
+            api_url,
+        };
+
+        let probes = match get("STAGING_PROBES") {
+            None => Vec::new(),
+            Some(v) => parse_probes(&v).map_err(|r| bad("STAGING_PROBES", &v, &r))?,
+        };
+
+        Ok(Self {
+            environment: get("STAGING_ENVIRONMENT")
+                .map(|e| e.trim().to_string())
+                .unwrap_or_else(|| "staging".into()),
+            business_hours: hours,
+            hold_default,
+            hold_max,
+            filters_file: get("STAGING_FILTERS_FILE").map(PathBuf::from),
+            resources,
+            github,
+            probes,
+        })
+    }
+}
+
+fn bad(variable: &'static str, value: &str, reason: &str) -> Error {
+    Error::Config {
+        variable,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// `HH:MM` (24-hour).
+fn parse_time(value: &str) -> std::result::Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(value.trim(), "%H:%M")
+        .map_err(|_| "expected a 24-hour time like 08:00, or `none`".to_string())
+}
+
+/// `Mon-Fri`, `Mon,Tue,Thu`, `Fri-Mon` (wrapping), or a mix.
+pub fn parse_working_days(value: &str) -> std::result::Result<WorkingDays, String> {
+    let day = |s: &str| -> std::result::Result<Weekday, String> {
+        s.trim()
+            .parse::<Weekday>()
+            .map_err(|_| format!("`{}` is not a day; use Mon..Sun, ranges like Mon-Fri, or lists", s.trim()))
+    };
+    let mut days = WorkingDays::NONE;
+    for part in value.split(',') {
+        match part.split_once('-') {
+            Some((first, last)) => {
+                let (first, last) = (day(first)?, day(last)?);
+                let mut d = first;
+                days = days.with(d);
+                while d != last {
+                    d = d.succ();
+                    days = days.with(d);
+                }
+            }
+            None => days = days.with(day(part)?),
+        }
+    }
+    Ok(days)
+}
+
+/// Comma-separated `YYYY-MM-DD`.
+fn parse_holidays(value: &str) -> std::result::Result<BTreeSet<NaiveDate>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| format!("`{s}` is not a date like 2026-12-25"))
+        })
+        .collect()
+}
+
+fn parse_repository(value: &str) -> std::result::Result<Repository, String> {
+    let v = value.trim();
+    match v.split_once('/') {
+        Some((owner, name))
+            if !owner.is_empty() && !name.is_empty() && !name.contains('/') && !v.contains(char::is_whitespace) =>
+        {
+            Ok(Repository {
+                owner: owner.into(),
+                name: name.into(),
+            })
+        }
+        _ => Err("expected owner/name".into()),
+    }
+}
+
+/// One secret, or two separated by a comma while rotating. The error never quotes them.
+fn parse_secrets(value: &str) -> std::result::Result<Vec<Secret>, String> {
+    let secrets: Vec<Secret> = value.split(',').map(|s| Secret::new(s.trim())).collect();
+    if secrets.iter().any(|s| s.expose().is_empty()) {
+        return Err("a comma-separated entry is empty".into());
+    }
+    if secrets.len() > 2 {
+        return Err(format!("expected one secret, or two while rotating; found {}", secrets.len()));
+    }
+    Ok(secrets)
+}
+
+/// `name=url,name=url`.
+fn parse_probes(value: &str) -> std::result::Result<Vec<Probe>, String> {
+    let mut probes: Vec<Probe> = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, url) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("`{entry}` is not name=url"))?;
+        let (name, url) = (name.trim(), url.trim());
+        if name.is_empty() || !is_http_url(url) {
+            return Err(format!("`{entry}` is not name=http(s)://..."));
+        }
+        if probes.iter().any(|p| p.name == name) {
+            return Err(format!("probe `{name}` is named twice"));
+        }
+        probes.push(Probe {
+            name: name.into(),
+            url: url.into(),
+        });
+    }
+    Ok(probes)
+}
+
+fn is_http_url(s: &str) -> bool {
+    ["http://", "https://"].iter().any(|scheme| {
+        s.strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/') && !s.contains(char::is_whitespace))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.environment, "staging");
+        assert_eq!(c.business_hours, BusinessHours::default());
+        assert_eq!(c.hold_default, Duration::from_secs(7200));
+        assert_eq!(c.hold_max, Duration::from_secs(43200));
+        assert_eq!(c.github.branch, "develop");
+        assert_eq!(c.github.deploy_workflow, "deploy-staging.yml");
+        assert_eq!(c.github.api_url, "https://api.github.com");
+        assert!(c.github.token.is_none() && c.github.webhook_secrets.is_empty());
+        assert!(c.filters_file.is_none() && c.probes.is_empty());
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let c = config(&[
+            ("STAGING_TIME_ZONE", "Europe/London"),
+            ("STAGING_WORKING_DAYS", "Mon,Tue,Thu"),
+            ("STAGING_UP_TIME", "09:30"),
+            ("STAGING_DOWN_TIME", "17:45"),
+            ("STAGING_HOLIDAYS", "2026-12-25, 2026-12-28"),
+            ("STAGING_HOLD_DEFAULT", "90m"),
+            ("STAGING_HOLD_MAX", "1h 45m"),
+            ("STAGING_FILTERS_FILE", ".github/filters.yml"),
+            ("STAGING_ENVIRONMENT", "qa"),
+            ("STAGING_CLUSTER", "c"),
+            ("STAGING_SERVICE", "s"),
+            ("STAGING_TABLE", "t"),
+            ("STAGING_TEAM_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:team"),
+            ("STAGING_TEAM_QUEUE_URL", "http://127.0.0.1:5055/123456789012/team"),
+            ("STAGING_SCHEDULE_GROUP", "g"),
+            ("STAGING_SCHEDULER_ROLE_ARN", "arn:aws:iam::123456789012:role/r"),
+            ("STAGING_LIFECYCLE_FUNCTION_ARN", "arn:aws:lambda:us-east-1:123456789012:function:l"),
+            ("STAGING_BUDGET_NAME", "b"),
+            ("GITHUB_REPOSITORY", "acme/app"),
+            ("GITHUB_BRANCH", "main"),
+            ("GITHUB_WEBHOOK_SECRET", "new,old"),
+            ("GITHUB_WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:w"),
+            ("GITHUB_TOKEN", "ghp_x"),
+            ("GITHUB_TOKEN_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:t"),
+            ("GITHUB_DEPLOY_WORKFLOW", "deploy.yml"),
+            ("GITHUB_API_URL", "http://127.0.0.1:8080/"),
+            ("STAGING_PROBES", "backend=https://api.example.com/api/health, frontend=https://example.com"),
+        ])
+        .unwrap();
+        let h = &c.business_hours;
+        assert_eq!(h.time_zone, chrono_tz::Europe::London);
+        assert_eq!(h.working_days.to_string(), "Mon,Tue,Thu");
+        assert_eq!(h.up_time, NaiveTime::from_hms_opt(9, 30, 0));
+        assert_eq!(h.down_time, NaiveTime::from_hms_opt(17, 45, 0).unwrap());
+        assert_eq!(h.holidays.len(), 2);
+        assert_eq!(c.hold_default, Duration::from_secs(5400));
+        assert_eq!(c.hold_max, Duration::from_secs(6300));
+        assert_eq!(c.filters_file, Some(PathBuf::from(".github/filters.yml")));
+        assert_eq!(c.environment, "qa");
+        assert_eq!(c.resources.budget_name.as_deref(), Some("b"));
+        assert_eq!(c.resources.team_queue_url.as_deref(), Some("http://127.0.0.1:5055/123456789012/team"));
+        assert_eq!(c.github.repository.as_ref().unwrap().to_string(), "acme/app");
+        assert_eq!(c.github.branch, "main");
+        assert_eq!(c.github.webhook_secrets, [Secret::new("new"), Secret::new("old")]);
+        assert_eq!(c.github.token.as_ref().unwrap().expose(), "ghp_x");
+        assert_eq!(c.github.api_url, "http://127.0.0.1:8080");
+        assert_eq!(c.github.deploy_workflow, "deploy.yml");
+        assert_eq!(c.probes[1], Probe { name: "frontend".into(), url: "https://example.com".into() });
+    }
+
+    #[test]
+    fn working_day_forms() {
+        let cases = [
+            ("Mon-Fri", "Mon,Tue,Wed,Thu,Fri"),
+            ("mon,TUE,thu", "Mon,Tue,Thu"),
+            ("Fri-Mon", "Mon,Fri,Sat,Sun"),
+            ("Mon-Wed,Fri", "Mon,Tue,Wed,Fri"),
+            ("Sunday", "Sun"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parse_working_days(input).unwrap().to_string(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn on_demand_only_has_no_up_time() {
+        let c = config(&[("STAGING_UP_TIME", "none")]).unwrap();
+        assert_eq!(c.business_hours.up_time, None);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_the_value() {
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, &str)] = &[
+            ("STAGING_TIME_ZONE", "Mars/Olympus", r#"STAGING_TIME_ZONE="Mars/Olympus": expected an IANA time zone"#),
+            ("STAGING_WORKING_DAYS", "Mon-Fryday", r#"STAGING_WORKING_DAYS="Mon-Fryday": `Fryday` is not a day"#),
+            ("STAGING_UP_TIME", "8am", r#"STAGING_UP_TIME="8am": expected a 24-hour time"#),
+            ("STAGING_DOWN_TIME", "25:00", r#"STAGING_DOWN_TIME="25:00""#),
+            ("STAGING_DOWN_TIME", "07:00", r#"STAGING_DOWN_TIME="07:00": must be later than STAGING_UP_TIME (08:00)"#),
+            ("STAGING_HOLIDAYS", "2026-12-25,25/12/2026", r#"STAGING_HOLIDAYS="2026-12-25,25/12/2026": `25/12/2026` is not a date"#),
+            ("STAGING_HOLD_DEFAULT", "two hours", r#"STAGING_HOLD_DEFAULT="two hours": expected a duration"#),
+            ("STAGING_HOLD_MAX", "0s", r#"STAGING_HOLD_MAX="0s": must be longer than zero"#),
+            ("STAGING_HOLD_DEFAULT", "13h", r#"STAGING_HOLD_DEFAULT="13h": must not exceed STAGING_HOLD_MAX (12h)"#),
+            ("GITHUB_REPOSITORY", "acme", r#"GITHUB_REPOSITORY="acme": expected owner/name"#),
+            ("GITHUB_REPOSITORY", "a/b/c", r#"GITHUB_REPOSITORY="a/b/c": expected owner/name"#),
+            ("GITHUB_API_URL", "api.github.com", r#"GITHUB_API_URL="api.github.com": expected an http"#),
+            ("STAGING_PROBES", "backend", r#"STAGING_PROBES="backend": `backend` is not name=url"#),
+            ("STAGING_PROBES", "a=ftp://x", r#"STAGING_PROBES="a=ftp://x": `a=ftp://x` is not name=http(s)"#),
+            ("STAGING_PROBES", "a=http://x,a=http://y", "probe `a` is named twice"),
+        ];
+        for (name, value, expected) in cases {
+            let err = config(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.contains(expected), "{name}={value}: got `{err}`");
+        }
+    }
+
+    #[test]
+    fn a_bad_secret_is_named_but_never_shown() {
+        for value in ["s3cret-one,", "s3cret-one,s3cret-two,s3cret-three"] {
+            let err = config(&[("GITHUB_WEBHOOK_SECRET", value)]).unwrap_err().to_string();
+            assert!(err.starts_with(r#"GITHUB_WEBHOOK_SECRET="<redacted>""#), "{err}");
+            assert!(!err.contains("s3cret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        let c = config(&[("GITHUB_WEBHOOK_SECRET", "hunter2"), ("GITHUB_TOKEN", "ghp_topsecret")]).unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("ghp_topsecret"), "{debug}");
+        assert!(debug.contains("<redacted>"));
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let c = config(&[("GITHUB_TOKEN", ""), ("STAGING_TIME_ZONE", " "), ("GITHUB_BRANCH", "")]).unwrap();
+        assert!(c.github.token.is_none());
+        assert_eq!(c.business_hours.time_zone, Tz::UTC);
+        assert_eq!(c.github.branch, "develop");
+    }
+}

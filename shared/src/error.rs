@@ -1,0 +1,51 @@
+//! The one error type of `staging-core`: every message names what was wrong.
+
+use crate::state::Phase;
+
+/// Anything the core can refuse. Messages name the filter, pattern, variable or
+/// transition at fault, and never carry a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The filters document is not YAML of the paths-filter shape.
+    #[error("filters are not valid paths-filter YAML: {reason}")]
+    FiltersYaml { reason: String },
+
+    /// A filter's value is of a shape we do not accept.
+    #[error("filter `{filter}`: {reason}")]
+    Filter { filter: String, reason: String },
+
+    /// One glob of a filter does not compile.
+    #[error("filter `{filter}`: invalid pattern `{pattern}`: {reason}")]
+    Pattern {
+        filter: String,
+        pattern: String,
+        reason: String,
+    },
+
+    /// A configuration variable has a value we cannot use.
+    #[error("{variable}={value:?}: {reason}")]
+    Config {
+        variable: &'static str,
+        /// The offending value, or `<redacted>` for secrets.
+        value: String,
+        reason: String,
+    },
+
+    /// The environment cannot go from its phase through this step.
+    #[error("cannot {step} while the environment is {from}")]
+    Transition { from: Phase, step: &'static str },
+
+    /// The environment is locked by the budget for this period.
+    #[error("the environment is locked by the budget for {period}; unlock it first")]
+    BudgetLocked { period: String },
+
+    /// A hold that cannot be placed (already expired, empty reason...).
+    #[error("invalid hold: {reason}")]
+    Hold { reason: String },
+
+    /// A recorded deployment step that does not match the state.
+    #[error("deployment: {reason}")]
+    Deployment { reason: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

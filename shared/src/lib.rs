@@ -1,0 +1,21 @@
+//! `staging-core`: Staging Control's domain.
+//!
+//! Everything here is pure: no I/O, no clock (time is always a parameter), no
+//! randomness. The functions and `stagingctl` parse their inputs, ask this crate what
+//! to do, and carry out the [`action::Action`]s it returns.
+
+pub mod action;
+pub mod config;
+pub mod cost;
+pub mod error;
+pub mod schedule;
+pub mod scope;
+pub mod state;
+
+pub use action::{Action, Decision, Notification, NotificationEvent, ScheduledCommand, Severity};
+pub use config::{Config, Secret};
+pub use cost::{CostModel, Projection};
+pub use error::{Error, Result};
+pub use schedule::{BusinessHours, Transition, TransitionKind, Window, WorkingDays};
+pub use scope::{DeploymentPlan, DeploymentType, FilterMatches, Filters};
+pub use state::{EnvironmentState, Hold, HoldKind, Phase, Wanted};

@@ -1,0 +1,649 @@
+//! Deployment scope: which filters a push's changed paths match, and what that redeploys.
+//!
+//! Filters are written in the dorny/paths-filter YAML format: a mapping of filter name to
+//! a glob or a list of globs (nested lists, as YAML anchors produce, are flattened).
+//! Globs follow picomatch with `dot: true`, which is what paths-filter uses: `*` and `?`
+//! never cross `/`, `*.sql` matches root-level files only, `**` spans directories and
+//! `dir/**` also matches `dir` itself. Matching is done by `globset`; the one gap between
+//! the two (`dir/**` vs `dir`) is closed here and the rest is checked against picomatch's
+//! own answers in `tests/picomatch.rs`.
+//!
+//! **One deliberate difference from paths-filter:** a pattern starting with `!`
+//! *subtracts* from its filter (a path matches when some plain pattern matches it and no
+//! `!` pattern does). paths-filter ORs every pattern, so there `!**/*.md` matches every
+//! file that is not markdown *in addition to* the others — the surprise behind its issues
+//! #97 and #154. A filter made only of `!` patterns means "every path except these".
+
+use std::fmt;
+
+use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_yaml_ng::Value;
+
+use crate::error::{Error, Result};
+
+/// The filters used when `STAGING_FILTERS_FILE` is unset, from the project's seed.
+pub const BUILTIN_FILTERS_YAML: &str = "\
+backend:
+  - 'apps/express-api/**'
+  - 'packages/macro-ai-api-client/**'
+  - 'packages/config-*/**'
+  - 'drizzle.config.ts'
+  - '**/*.sql'
+frontend:
+  - 'apps/client-ui/**'
+  - 'packages/ui-library/**'
+  - 'tailwind.config.ts'
+  - 'postcss.config.js'
+infrastructure:
+  - 'infrastructure/**'
+  - '.github/workflows/**'
+  - 'docker-compose.yml'
+shared:
+  - 'package.json'
+  - 'pnpm-lock.yaml'
+  - 'turbo.json'
+  - 'eslint.config.js'
+database:
+  - 'drizzle.config.ts'
+  - '**/*.sql'
+  - '**/migrations/**'
+";
+
+/// A compiled set of named path filters.
+#[derive(Debug, Clone)]
+pub struct Filters {
+    /// Filter names and their patterns as written, in document order.
+    filters: Vec<(String, Vec<String>)>,
+    /// Every glob of every filter in one set, so a path is matched once.
+    set: GlobSet,
+    /// For glob `i` of `set`: the filter it belongs to and whether it subtracts.
+    owners: Vec<GlobOwner>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct GlobOwner {
+    filter: usize,
+    exclude: bool,
+}
+
+impl Filters {
+    /// Parses and compiles a paths-filter YAML document.
+    pub fn from_yaml(source: &str) -> Result<Self> {
+        let doc: Value = serde_yaml_ng::from_str(source).map_err(|e| Error::FiltersYaml {
+            reason: e.to_string(),
+        })?;
+        let mapping = match doc {
+            Value::Mapping(m) => m,
+            Value::Null => {
+                return Err(Error::FiltersYaml {
+                    reason: "the document is empty; expected a mapping of filter name to globs"
+                        .into(),
+                });
+            }
+            other => {
+                return Err(Error::FiltersYaml {
+                    reason: format!(
+                        "expected a mapping of filter name to globs, found {}",
+                        kind_of(&other)
+                    ),
+                });
+            }
+        };
+        let mut filters = Vec::with_capacity(mapping.len());
+        for (key, value) in mapping {
+            let name = match key {
+                Value::String(s) => s,
+                other => {
+                    return Err(Error::FiltersYaml {
+                        reason: format!("filter names must be strings, found {}", kind_of(&other)),
+                    });
+                }
+            };
+            let mut patterns = Vec::new();
+            flatten(&name, value, &mut patterns)?;
+            if patterns.is_empty() {
+                return Err(Error::Filter {
+                    filter: name,
+                    reason: "has no patterns".into(),
+                });
+            }
+            filters.push((name, patterns));
+        }
+        if filters.is_empty() {
+            return Err(Error::FiltersYaml {
+                reason: "no filters are defined".into(),
+            });
+        }
+        Self::compile(filters)
+    }
+
+    /// The built-in filters (see [`BUILTIN_FILTERS_YAML`]).
+    pub fn builtin() -> Self {
+        Self::from_yaml(BUILTIN_FILTERS_YAML).expect("the built-in filters compile")
+    }
+
+    fn compile(filters: Vec<(String, Vec<String>)>) -> Result<Self> {
+        let mut builder = GlobSetBuilder::new();
+        let mut owners = Vec::new();
+        for (index, (name, patterns)) in filters.iter().enumerate() {
+            let mut has_include = false;
+            for raw in patterns {
+                let (exclude, globs) = compile_pattern(name, raw)?;
+                has_include |= !exclude;
+                for glob in globs {
+                    builder.add(glob);
+                    owners.push(GlobOwner {
+                        filter: index,
+                        exclude,
+                    });
+                }
+            }
+            if !has_include {
+                // Only `!` patterns: "everything except these".
+                builder.add(build_glob(name, "**", "**")?);
+                owners.push(GlobOwner {
+                    filter: index,
+                    exclude: false,
+                });
+            }
+        }
+        let set = builder.build().map_err(|e| Error::FiltersYaml {
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            filters,
+            set,
+            owners,
+        })
+    }
+
+    /// Filter names in document order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.filters.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// The patterns of one filter, as written.
+    pub fn patterns(&self, filter: &str) -> Option<&[String]> {
+        self.filters
+            .iter()
+            .find(|(name, _)| name == filter)
+            .map(|(_, patterns)| patterns.as_slice())
+    }
+
+    /// Matches changed paths against every filter. Each path is matched once against
+    /// all globs; the result lists every filter, with its matching paths sorted and
+    /// de-duplicated.
+    pub fn classify<I>(&self, paths: I) -> FilterMatches
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let mut matched: Vec<Vec<String>> = vec![Vec::new(); self.filters.len()];
+        // Per filter, for the current path: 0 = untouched, 1 = included, 2 = excluded.
+        let mut verdict = vec![0u8; self.filters.len()];
+        let mut hits = Vec::new();
+        for path in paths {
+            let path = path.as_ref();
+            self.set
+                .matches_candidate_into(&Candidate::new(path), &mut hits);
+            if hits.is_empty() {
+                continue;
+            }
+            for &hit in &hits {
+                let owner = self.owners[hit];
+                let v = &mut verdict[owner.filter];
+                if owner.exclude {
+                    *v = 2;
+                } else if *v == 0 {
+                    *v = 1;
+                }
+            }
+            for &hit in &hits {
+                let filter = self.owners[hit].filter;
+                if verdict[filter] == 1 {
+                    matched[filter].push(path.to_owned());
+                }
+                verdict[filter] = 0;
+            }
+        }
+        let entries = self
+            .filters
+            .iter()
+            .zip(matched)
+            .map(|((name, _), mut paths)| {
+                paths.sort_unstable();
+                paths.dedup();
+                (name.clone(), paths)
+            })
+            .collect();
+        FilterMatches { entries }
+    }
+}
+
+/// Turns a filter's YAML value into its list of patterns.
+fn flatten(filter: &str, value: Value, out: &mut Vec<String>) -> Result<()> {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Sequence(items) => {
+            for item in items {
+                flatten(filter, item, out)?;
+            }
+        }
+        Value::Mapping(_) => {
+            return Err(Error::Filter {
+                filter: filter.into(),
+                reason: "change-type rules (`added|modified: glob`) are not supported; \
+                         list plain globs"
+                    .into(),
+            });
+        }
+        Value::Tagged(tagged) => flatten(filter, tagged.value, out)?,
+        other => {
+            return Err(Error::Filter {
+                filter: filter.into(),
+                reason: format!("expected a glob or a list of globs, found {}", kind_of(&other)),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// Compiles one pattern as written: whether it subtracts, and the globs that implement
+/// it with picomatch's meaning.
+fn compile_pattern(filter: &str, raw: &str) -> Result<(bool, Vec<globset::Glob>)> {
+    let (exclude, pattern) = match raw.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    let reject = |reason: &str| Error::Pattern {
+        filter: filter.into(),
+        pattern: raw.into(),
+        reason: reason.into(),
+    };
+    if pattern.is_empty() {
+        return Err(reject("the pattern is empty"));
+    }
+    if pattern.starts_with('!') {
+        return Err(reject("a pattern may be negated once (`!glob`), not twice"));
+    }
+    if has_extglob(pattern) {
+        return Err(reject(
+            "extglobs such as `@(a|b)` are not supported; use braces `{a,b}`",
+        ));
+    }
+    let mut globs = vec![build_glob(filter, raw, pattern)?];
+    // picomatch: `dir/**` matches `dir` itself; globset's needs a path below `dir`.
+    if let Some(dir) = pattern.strip_suffix("/**")
+        && !dir.is_empty()
+    {
+        globs.push(build_glob(filter, raw, dir)?);
+    }
+    Ok((exclude, globs))
+}
+
+fn build_glob(filter: &str, raw: &str, pattern: &str) -> Result<globset::Glob> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| Error::Pattern {
+            filter: filter.into(),
+            pattern: raw.into(),
+            reason: e.kind().to_string(),
+        })
+}
+
+/// picomatch's extglobs (`@(..)`, `!(..)`, `+(..)`, `*(..)`, `?(..)`) have no globset
+/// equivalent; refusing them beats matching them literally.
+fn has_extglob(pattern: &str) -> bool {
+    pattern
+        .as_bytes()
+        .windows(2)
+        .any(|w| matches!(w, [b'@' | b'!' | b'+' | b'*' | b'?', b'(']))
+}
+
+/// What every filter matched, in the filters' order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterMatches {
+    entries: Vec<(String, Vec<String>)>,
+}
+
+impl FilterMatches {
+    /// Every filter with its matched paths (possibly none), in the filters' order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.entries
+            .iter()
+            .map(|(name, paths)| (name.as_str(), paths.as_slice()))
+    }
+
+    /// The paths one filter matched; `None` when there is no such filter.
+    pub fn get(&self, filter: &str) -> Option<&[String]> {
+        self.iter().find(|(name, _)| *name == filter).map(|(_, p)| p)
+    }
+
+    /// Names of the filters that matched at least one path.
+    pub fn matched(&self) -> impl Iterator<Item = &str> {
+        self.iter()
+            .filter(|(_, paths)| !paths.is_empty())
+            .map(|(name, _)| name)
+    }
+
+    /// The deployment the matched filters call for (see [`DeploymentPlan::for_filter`]).
+    pub fn plan(&self) -> DeploymentPlan {
+        self.matched()
+            .map(DeploymentPlan::for_filter)
+            .fold(DeploymentPlan::NOTHING, DeploymentPlan::union)
+    }
+}
+
+impl Serialize for FilterMatches {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (name, paths) in &self.entries {
+            map.serialize_entry(name, paths)?;
+        }
+        map.end()
+    }
+}
+
+/// What a change redeploys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DeploymentPlan {
+    pub backend: bool,
+    pub frontend: bool,
+    pub infrastructure: bool,
+    pub database_migration: bool,
+}
+
+impl DeploymentPlan {
+    /// No deployment: the push is validation only.
+    pub const NOTHING: Self = Self {
+        backend: false,
+        frontend: false,
+        infrastructure: false,
+        database_migration: false,
+    };
+
+    /// The scope matrix: what a change matched by one filter redeploys.
+    ///
+    /// | filter           | redeploys                          |
+    /// |------------------|------------------------------------|
+    /// | `backend`        | backend                            |
+    /// | `frontend`       | frontend                           |
+    /// | `infrastructure` | infrastructure                     |
+    /// | `shared`         | backend and frontend               |
+    /// | `database`       | database migration                 |
+    /// | anything else    | nothing (reported, not deployed)   |
+    pub fn for_filter(filter: &str) -> Self {
+        let mut plan = Self::NOTHING;
+        match filter {
+            "backend" => plan.backend = true,
+            "frontend" => plan.frontend = true,
+            "infrastructure" => plan.infrastructure = true,
+            "shared" => {
+                plan.backend = true;
+                plan.frontend = true;
+            }
+            "database" => plan.database_migration = true,
+            _ => {}
+        }
+        plan
+    }
+
+    /// Both plans' deployments.
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            backend: self.backend || other.backend,
+            frontend: self.frontend || other.frontend,
+            infrastructure: self.infrastructure || other.infrastructure,
+            database_migration: self.database_migration || other.database_migration,
+        }
+    }
+
+    /// True when nothing is to be deployed.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::NOTHING
+    }
+
+    /// The deploy workflow's `deployment-type` input, or `None` when nothing is to be
+    /// deployed. Infrastructure, or backend and frontend together, need `full`; a
+    /// database migration on its own ships with the backend, whose deploy runs it.
+    pub fn deployment_type(&self) -> Option<DeploymentType> {
+        if self.infrastructure || (self.backend && self.frontend) {
+            Some(DeploymentType::Full)
+        } else if self.backend || self.database_migration {
+            Some(DeploymentType::BackendOnly)
+        } else if self.frontend {
+            Some(DeploymentType::FrontendOnly)
+        } else {
+            None
+        }
+    }
+
+    /// The parts to deploy, for people: `backend, database migration`.
+    pub fn parts(&self) -> Vec<&'static str> {
+        [
+            (self.backend, "backend"),
+            (self.frontend, "frontend"),
+            (self.infrastructure, "infrastructure"),
+            (self.database_migration, "database migration"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+impl fmt::Display for DeploymentPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            f.write_str("validation only (nothing to deploy)")
+        } else {
+            f.write_str(&self.parts().join(", "))
+        }
+    }
+}
+
+/// The deploy workflow's `deployment-type` input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeploymentType {
+    Full,
+    BackendOnly,
+    FrontendOnly,
+}
+
+impl DeploymentType {
+    /// The input value as the workflow expects it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::BackendOnly => "backend-only",
+            Self::FrontendOnly => "frontend-only",
+        }
+    }
+}
+
+impl fmt::Display for DeploymentType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(backend: bool, frontend: bool, infrastructure: bool, db: bool) -> DeploymentPlan {
+        DeploymentPlan {
+            backend,
+            frontend,
+            infrastructure,
+            database_migration: db,
+        }
+    }
+
+    /// The seed's scope matrix, row by row, through the built-in filters.
+    #[test]
+    fn scope_matrix_follows_the_seed_row_by_row() {
+        use DeploymentType::*;
+        let filters = Filters::builtin();
+        #[rustfmt::skip]
+        let rows: &[(&str, &[&str], DeploymentPlan, Option<DeploymentType>)] = &[
+            ("backend only", &["apps/express-api/src/app.ts"], plan(true, false, false, false), Some(BackendOnly)),
+            ("api client package", &["packages/macro-ai-api-client/src/index.ts"], plan(true, false, false, false), Some(BackendOnly)),
+            ("config package", &["packages/config-eslint/index.js"], plan(true, false, false, false), Some(BackendOnly)),
+            ("frontend only", &["apps/client-ui/src/App.tsx"], plan(false, true, false, false), Some(FrontendOnly)),
+            ("ui library", &["packages/ui-library/button.tsx", "tailwind.config.ts"], plan(false, true, false, false), Some(FrontendOnly)),
+            ("infrastructure only", &["infrastructure/ecs.tf"], plan(false, false, true, false), Some(Full)),
+            ("workflow change", &[".github/workflows/deploy-staging.yml"], plan(false, false, true, false), Some(Full)),
+            ("shared lockfile", &["pnpm-lock.yaml"], plan(true, true, false, false), Some(Full)),
+            ("shared root config", &["turbo.json", "eslint.config.js"], plan(true, true, false, false), Some(Full)),
+            ("sql migration", &["apps/express-api/drizzle/0001_init.sql"], plan(true, false, false, true), Some(BackendOnly)),
+            ("drizzle config", &["drizzle.config.ts"], plan(true, false, false, true), Some(BackendOnly)),
+            ("migration metadata only", &["packages/db/migrations/meta/_journal.json"], plan(false, false, false, true), Some(BackendOnly)),
+            ("backend and frontend", &["apps/express-api/a.ts", "apps/client-ui/b.tsx"], plan(true, true, false, false), Some(Full)),
+            ("frontend and infrastructure", &["apps/client-ui/b.tsx", "docker-compose.yml"], plan(false, true, true, false), Some(Full)),
+            ("docs only", &["README.md", "docs/setup.md"], DeploymentPlan::NOTHING, None),
+            ("no files", &[], DeploymentPlan::NOTHING, None),
+        ];
+        for (name, paths, expected_plan, expected_type) in rows {
+            let matches = filters.classify(paths.iter());
+            let got = matches.plan();
+            assert_eq!(got, *expected_plan, "{name}: plan");
+            assert_eq!(got.deployment_type(), *expected_type, "{name}: deployment type");
+        }
+    }
+
+    #[test]
+    fn infrastructure_only_change_does_not_redeploy_the_backend() {
+        let plan = Filters::builtin().classify(["infrastructure/alb.tf"]).plan();
+        assert!(plan.infrastructure && !plan.backend && !plan.frontend);
+    }
+
+    #[test]
+    fn every_filter_is_listed_even_when_it_matched_nothing() {
+        let matches = Filters::builtin().classify(["apps/client-ui/x.ts"]);
+        let names: Vec<_> = matches.iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["backend", "frontend", "infrastructure", "shared", "database"]
+        );
+        assert_eq!(matches.get("backend"), Some(&[][..]));
+        assert_eq!(matches.get("frontend").unwrap(), ["apps/client-ui/x.ts"]);
+    }
+
+    #[test]
+    fn matched_paths_are_sorted_and_deduplicated() {
+        let matches = Filters::builtin().classify([
+            "apps/express-api/z.ts",
+            "apps/express-api/a.ts",
+            "apps/express-api/z.ts",
+        ]);
+        assert_eq!(
+            matches.get("backend").unwrap(),
+            ["apps/express-api/a.ts", "apps/express-api/z.ts"]
+        );
+    }
+
+    #[test]
+    fn exclusions_subtract_from_their_own_filter_only() {
+        let filters = Filters::from_yaml(
+            "api:\n  - 'apps/api/**'\n  - '!**/*.md'\nall:\n  - '**'\n",
+        )
+        .unwrap();
+        let m = filters.classify(["apps/api/README.md", "apps/api/main.rs", "docs/x.md"]);
+        assert_eq!(m.get("api").unwrap(), ["apps/api/main.rs"]);
+        assert_eq!(
+            m.get("all").unwrap(),
+            ["apps/api/README.md", "apps/api/main.rs", "docs/x.md"]
+        );
+    }
+
+    #[test]
+    fn a_filter_of_only_exclusions_means_everything_except_them() {
+        let filters = Filters::from_yaml("code: ['!**/*.md', '!docs/**']").unwrap();
+        let m = filters.classify(["README.md", "docs/a.txt", "src/main.rs", ".env"]);
+        assert_eq!(m.get("code").unwrap(), [".env", "src/main.rs"]);
+    }
+
+    #[test]
+    fn anchors_are_flattened_into_the_referring_filter() {
+        let yaml = "\
+shared: &shared
+  - 'common/**'
+  - 'package.json'
+backend:
+  - *shared
+  - 'api/**'
+";
+        let filters = Filters::from_yaml(yaml).unwrap();
+        assert_eq!(
+            filters.patterns("backend").unwrap(),
+            ["common/**", "package.json", "api/**"]
+        );
+        let m = filters.classify(["common/x.ts"]);
+        assert_eq!(m.matched().collect::<Vec<_>>(), ["shared", "backend"]);
+    }
+
+    #[test]
+    fn a_single_string_is_a_filter_of_one_pattern() {
+        let filters = Filters::from_yaml("docs: 'docs/**'").unwrap();
+        assert_eq!(filters.patterns("docs").unwrap(), ["docs/**"]);
+    }
+
+    #[test]
+    fn unknown_filter_names_are_reported_but_deploy_nothing() {
+        let filters = Filters::from_yaml("docs: ['**/*.md']").unwrap();
+        let m = filters.classify(["README.md"]);
+        assert_eq!(m.matched().collect::<Vec<_>>(), ["docs"]);
+        assert!(m.plan().is_empty());
+    }
+
+    #[test]
+    fn bad_filter_documents_are_refused_with_the_filter_and_pattern_named() {
+        let cases: &[(&str, &str)] = &[
+            ("backend: ['apps/{a,b']", "filter `backend`: invalid pattern `apps/{a,b`"),
+            ("backend: ['[z-a]']", "filter `backend`: invalid pattern `[z-a]`"),
+            ("web: ['!']", "filter `web`: invalid pattern `!`: the pattern is empty"),
+            ("web: ['!!a']", "filter `web`: invalid pattern `!!a`"),
+            ("web: ['src/@(a|b).ts']", "filter `web`: invalid pattern `src/@(a|b).ts`: extglobs"),
+            ("web: [{added: '**'}]", "filter `web`: change-type rules"),
+            ("web: [1]", "filter `web`: expected a glob or a list of globs, found a number"),
+            ("web: []", "filter `web`: has no patterns"),
+            ("web:", "filter `web`: expected a glob or a list of globs, found null"),
+            ("- a\n- b", "expected a mapping of filter name to globs, found a list"),
+            ("", "the document is empty"),
+            ("web: [a\n", "filters are not valid paths-filter YAML"),
+            ("web: a\nweb: b\n", "filters are not valid paths-filter YAML"),
+        ];
+        for (yaml, expected) in cases {
+            let err = Filters::from_yaml(yaml).unwrap_err().to_string();
+            assert!(err.contains(expected), "{yaml:?}: got `{err}`, want `{expected}`");
+        }
+    }
+
+    #[test]
+    fn deployment_type_strings_are_the_workflow_inputs() {
+        assert_eq!(DeploymentType::Full.as_str(), "full");
+        assert_eq!(
+            serde_json::to_string(&DeploymentType::BackendOnly).unwrap(),
+            "\"backend-only\""
+        );
+        assert_eq!(DeploymentType::FrontendOnly.to_string(), "frontend-only");
+    }
+}
