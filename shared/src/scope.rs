@@ -4,9 +4,13 @@
 //! a glob or a list of globs (nested lists, as YAML anchors produce, are flattened).
 //! Globs follow picomatch with `dot: true`, which is what paths-filter uses: `*` and `?`
 //! never cross `/`, `*.sql` matches root-level files only, `**` spans directories and
-//! `dir/**` also matches `dir` itself. Matching is done by `globset`; the one gap between
-//! the two (`dir/**` vs `dir`) is closed here and the rest is checked against picomatch's
-//! own answers in `tests/picomatch.rs`.
+//! `dir/**` also matches `dir` itself. Globs are parsed and translated by `globset`; the
+//! gaps between the two (`dir/**` vs `dir`, `[!a]`) are closed here and the rest is
+//! checked against picomatch's own answers in `tests/picomatch.rs`.
+//!
+//! Matching runs every glob of every filter at once, in one pass over each path, on a
+//! lazy DFA (`regex-automata`) built from globset's own regex translation of the globs:
+//! about three times faster than a `GlobSet` on a 3,000-file push (`benches/classify.rs`).
 //!
 //! **One deliberate difference from paths-filter:** a pattern starting with `!`
 //! *subtracts* from its filter (a path matches when some plain pattern matches it and no
@@ -16,7 +20,12 @@
 
 use std::fmt;
 
-use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
+use std::sync::OnceLock;
+
+use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use regex_automata::hybrid::dfa::{DFA, OverlappingState};
+use regex_automata::util::syntax;
+use regex_automata::{Anchored, Input, MatchKind};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_yaml_ng::Value;
@@ -56,9 +65,14 @@ database:
 pub struct Filters {
     /// Filter names and their patterns as written, in document order.
     filters: Vec<(String, Vec<String>)>,
-    /// Every glob of every filter in one set, so a path is matched once.
-    set: GlobSet,
-    /// For glob `i` of `set`: the filter it belongs to and whether it subtracts.
+    /// Every glob of every filter as one multi-pattern automaton: a path is scanned once.
+    dfa: DFA,
+    /// The same globs, for the fallback.
+    globs: Vec<Glob>,
+    /// Built only if the DFA ever refuses a search, which our configuration rules out;
+    /// kept so that a surprise degrades to slower matching rather than a wrong answer.
+    fallback: OnceLock<GlobSet>,
+    /// For glob `i`: the filter it belongs to and whether it subtracts.
     owners: Vec<GlobOwner>,
 }
 
@@ -116,7 +130,7 @@ impl Filters {
                 reason: "no filters are defined".into(),
             });
         }
-        Self::compile(filters)
+        Self::new(filters)
     }
 
     /// The built-in filters (see [`BUILTIN_FILTERS_YAML`]).
@@ -124,16 +138,17 @@ impl Filters {
         Self::from_yaml(BUILTIN_FILTERS_YAML).expect("the built-in filters compile")
     }
 
-    fn compile(filters: Vec<(String, Vec<String>)>) -> Result<Self> {
-        let mut builder = GlobSetBuilder::new();
+    /// Compiles named lists of patterns (as written, `!` for exclusions).
+    pub fn new(filters: Vec<(String, Vec<String>)>) -> Result<Self> {
+        let mut globs = Vec::new();
         let mut owners = Vec::new();
         for (index, (name, patterns)) in filters.iter().enumerate() {
             let mut has_include = false;
             for raw in patterns {
-                let (exclude, globs) = compile_pattern(name, raw)?;
+                let (exclude, compiled) = compile_pattern(name, raw)?;
                 has_include |= !exclude;
-                for glob in globs {
-                    builder.add(glob);
+                for glob in compiled {
+                    globs.push(glob);
                     owners.push(GlobOwner {
                         filter: index,
                         exclude,
@@ -142,20 +157,66 @@ impl Filters {
             }
             if !has_include {
                 // Only `!` patterns: "everything except these".
-                builder.add(build_glob(name, "**", "**")?);
+                globs.push(build_glob(name, "**", "**")?);
                 owners.push(GlobOwner {
                     filter: index,
                     exclude: false,
                 });
             }
         }
-        let set = builder.build().map_err(|e| Error::FiltersYaml {
-            reason: e.to_string(),
-        })?;
+        let dfa = DFA::builder()
+            .configure(DFA::config().match_kind(MatchKind::All))
+            .syntax(
+                syntax::Config::new()
+                    .unicode(false)
+                    .utf8(false)
+                    .dot_matches_new_line(true),
+            )
+            .build_many(&globs.iter().map(Glob::regex).collect::<Vec<_>>())
+            .map_err(|e| Error::FiltersYaml {
+                reason: format!("the globs do not compile together: {e}"),
+            })?;
         Ok(Self {
             filters,
-            set,
+            dfa,
+            globs,
+            fallback: OnceLock::new(),
             owners,
+        })
+    }
+
+    /// Puts the indices of the globs that match `path` in `hits`.
+    fn matching_globs(
+        &self,
+        cache: &mut regex_automata::hybrid::dfa::Cache,
+        path: &str,
+        hits: &mut Vec<usize>,
+    ) {
+        hits.clear();
+        let input = Input::new(path).anchored(Anchored::Yes);
+        let mut state = OverlappingState::start();
+        loop {
+            if self
+                .dfa
+                .try_search_overlapping_fwd(cache, &input, &mut state)
+                .is_err()
+            {
+                return self.fallback_set().matches_candidate_into(&Candidate::new(path), hits);
+            }
+            match state.get_match() {
+                Some(m) => hits.push(m.pattern().as_usize()),
+                None => return,
+            }
+        }
+    }
+
+    fn fallback_set(&self) -> &GlobSet {
+        self.fallback.get_or_init(|| {
+            let mut builder = GlobSetBuilder::new();
+            for glob in &self.globs {
+                builder.add(glob.clone());
+            }
+            builder.build().expect("globs that compiled alone compile as a set")
         })
     }
 
@@ -174,23 +235,18 @@ impl Filters {
 
     /// Matches changed paths against every filter. Each path is matched once against
     /// all globs; the result lists every filter, with its matching paths sorted and
-    /// de-duplicated.
-    pub fn classify<I>(&self, paths: I) -> FilterMatches
+    /// de-duplicated. The result borrows the paths: nothing is copied.
+    pub fn classify<'a, I>(&'a self, paths: I) -> FilterMatches<'a>
     where
-        I: IntoIterator,
-        I::Item: AsRef<str>,
+        I: IntoIterator<Item = &'a str>,
     {
-        let mut matched: Vec<Vec<String>> = vec![Vec::new(); self.filters.len()];
+        let mut matched: Vec<Vec<&'a str>> = vec![Vec::new(); self.filters.len()];
         // Per filter, for the current path: 0 = untouched, 1 = included, 2 = excluded.
         let mut verdict = vec![0u8; self.filters.len()];
         let mut hits = Vec::new();
+        let mut cache = self.dfa.create_cache();
         for path in paths {
-            let path = path.as_ref();
-            self.set
-                .matches_candidate_into(&Candidate::new(path), &mut hits);
-            if hits.is_empty() {
-                continue;
-            }
+            self.matching_globs(&mut cache, path, &mut hits);
             for &hit in &hits {
                 let owner = self.owners[hit];
                 let v = &mut verdict[owner.filter];
@@ -203,7 +259,7 @@ impl Filters {
             for &hit in &hits {
                 let filter = self.owners[hit].filter;
                 if verdict[filter] == 1 {
-                    matched[filter].push(path.to_owned());
+                    matched[filter].push(path);
                 }
                 verdict[filter] = 0;
             }
@@ -215,7 +271,7 @@ impl Filters {
             .map(|((name, _), mut paths)| {
                 paths.sort_unstable();
                 paths.dedup();
-                (name.clone(), paths)
+                (name.as_str(), paths)
             })
             .collect();
         FilterMatches { entries }
@@ -296,7 +352,7 @@ fn compile_pattern(filter: &str, raw: &str) -> Result<(bool, Vec<globset::Glob>)
 }
 
 fn build_glob(filter: &str, raw: &str, pattern: &str) -> Result<globset::Glob> {
-    GlobBuilder::new(pattern)
+    GlobBuilder::new(&picomatch_classes(pattern))
         .literal_separator(true)
         .backslash_escape(true)
         .build()
@@ -305,6 +361,40 @@ fn build_glob(filter: &str, raw: &str, pattern: &str) -> Result<globset::Glob> {
             pattern: raw.into(),
             reason: e.kind().to_string(),
         })
+}
+
+/// picomatch 2 reads `[!abc]` as a class of `!`, `a`, `b`, `c` (only `[^abc]` negates),
+/// where globset reads it as negation: move the `!` to the end of the class, where
+/// globset takes it literally. `[!]` alone is the class of `!`.
+fn picomatch_classes(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains("[!") {
+        return pattern.into();
+    }
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(at) = rest.find("[!") {
+        let escaped = rest[..at].ends_with('\\');
+        out.push_str(&rest[..at]);
+        let class = &rest[at + 2..];
+        match class.find(']') {
+            Some(0) if !escaped => {
+                out.push('!');
+                rest = &class[1..];
+            }
+            Some(end) if !escaped => {
+                out.push('[');
+                out.push_str(&class[..end]);
+                out.push_str("!]");
+                rest = &class[end + 1..];
+            }
+            _ => {
+                out.push_str("[!");
+                rest = class;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// picomatch's extglobs (`@(..)`, `!(..)`, `+(..)`, `*(..)`, `?(..)`) have no globset
@@ -316,27 +406,25 @@ fn has_extglob(pattern: &str) -> bool {
         .any(|w| matches!(w, [b'@' | b'!' | b'+' | b'*' | b'?', b'(']))
 }
 
-/// What every filter matched, in the filters' order.
+/// What every filter matched, in the filters' order, borrowing names and paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilterMatches {
-    entries: Vec<(String, Vec<String>)>,
+pub struct FilterMatches<'a> {
+    entries: Vec<(&'a str, Vec<&'a str>)>,
 }
 
-impl FilterMatches {
+impl<'a> FilterMatches<'a> {
     /// Every filter with its matched paths (possibly none), in the filters' order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.entries
-            .iter()
-            .map(|(name, paths)| (name.as_str(), paths.as_slice()))
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &[&'a str])> {
+        self.entries.iter().map(|(name, paths)| (*name, paths.as_slice()))
     }
 
     /// The paths one filter matched; `None` when there is no such filter.
-    pub fn get(&self, filter: &str) -> Option<&[String]> {
+    pub fn get(&self, filter: &str) -> Option<&[&'a str]> {
         self.iter().find(|(name, _)| *name == filter).map(|(_, p)| p)
     }
 
     /// Names of the filters that matched at least one path.
-    pub fn matched(&self) -> impl Iterator<Item = &str> {
+    pub fn matched(&self) -> impl Iterator<Item = &'a str> {
         self.iter()
             .filter(|(_, paths)| !paths.is_empty())
             .map(|(name, _)| name)
@@ -350,7 +438,7 @@ impl FilterMatches {
     }
 }
 
-impl Serialize for FilterMatches {
+impl Serialize for FilterMatches<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.entries.len()))?;
         for (name, paths) in &self.entries {
@@ -522,7 +610,7 @@ mod tests {
             ("no files", &[], DeploymentPlan::NOTHING, None),
         ];
         for (name, paths, expected_plan, expected_type) in rows {
-            let matches = filters.classify(paths.iter());
+            let matches = filters.classify(paths.iter().copied());
             let got = matches.plan();
             assert_eq!(got, *expected_plan, "{name}: plan");
             assert_eq!(got.deployment_type(), *expected_type, "{name}: deployment type");
@@ -537,7 +625,8 @@ mod tests {
 
     #[test]
     fn every_filter_is_listed_even_when_it_matched_nothing() {
-        let matches = Filters::builtin().classify(["apps/client-ui/x.ts"]);
+        let filters = Filters::builtin();
+        let matches = filters.classify(["apps/client-ui/x.ts"]);
         let names: Vec<_> = matches.iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,
@@ -549,7 +638,8 @@ mod tests {
 
     #[test]
     fn matched_paths_are_sorted_and_deduplicated() {
-        let matches = Filters::builtin().classify([
+        let filters = Filters::builtin();
+        let matches = filters.classify([
             "apps/express-api/z.ts",
             "apps/express-api/a.ts",
             "apps/express-api/z.ts",
@@ -634,6 +724,28 @@ backend:
         for (yaml, expected) in cases {
             let err = Filters::from_yaml(yaml).unwrap_err().to_string();
             assert!(err.contains(expected), "{yaml:?}: got `{err}`, want `{expected}`");
+        }
+    }
+
+    proptest::proptest! {
+        /// The one-pass automaton and globset's own `GlobSet` agree on every path.
+        #[test]
+        fn the_automaton_matches_exactly_what_globset_matches(
+            paths in proptest::collection::vec("[a-c./\\-]{0,3}(apps/express-api|packages/config-x|infrastructure|migrations|\\.github/workflows)?[/a-z.\n!\\[\\]]{0,12}(\\.sql|\\.md|\\.ts)?", 1..40)
+        ) {
+            let filters = Filters::from_yaml(
+                "a: ['apps/express-api/**', '**/*.sql', 'packages/config-*/**', '!**/*.md']\n\
+                 b: ['**/migrations/**', '.github/**', '[!a]*', 'x[!]', '{a,b/c}?']\n\
+                 c: ['!infrastructure/**']\n",
+            ).unwrap();
+            let mut cache = filters.dfa.create_cache();
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            for path in &paths {
+                filters.matching_globs(&mut cache, path, &mut ours);
+                filters.fallback_set().matches_candidate_into(&Candidate::new(path.as_str()), &mut theirs);
+                ours.sort_unstable();
+                proptest::prop_assert_eq!(&ours, &theirs, "path {:?}", path);
+            }
         }
     }
 
