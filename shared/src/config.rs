@@ -419,11 +419,14 @@ mod tests {
     #[test]
     fn working_day_forms() {
         let cases = [
-            ("Mon-Fri", "Mon,Tue,Wed,Thu,Fri"),
+            ("Mon-Fri", "Mon-Fri"),
+            ("Mon,Tue,Wed,Thu,Fri", "Mon-Fri"),
             ("mon,TUE,thu", "Mon,Tue,Thu"),
-            ("Fri-Mon", "Mon,Fri,Sat,Sun"),
-            ("Mon-Wed,Fri", "Mon,Tue,Wed,Fri"),
+            ("Fri-Mon", "Mon,Fri-Sun"),
+            ("Mon-Wed,Fri", "Mon-Wed,Fri"),
+            ("Sat-Sun", "Sat,Sun"),
             ("Sunday", "Sun"),
+            ("Mon-Sun", "Mon-Sun"),
         ];
         for (input, expected) in cases {
             assert_eq!(parse_working_days(input).unwrap().to_string(), expected, "{input}");

@@ -55,10 +55,27 @@ impl fmt::Debug for WorkingDays {
     }
 }
 
+/// `Mon-Fri`, `Mon,Tue,Thu`, `Mon-Wed,Sat`: runs of three or more days as ranges.
 impl fmt::Display for WorkingDays {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<String> = self.days().map(|d| d.to_string()).collect();
-        f.write_str(&names.join(","))
+        let days: Vec<u8> = (0..7).filter(|n| self.0 & (1 << n) != 0).collect();
+        let name = |n: u8| Weekday::try_from(n).expect("0..7 is a weekday").to_string();
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < days.len() {
+            let mut j = i;
+            while j + 1 < days.len() && days[j + 1] == days[j] + 1 {
+                j += 1;
+            }
+            if j - i >= 2 {
+                parts.push(format!("{}-{}", name(days[i]), name(days[j])));
+                i = j + 1;
+            } else {
+                parts.push(name(days[i]));
+                i += 1;
+            }
+        }
+        f.write_str(&parts.join(","))
     }
 }
 

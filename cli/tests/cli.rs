@@ -1,0 +1,229 @@
+//! `stagingctl` run as a process: arguments, stdin, environment, exit codes, output.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+/// Runs the binary with only `env` set (no inherited STAGING_* or GITHUB_*).
+fn stagingctl(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagingctl"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("stagingctl-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn plan_json_lists_every_filter_with_its_sorted_paths() {
+    let run = stagingctl(
+        &["plan", "--json", "packages/db/migrations/0002.sql", "apps/express-api/src/b.ts", "apps/express-api/src/a.ts", "docs/x.md"],
+        &[],
+        "",
+    );
+    assert_eq!(
+        run.json(),
+        json!({
+            "changed": 4,
+            "filters": {
+                "backend": ["apps/express-api/src/a.ts", "apps/express-api/src/b.ts", "packages/db/migrations/0002.sql"],
+                "frontend": [],
+                "infrastructure": [],
+                "shared": [],
+                "database": ["packages/db/migrations/0002.sql"],
+            },
+            "plan": {"backend": true, "frontend": false, "infrastructure": false, "database_migration": true},
+            "deployment_type": "backend-only",
+        })
+    );
+}
+
+#[test]
+fn plan_reads_paths_from_stdin_one_per_line() {
+    let run = stagingctl(&["plan", "--json"], &[], "apps/client-ui/src/App.tsx\n\n  infrastructure/alb.tf  \n");
+    let v = run.json();
+    assert_eq!(v["changed"], 2);
+    assert_eq!(v["filters"]["infrastructure"], json!(["infrastructure/alb.tf"]));
+    assert_eq!(v["plan"], json!({"backend": false, "frontend": true, "infrastructure": true, "database_migration": false}));
+    assert_eq!(v["deployment_type"], "full");
+}
+
+#[test]
+fn a_docs_only_change_deploys_nothing() {
+    let run = stagingctl(&["plan", "--json", "README.md", "docs/guide.md"], &[], "");
+    assert_eq!(run.json()["deployment_type"], Value::Null);
+    let human = stagingctl(&["plan", "README.md"], &[], "");
+    assert_eq!(human.code, 0);
+    assert!(human.stdout.contains("Plan: validation only (nothing to deploy)"), "{}", human.stdout);
+    assert!(human.stdout.contains("Deployment type: none"), "{}", human.stdout);
+}
+
+#[test]
+fn plan_human_output_names_filters_counts_and_the_deployment_type() {
+    let run = stagingctl(&["plan", "pnpm-lock.yaml"], &[], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let shared = run.stdout.lines().find(|l| l.trim_start().starts_with("shared")).unwrap();
+    assert_eq!(shared.split_whitespace().collect::<Vec<_>>(), ["shared", "1", "pnpm-lock.yaml"]);
+    assert!(run.stdout.contains("Plan: backend, frontend"), "{}", run.stdout);
+    assert!(run.stdout.contains("Deployment type: full"), "{}", run.stdout);
+}
+
+#[test]
+fn a_filters_file_replaces_the_built_in_filters_and_exclusions_subtract() {
+    let file = temp_file("filters.yml", "backend: ['api/**', '!**/*.md']\nfrontend: 'web/**'\n");
+    for (args, env) in [
+        (vec!["plan", "--json", "--filters", file.to_str().unwrap()], vec![]),
+        (vec!["plan", "--json"], vec![("STAGING_FILTERS_FILE", file.to_str().unwrap())]),
+    ] {
+        let mut argv = args.clone();
+        argv.extend(["api/README.md", "api/main.rs", "apps/express-api/x.ts"]);
+        let v = stagingctl(&argv, &env, "").json();
+        assert_eq!(v["filters"], json!({"backend": ["api/main.rs"], "frontend": []}), "{args:?} {env:?}");
+        assert_eq!(v["deployment_type"], "backend-only");
+    }
+}
+
+#[test]
+fn bad_filters_exit_2_naming_the_file_filter_and_pattern() {
+    let file = temp_file("bad.yml", "backend: ['apps/{a,b']\n");
+    let run = stagingctl(&["plan", "--filters", file.to_str().unwrap(), "x"], &[], "");
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("bad.yml"), "{}", run.stderr);
+    assert!(run.stderr.contains("filter `backend`: invalid pattern `apps/{a,b`"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+
+    let run = stagingctl(&["plan", "--filters", "/nonexistent/filters.yml", "x"], &[], "");
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("cannot read filters file /nonexistent/filters.yml"), "{}", run.stderr);
+}
+
+#[test]
+fn schedule_json_lists_the_windows_in_utc() {
+    let run = stagingctl(&["schedule", "--json", "--from", "2026-11-27T10:00:00Z", "--days", "4"], &[], "");
+    let v = run.json();
+    assert_eq!(
+        v["windows"],
+        json!([
+            {"start": "2026-11-27T10:00:00Z", "end": "2026-11-27T18:00:00Z"},
+            {"start": "2026-11-30T08:00:00Z", "end": "2026-11-30T18:00:00Z"},
+            {"start": "2026-12-01T08:00:00Z", "end": "2026-12-01T10:00:00Z"},
+        ])
+    );
+    assert_eq!(v["next_transition"], json!({"at": "2026-11-27T18:00:00Z", "kind": "teardown"}));
+    assert_eq!(v["up_hours"], 20.0);
+}
+
+#[test]
+fn schedule_follows_the_configured_zone_days_and_holidays_across_a_dst_change() {
+    let env = [
+        ("STAGING_TIME_ZONE", "Europe/London"),
+        ("STAGING_WORKING_DAYS", "Mon,Fri"),
+        ("STAGING_UP_TIME", "09:00"),
+        ("STAGING_DOWN_TIME", "17:00"),
+        ("STAGING_HOLIDAYS", "2026-04-03"),
+    ];
+    // Fri 27 March (GMT), the clocks change on Sunday 29th, Mon 30th (BST), Fri 3 April is a holiday.
+    let v = stagingctl(&["schedule", "--json", "--from", "2026-03-27T00:00:00+00:00", "--days", "8"], &env, "").json();
+    assert_eq!(
+        v["windows"],
+        json!([
+            {"start": "2026-03-27T09:00:00Z", "end": "2026-03-27T17:00:00Z"},
+            {"start": "2026-03-30T08:00:00Z", "end": "2026-03-30T16:00:00Z"},
+        ])
+    );
+}
+
+#[test]
+fn schedule_human_output_shows_local_and_utc_times() {
+    let env = [("STAGING_TIME_ZONE", "America/New_York")];
+    let run = stagingctl(&["schedule", "--from", "2026-11-30T00:00:00Z", "--days", "1"], &env, "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Business hours: Mon-Fri 08:00–18:00 America/New_York"), "{}", run.stdout);
+    assert!(run.stdout.contains("Mon 2026-11-30  08:00–18:00 America/New_York  (11-30 13:00Z–11-30 23:00Z)"), "{}", run.stdout);
+}
+
+#[test]
+fn cost_json_projects_the_month() {
+    let v = stagingctl(&["cost", "--json", "--month", "2026-11"], &[], "").json();
+    assert_eq!(v["month"], "2026-11");
+    assert_eq!(v["hours"], 720.0);
+    assert_eq!(v["up_hours"], 210.0);
+    let components = v["components"].as_array().unwrap();
+    let names: Vec<&str> = components.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["fargate", "alb", "nat_gateway", "redis", "neon", "cloudwatch"]);
+    let total: f64 = components.iter().map(|c| c["scheduled_usd"].as_f64().unwrap()).sum();
+    assert!((total - v["scheduled_usd"].as_f64().unwrap()).abs() < 1e-9);
+    assert_eq!(v["within_target"], false);
+    // Fewer up hours, lower bill: on-demand only leaves the always-billing parts.
+    let on_demand = stagingctl(&["cost", "--json", "--month", "2026-11"], &[("STAGING_UP_TIME", "none")], "").json();
+    assert_eq!(on_demand["up_hours"], 0.0);
+    assert!(on_demand["scheduled_usd"].as_f64() < v["scheduled_usd"].as_f64());
+}
+
+#[test]
+fn cost_human_output_is_honest_about_what_keeps_billing() {
+    let run = stagingctl(&["cost", "--month", "2026-11"], &[], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("Saving: $6.29 a month, 9.1% of the whole bill (70.8% of what can stop)."), "{}", run.stdout);
+    assert!(run.stdout.contains("Scaling to zero does not stop: alb, nat_gateway, redis, cloudwatch."), "{}", run.stdout);
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_naming_it() {
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        (&["schedule", "--from", "tomorrow"], &[], "`tomorrow` is not an RFC 3339 time"),
+        (&["schedule", "--days", "0"], &[], "--days"),
+        (&["schedule", "--days", "400"], &[], "--days"),
+        (&["cost", "--month", "2026-13"], &[], "`2026-13` is not a month like 2026-11"),
+        (&["cost"], &[("STAGING_TIME_ZONE", "Mars/Base")], r#"STAGING_TIME_ZONE="Mars/Base""#),
+        (&["plan", "x"], &[("STAGING_HOLIDAYS", "someday")], r#"STAGING_HOLIDAYS="someday""#),
+        (&["deploy"], &[], "unrecognized subcommand"),
+    ];
+    for (args, env, expected) in cases {
+        let run = stagingctl(args, env, "");
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_secret_in_a_bad_variable_never_reaches_the_output() {
+    let run = stagingctl(&["plan", "x"], &[("GITHUB_WEBHOOK_SECRET", "s3cr3t,,x")], "");
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("GITHUB_WEBHOOK_SECRET"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
+}
