@@ -227,3 +227,25 @@ fn a_secret_in_a_bad_variable_never_reaches_the_output() {
     assert!(run.stderr.contains("GITHUB_WEBHOOK_SECRET"), "{}", run.stderr);
     assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
 }
+
+/// The README's "main job": the sample push through the example filters.
+#[test]
+fn the_sample_push_through_the_example_filters() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let paths = std::fs::read_to_string(format!("{root}/events/changed-paths.txt")).unwrap();
+    let filters = format!("{root}/events/filters.example.yml");
+    let v = stagingctl(&["plan", "--json", "--filters", &filters], &[], &paths).json();
+    assert_eq!(
+        v["filters"],
+        json!({
+            "shared": [],
+            "backend": ["apps/express-api/src/db/migrations/0007_add_teams.sql", "apps/express-api/src/routes/users.ts"],
+            "frontend": ["packages/ui-library/src/Button.tsx"],
+            "infrastructure": [],
+            "database": ["apps/express-api/src/db/migrations/0007_add_teams.sql"],
+            "docs": ["docs/runbook.md"],
+            "everything-shared": [],
+        })
+    );
+    assert_eq!(v["deployment_type"], "full");
+}
