@@ -138,11 +138,13 @@ pub enum Action {
     },
 }
 
-/// What `decide` returns: the effects, in order, and the state to commit after them.
+/// What `decide` returns: the effects, in order, the state to commit after them, and
+/// one line saying what was decided, for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     pub actions: Vec<Action>,
     pub next_state: EnvironmentState,
+    pub summary: String,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod action;
 pub mod config;
 pub mod cost;
 pub mod error;
+pub mod lifecycle;
 pub mod schedule;
 pub mod scope;
 pub mod state;

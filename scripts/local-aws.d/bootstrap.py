@@ -1,0 +1,154 @@
+"""Bootstraps the simulated staging stack in moto, idempotently, and prints the
+`export` lines that point the functions and stagingctl at it (stdout only)."""
+import json
+import shlex
+import sys
+
+import boto3
+from botocore.exceptions import ClientError
+
+endpoint = sys.argv[1]
+region = "us-east-1"
+account = "123456789012"  # moto's default account
+names = {
+    "cluster": "staging",
+    "service": "staging-backend",
+    "table": "staging-control",
+    "topic": "staging-team",
+    "queue": "staging-team",
+    "schedule_group": "staging-control",
+    "scheduler_role": "staging-control-scheduler",
+    "budget": "staging-monthly",
+}
+
+
+def client(service):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def log(message):
+    print(f"bootstrap: {message}", file=sys.stderr)
+
+
+def code(error):
+    return error.response.get("Error", {}).get("Code", "")
+
+
+# ECS: a Fargate service with desired count 1, in a real subnet and security group of
+# moto's default VPC.
+ec2, ecs = client("ec2"), client("ecs")
+vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"][0]["GroupId"]
+ecs.create_cluster(clusterName=names["cluster"])
+services = ecs.describe_services(cluster=names["cluster"], services=[names["service"]])["services"]
+if not any(s["status"] == "ACTIVE" for s in services):
+    task = ecs.register_task_definition(
+        family="staging-backend",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "api", "image": "public.ecr.aws/docker/library/node:22-alpine", "essential": True}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster=names["cluster"],
+        serviceName=names["service"],
+        taskDefinition=task,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "ENABLED"}},
+    )
+    log(f"created ECS service {names['cluster']}/{names['service']} (desired 1)")
+
+# DynamoDB: the state table, with TTL on `expiration`.
+ddb = client("dynamodb")
+try:
+    ddb.create_table(
+        TableName=names["table"],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    log(f"created table {names['table']}")
+except ClientError as e:
+    if code(e) != "ResourceInUseException":
+        raise
+ddb.update_time_to_live(TableName=names["table"], TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
+
+# SNS topic for the team, and an SQS queue subscribed to it so what is published can be read.
+sns, sqs = client("sns"), client("sqs")
+topic = sns.create_topic(Name=names["topic"])["TopicArn"]
+queue_url = sqs.create_queue(QueueName=names["queue"])["QueueUrl"]
+queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+subscribed = any(
+    s["Endpoint"] == queue_arn for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+)
+if not subscribed:
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    log(f"subscribed {names['queue']} to {names['topic']}")
+
+# Scheduler: the group for one-time schedules, and the role it would invoke with.
+scheduler, iam = client("scheduler"), client("iam")
+try:
+    scheduler.create_schedule_group(Name=names["schedule_group"])
+except ClientError as e:
+    if code(e) not in ("ConflictException", "ResourceAlreadyExists"):
+        raise
+try:
+    role_arn = iam.create_role(
+        RoleName=names["scheduler_role"],
+        AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        }),
+    )["Role"]["Arn"]
+except ClientError as e:
+    if code(e) != "EntityAlreadyExists":
+        raise
+    role_arn = iam.get_role(RoleName=names["scheduler_role"])["Role"]["Arn"]
+
+# Budgets: the staging budget, $6 (about £5) a month.
+budgets = client("budgets")
+try:
+    budgets.create_budget(
+        AccountId=account,
+        Budget={
+            "BudgetName": names["budget"],
+            "BudgetLimit": {"Amount": "6", "Unit": "USD"},
+            "BudgetType": "COST",
+            "TimeUnit": "MONTHLY",
+        },
+    )
+    log(f"created budget {names['budget']}")
+except ClientError as e:
+    if code(e) != "DuplicateRecordException":
+        raise
+
+exports = {
+    "AWS_ENDPOINT_URL": endpoint,
+    "AWS_REGION": region,
+    "AWS_DEFAULT_REGION": region,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "STAGING_ENVIRONMENT": "staging",
+    "STAGING_CLUSTER": names["cluster"],
+    "STAGING_SERVICE": names["service"],
+    "STAGING_TABLE": names["table"],
+    "STAGING_TEAM_TOPIC_ARN": topic,
+    "STAGING_TEAM_QUEUE_URL": queue_url,
+    "STAGING_SCHEDULE_GROUP": names["schedule_group"],
+    "STAGING_SCHEDULER_ROLE_ARN": role_arn,
+    "STAGING_LIFECYCLE_FUNCTION_ARN": f"arn:aws:lambda:{region}:{account}:function:staging-control-lifecycle",
+    "STAGING_BUDGET_NAME": names["budget"],
+    "GITHUB_REPOSITORY": "acme/app",
+    "GITHUB_WEBHOOK_SECRET": "local-webhook-secret",
+}
+for name, value in exports.items():
+    print(f"export {name}={shlex.quote(value)}")
