@@ -6,6 +6,8 @@
 
 mod cost;
 mod error;
+mod invoke;
+mod operate;
 mod plan;
 mod schedule;
 
@@ -32,19 +34,31 @@ enum Command {
     Schedule(schedule::Args),
     /// The projected month under the schedule, per component, against always-on.
     Cost(cost::Args),
+    /// Phase, counts, hold, budget lock, deployments, health, next transition.
+    Status(operate::StatusArgs),
+    /// Start now (held outside business hours).
+    Up(operate::UpArgs),
+    /// Stop now, dropping any hold.
+    Down(operate::CommonArgs),
+    /// Keep it up for DURATION whatever the schedule says.
+    Hold(operate::HoldArgs),
+    /// Drop the hold; the schedule applies again.
+    Release(operate::CommonArgs),
+    /// Lift the budget lock.
+    Unlock(operate::CommonArgs),
+    /// Run one function's handler in process on an event file.
+    Invoke(invoke::Args),
 }
 
-fn main() -> ExitCode {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
-    let result = Config::from_env()
-        .map_err(CliError::from)
-        .and_then(|config| match cli.command {
-            Command::Plan(args) => plan::run(&config, args, &mut out),
-            Command::Schedule(args) => schedule::run(&config, args, &mut out),
-            Command::Cost(args) => cost::run(&config, args, &mut out),
-        })
-        .and_then(|()| out.flush().map_err(CliError::from));
+    let result = match Config::from_env() {
+        Err(e) => Err(CliError::from(e)),
+        Ok(config) => dispatch(&config, cli.command, &mut out).await,
+    }
+    .and_then(|()| out.flush().map_err(CliError::from));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -52,6 +66,22 @@ fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Result<(), CliError> {
+    let (lifecycle_command, json) = match command {
+        Command::Plan(args) => return plan::run(config, args, out),
+        Command::Schedule(args) => return schedule::run(config, args, out),
+        Command::Cost(args) => return cost::run(config, args, out),
+        Command::Status(args) => return operate::status(config, args, out).await,
+        Command::Invoke(args) => return invoke::run(config, args, out).await,
+        Command::Up(args) => operate::up(args),
+        Command::Down(args) => operate::down(args),
+        Command::Hold(args) => operate::hold(args),
+        Command::Release(args) => operate::release(args),
+        Command::Unlock(args) => operate::unlock(args),
+    };
+    operate::run(config, lifecycle_command, json, out).await
 }
 
 /// Writes `value` as pretty JSON and a newline.

@@ -88,6 +88,85 @@ impl Notification {
     }
 }
 
+impl NotificationEvent {
+    /// The dotted name subscribers filter on (`deploy.planned`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::DeployPlanned => "deploy.planned",
+            Self::DeployPending => "deploy.pending",
+            Self::DeploySucceeded => "deploy.succeeded",
+            Self::DeployFailed => "deploy.failed",
+            Self::EnvStartup => "env.startup",
+            Self::EnvTeardown => "env.teardown",
+            Self::EnvHold => "env.hold",
+            Self::BudgetWarning => "budget.warning",
+            Self::BudgetLocked => "budget.locked",
+            Self::BudgetUnlocked => "budget.unlocked",
+            Self::CostReport => "cost.report",
+            Self::HealthDown => "health.down",
+            Self::HealthResolved => "health.resolved",
+        }
+    }
+}
+
+impl Severity {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl Notification {
+    /// The plain text a person reads in an email.
+    pub fn text(&self) -> String {
+        format!(
+            "{}\n\n{}\n\n-- \nseverity: {} | event: {}\n",
+            self.subject,
+            self.body.trim_end(),
+            self.severity.as_str(),
+            self.event.as_str()
+        )
+    }
+
+    /// The AWS Chatbot (Amazon Q Developer) custom-notification JSON.
+    pub fn chatbot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "version": "1.0",
+            "source": "custom",
+            "content": {
+                "textType": "client-markdown",
+                "title": self.subject,
+                "description": self.body,
+                "keywords": [self.event.as_str(), self.severity.as_str()],
+            },
+            "metadata": {
+                "eventType": self.event.as_str(),
+                "summary": self.subject,
+                "additionalContext": { "severity": self.severity.as_str() },
+            },
+        })
+    }
+
+    /// The SNS message for `MessageStructure=json`: the text for email and the default,
+    /// the Chatbot JSON for the subscribers that parse it (https, lambda, sqs).
+    pub fn sns_message(&self) -> String {
+        let text = self.text();
+        let chatbot = self.chatbot().to_string();
+        serde_json::json!({
+            "default": text,
+            "email": text,
+            "email-json": text,
+            "https": chatbot,
+            "lambda": chatbot,
+            "sqs": chatbot,
+        })
+        .to_string()
+    }
+}
+
 /// What a one-time schedule sends to the lifecycle function when it fires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
@@ -163,6 +242,35 @@ mod tests {
             let n = Notification::new(NotificationEvent::EnvHold, Severity::Info, input, "");
             assert_eq!(n.subject, expected);
             assert!(n.subject.chars().count() <= MAX_SUBJECT_CHARS);
+        }
+    }
+
+    #[test]
+    fn the_sns_message_carries_text_for_people_and_chatbot_json_for_programs() {
+        let n = Notification::new(NotificationEvent::BudgetLocked, Severity::Critical, "staging: locked", "Spend passed the budget.");
+        let structure: serde_json::Value = serde_json::from_str(&n.sns_message()).unwrap();
+        for key in ["default", "email"] {
+            assert_eq!(
+                structure[key],
+                "staging: locked\n\nSpend passed the budget.\n\n-- \nseverity: critical | event: budget.locked\n"
+            );
+        }
+        for key in ["https", "lambda", "sqs"] {
+            let chatbot: serde_json::Value = serde_json::from_str(structure[key].as_str().unwrap()).unwrap();
+            assert_eq!(chatbot["version"], "1.0");
+            assert_eq!(chatbot["source"], "custom");
+            assert_eq!(chatbot["content"]["textType"], "client-markdown");
+            assert_eq!(chatbot["content"]["title"], "staging: locked");
+            assert_eq!(chatbot["content"]["description"], "Spend passed the budget.");
+        }
+    }
+
+    #[test]
+    fn event_names_match_their_serialized_form() {
+        use NotificationEvent::*;
+        for e in [DeployPlanned, DeployPending, DeploySucceeded, DeployFailed, EnvStartup, EnvTeardown, EnvHold,
+                  BudgetWarning, BudgetLocked, BudgetUnlocked, CostReport, HealthDown, HealthResolved] {
+            assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
         }
     }
 

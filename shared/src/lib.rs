@@ -5,6 +5,8 @@
 //! to do, and carry out the [`action::Action`]s it returns.
 
 pub mod action;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod config;
 pub mod cost;
 pub mod error;

@@ -1,0 +1,55 @@
+//! `stagingctl invoke FUNCTION --event FILE`: one function's handler, in process, on an
+//! event file — the same handler code the Lambda binary runs, minus the runtime API.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use staging_core::aws::Clients;
+use staging_core::Config;
+
+use crate::error::CliError;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The function: lifecycle (github-webhook, budget-alert and health-check are not
+    /// wired yet).
+    function: String,
+    /// The event, as JSON.
+    #[arg(long, value_name = "FILE")]
+    event: PathBuf,
+    /// The clock for this run [default: now]
+    #[arg(long, value_name = "RFC3339", value_parser = crate::schedule::parse_instant)]
+    now: Option<DateTime<Utc>>,
+    /// Print JSON (compact; the default is pretty JSON).
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(&args.event)
+        .map_err(|e| CliError::Input(format!("cannot read event file {}: {e}", args.event.display())))?;
+    let event: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Input(format!("{} is not JSON: {e}", args.event.display())))?;
+    let now = args.now.unwrap_or_else(Utc::now);
+    let response = match args.function.as_str() {
+        "lifecycle" => {
+            let clients = Clients::from_env().await;
+            lifecycle::handle(&clients, config, event, now).await?
+        }
+        "github-webhook" | "budget-alert" | "health-check" => {
+            return Err(CliError::Failed(format!("{} is not wired yet", args.function)));
+        }
+        other => {
+            return Err(CliError::Input(format!(
+                "unknown function `{other}`; one of lifecycle, github-webhook, budget-alert, health-check"
+            )));
+        }
+    };
+    if args.json {
+        writeln!(out, "{response}")?;
+        Ok(())
+    } else {
+        crate::write_json(out, &response)
+    }
+}

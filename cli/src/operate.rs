@@ -1,0 +1,197 @@
+//! `stagingctl status | up | down | hold | release | unlock`: the same decisions the
+//! lifecycle function makes, run against AWS (local when `AWS_ENDPOINT_URL` is set).
+
+use std::io::Write;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use staging_core::aws::executor::Executor;
+use staging_core::aws::{Clients, runner};
+use staging_core::lifecycle::{Command, hold_schedule_name};
+use staging_core::schedule::Transition;
+use staging_core::state::{BudgetLock, Deployment, Health, Hold, Phase};
+use staging_core::Config;
+
+use crate::error::CliError;
+
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct UpArgs {
+    /// Keep it up this long even outside business hours (default outside hours:
+    /// STAGING_HOLD_DEFAULT).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    hold: Option<Duration>,
+    /// Why, for the team.
+    #[arg(long, default_value = "on demand")]
+    reason: String,
+    /// Start even though the budget locked the environment (lifts the lock).
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args)]
+pub struct HoldArgs {
+    /// How long to keep the environment up (cut to STAGING_HOLD_MAX).
+    #[arg(value_name = "DURATION", value_parser = parse_duration)]
+    duration: Duration,
+    /// Why, for the team.
+    #[arg(long, default_value = "emergency bypass")]
+    reason: String,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args)]
+pub struct CommonArgs {
+    /// Who is asking [default: $USER]
+    #[arg(long)]
+    who: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl CommonArgs {
+    fn who(&self) -> String {
+        self.who
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .filter(|w| !w.trim().is_empty())
+            .unwrap_or_else(|| "stagingctl".into())
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 2h or 90m ({e})"))
+}
+
+pub fn up(args: UpArgs) -> (Command, bool) {
+    let who = args.common.who();
+    (
+        Command::Up {
+            hold: args.hold,
+            reason: args.reason,
+            who,
+            force: args.force,
+        },
+        args.common.json,
+    )
+}
+
+pub fn hold(args: HoldArgs) -> (Command, bool) {
+    let who = args.common.who();
+    (
+        Command::Hold {
+            duration: args.duration,
+            reason: args.reason,
+            who,
+        },
+        args.common.json,
+    )
+}
+
+pub fn down(args: CommonArgs) -> (Command, bool) {
+    (Command::Down { who: args.who() }, args.json)
+}
+
+pub fn release(args: CommonArgs) -> (Command, bool) {
+    (Command::Release { who: args.who() }, args.json)
+}
+
+pub fn unlock(args: CommonArgs) -> (Command, bool) {
+    (Command::Unlock { who: args.who() }, args.json)
+}
+
+/// Runs a lifecycle command now and reports what it did.
+pub async fn run(config: &Config, command: Command, json: bool, out: &mut impl Write) -> Result<(), CliError> {
+    let clients = Clients::from_env().await;
+    let outcome = runner::run(&clients, config, &command, Utc::now()).await?;
+    if json {
+        return crate::write_json(out, &outcome);
+    }
+    writeln!(out, "{}: {}", config.environment, outcome.summary)?;
+    for line in &outcome.done {
+        writeln!(out, "  - {line}")?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Status {
+    environment: String,
+    phase: Phase,
+    desired_count: u32,
+    running_count: u32,
+    pending_count: u32,
+    rollout_state: Option<String>,
+    hold: Option<Hold>,
+    hold_schedule: Option<String>,
+    budget_lock: Option<BudgetLock>,
+    last_deployment: Option<Deployment>,
+    pending_deployment: Option<Deployment>,
+    health: Health,
+    next_transition: Option<Transition>,
+    version: u64,
+}
+
+pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let clients = Clients::from_env().await;
+    let executor = Executor::new(&clients, config);
+    let now: DateTime<Utc> = Utc::now();
+    let state = executor.store()?.load(&config.environment).await?;
+    let service = executor.service()?.observe().await?;
+    let hold_schedule = match executor.schedules() {
+        Ok(s) => s.get(&hold_schedule_name(&config.environment)).await?.map(|i| i.expression),
+        Err(_) => None,
+    };
+    let status = Status {
+        environment: config.environment.clone(),
+        phase: service.observed().phase(),
+        desired_count: service.desired_count,
+        running_count: service.running_count,
+        pending_count: service.pending_count,
+        rollout_state: service.rollout_state.clone(),
+        hold: state.active_hold(now).cloned(),
+        hold_schedule,
+        budget_lock: state.active_budget_lock(now).cloned(),
+        last_deployment: state.last_deployment.clone(),
+        pending_deployment: state.pending_deployment.clone(),
+        health: state.health.clone(),
+        next_transition: config.business_hours.next_transition(now),
+        version: state.version,
+    };
+    if args.json {
+        return crate::write_json(out, &status);
+    }
+    let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    writeln!(out, "{}: {} ({} desired, {} running)", status.environment, status.phase, status.desired_count, status.running_count)?;
+    match &status.hold {
+        Some(h) => writeln!(out, "  hold: until {} by {} ({:?}): {}", secs(h.until), h.who, h.kind, h.reason)?,
+        None => writeln!(out, "  hold: none")?,
+    }
+    match &status.budget_lock {
+        Some(l) => writeln!(out, "  budget: LOCKED for {} since {}: {}", l.period, secs(l.locked_at), l.reason)?,
+        None => writeln!(out, "  budget: not locked")?,
+    }
+    for (label, d) in [("last deployment", &status.last_deployment), ("pending deployment", &status.pending_deployment)] {
+        if let Some(d) = d {
+            let kind = d.deployment_type.map(|t| t.to_string()).unwrap_or_else(|| "nothing".into());
+            writeln!(out, "  {label}: {} {kind} {:?}", staging_core::state::short_sha(&d.sha), d.status)?;
+        }
+    }
+    writeln!(out, "  health: {:?}", status.health.status)?;
+    match status.next_transition {
+        Some(t) => writeln!(out, "  next: {:?} at {}", t.kind, secs(t.at))?,
+        None => writeln!(out, "  next: no scheduled transition")?,
+    }
+    Ok(())
+}

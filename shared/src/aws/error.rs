@@ -1,0 +1,100 @@
+//! The shell's error: what failed, and whether trying again can help.
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// Error codes AWS services use for throttling.
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionInProgressException",
+    "SlowDown",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    /// An AWS call failed (after the SDK's own retries).
+    #[error("{operation} failed{}: {message}", if *retryable { " (retryable)" } else { "" })]
+    Aws {
+        operation: &'static str,
+        code: Option<String>,
+        message: String,
+        retryable: bool,
+    },
+    /// The core refused (bad input, a transition that is not allowed).
+    #[error(transparent)]
+    Core(#[from] crate::Error),
+    /// The event is not one this function understands.
+    #[error("bad event: {0}")]
+    BadEvent(String),
+    /// A resource the action needs is not configured.
+    #[error("{0} is not set")]
+    NotConfigured(&'static str),
+    /// Someone else kept committing the state first.
+    #[error("the state of `{environment}` kept changing under us ({attempts} attempts); try again")]
+    Conflict { environment: String, attempts: u32 },
+    /// A stored record does not parse.
+    #[error("stored record `{id}` is unreadable: {reason}")]
+    Corrupt { id: String, reason: String },
+    /// An idempotency key came back with a different payload.
+    #[error("key `{key}` was already used for a different payload")]
+    KeyReused { key: String },
+    /// An action this build cannot carry out.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Some actions ran before one failed: what ran is listed.
+    #[error("{source} (already done: {})", if done.is_empty() { "nothing".to_string() } else { done.join("; ") })]
+    Incomplete {
+        done: Vec<String>,
+        #[source]
+        source: Box<ShellError>,
+    },
+}
+
+impl ShellError {
+    /// Whether the invocation should be retried (by Lambda, SNS or Scheduler): AWS
+    /// throttling, 5xx, timeouts and connection failures, and lost races.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Aws { retryable, .. } => *retryable,
+            Self::Conflict { .. } => true,
+            Self::Incomplete { source, .. } => source.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// Classifies an SDK error (any service: they share the error types).
+    pub fn aws<E>(operation: &'static str, err: SdkError<E>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let (code, retryable) = match &err {
+            SdkError::ServiceError(ctx) => {
+                let code = ctx.err().code().map(str::to_string);
+                let throttled = code.as_deref().is_some_and(|c| THROTTLING_CODES.contains(&c));
+                (code, throttled || ctx.raw().status().is_server_error())
+            }
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => (None, true),
+            _ => (None, false),
+        };
+        Self::Aws {
+            operation,
+            code,
+            message: DisplayErrorContext(&err).to_string(),
+            retryable,
+        }
+    }
+
+    /// The AWS error code, if this is an AWS service error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Aws { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Runs a decision's actions in order against AWS and reports what it did. The first
+//! failure stops the run; the error lists what had already been done.
+
+use super::ecs::Service;
+use super::scheduler::Schedules;
+use super::store::Store;
+use super::{Clients, ShellError, notify, required};
+use crate::action::Action;
+use crate::config::Config;
+
+/// Carries out actions for one environment.
+pub struct Executor<'a> {
+    pub clients: &'a Clients,
+    pub config: &'a Config,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(clients: &'a Clients, config: &'a Config) -> Self {
+        Self { clients, config }
+    }
+
+    pub fn service(&self) -> Result<Service<'a>, ShellError> {
+        let r = &self.config.resources;
+        Ok(Service {
+            client: &self.clients.ecs,
+            cluster: required(&r.cluster, "STAGING_CLUSTER")?,
+            service: required(&r.service, "STAGING_SERVICE")?,
+        })
+    }
+
+    pub fn store(&self) -> Result<Store<'a>, ShellError> {
+        Ok(Store {
+            client: &self.clients.dynamodb,
+            table: required(&self.config.resources.table, "STAGING_TABLE")?,
+        })
+    }
+
+    pub fn schedules(&self) -> Result<Schedules<'a>, ShellError> {
+        let r = &self.config.resources;
+        Ok(Schedules {
+            client: &self.clients.scheduler,
+            group: required(&r.schedule_group, "STAGING_SCHEDULE_GROUP")?,
+            target_arn: required(&r.lifecycle_function_arn, "STAGING_LIFECYCLE_FUNCTION_ARN")?,
+            role_arn: required(&r.scheduler_role_arn, "STAGING_SCHEDULER_ROLE_ARN")?,
+        })
+    }
+
+    /// Runs `actions` in order; returns one line per action done.
+    pub async fn execute(&self, actions: &[Action]) -> Result<Vec<String>, ShellError> {
+        let mut done = Vec::with_capacity(actions.len());
+        for action in actions {
+            match self.run(action).await {
+                Ok(line) => done.push(line),
+                Err(source) => {
+                    return Err(ShellError::Incomplete {
+                        done,
+                        source: Box::new(source),
+                    });
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    async fn run(&self, action: &Action) -> Result<String, ShellError> {
+        let env = &self.config.environment;
+        Ok(match action {
+            Action::ScaleService { desired_count } => {
+                self.service()?.scale(*desired_count).await?;
+                format!("scaled the service to {desired_count}")
+            }
+            Action::RestoreService => {
+                let n = self.service()?.restore().await?;
+                format!("restored the service to {n}")
+            }
+            Action::PutOneTimeSchedule { name, at, command } => {
+                let input = serde_json::to_string(command).expect("commands serialize");
+                self.schedules()?.put_one_time(name, *at, &input).await?;
+                format!("scheduled {name} at {}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }
+            Action::DeleteSchedule { name } => {
+                let existed = self.schedules()?.delete(name).await?;
+                format!("deleted schedule {name}{}", if existed { "" } else { " (there was none)" })
+            }
+            Action::Notify(n) => {
+                let topic = required(&self.config.resources.team_topic_arn, "STAGING_TEAM_TOPIC_ARN")?;
+                let id = notify::publish(&self.clients.sns, topic, n).await?;
+                format!("notified {} ({id})", n.event.as_str())
+            }
+            Action::DispatchDeploy { .. } => {
+                return Err(ShellError::Unsupported(
+                    "dispatching the deploy workflow arrives with the github-webhook function".into(),
+                ));
+            }
+            Action::RecordDeployment(d) => {
+                let id = format!("deployment#{env}#{}", d.sha);
+                let record = serde_json::to_value(d).expect("deployments serialize");
+                self.store()?.put_record(&id, &record, None).await?;
+                format!("recorded deployment {}", crate::state::short_sha(&d.sha))
+            }
+            Action::RecordHealth { at, change } => {
+                let id = format!("health#{env}#{}", at.timestamp());
+                let record = serde_json::to_value(change).expect("health changes serialize");
+                self.store()?.put_record(&id, &record, Some(*at + chrono::Duration::days(30))).await?;
+                format!("recorded health {:?} -> {:?}", change.from, change.to)
+            }
+        })
+    }
+}

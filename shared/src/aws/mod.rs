@@ -1,0 +1,51 @@
+//! The imperative shell: AWS adapters that observe the environment and carry out the
+//! core's [`Action`](crate::Action)s. They hold no policy; every rule is in the pure
+//! modules. Every client comes from one `SdkConfig` loaded once per cold start, and
+//! `AWS_ENDPOINT_URL` points them all at a local emulator when it is set.
+
+pub mod budgets;
+pub mod ecs;
+pub mod error;
+pub mod executor;
+pub mod notify;
+pub mod runner;
+pub mod scheduler;
+pub mod store;
+
+pub use error::ShellError;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Every AWS client the functions use, built once and shared by reference.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub budgets: aws_sdk_budgets::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl Clients {
+    /// Clients sharing one configuration (credentials, region, endpoint, retries).
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Self {
+            budgets: aws_sdk_budgets::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            ecs: aws_sdk_ecs::Client::new(sdk),
+            scheduler: aws_sdk_scheduler::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+        }
+    }
+
+    /// Loads the standard configuration chain (environment, profile, container or
+    /// Lambda credentials; `AWS_ENDPOINT_URL`) and builds every client from it.
+    pub async fn from_env() -> Self {
+        Self::new(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+    }
+}
+
+/// A required resource name, or an error naming its variable.
+pub(crate) fn required<'a>(value: &'a Option<String>, variable: &'static str) -> Result<&'a str, ShellError> {
+    value.as_deref().ok_or(ShellError::NotConfigured(variable))
+}
