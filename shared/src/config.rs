@@ -70,6 +70,18 @@ pub struct Resources {
     pub budget_name: Option<String>,
 }
 
+impl Resources {
+    /// The AWS account, read from the first configured ARN that names one (the
+    /// Budgets API needs it, and the ARNs already carry it).
+    pub fn account_id(&self) -> Option<&str> {
+        [&self.team_topic_arn, &self.scheduler_role_arn, &self.lifecycle_function_arn]
+            .into_iter()
+            .flatten()
+            .filter_map(|arn| arn.split(':').nth(4))
+            .find(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
+    }
+}
+
 /// How the functions talk to GitHub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitHub {
@@ -414,6 +426,19 @@ mod tests {
         assert_eq!(c.github.api_url, "http://127.0.0.1:8080");
         assert_eq!(c.github.deploy_workflow, "deploy.yml");
         assert_eq!(c.probes[1], Probe { name: "frontend".into(), url: "https://example.com".into() });
+    }
+
+    #[test]
+    fn the_account_id_comes_from_the_configured_arns() {
+        let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+            (&[("STAGING_TEAM_TOPIC_ARN", "arn:aws:sns:eu-west-2:123456789012:team")], Some("123456789012")),
+            (&[("STAGING_SCHEDULER_ROLE_ARN", "arn:aws:iam::210987654321:role/r")], Some("210987654321")),
+            (&[("STAGING_TEAM_TOPIC_ARN", "not-an-arn"), ("STAGING_LIFECYCLE_FUNCTION_ARN", "arn:aws:lambda:us-east-1:111122223333:function:f")], Some("111122223333")),
+            (&[], None),
+        ];
+        for (vars, expected) in cases {
+            assert_eq!(config(vars).unwrap().resources.account_id(), *expected, "{vars:?}");
+        }
     }
 
     #[test]

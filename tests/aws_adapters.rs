@@ -1,0 +1,272 @@
+//! Every adapter over HTTP: the real AWS SDK against moto, started by scripts/local-aws.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use staging_core::aws::ShellError;
+use staging_core::aws::executor::Executor;
+use staging_core::aws::store::Claim;
+use staging_core::aws::{budgets, ecs::RESTORE_COUNT_TAG};
+use staging_core::{Notification, NotificationEvent, Severity};
+use staging_system_tests::{clients, config, drain_team_queue, reset, serial};
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn scaling_to_zero_and_back_restores_the_earlier_count() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let executor = Executor::new(&clients, &config);
+    let service = executor.service().unwrap();
+
+    clients
+        .ecs
+        .update_service()
+        .cluster(&env["STAGING_CLUSTER"])
+        .service(&env["STAGING_SERVICE"])
+        .desired_count(3)
+        .send()
+        .await
+        .unwrap();
+    service.scale(0).await.unwrap();
+    let down = service.observe().await.unwrap();
+    assert_eq!((down.desired_count, down.running_count), (0, 0));
+    assert_eq!(service.remembered_count(&down.arn).await.unwrap(), Some(3), "tag {RESTORE_COUNT_TAG}");
+
+    // Scaling an already stopped service to zero again keeps the remembered count.
+    service.scale(0).await.unwrap();
+    assert_eq!(service.restore().await.unwrap(), 3);
+    let up = service.observe().await.unwrap();
+    assert_eq!((up.desired_count, up.running_count), (3, 3));
+}
+
+#[tokio::test]
+async fn two_writers_with_the_same_version_exactly_one_wins() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let store = Executor::new(&clients, &config).store().unwrap();
+
+    let first = store.load("staging").await.unwrap();
+    assert_eq!(first.version, 0);
+    let (mut a, mut b) = (first.clone(), first);
+    a.lock_budget(utc("2026-11-27T10:00:00Z"), "writer a");
+    b.place_hold(
+        staging_core::Hold {
+            until: utc("2026-11-27T12:00:00Z"),
+            reason: "writer b".into(),
+            who: "b".into(),
+            kind: staging_core::HoldKind::OnDemand,
+        },
+        utc("2026-11-27T10:00:00Z"),
+        Duration::hours(12),
+    )
+    .unwrap();
+
+    let won = store.commit(&a).await.unwrap();
+    assert_eq!(won.version, 1);
+    let lost = store.commit(&b).await.unwrap_err();
+    assert!(matches!(lost, ShellError::Conflict { .. }), "{lost}");
+    assert!(lost.is_retryable());
+
+    // The loser reloads, sees the winner's write, and commits on top of it.
+    let mut reloaded = store.load("staging").await.unwrap();
+    assert_eq!(reloaded.version, 1);
+    assert_eq!(reloaded.budget_lock.as_ref().unwrap().reason, "writer a");
+    assert!(reloaded.hold.is_none());
+    reloaded.unlock_budget();
+    assert_eq!(store.commit(&reloaded).await.unwrap().version, 2);
+    // A writer still holding version 1 now loses too.
+    assert!(matches!(store.commit(&won).await, Err(ShellError::Conflict { .. })));
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_returns_the_stored_result() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let store = Executor::new(&clients, &config).store().unwrap();
+    let now = utc("2026-11-27T10:00:00Z");
+    let (expiry, busy_until) = (now + Duration::hours(72), now + Duration::seconds(10));
+
+    assert_eq!(store.claim("delivery-1", "hash-a", now, expiry, busy_until).await.unwrap(), Claim::New);
+    assert_eq!(store.claim("delivery-1", "hash-a", now, expiry, busy_until).await.unwrap(), Claim::InProgress);
+    let result = json!({"status": 202, "plan": "backend-only"});
+    store.complete("delivery-1", "hash-a", &result, expiry).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            store.claim("delivery-1", "hash-a", now, expiry, busy_until).await.unwrap(),
+            Claim::Completed(result.clone())
+        );
+    }
+    // The same key with another payload is refused, not served the old result.
+    assert!(matches!(
+        store.claim("delivery-1", "hash-b", now, expiry, busy_until).await,
+        Err(ShellError::KeyReused { .. })
+    ));
+    // An in-progress claim whose invocation died can be taken over once it lapses.
+    assert_eq!(store.claim("delivery-2", "h", now, expiry, busy_until).await.unwrap(), Claim::New);
+    let later = now + Duration::seconds(11);
+    assert_eq!(store.claim("delivery-2", "h", later, expiry, later + Duration::seconds(10)).await.unwrap(), Claim::New);
+    // An expired record is as good as none; an abandoned one too.
+    let after_expiry = expiry + Duration::seconds(1);
+    assert_eq!(
+        store.claim("delivery-1", "hash-a", after_expiry, after_expiry + Duration::hours(72), after_expiry).await.unwrap(),
+        Claim::New
+    );
+    store.abandon("delivery-2").await.unwrap();
+    assert_eq!(store.claim("delivery-2", "h", later, expiry, later).await.unwrap(), Claim::New);
+}
+
+#[tokio::test]
+async fn one_time_schedules_are_created_replaced_and_deleted_in_utc() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let schedules = Executor::new(&clients, &config).schedules().unwrap();
+
+    let input = r#"{"command":"hold_expired","until":1795809600}"#;
+    schedules.put_one_time("staging-hold-expiry", utc("2026-11-27T20:00:00Z"), input).await.unwrap();
+    let first = schedules.get("staging-hold-expiry").await.unwrap().unwrap();
+    assert_eq!(first.expression, "at(2026-11-27T20:00:00)");
+    assert_eq!(first.time_zone.as_deref(), Some("UTC"));
+    assert_eq!(first.input.as_deref(), Some(input));
+
+    // Putting it again replaces it (and keeps the time zone explicit).
+    schedules.put_one_time("staging-hold-expiry", utc("2026-11-27T22:30:00Z"), "{}").await.unwrap();
+    let second = schedules.get("staging-hold-expiry").await.unwrap().unwrap();
+    assert_eq!(second.expression, "at(2026-11-27T22:30:00)");
+    assert_eq!(second.time_zone.as_deref(), Some("UTC"));
+
+    assert!(schedules.delete("staging-hold-expiry").await.unwrap());
+    assert!(!schedules.delete("staging-hold-expiry").await.unwrap(), "deleting twice is not an error");
+    assert_eq!(schedules.get("staging-hold-expiry").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_budget_limit_is_read() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let account = config.resources.account_id().expect("derived from the topic ARN");
+    let status = budgets::read(&clients.budgets, account, &env["STAGING_BUDGET_NAME"]).await.unwrap();
+    assert_eq!(status.limit, Some(6.0));
+    assert_eq!(status.unit.as_deref(), Some("USD"));
+    let missing = budgets::read(&clients.budgets, account, "no-such-budget").await.unwrap_err();
+    assert!(!missing.is_retryable(), "{missing}");
+}
+
+#[tokio::test]
+async fn a_notification_arrives_with_subject_attributes_and_chatbot_json() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    drain_team_queue(&env).await;
+    let n = Notification::new(NotificationEvent::BudgetLocked, Severity::Critical, "staging: locked", "Spend passed $6.");
+    Executor::new(&clients, &config)
+        .execute(&[staging_core::Action::Notify(n)])
+        .await
+        .unwrap();
+
+    let messages = drain_team_queue(&env).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let envelope = &messages[0];
+    assert_eq!(envelope["Subject"], "staging: locked");
+    assert_eq!(envelope["MessageAttributes"]["severity"]["Value"], "critical");
+    assert_eq!(envelope["MessageAttributes"]["event"]["Value"], "budget.locked");
+    // The queue gets the `sqs` member of the JSON structure: the Chatbot format.
+    let chatbot: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(chatbot["version"], "1.0");
+    assert_eq!(chatbot["source"], "custom");
+    assert_eq!(chatbot["content"]["textType"], "client-markdown");
+    assert_eq!(chatbot["content"]["title"], "staging: locked");
+    assert_eq!(chatbot["content"]["description"], "Spend passed $6.");
+}
+
+/// A day replayed through the lifecycle handler, as the schedules would fire it.
+#[tokio::test]
+async fn a_day_of_schedules_through_the_lifecycle_handler() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let executor = Executor::new(&clients, &config);
+    let (service, store, schedules) = (executor.service().unwrap(), executor.store().unwrap(), executor.schedules().unwrap());
+    drain_team_queue(&env).await;
+
+    let handle = |event: Value, now: &str| {
+        let (clients, config) = (&clients, &config);
+        let now = utc(now);
+        async move { lifecycle::handle(clients, config, event, now).await.unwrap() }
+    };
+    // Friday 2026-11-27. The stack boots with the service up; teardown at 18:00.
+    let out = handle(json!({"command": "teardown"}), "2026-11-27T18:00:00Z").await;
+    assert_eq!(out["summary"], "stopping");
+    assert_eq!(service.observe().await.unwrap().desired_count, 0);
+
+    // Someone needs it at 20:00: up, held for the default 2 h.
+    let out = handle(json!({"command": "up", "who": "alice", "reason": "client demo"}), "2026-11-27T20:00:00Z").await;
+    assert_eq!(out["summary"], "held until 22:00 UTC; starting");
+    assert_eq!(service.observe().await.unwrap().desired_count, 1);
+    let expiry = schedules.get("staging-hold-expiry").await.unwrap().expect("the hold's end is scheduled");
+    assert_eq!(expiry.expression, "at(2026-11-27T22:00:00)");
+    let fired: Value = serde_json::from_str(expiry.input.as_deref().unwrap()).unwrap();
+
+    // The teardown schedule firing again in between is deferred by the hold.
+    let out = handle(json!({"command": "teardown"}), "2026-11-27T21:00:00Z").await;
+    assert_eq!(out["summary"], "teardown deferred: held until 22:00 UTC by alice");
+    assert_eq!(service.observe().await.unwrap().desired_count, 1);
+
+    // At 22:00 the schedule delivers exactly its input.
+    let out = handle(fired, "2026-11-27T22:00:00Z").await;
+    assert_eq!(out["summary"], "hold expired; stopping");
+    assert_eq!(service.observe().await.unwrap().desired_count, 0);
+
+    // Saturday's startup does nothing; Monday's brings back the remembered count.
+    let out = handle(json!({"command": "startup"}), "2026-11-28T08:00:00Z").await;
+    assert_eq!(out["summary"], "not starting: not a working day (or a holiday)");
+    let out = handle(json!({"command": "startup"}), "2026-11-30T08:00:00Z").await;
+    assert_eq!(out["summary"], "starting");
+    assert_eq!(service.observe().await.unwrap().desired_count, 1);
+
+    let state = store.load("staging").await.unwrap();
+    assert!(state.hold.is_none());
+    assert_eq!(state.phase, staging_core::Phase::Starting);
+    // A commit whenever the state changed: the four transitions, plus the stored phase
+    // catching up with ECS at the deferred teardown (starting -> up) and on Saturday
+    // (stopping -> down).
+    assert_eq!(state.version, 6);
+    let events: Vec<String> = drain_team_queue(&env)
+        .await
+        .iter()
+        .map(|m| m["MessageAttributes"]["event"]["Value"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["env.teardown", "env.hold", "env.startup", "env.teardown", "env.startup"]);
+}
+
+#[tokio::test]
+async fn a_bad_event_changes_nothing_and_is_not_retried() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let err = lifecycle::handle(&clients, &config, json!({"command": "explode"}), utc("2026-11-27T10:00:00Z"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ShellError::BadEvent(_)), "{err}");
+    assert!(!err.is_retryable());
+    let store = Executor::new(&clients, &config).store().unwrap();
+    assert_eq!(store.load("staging").await.unwrap().version, 0);
+}
+
+#[tokio::test]
+async fn a_missing_resource_name_is_reported_by_its_variable() {
+    let _serial = serial();
+    let mut env = reset();
+    env.remove("STAGING_TABLE");
+    let (clients, config) = (clients(&env).await, config(&env));
+    let err = lifecycle::handle(&clients, &config, json!({"command": "teardown"}), utc("2026-11-27T18:00:00Z"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "STAGING_TABLE is not set");
+}
