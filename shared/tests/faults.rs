@@ -1,0 +1,184 @@
+//! Faults injected with aws-smithy-mocks: throttling and 5xx are retried by the SDK's
+//! standard retry (3 attempts), then surface as retryable errors, and nothing is
+//! written that was not done.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use chrono::{DateTime, Utc};
+use staging_core::Config;
+use staging_core::aws::ecs::Service;
+use staging_core::aws::store::Store;
+use staging_core::aws::{Clients, ShellError, runner};
+use staging_core::lifecycle::Command;
+
+const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+
+/// A client whose every call is answered by `rules`, retrying 3 times with a 1 ms backoff.
+macro_rules! client {
+    ($sdk:ident, $rules:expr) => {{
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for rule in $rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        let config = $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .region($sdk::config::Region::new("us-east-1"))
+            .credentials_provider($sdk::config::Credentials::new("test", "test", None, None, "faults"))
+            .retry_config(
+                $sdk::config::retry::RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(Duration::from_millis(1)),
+            )
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor)
+            .build();
+        $sdk::Client::from_conf(config)
+    }};
+}
+
+fn clients(ecs: &[&Rule], dynamodb: &[&Rule]) -> Clients {
+    Clients {
+        budgets: client!(aws_sdk_budgets, [] as [&Rule; 0]),
+        dynamodb: client!(aws_sdk_dynamodb, dynamodb),
+        ecs: client!(aws_sdk_ecs, ecs),
+        scheduler: client!(aws_sdk_scheduler, [] as [&Rule; 0]),
+        sns: client!(aws_sdk_sns, [] as [&Rule; 0]),
+    }
+}
+
+fn config() -> Config {
+    let vars = [("STAGING_CLUSTER", "c"), ("STAGING_SERVICE", "s"), ("STAGING_TABLE", "t")];
+    Config::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())).unwrap()
+}
+
+fn now() -> DateTime<Utc> {
+    "2026-11-27T18:00:00Z".parse().unwrap()
+}
+
+fn assert_retryable(err: &ShellError, operation: &str) {
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.to_string().starts_with(&format!("{operation} failed (retryable)")), "{err}");
+}
+
+#[tokio::test]
+async fn ecs_5xx_and_throttling_are_retried_then_surface_as_retryable() {
+    for (name, status, body) in [("500", 500, None), ("throttling", 400, Some(THROTTLED))] {
+        let rule = mock!(aws_sdk_ecs::Client::describe_services)
+            .sequence()
+            .http_status(status, body.map(str::to_string))
+            .times(3)
+            .build();
+        let clients = clients(&[&rule], &[]);
+        let err = Service { client: &clients.ecs, cluster: "c", service: "s" }.observe().await.unwrap_err();
+        assert_retryable(&err, "ecs:DescribeServices");
+        assert_eq!(rule.num_calls(), 3, "{name}: the SDK made its 3 attempts");
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_5xx_and_throttling_are_retried_then_surface_as_retryable() {
+    for (name, status, body) in [("503", 503, None), ("throttling", 400, Some(THROTTLED))] {
+        let rule = mock!(aws_sdk_dynamodb::Client::get_item)
+            .sequence()
+            .http_status(status, body.map(str::to_string))
+            .times(3)
+            .build();
+        let clients = clients(&[], &[&rule]);
+        let err = Store { client: &clients.dynamodb, table: "t" }.load("staging").await.unwrap_err();
+        assert_retryable(&err, "dynamodb:GetItem");
+        assert_eq!(rule.num_calls(), 3, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_transient_fault_is_absorbed_by_the_sdk_retry() {
+    let rule = mock!(aws_sdk_dynamodb::Client::get_item)
+        .sequence()
+        .http_status(500, None)
+        .output(|| GetItemOutput::builder().build())
+        .build();
+    let clients = clients(&[], &[&rule]);
+    let state = Store { client: &clients.dynamodb, table: "t" }.load("staging").await.unwrap();
+    assert_eq!(state.version, 0);
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn when_ecs_fails_the_runner_writes_no_state() {
+    let describe = mock!(aws_sdk_ecs::Client::describe_services).sequence().http_status(500, None).times(3).build();
+    let update = mock!(aws_sdk_ecs::Client::update_service).sequence().http_status(500, None).build();
+    let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let put = mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
+    let clients = clients(&[&describe, &update], &[&get, &put]);
+    let err = runner::run(&clients, &config(), &Command::Down { who: "ops".into() }, now()).await.unwrap_err();
+    assert_retryable(&err, "ecs:DescribeServices");
+    assert_eq!(update.num_calls(), 0, "nothing was scaled");
+    assert_eq!(put.num_calls(), 0, "no state was written");
+}
+
+#[tokio::test]
+async fn when_the_state_cannot_be_read_nothing_is_done() {
+    let describe = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| {
+        aws_sdk_ecs::operation::describe_services::DescribeServicesOutput::builder().build()
+    });
+    let update = mock!(aws_sdk_ecs::Client::update_service).sequence().http_status(500, None).build();
+    let get = mock!(aws_sdk_dynamodb::Client::get_item).sequence().http_status(400, Some(THROTTLED.into())).times(3).build();
+    let put = mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
+    let clients = clients(&[&describe, &update], &[&get, &put]);
+    let err = runner::run(&clients, &config(), &Command::Down { who: "ops".into() }, now()).await.unwrap_err();
+    assert_retryable(&err, "dynamodb:GetItem");
+    assert_eq!((describe.num_calls(), update.num_calls(), put.num_calls()), (0, 0, 0));
+}
+
+fn describe_output(desired: i32, running: i32) -> aws_sdk_ecs::operation::describe_services::DescribeServicesOutput {
+    aws_sdk_ecs::operation::describe_services::DescribeServicesOutput::builder()
+        .services(
+            aws_sdk_ecs::types::Service::builder()
+                .status("ACTIVE")
+                .service_arn("arn:aws:ecs:us-east-1:123456789012:service/c/s")
+                .desired_count(desired)
+                .running_count(running)
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn a_commit_that_keeps_failing_surfaces_as_retryable() {
+    // Nothing to do but the stored phase must catch up with ECS (down -> starting).
+    let describe = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| describe_output(2, 0));
+    let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let put = mock!(aws_sdk_dynamodb::Client::put_item).sequence().http_status(500, None).times(3).build();
+    let clients = clients(&[&describe], &[&get, &put]);
+    let err = runner::run(&clients, &config(), &Command::Release { who: "ops".into() }, now()).await.unwrap_err();
+    assert_retryable(&err, "dynamodb:PutItem");
+    assert_eq!(put.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_failure_midway_lists_what_was_done_and_commits_nothing() {
+    let describe = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| describe_output(2, 2));
+    let tag = mock!(aws_sdk_ecs::Client::tag_resource)
+        .then_output(|| aws_sdk_ecs::operation::tag_resource::TagResourceOutput::builder().build());
+    let update = mock!(aws_sdk_ecs::Client::update_service)
+        .then_output(|| aws_sdk_ecs::operation::update_service::UpdateServiceOutput::builder().build());
+    let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let put = mock!(aws_sdk_dynamodb::Client::put_item)
+        .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
+    let sns_publish = mock!(aws_sdk_sns::Client::publish).sequence().http_status(500, None).times(3).build();
+    let mut clients = clients(&[&describe, &tag, &update], &[&get, &put]);
+    clients.sns = client!(aws_sdk_sns, [&sns_publish]);
+    let mut config = config();
+    config.resources.team_topic_arn = Some("arn:aws:sns:us-east-1:123456789012:team".into());
+    let err = runner::run(&clients, &config, &Command::Scheduled(staging_core::ScheduledCommand::Teardown), now())
+        .await
+        .unwrap_err();
+    // The scale ran, the notification failed after its retries: the error says both,
+    // is retryable, and no state was committed.
+    assert!(matches!(err, ShellError::Incomplete { .. }), "{err}");
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("already done: scaled the service to 0"), "{err}");
+    assert_eq!((update.num_calls(), sns_publish.num_calls(), put.num_calls()), (1, 3, 0));
+}
