@@ -27,16 +27,8 @@ pub struct Args {
 }
 
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(&args.event)
-        .map_err(|e| CliError::Input(format!("cannot read event file {}: {e}", args.event.display())))?;
-    let event: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| CliError::Input(format!("{} is not JSON: {e}", args.event.display())))?;
-    let now = args.now.unwrap_or_else(Utc::now);
-    let response = match args.function.as_str() {
-        "lifecycle" => {
-            let clients = Clients::from_env().await;
-            lifecycle::handle(&clients, config, event, now).await?
-        }
+    match args.function.as_str() {
+        "lifecycle" => {}
         "github-webhook" | "budget-alert" | "health-check" => {
             return Err(CliError::Failed(format!("{} is not wired yet", args.function)));
         }
@@ -45,7 +37,14 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
                 "unknown function `{other}`; one of lifecycle, github-webhook, budget-alert, health-check"
             )));
         }
-    };
+    }
+    let text = std::fs::read_to_string(&args.event)
+        .map_err(|e| CliError::Input(format!("cannot read event file {}: {e}", args.event.display())))?;
+    let event: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Input(format!("{} is not JSON: {e}", args.event.display())))?;
+    let now = args.now.unwrap_or_else(Utc::now);
+    let clients = Clients::from_env().await;
+    let response = lifecycle::handle(&clients, config, event, now).await?;
     if args.json {
         writeln!(out, "{response}")?;
         Ok(())

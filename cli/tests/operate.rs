@@ -1,0 +1,161 @@
+//! `stagingctl status/up/down/hold/release/unlock/invoke` as a process, against moto.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde_json::{Value, json};
+use staging_system_tests::{clients, config, reset, serial};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+fn stagingctl(env: &BTreeMap<String, String>, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_stagingctl"))
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .env("USER", "carol")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().expect("exited"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn status_reports_phase_counts_and_the_next_transition() {
+    let _serial = serial();
+    let env = reset();
+    let v = stagingctl(&env, &["status", "--json"]).json();
+    for key in ["phase", "desired_count", "running_count", "hold", "budget_lock", "last_deployment", "health", "next_transition"] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!((v["phase"].as_str(), v["desired_count"].as_u64()), (Some("up"), Some(1)));
+    assert_eq!(v["hold"], Value::Null);
+    assert_eq!(v["health"]["status"], "unknown");
+    let human = stagingctl(&env, &["status"]);
+    assert!(human.stdout.starts_with("staging: up (1 desired, 1 running)"), "{}", human.stdout);
+}
+
+#[test]
+fn down_up_hold_release_through_the_cli() {
+    let _serial = serial();
+    let env = reset();
+    let out = stagingctl(&env, &["down", "--json"]).json();
+    assert_eq!(out["summary"], "stopping");
+    assert_eq!(stagingctl(&env, &["status", "--json"]).json()["desired_count"], 0);
+
+    let out = stagingctl(&env, &["up", "--hold", "90m", "--reason", "client demo", "--json"]).json();
+    assert!(out["summary"].as_str().unwrap().ends_with("; starting"), "{out}");
+    let status = stagingctl(&env, &["status", "--json"]).json();
+    assert_eq!(status["desired_count"], 1);
+    assert_eq!(status["hold"]["who"], "carol");
+    assert_eq!(status["hold"]["reason"], "client demo");
+    assert_eq!(status["hold"]["kind"], "on_demand");
+    assert!(status["hold_schedule"].as_str().unwrap().starts_with("at("), "{status}");
+
+    let out = stagingctl(&env, &["hold", "3h", "--reason", "incident", "--who", "dave", "--json"]).json();
+    assert!(out["summary"].as_str().unwrap().ends_with("; already up"), "{out}");
+    assert_eq!(stagingctl(&env, &["status", "--json"]).json()["hold"]["kind"], "emergency_bypass");
+
+    let released = stagingctl(&env, &["release"]);
+    assert_eq!(released.code, 0, "{}", released.stderr);
+    assert!(released.stdout.starts_with("staging: hold released;"), "{}", released.stdout);
+    let status = stagingctl(&env, &["status", "--json"]).json();
+    assert_eq!((status["hold"].clone(), status["hold_schedule"].clone()), (Value::Null, Value::Null));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_budget_lock_refuses_up_until_forced_or_unlocked() {
+    let _serial = serial();
+    let env = reset();
+    // Lock the environment as the budget-alert function would.
+    let (clients, config) = (clients(&env).await, config(&env));
+    let store = staging_core::aws::executor::Executor::new(&clients, &config).store().unwrap();
+    let mut state = store.load("staging").await.unwrap();
+    state.lock_budget(chrono::Utc::now(), "actual spend over the budget");
+    store.commit(&state).await.unwrap();
+    assert_eq!(stagingctl(&env, &["down"]).code, 0);
+
+    let refused = stagingctl(&env, &["up"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("locked by the budget"), "{}", refused.stderr);
+    assert_eq!(stagingctl(&env, &["status", "--json"]).json()["desired_count"], 0, "nothing changed");
+    assert!(stagingctl(&env, &["status", "--json"]).json()["budget_lock"].is_object());
+
+    let unlocked = stagingctl(&env, &["unlock", "--json"]).json();
+    assert!(unlocked["summary"].as_str().unwrap().starts_with("unlocked; "), "{unlocked}");
+    assert_eq!(stagingctl(&env, &["status", "--json"]).json()["budget_lock"], Value::Null);
+
+    // Unlocking in working hours starts it again; make sure it is down whatever the
+    // clock says, lock again, and --force lifts the lock and starts.
+    assert_eq!(stagingctl(&env, &["down"]).code, 0);
+    let mut state = store.load("staging").await.unwrap();
+    state.lock_budget(chrono::Utc::now(), "again");
+    store.commit(&state).await.unwrap();
+    let forced = stagingctl(&env, &["up", "--force", "--json"]).json();
+    assert!(forced["summary"].as_str().unwrap().ends_with("starting"), "{forced}");
+    let status = stagingctl(&env, &["status", "--json"]).json();
+    assert_eq!((status["budget_lock"].clone(), status["desired_count"].clone()), (Value::Null, json!(1)));
+}
+
+#[test]
+fn invoke_runs_the_lifecycle_handler_with_a_fixed_clock() {
+    let _serial = serial();
+    let env = reset();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let event = format!("{root}/events/lifecycle.teardown.json");
+    // Friday 18:00: the teardown proceeds.
+    let out = stagingctl(&env, &["invoke", "lifecycle", "--event", &event, "--now", "2026-11-27T18:00:00Z"]).json();
+    assert_eq!(out["summary"], "stopping");
+    assert_eq!(out["state"]["phase"], "stopping");
+    // Again: nothing left to do.
+    let out = stagingctl(&env, &["invoke", "lifecycle", "--event", &event, "--now", "2026-11-27T18:00:05Z"]).json();
+    assert_eq!(out["summary"], "already down");
+}
+
+#[test]
+fn invoke_refuses_bad_input_with_exit_2() {
+    let _serial = serial();
+    let env = reset();
+    let bad_event = std::env::temp_dir().join(format!("stagingctl-bad-event-{}.json", std::process::id()));
+    std::fs::write(&bad_event, r#"{"command":"explode"}"#).unwrap();
+    let not_json = std::env::temp_dir().join(format!("stagingctl-not-json-{}.json", std::process::id()));
+    std::fs::write(&not_json, "{").unwrap();
+    #[rustfmt::skip]
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["invoke", "lifecycle", "--event", bad_event.to_str().unwrap()], "bad event: expected a lifecycle command"),
+        (vec!["invoke", "lifecycle", "--event", not_json.to_str().unwrap()], "is not JSON"),
+        (vec!["invoke", "lifecycle", "--event", "/nonexistent.json"], "cannot read event file /nonexistent.json"),
+        (vec!["invoke", "nope", "--event", not_json.to_str().unwrap()], "unknown function `nope`"),
+        (vec!["hold", "forever"], "`forever` is not a duration"),
+    ];
+    for (args, expected) in cases {
+        let run = stagingctl(&env, &args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(stagingctl(&env, &["status", "--json"]).json()["desired_count"], 1, "nothing changed");
+}
+
+#[test]
+fn a_missing_resource_variable_exits_2_naming_it() {
+    let _serial = serial();
+    let mut env = reset();
+    env.remove("STAGING_SERVICE");
+    let run = stagingctl(&env, &["status"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("STAGING_SERVICE is not set"), "{}", run.stderr);
+}
