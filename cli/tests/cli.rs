@@ -1,41 +1,13 @@
 //! `stagingctl` run as a process: arguments, stdin, environment, exit codes, output.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
+use common::Run;
 use serde_json::{Value, json};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-}
 
 /// Runs the binary with only `env` set (no inherited STAGING_* or GITHUB_*).
 fn stagingctl(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stagingctl"))
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().expect("exited, not killed"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    common::run(args, env.iter().copied(), stdin)
 }
 
 fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {

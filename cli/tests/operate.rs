@@ -1,37 +1,15 @@
 //! `stagingctl status/up/down/hold/release/unlock/invoke` as a process, against moto.
 
-use std::collections::BTreeMap;
-use std::process::Command;
+mod common;
 
+use std::collections::BTreeMap;
+
+use common::Run;
 use serde_json::{Value, json};
 use staging_system_tests::{clients, config, reset, serial};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        assert_eq!(self.code, 0, "stderr: {}", self.stderr);
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-}
-
 fn stagingctl(env: &BTreeMap<String, String>, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_stagingctl"))
-        .args(args)
-        .env_clear()
-        .envs(env)
-        .env("USER", "carol")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().expect("exited"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    common::run(args, env.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain([("USER", "carol")]), "")
 }
 
 #[test]

@@ -48,23 +48,28 @@ fn text<'i>(item: &'i HashMap<String, AttributeValue>, name: &str) -> Option<&'i
 }
 
 impl Store<'_> {
-    /// The stored state, or a fresh one (version 0) if none was ever written.
-    pub async fn load(&self, environment: &str) -> Result<EnvironmentState, ShellError> {
-        let id = state_id(environment);
+    /// One item by id, read consistently.
+    async fn get(&self, id: &str) -> Result<Option<HashMap<String, AttributeValue>>, ShellError> {
         let out = self
             .client
             .get_item()
             .table_name(self.table)
-            .key("id", s(&id))
+            .key("id", s(id))
             .consistent_read(true)
             .send()
             .await
             .map_err(|e| ShellError::aws("dynamodb:GetItem", e))?;
-        let Some(item) = out.item() else {
+        Ok(out.item)
+    }
+
+    /// The stored state, or a fresh one (version 0) if none was ever written.
+    pub async fn load(&self, environment: &str) -> Result<EnvironmentState, ShellError> {
+        let id = state_id(environment);
+        let Some(item) = self.get(&id).await? else {
             return Ok(EnvironmentState::new(environment));
         };
         let corrupt = |reason: String| ShellError::Corrupt { id: id.clone(), reason };
-        let json = text(item, "state").ok_or_else(|| corrupt("no `state` attribute".into()))?;
+        let json = text(&item, "state").ok_or_else(|| corrupt("no `state` attribute".into()))?;
         let mut state: EnvironmentState = serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
         state.version = item
             .get("version")
@@ -141,26 +146,17 @@ impl Store<'_> {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
             Err(e) => return Err(ShellError::aws("dynamodb:PutItem", e)),
         }
-        let out = self
-            .client
-            .get_item()
-            .table_name(self.table)
-            .key("id", s(&id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| ShellError::aws("dynamodb:GetItem", e))?;
-        let Some(item) = out.item() else {
+        let Some(item) = self.get(&id).await? else {
             // Deleted between our put and get: the other invocation failed; let the
             // caller try again.
             return Ok(Claim::InProgress);
         };
-        if text(item, "validation") != Some(payload_hash) {
+        if text(&item, "validation") != Some(payload_hash) {
             return Err(ShellError::KeyReused { key: key.into() });
         }
-        match text(item, "status") {
+        match text(&item, "status") {
             Some("COMPLETED") => {
-                let data = text(item, "data").unwrap_or("null");
+                let data = text(&item, "data").unwrap_or("null");
                 let value = serde_json::from_str(data).map_err(|e| ShellError::Corrupt { id, reason: e.to_string() })?;
                 Ok(Claim::Completed(value))
             }
