@@ -1,4 +1,7 @@
 //! Every adapter over HTTP: the real AWS SDK against moto, started by scripts/local-aws.
+// Each test takes the process-wide lock for its whole run to serialize access to the
+// one moto server; each has its own runtime, so holding it across awaits is the point.
+#![allow(clippy::await_holding_lock)]
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};

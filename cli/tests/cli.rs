@@ -1,5 +1,7 @@
 //! `stagingctl` run as a process: arguments, stdin, environment, exit codes, output.
 
+#![allow(clippy::type_complexity)] // tables of test cases
+
 mod common;
 
 use common::Run;

@@ -1,4 +1,7 @@
 //! `stagingctl status/up/down/hold/release/unlock/invoke` as a process, against moto.
+// Each test takes the process-wide lock for its whole run to serialize access to the
+// one moto server; each has its own runtime, so holding it across awaits is the point.
+#![allow(clippy::await_holding_lock)]
 
 mod common;
 

@@ -351,6 +351,7 @@ fn is_http_url(s: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
     use std::collections::HashMap;

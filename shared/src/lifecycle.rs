@@ -308,6 +308,7 @@ mod humantime_serde_opt {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
     use crate::state::BudgetLock;

@@ -247,6 +247,7 @@ impl BusinessHours {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
     use chrono_tz::{America::New_York, Europe::London};
