@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod schedule;
 pub mod scope;
 pub mod state;
+pub mod webhook;
 
 pub use action::{Action, Decision, Notification, NotificationEvent, ScheduledCommand, Severity};
 pub use config::{Config, Secret};

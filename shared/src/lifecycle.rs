@@ -81,14 +81,7 @@ pub fn decide(
     now: DateTime<Utc>,
     config: &Config,
 ) -> Result<Decision> {
-    let mut plan = Plan {
-        next: state.clone(),
-        actions: Vec::new(),
-        observed,
-        now,
-        config,
-    };
-    plan.next.phase = observed.phase();
+    let mut plan = Plan::new(state, observed, now, config);
     let summary = match command {
         Command::Up { hold, reason, who, force } => {
             if let Some(lock) = plan.next.active_budget_lock(now) {
@@ -157,34 +150,57 @@ pub fn decide(
             None => "ignored: no hold".into(),
         },
     };
-    Ok(Decision {
-        actions: plan.actions,
-        next_state: plan.next,
-        summary,
-    })
+    Ok(plan.into_decision(summary))
 }
 
-/// A decision being built.
-struct Plan<'a> {
-    next: EnvironmentState,
-    actions: Vec<Action>,
+/// A decision being built: the next state and the actions so far.
+pub(crate) struct Plan<'a> {
+    pub(crate) next: EnvironmentState,
+    pub(crate) actions: Vec<Action>,
     observed: Observed,
     now: DateTime<Utc>,
     config: &'a Config,
+    /// Leave the team notifications to the caller (a deploy tells the team once).
+    pub(crate) quiet: bool,
 }
 
-impl Plan<'_> {
+impl<'a> Plan<'a> {
+    /// Starts from `state`, its phase brought up to date with what ECS reports.
+    pub(crate) fn new(state: &EnvironmentState, observed: Observed, now: DateTime<Utc>, config: &'a Config) -> Self {
+        let mut next = state.clone();
+        next.phase = observed.phase();
+        Self {
+            next,
+            actions: Vec::new(),
+            observed,
+            now,
+            config,
+            quiet: false,
+        }
+    }
+
+    pub(crate) fn into_decision(self, summary: String) -> Decision {
+        Decision {
+            actions: self.actions,
+            next_state: self.next,
+            summary,
+        }
+    }
+
     fn env(&self) -> &str {
         &self.next.environment
     }
 
-    fn notify(&mut self, event: NotificationEvent, severity: Severity, subject: String, body: String) {
+    pub(crate) fn notify(&mut self, event: NotificationEvent, severity: Severity, subject: String, body: String) {
+        if self.quiet {
+            return;
+        }
         self.actions
             .push(Action::Notify(Notification::new(event, severity, subject, body)));
     }
 
     /// Places a hold and the schedule that ends it; returns when it ends.
-    fn hold(&mut self, kind: HoldKind, duration: std::time::Duration, reason: &str, who: &str) -> Result<DateTime<Utc>> {
+    pub(crate) fn hold(&mut self, kind: HoldKind, duration: std::time::Duration, reason: &str, who: &str) -> Result<DateTime<Utc>> {
         let duration = chrono::Duration::from_std(duration).map_err(|_| Error::Hold {
             reason: "the duration is too long".into(),
         })?;
@@ -237,7 +253,7 @@ impl Plan<'_> {
     }
 
     /// Brings the service back if it is scaled to zero.
-    fn start(&mut self, why: &str) -> String {
+    pub(crate) fn start(&mut self, why: &str) -> String {
         if self.observed.desired_count > 0 {
             return "already up".into();
         }
@@ -270,7 +286,7 @@ impl Plan<'_> {
     }
 }
 
-fn hhmm(t: DateTime<Utc>) -> String {
+pub(crate) fn hhmm(t: DateTime<Utc>) -> String {
     t.format("%H:%M UTC").to_string()
 }
 

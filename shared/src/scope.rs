@@ -466,6 +466,14 @@ impl DeploymentPlan {
         database_migration: false,
     };
 
+    /// Everything: what an untrustworthy file list falls back to.
+    pub const FULL: Self = Self {
+        backend: true,
+        frontend: true,
+        infrastructure: true,
+        database_migration: true,
+    };
+
     /// The scope matrix: what a change matched by one filter redeploys.
     ///
     /// | filter           | redeploys                          |

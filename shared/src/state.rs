@@ -163,6 +163,9 @@ pub struct Deployment {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub run_url: Option<String>,
+    /// How long the workflow run took (`updated_at - run_started_at`).
+    #[serde(default)]
+    pub run_duration_secs: Option<i64>,
 }
 
 /// What the probes last said.
@@ -363,22 +366,16 @@ impl EnvironmentState {
         self.budget_lock.take()
     }
 
-    /// Records a planned deployment of `sha` as pending. A newer push supersedes a
-    /// deployment that is still pending; one already in progress is not replaced.
+    /// Records a planned deployment of `sha` as pending. A newer push supersedes the
+    /// one being tracked, pending or in progress: the deploy workflow queues runs, and
+    /// the environment ends up at the newest commit, which is the one to report on.
     pub fn queue_deployment(
         &mut self,
         sha: impl Into<String>,
         plan: DeploymentPlan,
         now: DateTime<Utc>,
-    ) -> Result<&Deployment> {
-        if let Some(d) = &self.pending_deployment
-            && d.status == DeploymentStatus::InProgress
-        {
-            return Err(Error::Deployment {
-                reason: format!("{} is still in progress", short_sha(&d.sha)),
-            });
-        }
-        Ok(self.pending_deployment.insert(Deployment {
+    ) -> &Deployment {
+        self.pending_deployment.insert(Deployment {
             sha: sha.into(),
             plan,
             deployment_type: plan.deployment_type(),
@@ -387,7 +384,8 @@ impl EnvironmentState {
             started_at: None,
             finished_at: None,
             run_url: None,
-        }))
+            run_duration_secs: None,
+        })
     }
 
     /// The pending deployment has been dispatched.
@@ -610,10 +608,9 @@ mod tests {
     fn a_deployment_goes_pending_in_progress_finished() {
         let plan = DeploymentPlan { backend: true, ..DeploymentPlan::NOTHING };
         let mut s = EnvironmentState::new("staging");
-        s.queue_deployment("abc1234def", plan, utc("2026-11-27T10:00:00Z")).unwrap();
+        s.queue_deployment("abc1234def", plan, utc("2026-11-27T10:00:00Z"));
         assert_eq!(s.pending_deployment.as_ref().unwrap().deployment_type, Some(DeploymentType::BackendOnly));
         s.deployment_started(utc("2026-11-27T10:00:01Z")).unwrap();
-        assert!(s.queue_deployment("fff", plan, utc("2026-11-27T10:01:00Z")).is_err(), "in progress is not replaced");
         assert!(s.deployment_finished("other", DeploymentStatus::Succeeded, utc("2026-11-27T10:05:00Z"), None).is_err());
         let last = s
             .deployment_finished("abc1234def", DeploymentStatus::from_conclusion("failure"), utc("2026-11-27T10:05:00Z"), Some("https://x".into()))
@@ -624,12 +621,16 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_deployment_is_superseded_by_a_newer_push() {
+    fn a_tracked_deployment_is_superseded_by_a_newer_push() {
         let plan = DeploymentPlan { frontend: true, ..DeploymentPlan::NOTHING };
         let mut s = EnvironmentState::new("staging");
-        s.queue_deployment("aaa", plan, utc("2026-11-27T10:00:00Z")).unwrap();
-        s.queue_deployment("bbb", plan, utc("2026-11-27T10:01:00Z")).unwrap();
-        assert_eq!(s.pending_deployment.unwrap().sha, "bbb");
+        s.queue_deployment("aaa", plan, utc("2026-11-27T10:00:00Z"));
+        s.deployment_started(utc("2026-11-27T10:00:01Z")).unwrap();
+        s.queue_deployment("bbb", plan, utc("2026-11-27T10:01:00Z"));
+        assert_eq!(s.pending_deployment.as_ref().unwrap().sha, "bbb");
+        assert_eq!(s.pending_deployment.as_ref().unwrap().status, DeploymentStatus::Pending);
+        // The superseded run finishing is not the one tracked.
+        assert!(s.deployment_finished("aaa", DeploymentStatus::Succeeded, utc("2026-11-27T10:05:00Z"), None).is_err());
     }
 
     #[test]

@@ -1,0 +1,897 @@
+//! GitHub webhooks, pure: is the request genuine, what is it about, which files did a
+//! push change (and can the payload's lists be trusted), and what a push or a finished
+//! deploy run means for the environment.
+//!
+//! Everything sent to the Function URL is hostile until the signature checks out. The
+//! checks run in a fixed order and each refusal names what was wrong.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::action::{Action, Decision, Notification, NotificationEvent, Severity};
+use crate::config::{Config, GitHub, Secret};
+use crate::error::Result;
+use crate::lifecycle::{Observed, Plan, hhmm};
+use crate::scope::{DeploymentPlan, DeploymentType, FilterMatches};
+use crate::state::{DeploymentStatus, EnvironmentState, HoldKind, short_sha};
+
+/// GitHub caps webhook payloads at 25 MB.
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+/// GitHub lists at most 3,000 files per commit in a push payload.
+pub const COMMIT_FILE_CAP: usize = 3000;
+/// The Compare API lists at most 300 files.
+pub const COMPARE_FILE_CAP: usize = 300;
+/// How many files per filter a notification lists.
+const FILES_SHOWN: usize = 10;
+
+const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
+
+/// A request refused: the HTTP status and a message naming what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub status: u16,
+    pub message: String,
+}
+
+impl Rejection {
+    fn new(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// The headers that identify a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub event: String,
+    /// `X-GitHub-Delivery`: kept on redelivery, so it is the idempotency key.
+    pub id: String,
+    pub hook_id: Option<String>,
+}
+
+/// Checks a request in order: method (405), size (413), required headers (400),
+/// signature (401), content type (415). `header` looks a header up by lower-case name.
+/// Without a configured secret nothing can be verified: 500.
+pub fn check_request<'h>(
+    method: &str,
+    header: impl Fn(&str) -> Option<&'h str>,
+    body: &[u8],
+    secrets: &[Secret],
+) -> Result<Delivery, Rejection> {
+    if !method.eq_ignore_ascii_case("POST") {
+        return Err(Rejection::new(405, format!("method {method} not allowed; GitHub delivers with POST")));
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Rejection::new(413, format!("body of {} bytes exceeds GitHub's 25 MB cap", body.len())));
+    }
+    let required = |name: &'static str| {
+        header(&name.to_ascii_lowercase())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Rejection::new(400, format!("missing header {name}")))
+    };
+    let event = required("X-GitHub-Event")?;
+    let id = required("X-GitHub-Delivery")?;
+    let signature = required("X-Hub-Signature-256")?;
+    verify_signature(body, signature, secrets)?;
+    let content_type = header("content-type").unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return Err(Rejection::new(
+            415,
+            format!("content type `{content_type}` is not application/json; set the webhook's content type to JSON"),
+        ));
+    }
+    Ok(Delivery {
+        event: event.to_string(),
+        id: id.to_string(),
+        hook_id: header("x-github-hook-id").map(str::to_string),
+    })
+}
+
+/// Checks `X-Hub-Signature-256` (`sha256=` and 64 hex digits) against the HMAC-SHA256
+/// of the raw body under each configured secret (two while rotating), in constant time.
+pub fn verify_signature(body: &[u8], header: &str, secrets: &[Secret]) -> Result<(), Rejection> {
+    if secrets.is_empty() {
+        return Err(Rejection::new(500, "no webhook secret is configured; nothing can be verified"));
+    }
+    let digest = header
+        .strip_prefix("sha256=")
+        .filter(|hex| hex.len() == 64)
+        .and_then(|hex| hex::decode(hex).ok())
+        .ok_or_else(|| Rejection::new(401, "X-Hub-Signature-256 is not `sha256=` followed by 64 hex digits"))?;
+    let genuine = secrets.iter().any(|secret| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key length");
+        mac.update(body);
+        mac.verify_slice(&digest).is_ok()
+    });
+    if genuine {
+        Ok(())
+    } else {
+        Err(Rejection::new(401, "X-Hub-Signature-256 does not match the body"))
+    }
+}
+
+/// The hex SHA-256 of a body: the idempotency record's payload check.
+pub fn payload_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct RepositoryRef {
+    #[serde(default)]
+    full_name: String,
+}
+
+/// One commit of a push.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Commit {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub added: Vec<String>,
+    #[serde(default)]
+    pub removed: Vec<String>,
+    #[serde(default)]
+    pub modified: Vec<String>,
+}
+
+impl Commit {
+    fn file_count(&self) -> usize {
+        self.added.len() + self.removed.len() + self.modified.len()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Pusher {
+    #[serde(default)]
+    name: String,
+}
+
+/// The fields of a `push` delivery we use.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Push {
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub before: String,
+    pub after: String,
+    #[serde(default)]
+    pub created: bool,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub forced: bool,
+    #[serde(default)]
+    pub compare: Option<String>,
+    #[serde(default)]
+    pub commits: Vec<Commit>,
+    #[serde(default)]
+    repository: RepositoryRef,
+    #[serde(default)]
+    pusher: Pusher,
+}
+
+impl Push {
+    pub fn pusher(&self) -> &str {
+        &self.pusher.name
+    }
+
+    pub fn branch(&self) -> Option<&str> {
+        self.git_ref.strip_prefix("refs/heads/")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct WorkflowRunEnvelope {
+    action: String,
+    workflow_run: WorkflowRun,
+    #[serde(default)]
+    repository: RepositoryRef,
+}
+
+/// The fields of a `workflow_run` we use.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct WorkflowRun {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `.github/workflows/deploy-staging.yml`
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub head_branch: Option<String>,
+    pub head_sha: String,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub run_started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Ping {
+    #[serde(default)]
+    hook_id: Option<u64>,
+    #[serde(default)]
+    repository: Option<RepositoryRef>,
+}
+
+/// What a verified delivery is about.
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// GitHub checking the hook: answer 200 `{"pong": true}`.
+    Ping { hook_id: Option<u64> },
+    /// Nothing for us: answer 202 with the reason.
+    Ignored(String),
+    /// A push to the configured branch.
+    Push(Box<Push>),
+    /// The deploy workflow finished on the configured branch.
+    DeployFinished(WorkflowRun),
+}
+
+fn parse<'a, T: Deserialize<'a>>(event: &str, body: &'a [u8]) -> Result<T, Rejection> {
+    serde_json::from_slice(body).map_err(|e| Rejection::new(400, format!("malformed {event} payload: {e}")))
+}
+
+fn check_repository(github: &GitHub, full_name: &str) -> Result<(), Rejection> {
+    match &github.repository {
+        Some(repo) if !repo.to_string().eq_ignore_ascii_case(full_name) => Err(Rejection::new(
+            403,
+            format!("repository `{full_name}` is not the configured `{repo}`"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Parses and routes a verified delivery: malformed JSON is 400, another repository
+/// 403; other events, branches, tags, deletions and unrelated workflows are ignored.
+pub fn route(event: &str, body: &[u8], github: &GitHub) -> Result<Route, Rejection> {
+    match event {
+        "ping" => {
+            let ping: Ping = parse(event, body)?;
+            if let Some(repo) = &ping.repository {
+                check_repository(github, &repo.full_name)?;
+            }
+            Ok(Route::Ping { hook_id: ping.hook_id })
+        }
+        "push" => {
+            let push: Push = parse(event, body)?;
+            check_repository(github, &push.repository.full_name)?;
+            let Some(branch) = push.branch() else {
+                return Ok(Route::Ignored(format!("{} is not a branch", push.git_ref)));
+            };
+            if branch != github.branch {
+                return Ok(Route::Ignored(format!("push to {branch}, not {}", github.branch)));
+            }
+            if push.deleted {
+                return Ok(Route::Ignored(format!("branch {branch} was deleted")));
+            }
+            Ok(Route::Push(Box::new(push)))
+        }
+        "workflow_run" => {
+            let envelope: WorkflowRunEnvelope = parse(event, body)?;
+            check_repository(github, &envelope.repository.full_name)?;
+            let run = envelope.workflow_run;
+            let workflow_file = run.path.rsplit('/').next().unwrap_or_default();
+            if envelope.action != "completed" {
+                Ok(Route::Ignored(format!("workflow_run {}", envelope.action)))
+            } else if workflow_file != github.deploy_workflow {
+                Ok(Route::Ignored(format!("workflow {} is not {}", run.path, github.deploy_workflow)))
+            } else if run.head_branch.as_deref() != Some(github.branch.as_str()) {
+                Ok(Route::Ignored(format!(
+                    "run on {}, not {}",
+                    run.head_branch.as_deref().unwrap_or("no branch"),
+                    github.branch
+                )))
+            } else {
+                Ok(Route::DeployFinished(run))
+            }
+        }
+        other => Ok(Route::Ignored(other.to_string())),
+    }
+}
+
+/// Where the list of changed files came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilesSource {
+    /// The commits' `added`/`modified`/`removed` lists.
+    Payload,
+    /// `GET /repos/{o}/{r}/compare/{before}...{after}`.
+    Compare,
+    /// No list could be trusted: deploy everything.
+    Full,
+}
+
+/// The changed files, where they came from, and why (for a fallback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangedFiles {
+    pub files: Vec<String>,
+    pub source: FilesSource,
+    pub reason: Option<String>,
+}
+
+impl ChangedFiles {
+    fn full(reason: impl Into<String>) -> Self {
+        Self {
+            files: Vec::new(),
+            source: FilesSource::Full,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// Whether the Compare API is worth asking for this push: not for a new branch (there
+/// is no base) nor a forced push (the base may be gone); both deploy in full anyway.
+pub fn compare_applies(push: &Push) -> bool {
+    !(push.created || push.before == ZERO_SHA || push.forced)
+}
+
+/// Decides the changed files: a new branch or a forced push deploys in full; otherwise
+/// the Compare API's answer when there is one (300 files or more, or a failure, means
+/// full); otherwise the payload's lists, unless GitHub capped or emptied them.
+pub fn changed_files(push: &Push, compare: Option<std::result::Result<Vec<String>, String>>) -> ChangedFiles {
+    if push.created || push.before == ZERO_SHA {
+        return ChangedFiles::full("the branch was just created");
+    }
+    if push.forced {
+        return ChangedFiles::full("the push was forced");
+    }
+    match compare {
+        Some(Ok(files)) if files.len() >= COMPARE_FILE_CAP => ChangedFiles::full(format!(
+            "the Compare API lists {} files, its cap is {COMPARE_FILE_CAP}",
+            files.len()
+        )),
+        Some(Ok(files)) => ChangedFiles {
+            files: files.into_iter().collect::<BTreeSet<_>>().into_iter().collect(),
+            source: FilesSource::Compare,
+            reason: None,
+        },
+        Some(Err(error)) => ChangedFiles::full(format!("the Compare API failed: {error}")),
+        None => {
+            if push.commits.iter().any(|c| c.file_count() >= COMMIT_FILE_CAP) {
+                return ChangedFiles::full(format!("a commit lists {COMMIT_FILE_CAP} files, GitHub's cap"));
+            }
+            let files: BTreeSet<String> = push
+                .commits
+                .iter()
+                .flat_map(|c| c.added.iter().chain(&c.removed).chain(&c.modified))
+                .cloned()
+                .collect();
+            if files.is_empty() && push.after != push.before {
+                return ChangedFiles::full("no commit lists a file (GitHub leaves the lists empty for very large commits)");
+            }
+            ChangedFiles {
+                files: files.into_iter().collect(),
+                source: FilesSource::Payload,
+                reason: None,
+            }
+        }
+    }
+}
+
+/// A push, classified.
+pub struct PushInput<'a> {
+    pub push: &'a Push,
+    pub files: &'a ChangedFiles,
+    pub matches: &'a FilterMatches<'a>,
+    /// Whether a token is configured (dispatch), or not (dry mode).
+    pub can_dispatch: bool,
+}
+
+impl PushInput<'_> {
+    /// The plan: the filters' for a trusted list, everything for a fallback.
+    pub fn plan(&self) -> DeploymentPlan {
+        match self.files.source {
+            FilesSource::Full => DeploymentPlan::FULL,
+            _ => self.matches.plan(),
+        }
+    }
+}
+
+/// What a push to the branch means now: nothing to deploy → nothing done; locked by the
+/// budget → recorded as pending, the team told once; otherwise wake staging if needed
+/// (held outside business hours), dispatch the deploy (or, without a token, record and
+/// tell: dry mode), and tell the team once.
+pub fn decide_push(
+    state: &EnvironmentState,
+    observed: Observed,
+    input: &PushInput<'_>,
+    now: DateTime<Utc>,
+    config: &Config,
+) -> Result<Decision> {
+    let push = input.push;
+    let plan = input.plan();
+    let mut p = Plan::new(state, observed, now, config);
+    let Some(deployment_type) = plan.deployment_type() else {
+        return Ok(p.into_decision("validation only: nothing to deploy".into()));
+    };
+    let env = p.next.environment.clone();
+    let sha = push.after.clone();
+    let already_waiting = p
+        .next
+        .pending_deployment
+        .as_ref()
+        .is_some_and(|d| d.status == DeploymentStatus::Pending);
+    p.next.queue_deployment(&sha, plan, now);
+
+    if let Some(lock) = p.next.active_budget_lock(now).cloned() {
+        if !already_waiting {
+            let subject = format!("{env}: deploy of {} waits for the budget lock", short_sha(&sha));
+            let body = format!(
+                "{}\n\nStaging is locked by the budget for {} ({}); nothing was started or deployed.\n\
+                 Run `stagingctl unlock` (or `stagingctl up --force`) and push again, or wait for the next budget period.",
+                describe_push(input, plan, deployment_type),
+                lock.period,
+                lock.reason
+            );
+            p.actions
+                .push(Action::Notify(Notification::new(NotificationEvent::DeployPending, Severity::Warning, subject, body)));
+        }
+        return Ok(p.into_decision(format!("locked by the budget: {deployment_type} recorded as pending")));
+    }
+
+    p.quiet = true;
+    let woke = if observed.desired_count > 0 {
+        None
+    } else if config.business_hours.is_up_time(now) {
+        p.start("woken for a deploy");
+        Some("staging was down and has been started".to_string())
+    } else {
+        let until = p.hold(HoldKind::OnDemand, config.hold_default, &format!("deploy {}", short_sha(&sha)), push.pusher())?;
+        p.start("woken for a deploy");
+        Some(format!("staging was down and has been started, held until {} (outside business hours)", hhmm(until)))
+    };
+    p.quiet = false;
+
+    let summary;
+    if input.can_dispatch {
+        p.actions.push(Action::DispatchDeploy {
+            git_ref: config.github.branch.clone(),
+            deployment_type,
+            skip_tests: false,
+        });
+        p.next.deployment_started(now)?;
+        summary = format!("dispatched {deployment_type}");
+    } else {
+        summary = format!("dry mode (no GitHub token): {deployment_type} recorded, not dispatched");
+    }
+    let subject = format!(
+        "{env}: {} {deployment_type} @ {} ({} file{})",
+        if input.can_dispatch { "deploying" } else { "would deploy" },
+        short_sha(&sha),
+        input.files.files.len(),
+        if input.files.files.len() == 1 { "" } else { "s" }
+    );
+    let mut body = describe_push(input, plan, deployment_type);
+    body.push_str(&format!("\n{}", woke.as_deref().unwrap_or("staging was already up")));
+    if !input.can_dispatch {
+        body.push_str("\nDry mode: no GitHub token is configured, so the workflow was not dispatched.");
+    }
+    p.actions
+        .push(Action::Notify(Notification::new(NotificationEvent::DeployPlanned, Severity::Info, subject, body)));
+    Ok(p.into_decision(summary))
+}
+
+/// The body lines every deploy notification starts with.
+fn describe_push(input: &PushInput<'_>, plan: DeploymentPlan, deployment_type: DeploymentType) -> String {
+    let push = input.push;
+    let mut body = format!(
+        "{} pushed {} commit{} to {} ({}).\nPlan: {plan} -> deployment-type {deployment_type}\n",
+        if push.pusher().is_empty() { "someone" } else { push.pusher() },
+        push.commits.len(),
+        if push.commits.len() == 1 { "" } else { "s" },
+        push.branch().unwrap_or(&push.git_ref),
+        short_sha(&push.after),
+    );
+    match (&input.files.source, &input.files.reason) {
+        (FilesSource::Full, Some(reason)) => body.push_str(&format!("Files: full deployment, because {reason}\n")),
+        (source, _) => body.push_str(&format!("Files: {} from the {source:?} list\n", input.files.files.len())),
+    }
+    for (filter, files) in input.matches.iter().filter(|(_, f)| !f.is_empty()) {
+        body.push_str(&format!("  {filter} ({}):\n", files.len()));
+        for file in files.iter().take(FILES_SHOWN) {
+            body.push_str(&format!("    {file}\n"));
+        }
+        if files.len() > FILES_SHOWN {
+            body.push_str(&format!("    … and {} more\n", files.len() - FILES_SHOWN));
+        }
+    }
+    if let Some(url) = &push.compare {
+        body.push_str(&format!("Compare: {url}\n"));
+    }
+    body
+}
+
+/// The deploy workflow finished: record the outcome against the tracked deployment and
+/// tell the team (info on success, critical otherwise). A run for another commit is not
+/// the one tracked and changes nothing.
+pub fn decide_deploy_finished(state: &EnvironmentState, run: &WorkflowRun, now: DateTime<Utc>) -> Decision {
+    let mut next = state.clone();
+    let conclusion = run.conclusion.as_deref().unwrap_or("unknown");
+    let status = DeploymentStatus::from_conclusion(conclusion);
+    if next.deployment_finished(&run.head_sha, status, now, run.html_url.clone()).is_err() {
+        return Decision {
+            actions: Vec::new(),
+            next_state: state.clone(),
+            summary: format!("ignored: {} is not the tracked deployment", short_sha(&run.head_sha)),
+        };
+    }
+    let duration = match (run.run_started_at, run.updated_at) {
+        (Some(start), Some(end)) if end >= start => Some((end - start).num_seconds()),
+        _ => None,
+    };
+    let finished = next.last_deployment.as_mut().expect("just finished");
+    finished.run_duration_secs = duration;
+    let finished = finished.clone();
+    let env = &state.environment;
+    let took = duration
+        .map(|s| format!(" in {}", humantime::format_duration(std::time::Duration::from_secs(s.unsigned_abs()))))
+        .unwrap_or_default();
+    let kind = finished.deployment_type.map(|t| t.to_string()).unwrap_or_else(|| "deploy".into());
+    let (severity, event, verdict) = if status == DeploymentStatus::Succeeded {
+        (Severity::Info, NotificationEvent::DeploySucceeded, "succeeded")
+    } else {
+        (Severity::Critical, NotificationEvent::DeployFailed, conclusion)
+    };
+    let subject = format!("{env}: {kind} {verdict} @ {}{took}", short_sha(&run.head_sha));
+    let body = format!(
+        "The deploy workflow for {} finished: {conclusion}{took}.\nRun: {}",
+        short_sha(&run.head_sha),
+        run.html_url.as_deref().unwrap_or("(no link)")
+    );
+    Decision {
+        actions: vec![
+            Action::RecordDeployment(finished),
+            Action::Notify(Notification::new(event, severity, subject, body)),
+        ],
+        next_state: next,
+        summary: format!("deploy {verdict}"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
+mod tests {
+    use super::*;
+    use crate::scope::Filters;
+
+    fn secrets(values: &[&str]) -> Vec<Secret> {
+        values.iter().map(|s| Secret::new(*s)).collect()
+    }
+
+    fn sign(secret: &str, body: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(body);
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// GitHub's documented test vector ("Validating webhook deliveries").
+    #[test]
+    fn the_github_documentation_test_vector_is_accepted_and_one_flipped_bit_is_not() {
+        let secret = secrets(&["It's a Secret to Everybody"]);
+        let body = b"Hello, World!";
+        let signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert_eq!(verify_signature(body, signature, &secret), Ok(()));
+
+        let mut flipped_body = body.to_vec();
+        flipped_body[0] ^= 1;
+        assert_eq!(verify_signature(&flipped_body, signature, &secret).unwrap_err().status, 401);
+        let flipped_signature = signature.replace("757107", "757106");
+        assert_eq!(verify_signature(body, &flipped_signature, &secret).unwrap_err().status, 401);
+    }
+
+    #[test]
+    fn either_of_two_secrets_verifies_while_rotating() {
+        let body = b"{}";
+        let both = secrets(&["new", "old"]);
+        assert!(verify_signature(body, &sign("new", body), &both).is_ok());
+        assert!(verify_signature(body, &sign("old", body), &both).is_ok());
+        assert_eq!(verify_signature(body, &sign("other", body), &both).unwrap_err().status, 401);
+    }
+
+    #[test]
+    fn request_checks_run_in_order_and_name_what_is_wrong() {
+        let body = br#"{"zen":"x"}"#;
+        const SECRET: &str = "hunter2-webhook-secret";
+        let good = sign(SECRET, body);
+        let headers = |drop: &str, overrides: &[(&str, &str)]| -> Vec<(String, String)> {
+            let mut h: Vec<(String, String)> = [
+                ("x-github-event", "ping"),
+                ("x-github-delivery", "d-1"),
+                ("x-hub-signature-256", good.as_str()),
+                ("content-type", "application/json"),
+            ]
+            .iter()
+            .filter(|(k, _)| *k != drop)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            for (k, v) in overrides {
+                h.retain(|(name, _)| name != k);
+                h.push((k.to_string(), v.to_string()));
+            }
+            h
+        };
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &str, Vec<(String, String)>, &[u8], u16, &str)> = vec![
+            ("GET", "GET", headers("", &[]), body, 405, "method GET not allowed"),
+            ("too big", "POST", headers("", &[]), &big, 413, "exceeds GitHub's 25 MB cap"),
+            ("no event", "POST", headers("x-github-event", &[]), body, 400, "missing header X-GitHub-Event"),
+            ("no delivery", "POST", headers("x-github-delivery", &[]), body, 400, "missing header X-GitHub-Delivery"),
+            ("no signature", "POST", headers("x-hub-signature-256", &[]), body, 400, "missing header X-Hub-Signature-256"),
+            ("sha1 signature", "POST", headers("", &[("x-hub-signature-256", "sha1=0123456789abcdef0123456789abcdef01234567")]), body, 401, "not `sha256=`"),
+            ("short hex", "POST", headers("", &[("x-hub-signature-256", "sha256=abcd")]), body, 401, "64 hex digits"),
+            ("not hex", "POST", headers("", &[("x-hub-signature-256", &format!("sha256={}", "zz".repeat(32)))]), body, 401, "64 hex digits"),
+            ("wrong signature", "POST", headers("", &[("x-hub-signature-256", &sign("t", body))]), body, 401, "does not match"),
+            ("form content", "POST", headers("", &[("content-type", "application/x-www-form-urlencoded")]), body, 415, "is not application/json"),
+            ("no content type", "POST", headers("content-type", &[]), body, 415, "is not application/json"),
+        ];
+        for (name, method, headers, body, status, message) in cases {
+            let got = check_request(method, |n| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()), body, &secrets(&[SECRET]));
+            let err = got.expect_err(name);
+            assert_eq!(err.status, status, "{name}: {}", err.message);
+            assert!(err.message.contains(message), "{name}: {}", err.message);
+            assert!(!err.message.contains(SECRET), "{name}: the secret leaked into {}", err.message);
+        }
+        let ok = headers("", &[("content-type", "application/json; charset=utf-8"), ("x-github-hook-id", "42")]);
+        let delivery = check_request("POST", |n| ok.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()), body, &secrets(&[SECRET])).unwrap();
+        assert_eq!((delivery.event.as_str(), delivery.id.as_str(), delivery.hook_id.as_deref()), ("ping", "d-1", Some("42")));
+        let unconfigured = check_request("POST", |n| ok.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()), body, &[]);
+        assert_eq!(unconfigured.unwrap_err().status, 500);
+    }
+
+    fn github() -> GitHub {
+        Config::from_lookup(|n| (n == "GITHUB_REPOSITORY").then(|| "acme/app".to_string())).unwrap().github
+    }
+
+    fn push_json(overrides: serde_json::Value) -> Vec<u8> {
+        let mut v = serde_json::json!({
+            "ref": "refs/heads/develop",
+            "before": "1111111111111111111111111111111111111111",
+            "after": "2222222222222222222222222222222222222222",
+            "created": false, "deleted": false, "forced": false,
+            "compare": "https://github.com/acme/app/compare/111111111111...222222222222",
+            "commits": [{"id": "2222222222222222222222222222222222222222", "message": "m", "added": ["apps/express-api/a.ts"], "removed": [], "modified": ["apps/express-api/b.ts"]}],
+            "repository": {"full_name": "acme/app"},
+            "pusher": {"name": "alice"}
+        });
+        for (k, val) in overrides.as_object().unwrap() {
+            v[k] = val.clone();
+        }
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    #[test]
+    fn routing_table() {
+        let gh = github();
+        let run = |overrides: serde_json::Value| {
+            let mut v = serde_json::json!({"action": "completed", "repository": {"full_name": "acme/app"}, "workflow_run": {
+                "path": ".github/workflows/deploy-staging.yml", "head_branch": "develop", "head_sha": "2222222222222222222222222222222222222222",
+                "conclusion": "success"}});
+            for (k, val) in overrides.as_object().unwrap() {
+                if k == "action" { v["action"] = val.clone() } else { v["workflow_run"][k] = val.clone() }
+            }
+            serde_json::to_vec(&v).unwrap()
+        };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &str, Vec<u8>, Result<&str, u16>)> = vec![
+            ("ping", "ping", br#"{"zen":"z","hook_id":42}"#.to_vec(), Ok("ping")),
+            ("push to develop", "push", push_json(serde_json::json!({})), Ok("push")),
+            ("push to main", "push", push_json(serde_json::json!({"ref": "refs/heads/main"})), Ok("ignored: push to main, not develop")),
+            ("tag", "push", push_json(serde_json::json!({"ref": "refs/tags/v1.0.0"})), Ok("ignored: refs/tags/v1.0.0 is not a branch")),
+            ("branch deleted", "push", push_json(serde_json::json!({"deleted": true, "after": ZERO_SHA, "commits": []})), Ok("ignored: branch develop was deleted")),
+            ("other repository", "push", push_json(serde_json::json!({"repository": {"full_name": "evil/app"}})), Err(403)),
+            ("malformed json", "push", b"{not json".to_vec(), Err(400)),
+            ("json of the wrong shape", "push", br#"{"ref": 1}"#.to_vec(), Err(400)),
+            ("other event", "issues", b"{}".to_vec(), Ok("ignored: issues")),
+            ("deploy finished", "workflow_run", run(serde_json::json!({})), Ok("deploy finished")),
+            ("run requested", "workflow_run", run(serde_json::json!({"action": "requested"})), Ok("ignored: workflow_run requested")),
+            ("another workflow", "workflow_run", run(serde_json::json!({"path": ".github/workflows/ci.yml"})), Ok("ignored: workflow .github/workflows/ci.yml is not deploy-staging.yml")),
+            ("run on main", "workflow_run", run(serde_json::json!({"head_branch": "main"})), Ok("ignored: run on main, not develop")),
+        ];
+        for (name, event, body, expected) in cases {
+            let got = route(event, &body, &gh).map(|r| match r {
+                Route::Ping { .. } => "ping".to_string(),
+                Route::Push(_) => "push".to_string(),
+                Route::DeployFinished(_) => "deploy finished".to_string(),
+                Route::Ignored(why) => format!("ignored: {why}"),
+            });
+            match (got, expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{name}"),
+                (Err(e), Err(status)) => assert_eq!(e.status, status, "{name}: {}", e.message),
+                (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    fn push(overrides: serde_json::Value) -> Push {
+        serde_json::from_slice(&push_json(overrides)).unwrap()
+    }
+
+    #[test]
+    fn changed_files_table() {
+        let many: Vec<String> = (0..COMMIT_FILE_CAP).map(|i| format!("f{i}")).collect();
+        let two = || Some(Ok(vec!["b".to_string(), "a".to_string(), "b".to_string()]));
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Push, Option<std::result::Result<Vec<String>, String>>, FilesSource, Vec<&str>, Option<&str>)> = vec![
+            ("payload lists", push(serde_json::json!({})), None, FilesSource::Payload,
+                vec!["apps/express-api/a.ts", "apps/express-api/b.ts"], None),
+            ("union over commits, removed included", push(serde_json::json!({"commits": [
+                {"added": ["x"], "removed": [], "modified": []}, {"added": [], "removed": ["y"], "modified": ["x"]}]})),
+                None, FilesSource::Payload, vec!["x", "y"], None),
+            ("new branch", push(serde_json::json!({"created": true, "before": ZERO_SHA})), two(), FilesSource::Full, vec![],
+                Some("the branch was just created")),
+            ("forced", push(serde_json::json!({"forced": true})), two(), FilesSource::Full, vec![], Some("the push was forced")),
+            ("empty lists", push(serde_json::json!({"commits": [{"added": [], "removed": [], "modified": []}]})), None,
+                FilesSource::Full, vec![], Some("no commit lists a file")),
+            ("3,000-file commit", push(serde_json::json!({"commits": [{"added": many, "removed": [], "modified": []}]})), None,
+                FilesSource::Full, vec![], Some("a commit lists 3000 files")),
+            ("compare wins", push(serde_json::json!({})), two(), FilesSource::Compare, vec!["a", "b"], None),
+            ("compare at its cap", push(serde_json::json!({})), Some(Ok((0..300).map(|i| i.to_string()).collect())),
+                FilesSource::Full, vec![], Some("the Compare API lists 300 files")),
+            ("compare failed", push(serde_json::json!({})), Some(Err("HTTP 500".into())), FilesSource::Full, vec![],
+                Some("the Compare API failed: HTTP 500")),
+            ("no commits, same sha", push(serde_json::json!({"commits": [], "after": "1111111111111111111111111111111111111111"})),
+                None, FilesSource::Payload, vec![], None),
+        ];
+        for (name, push, compare, source, files, reason) in cases {
+            let got = changed_files(&push, compare);
+            assert_eq!(got.source, source, "{name}");
+            assert_eq!(got.files, files, "{name}");
+            match reason {
+                Some(r) => assert!(got.reason.as_deref().unwrap_or("").starts_with(r), "{name}: {:?}", got.reason),
+                None => assert_eq!(got.reason, None, "{name}"),
+            }
+        }
+        assert!(!compare_applies(&push(serde_json::json!({"forced": true}))));
+        assert!(!compare_applies(&push(serde_json::json!({"before": ZERO_SHA}))));
+        assert!(compare_applies(&push(serde_json::json!({}))));
+    }
+
+    fn config() -> Config {
+        Config::from_lookup(|n| (n == "GITHUB_REPOSITORY").then(|| "acme/app".to_string())).unwrap()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    const UP: Observed = Observed { desired_count: 1, running_count: 1 };
+    const DOWN: Observed = Observed { desired_count: 0, running_count: 0 };
+
+    fn decide(state: &EnvironmentState, observed: Observed, push: &Push, can_dispatch: bool, now: &str) -> Decision {
+        let filters = Filters::builtin();
+        let files = changed_files(push, None);
+        let matches = filters.classify(files.files.iter().map(String::as_str));
+        let input = PushInput { push, files: &files, matches: &matches, can_dispatch };
+        decide_push(state, observed, &input, utc(now), &config()).unwrap()
+    }
+
+    fn kinds(d: &Decision) -> Vec<String> {
+        d.actions
+            .iter()
+            .map(|a| match a {
+                Action::Notify(n) => format!("notify {}", n.event.as_str()),
+                Action::DispatchDeploy { deployment_type, .. } => format!("dispatch {deployment_type}"),
+                Action::RestoreService => "restore".into(),
+                Action::PutOneTimeSchedule { .. } => "put_schedule".into(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn push_decisions_table() {
+        let backend = push(serde_json::json!({}));
+        let docs = push(serde_json::json!({"commits": [{"added": ["docs/a.md"], "removed": [], "modified": []}]}));
+        let forced = push(serde_json::json!({"forced": true}));
+        let locked = {
+            let mut s = EnvironmentState::new("staging");
+            s.lock_budget(utc("2026-11-20T00:00:00Z"), "over");
+            s
+        };
+        let already_pending = {
+            let mut s = locked.clone();
+            s.queue_deployment("1234567", DeploymentPlan::FULL, utc("2026-11-26T00:00:00Z"));
+            s
+        };
+        let fresh = EnvironmentState::new("staging");
+        const WORKING: &str = "2026-11-27T10:00:00Z";
+        const EVENING: &str = "2026-11-27T20:00:00Z";
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &EnvironmentState, Observed, &Push, bool, &str, Vec<&str>, &str)> = vec![
+            ("backend push, staging up", &fresh, UP, &backend, true, WORKING,
+                vec!["dispatch backend-only", "notify deploy.planned"], "dispatched backend-only"),
+            ("docs only: nothing, no notification", &fresh, UP, &docs, true, WORKING,
+                vec![], "validation only: nothing to deploy"),
+            ("down in hours: started, not held", &fresh, DOWN, &backend, true, WORKING,
+                vec!["restore", "dispatch backend-only", "notify deploy.planned"], "dispatched backend-only"),
+            ("down in the evening: held and started", &fresh, DOWN, &backend, true, EVENING,
+                vec!["put_schedule", "restore", "dispatch backend-only", "notify deploy.planned"], "dispatched backend-only"),
+            ("forced push deploys in full", &fresh, UP, &forced, true, WORKING,
+                vec!["dispatch full", "notify deploy.planned"], "dispatched full"),
+            ("no token: dry mode", &fresh, UP, &backend, false, WORKING,
+                vec!["notify deploy.planned"], "dry mode (no GitHub token): backend-only recorded, not dispatched"),
+            ("locked: pending, told once", &locked, DOWN, &backend, true, WORKING,
+                vec!["notify deploy.pending"], "locked by the budget: backend-only recorded as pending"),
+            ("locked again: pending, not told again", &already_pending, DOWN, &backend, true, WORKING,
+                vec![], "locked by the budget: backend-only recorded as pending"),
+        ];
+        for (name, state, observed, push, can_dispatch, now, expected, summary) in cases {
+            let d = decide(state, observed, push, can_dispatch, now);
+            assert_eq!(kinds(&d), expected, "{name}");
+            assert_eq!(d.summary, summary, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_dispatched_deploy_is_in_progress_and_a_dry_one_pending() {
+        let fresh = EnvironmentState::new("staging");
+        let p = push(serde_json::json!({}));
+        let d = decide(&fresh, UP, &p, true, "2026-11-27T10:00:00Z");
+        let dep = d.next_state.pending_deployment.as_ref().unwrap();
+        assert_eq!((dep.sha.as_str(), dep.status), ("2222222222222222222222222222222222222222", DeploymentStatus::InProgress));
+        let d = decide(&fresh, UP, &p, false, "2026-11-27T10:00:00Z");
+        assert_eq!(d.next_state.pending_deployment.unwrap().status, DeploymentStatus::Pending);
+    }
+
+    #[test]
+    fn the_deploy_notification_says_what_where_why_and_who() {
+        let d = decide(&EnvironmentState::new("staging"), DOWN, &push(serde_json::json!({})), true, "2026-11-27T20:00:00Z");
+        let Some(Action::Notify(n)) = d.actions.last() else { panic!("{:?}", d.actions) };
+        assert_eq!(n.subject, "staging: deploying backend-only @ 2222222 (2 files)");
+        for expected in [
+            "alice pushed 1 commit to develop (2222222).",
+            "Plan: backend -> deployment-type backend-only",
+            "Files: 2 from the Payload list",
+            "  backend (2):\n    apps/express-api/a.ts\n    apps/express-api/b.ts",
+            "held until 22:00 UTC (outside business hours)",
+            "Compare: https://github.com/acme/app/compare/",
+        ] {
+            assert!(n.body.contains(expected), "missing {expected:?} in:\n{}", n.body);
+        }
+    }
+
+    #[test]
+    fn a_finished_deploy_is_recorded_with_its_duration_and_told() {
+        let mut state = EnvironmentState::new("staging");
+        state.queue_deployment("2222222222222222222222222222222222222222", DeploymentPlan::FULL, utc("2026-11-27T10:00:00Z"));
+        state.deployment_started(utc("2026-11-27T10:00:01Z")).unwrap();
+        let run = |conclusion: &str, sha: &str| WorkflowRun {
+            name: Some("Deploy staging".into()),
+            path: ".github/workflows/deploy-staging.yml".into(),
+            head_branch: Some("develop".into()),
+            head_sha: sha.into(),
+            conclusion: Some(conclusion.into()),
+            run_started_at: Some(utc("2026-11-27T10:00:05Z")),
+            updated_at: Some(utc("2026-11-27T10:04:17Z")),
+            html_url: Some("https://github.com/acme/app/actions/runs/1".into()),
+        };
+        let sha = "2222222222222222222222222222222222222222";
+        let ok = decide_deploy_finished(&state, &run("success", sha), utc("2026-11-27T10:04:20Z"));
+        let last = ok.next_state.last_deployment.as_ref().unwrap();
+        assert_eq!((last.status, last.run_duration_secs), (DeploymentStatus::Succeeded, Some(252)));
+        assert!(ok.next_state.pending_deployment.is_none());
+        let Action::Notify(n) = &ok.actions[1] else { panic!() };
+        assert_eq!((n.severity, n.subject.as_str()), (Severity::Info, "staging: full succeeded @ 2222222 in 4m 12s"));
+
+        let failed = decide_deploy_finished(&state, &run("failure", sha), utc("2026-11-27T10:04:20Z"));
+        let Action::Notify(n) = &failed.actions[1] else { panic!() };
+        assert_eq!((n.severity, n.event), (Severity::Critical, NotificationEvent::DeployFailed));
+
+        let other = decide_deploy_finished(&state, &run("success", "3333333333333333333333333333333333333333"), utc("2026-11-27T10:04:20Z"));
+        assert!(other.actions.is_empty());
+        assert_eq!(other.next_state, state);
+    }
+}
