@@ -12,8 +12,8 @@ use crate::error::CliError;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The function: lifecycle (github-webhook, budget-alert and health-check are not
-    /// wired yet).
+    /// The function: lifecycle or github-webhook (budget-alert and health-check are
+    /// not wired yet).
     function: String,
     /// The event, as JSON.
     #[arg(long, value_name = "FILE")]
@@ -28,8 +28,8 @@ pub struct Args {
 
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
     match args.function.as_str() {
-        "lifecycle" => {}
-        "github-webhook" | "budget-alert" | "health-check" => {
+        "lifecycle" | "github-webhook" => {}
+        "budget-alert" | "health-check" => {
             return Err(CliError::Failed(format!("{} is not wired yet", args.function)));
         }
         other => {
@@ -44,7 +44,17 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         .map_err(|e| CliError::Input(format!("{} is not JSON: {e}", args.event.display())))?;
     let now = args.now.unwrap_or_else(Utc::now);
     let clients = Clients::from_env().await;
-    let response = lifecycle::handle(&clients, config, event, now).await?;
+    let response = if args.function == "github-webhook" {
+        // The event is the Function URL request, as Lambda delivers it.
+        let request = lambda_http::request::from_str(&text)
+            .map_err(|e| CliError::Input(format!("{} is not a Function URL request: {e}", args.event.display())))?;
+        let app = github_webhook::Webhook::new(clients, config.clone()).map_err(CliError::Input)?;
+        let response = github_webhook::handle(&app, &request, now).await;
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
+        serde_json::json!({ "statusCode": response.status().as_u16(), "body": body })
+    } else {
+        lifecycle::handle(&clients, config, event, now).await?
+    };
     if args.json {
         writeln!(out, "{response}")?;
         Ok(())

@@ -93,6 +93,9 @@ pub struct GitHub {
     pub token: Option<Secret>,
     pub token_arn: Option<String>,
     pub deploy_workflow: String,
+    /// The workflow's input names for the deployment type and for skipping tests.
+    pub deploy_type_input: String,
+    pub skip_tests_input: String,
     pub api_url: String,
 }
 
@@ -219,6 +222,12 @@ impl Config {
             deploy_workflow: get("GITHUB_DEPLOY_WORKFLOW")
                 .map(|w| w.trim().to_string())
                 .unwrap_or_else(|| "deploy-staging.yml".into()),
+            deploy_type_input: get("GITHUB_DEPLOY_TYPE_INPUT")
+                .map(|w| w.trim().to_string())
+                .unwrap_or_else(|| "deployment-type".into()),
+            skip_tests_input: get("GITHUB_SKIP_TESTS_INPUT")
+                .map(|w| w.trim().to_string())
+                .unwrap_or_else(|| "skip-tests".into()),
             api_url,
         };
 
@@ -371,6 +380,7 @@ mod tests {
         assert_eq!(c.hold_max, Duration::from_secs(43200));
         assert_eq!(c.github.branch, "develop");
         assert_eq!(c.github.deploy_workflow, "deploy-staging.yml");
+        assert_eq!((c.github.deploy_type_input.as_str(), c.github.skip_tests_input.as_str()), ("deployment-type", "skip-tests"));
         assert_eq!(c.github.api_url, "https://api.github.com");
         assert!(c.github.token.is_none() && c.github.webhook_secrets.is_empty());
         assert!(c.filters_file.is_none() && c.probes.is_empty());
@@ -404,6 +414,8 @@ mod tests {
             ("GITHUB_TOKEN", "ghp_x"),
             ("GITHUB_TOKEN_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:t"),
             ("GITHUB_DEPLOY_WORKFLOW", "deploy.yml"),
+            ("GITHUB_DEPLOY_TYPE_INPUT", "type"),
+            ("GITHUB_SKIP_TESTS_INPUT", "fast"),
             ("GITHUB_API_URL", "http://127.0.0.1:8080/"),
             ("STAGING_PROBES", "backend=https://api.example.com/api/health, frontend=https://example.com"),
         ])
@@ -426,6 +438,7 @@ mod tests {
         assert_eq!(c.github.token.as_ref().unwrap().expose(), "ghp_x");
         assert_eq!(c.github.api_url, "http://127.0.0.1:8080");
         assert_eq!(c.github.deploy_workflow, "deploy.yml");
+        assert_eq!((c.github.deploy_type_input.as_str(), c.github.skip_tests_input.as_str()), ("type", "fast"));
         assert_eq!(c.probes[1], Probe { name: "frontend".into(), url: "https://example.com".into() });
     }
 

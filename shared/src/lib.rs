@@ -10,6 +10,8 @@ pub mod aws;
 pub mod config;
 pub mod cost;
 pub mod error;
+#[cfg(feature = "github")]
+pub mod github;
 pub mod lifecycle;
 pub mod schedule;
 pub mod scope;

@@ -448,7 +448,8 @@ pub fn decide_push(
         p.start("woken for a deploy");
         Some("staging was down and has been started".to_string())
     } else {
-        let until = p.hold(HoldKind::OnDemand, config.hold_default, &format!("deploy {}", short_sha(&sha)), push.pusher())?;
+        let who = if push.pusher().is_empty() { "github" } else { push.pusher() };
+        let until = p.hold(HoldKind::OnDemand, config.hold_default, &format!("deploy {}", short_sha(&sha)), who)?;
         p.start("woken for a deploy");
         Some(format!("staging was down and has been started, held until {} (outside business hours)", hhmm(until)))
     };

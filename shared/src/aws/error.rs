@@ -26,6 +26,9 @@ pub enum ShellError {
         message: String,
         retryable: bool,
     },
+    /// Another service (GitHub) failed.
+    #[error("{0}")]
+    Upstream(String, bool),
     /// The core refused (bad input, a transition that is not allowed).
     #[error(transparent)]
     Core(#[from] crate::Error),
@@ -63,6 +66,7 @@ impl ShellError {
         match self {
             Self::Aws { retryable, .. } => *retryable,
             Self::Conflict { .. } => true,
+            Self::Upstream(_, retryable) => *retryable,
             Self::Incomplete { source, .. } => source.is_retryable(),
             _ => false,
         }
@@ -96,5 +100,13 @@ impl ShellError {
             Self::Aws { code, .. } => code.as_deref(),
             _ => None,
         }
+    }
+}
+
+#[cfg(feature = "github")]
+impl From<crate::github::GitHubError> for ShellError {
+    fn from(e: crate::github::GitHubError) -> Self {
+        let retryable = e.is_retryable();
+        Self::Upstream(e.to_string(), retryable)
     }
 }

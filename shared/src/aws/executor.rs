@@ -12,11 +12,19 @@ use crate::config::Config;
 pub struct Executor<'a> {
     pub clients: &'a Clients,
     pub config: &'a Config,
+    /// For `DispatchDeploy`; without it a dispatch is refused.
+    #[cfg(feature = "github")]
+    pub github: Option<&'a crate::github::GitHubApi>,
 }
 
 impl<'a> Executor<'a> {
     pub fn new(clients: &'a Clients, config: &'a Config) -> Self {
-        Self { clients, config }
+        Self {
+            clients,
+            config,
+            #[cfg(feature = "github")]
+            github: None,
+        }
     }
 
     pub fn service(&self) -> Result<Service<'a>, ShellError> {
@@ -87,10 +95,23 @@ impl<'a> Executor<'a> {
                 let id = notify::publish(&self.clients.sns, topic, n).await?;
                 format!("notified {} ({id})", n.event.as_str())
             }
-            Action::DispatchDeploy { .. } => {
-                return Err(ShellError::Unsupported(
-                    "dispatching the deploy workflow arrives with the github-webhook function".into(),
-                ));
+            Action::DispatchDeploy {
+                git_ref,
+                deployment_type,
+                skip_tests,
+            } => {
+                #[cfg(feature = "github")]
+                if let Some(api) = self.github {
+                    let gh = &self.config.github;
+                    let inputs = [
+                        (gh.deploy_type_input.as_str(), deployment_type.as_str().to_string()),
+                        (gh.skip_tests_input.as_str(), skip_tests.to_string()),
+                    ];
+                    api.dispatch(&gh.deploy_workflow, git_ref, &inputs).await?;
+                    return Ok(format!("dispatched {} ({deployment_type}) on {git_ref}", gh.deploy_workflow));
+                }
+                let _ = (git_ref, deployment_type, skip_tests);
+                return Err(ShellError::Unsupported("no GitHub token is configured to dispatch the deploy workflow".into()));
             }
             Action::RecordDeployment(d) => {
                 let id = format!("deployment#{env}#{}", d.sha);

@@ -1,0 +1,193 @@
+//! github-webhook: a push to the branch → verified, planned, staging woken if needed,
+//! the deploy dispatched, the team told; the deploy workflow finishing → recorded and
+//! told. The same handler runs in the Lambda binary (Function URL, `lambda_http`) and
+//! in `stagingctl invoke github-webhook`.
+//!
+//! Order of business: request checks and routing (pure, nothing touched on refusal),
+//! then the delivery is claimed in DynamoDB by its `X-GitHub-Delivery` id, so a
+//! redelivery gets the first answer back and acts no further.
+
+use chrono::{DateTime, Utc};
+use lambda_http::http::{HeaderMap, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use staging_core::aws::executor::Executor;
+use staging_core::aws::runner::run_with;
+use staging_core::aws::store::Claim;
+use staging_core::aws::{Clients, ShellError};
+use staging_core::github::GitHubApi;
+use staging_core::webhook::{self, Delivery, Route};
+use staging_core::{Config, Filters};
+
+/// Redeliveries are possible for 3 days; keep the record a day longer.
+const KEEP_DELIVERIES: chrono::Duration = chrono::Duration::days(4);
+/// A claim whose invocation died is taken over after this.
+const IN_PROGRESS_FOR: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Everything built once per cold start.
+pub struct Webhook {
+    pub clients: Clients,
+    pub config: Config,
+    pub filters: Filters,
+    /// `None` without a token: dry mode.
+    pub github: Option<GitHubApi>,
+}
+
+impl Webhook {
+    /// Reads the filters (`STAGING_FILTERS_FILE`, else the built-in ones) and builds
+    /// the GitHub client when a token is configured.
+    pub fn new(clients: Clients, config: Config) -> Result<Self, String> {
+        let filters = match &config.filters_file {
+            None => Filters::builtin(),
+            Some(path) => {
+                let yaml = std::fs::read_to_string(path)
+                    .map_err(|e| format!("STAGING_FILTERS_FILE={}: {e}", path.display()))?;
+                Filters::from_yaml(&yaml).map_err(|e| format!("STAGING_FILTERS_FILE={}: {e}", path.display()))?
+            }
+        };
+        let github = GitHubApi::new(&config.github);
+        Ok(Self {
+            clients,
+            config,
+            filters,
+            github,
+        })
+    }
+}
+
+/// Handles one Function URL request.
+pub async fn handle(app: &Webhook, request: &Request, now: DateTime<Utc>) -> Response<Body> {
+    let (status, body) = respond(app, request.method().as_str(), request.headers(), request.body(), now).await;
+    lambda_http::tracing::info!(status, "answered");
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", "application/json")
+        .body(Body::Text(body.to_string()))
+        .expect("a status, a header and a body make a response")
+}
+
+fn error(status: u16, message: impl Into<String>) -> (u16, Value) {
+    (status, json!({ "error": message.into() }))
+}
+
+async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> (u16, Value) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let delivery = match webhook::check_request(method, header, body, &app.config.github.webhook_secrets) {
+        Ok(d) => d,
+        Err(r) => return error(r.status, r.message),
+    };
+    lambda_http::tracing::info!(event = %delivery.event, delivery = %delivery.id, "verified");
+    let route = match webhook::route(&delivery.event, body, &app.config.github) {
+        Ok(route) => route,
+        Err(r) => return error(r.status, r.message),
+    };
+    match route {
+        Route::Ping { hook_id } => (200, json!({ "pong": true, "hook_id": hook_id })),
+        Route::Ignored(reason) => (202, json!({ "delivery": delivery.id, "ignored": reason })),
+        route => once(app, &delivery, body, route, now).await,
+    }
+}
+
+/// Acts on a delivery at most once: a repeat gets the stored answer.
+async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], route: Route, now: DateTime<Utc>) -> (u16, Value) {
+    let store = match Executor::new(&app.clients, &app.config).store() {
+        Ok(store) => store,
+        Err(e) => return error(500, e.to_string()),
+    };
+    let key = format!("github-delivery#{}", delivery.id);
+    let hash = webhook::payload_hash(body);
+    match store.claim(&key, &hash, now, now + KEEP_DELIVERIES, now + IN_PROGRESS_FOR).await {
+        Ok(Claim::New) => {}
+        Ok(Claim::Completed(stored)) => {
+            let status = stored["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(200);
+            return (status, stored["body"].clone());
+        }
+        Ok(Claim::InProgress) => return error(409, format!("delivery {} is being handled", delivery.id)),
+        Err(ShellError::KeyReused { .. }) => {
+            return error(409, format!("delivery {} was already received with another payload", delivery.id));
+        }
+        Err(e) => return error(if e.is_retryable() { 503 } else { 500 }, e.to_string()),
+    }
+    let result = match route {
+        Route::Push(push) => on_push(app, delivery, &push, now).await,
+        Route::DeployFinished(run) => on_deploy_finished(app, delivery, &run, now).await,
+        Route::Ping { .. } | Route::Ignored(_) => unreachable!("answered before the claim"),
+    };
+    match result {
+        Ok((status, body)) => {
+            let stored = json!({ "status": status, "body": body });
+            if let Err(e) = store.complete(&key, &hash, &stored, now + KEEP_DELIVERIES).await {
+                lambda_http::tracing::warn!(error = %e, "could not store the answer; a redelivery would act again");
+            }
+            (status, body)
+        }
+        Err(e) => {
+            if let Err(abandon) = store.abandon(&key).await {
+                lambda_http::tracing::warn!(error = %abandon, "could not release the delivery claim");
+            }
+            let status = match &e {
+                ShellError::Upstream(..) => 502,
+                ShellError::Incomplete { source, .. } if matches!(**source, ShellError::Upstream(..)) => 502,
+                e if e.is_retryable() => 503,
+                _ => 500,
+            };
+            error(status, e.to_string())
+        }
+    }
+}
+
+async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: DateTime<Utc>) -> Result<(u16, Value), ShellError> {
+    let compare = match (&app.github, webhook::compare_applies(push)) {
+        (Some(api), true) => Some(api.compare(&push.before, &push.after).await.map_err(|e| e.to_string())),
+        _ => None,
+    };
+    let files = webhook::changed_files(push, compare);
+    let matches = app.filters.classify(files.files.iter().map(String::as_str));
+    let input = webhook::PushInput {
+        push,
+        files: &files,
+        matches: &matches,
+        can_dispatch: app.github.is_some(),
+    };
+    let mut executor = Executor::new(&app.clients, &app.config);
+    executor.github = app.github.as_ref();
+    let outcome = run_with(&executor, |state, observed| {
+        webhook::decide_push(state, observed, &input, now, &app.config)
+    })
+    .await?;
+    let plan = input.plan();
+    let deployment_type = plan.deployment_type();
+    let status = if deployment_type.is_some() { 202 } else { 200 };
+    Ok((
+        status,
+        json!({
+            "delivery": delivery.id,
+            "summary": outcome.summary,
+            "plan": plan,
+            "deployment_type": deployment_type,
+            "filters": matches,
+            "actions": outcome.done,
+            "files_source": files.source,
+            "files_reason": files.reason,
+            "files": files.files.len(),
+        }),
+    ))
+}
+
+async fn on_deploy_finished(
+    app: &Webhook,
+    delivery: &Delivery,
+    run: &webhook::WorkflowRun,
+    now: DateTime<Utc>,
+) -> Result<(u16, Value), ShellError> {
+    let executor = Executor::new(&app.clients, &app.config);
+    let outcome = run_with(&executor, |state, _| Ok(webhook::decide_deploy_finished(state, run, now))).await?;
+    Ok((
+        200,
+        json!({
+            "delivery": delivery.id,
+            "summary": outcome.summary,
+            "actions": outcome.done,
+        }),
+    ))
+}

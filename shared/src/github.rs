@@ -1,0 +1,135 @@
+//! The GitHub REST API: the Compare API (which files a push changed) and
+//! `workflow_dispatch` (start the deploy workflow). Errors name the call, the HTTP
+//! status and GitHub's message, never the token.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::{GitHub, Repository, Secret};
+
+/// How long a GitHub call may take: the webhook must answer within GitHub's 10 s.
+const TIMEOUT: Duration = Duration::from_secs(4);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("GitHub {call} failed: {detail}")]
+pub struct GitHubError {
+    pub call: &'static str,
+    pub status: Option<u16>,
+    pub detail: String,
+}
+
+impl GitHubError {
+    /// 5xx, 429 and connection failures may pass; 4xx will not.
+    pub fn is_retryable(&self) -> bool {
+        self.status.is_none_or(|s| s >= 500 || s == 429)
+    }
+}
+
+/// A client for one repository, with a token.
+#[derive(Debug, Clone)]
+pub struct GitHubApi {
+    http: reqwest::Client,
+    base: String,
+    repository: Repository,
+    token: Secret,
+}
+
+#[derive(Deserialize)]
+struct Compare {
+    #[serde(default)]
+    files: Vec<CompareFile>,
+}
+
+#[derive(Deserialize)]
+struct CompareFile {
+    filename: String,
+    #[serde(default)]
+    previous_filename: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ApiMessage {
+    #[serde(default)]
+    message: String,
+}
+
+impl GitHubApi {
+    /// A client, when a repository and a token are configured; `None` means dry mode.
+    pub fn new(config: &GitHub) -> Option<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .user_agent(concat!("staging-control/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .ok()?;
+        Some(Self {
+            http,
+            base: config.api_url.clone(),
+            repository: config.repository.clone()?,
+            token: config.token.clone()?,
+        })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}/repos/{}{path}", self.base, self.repository))
+            .bearer_auth(self.token.expose())
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+    }
+
+    async fn send(&self, call: &'static str, request: reqwest::RequestBuilder) -> Result<reqwest::Response, GitHubError> {
+        let response = request.send().await.map_err(|e| GitHubError {
+            call,
+            status: None,
+            detail: e.without_url().to_string(),
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<ApiMessage>(&text)
+            .map(|m| m.message)
+            .unwrap_or_else(|_| text.chars().take(200).collect());
+        Err(GitHubError {
+            call,
+            status: Some(status.as_u16()),
+            detail: format!("HTTP {}: {message}", status.as_u16()),
+        })
+    }
+
+    /// Files changed between two commits (renames count under both names). The API
+    /// lists at most 300.
+    pub async fn compare(&self, base: &str, head: &str) -> Result<Vec<String>, GitHubError> {
+        let request = self.request(reqwest::Method::GET, &format!("/compare/{base}...{head}"));
+        let body = self.send("compare", request).await?.bytes().await.map_err(|e| GitHubError {
+            call: "compare",
+            status: None,
+            detail: e.to_string(),
+        })?;
+        let compare: Compare = serde_json::from_slice(&body).map_err(|e| GitHubError {
+            call: "compare",
+            status: None,
+            detail: format!("unexpected response: {e}"),
+        })?;
+        Ok(compare
+            .files
+            .into_iter()
+            .flat_map(|f| std::iter::once(f.filename).chain(f.previous_filename))
+            .collect())
+    }
+
+    /// `POST /repos/{o}/{r}/actions/workflows/{workflow}/dispatches`: inputs as strings.
+    pub async fn dispatch(&self, workflow: &str, git_ref: &str, inputs: &[(&str, String)]) -> Result<(), GitHubError> {
+        let inputs: serde_json::Map<String, serde_json::Value> =
+            inputs.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
+        let body = serde_json::json!({ "ref": git_ref, "inputs": inputs });
+        let request = self
+            .request(reqwest::Method::POST, &format!("/actions/workflows/{workflow}/dispatches"))
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+        self.send("workflow dispatch", request).await?;
+        Ok(())
+    }
+}
