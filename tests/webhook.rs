@@ -1,0 +1,378 @@
+//! The github-webhook handler end to end: signed requests in, DynamoDB/ECS/Scheduler/SNS
+//! in moto, and the GitHub API as a real HTTP server on loopback (wiremock).
+// Each test takes the process-wide lock for its whole run to serialize access to the
+// one moto server; each has its own runtime, so holding it across awaits is the point.
+#![allow(clippy::await_holding_lock)]
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use github_webhook::{Webhook, handle};
+use hmac::{Hmac, Mac};
+use lambda_http::{Body, Request};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use staging_core::aws::executor::Executor;
+use staging_system_tests::{clients, config, drain_team_queue, repo_root, reset, serial};
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "local-webhook-secret";
+const BEFORE: &str = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
+const AFTER: &str = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c";
+const DISPATCH_PATH: &str = "/repos/acme/app/actions/workflows/deploy-staging.yml/dispatches";
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Friday 10:00 UTC: working hours.
+fn working() -> DateTime<Utc> {
+    utc("2026-11-27T10:00:00Z")
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn request(event: &str, delivery: &str, body: &[u8]) -> Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("https://example.lambda-url.us-east-1.on.aws/")
+        .header("content-type", "application/json")
+        .header("x-github-event", event)
+        .header("x-github-delivery", delivery)
+        .header("x-hub-signature-256", sign(body))
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+/// A push modelled on GitHub's published example, to `develop` of `acme/app`.
+fn push(overrides: Value, files: (&[&str], &[&str], &[&str])) -> Vec<u8> {
+    let mut p = json!({
+        "ref": "refs/heads/develop", "before": BEFORE, "after": AFTER,
+        "created": false, "deleted": false, "forced": false, "base_ref": null,
+        "compare": "https://github.com/acme/app/compare/6113728f27ae...0d1a26e67d8f",
+        "commits": [{"id": AFTER, "distinct": true, "message": "change", "timestamp": "2026-11-27T09:59:00+00:00",
+                     "author": {"name": "Alice", "email": "alice@example.com", "username": "alice"},
+                     "added": files.0, "removed": files.1, "modified": files.2}],
+        "head_commit": null,
+        "repository": {"name": "app", "full_name": "acme/app", "private": true},
+        "pusher": {"name": "alice", "email": "alice@example.com"},
+        "sender": {"login": "alice", "type": "User"}
+    });
+    for (k, v) in overrides.as_object().unwrap() {
+        p[k] = v.clone();
+    }
+    serde_json::to_vec(&p).unwrap()
+}
+
+fn backend_push() -> Vec<u8> {
+    push(json!({}), (&["apps/express-api/src/routes/teams.ts"], &[], &["apps/express-api/src/app.ts"]))
+}
+
+/// The app as the Lambda builds it, pointed at moto and (with `github`) at a token
+/// and the loopback GitHub.
+async fn app(env: &BTreeMap<String, String>, github: Option<&MockServer>) -> Webhook {
+    let mut env = env.clone();
+    env.insert("GITHUB_WEBHOOK_SECRET".into(), SECRET.into());
+    if let Some(server) = github {
+        env.insert("GITHUB_TOKEN".into(), "ghp_test_token".into());
+        env.insert("GITHUB_API_URL".into(), server.uri());
+    }
+    Webhook::new(clients(&env).await, config(&env)).unwrap()
+}
+
+async fn send(app: &Webhook, request: &Request, now: DateTime<Utc>) -> (u16, Value) {
+    let response = handle(app, request, now).await;
+    let body = serde_json::from_slice(response.body()).unwrap();
+    (response.status().as_u16(), body)
+}
+
+/// Every item in the state table (state, idempotency records, deployments).
+async fn table_items(env: &BTreeMap<String, String>) -> usize {
+    let clients = clients(env).await;
+    let out = clients.dynamodb.scan().table_name(&env["STAGING_TABLE"]).send().await.unwrap();
+    out.items().len()
+}
+
+#[tokio::test]
+async fn bad_requests_get_their_status_and_change_nothing() {
+    let _serial = serial();
+    let env = reset();
+    let app = app(&env, None).await;
+    let body = backend_push();
+    let with = |f: &dyn Fn(&mut Request)| {
+        let mut r = request("push", "bad-1", &body);
+        f(&mut r);
+        r
+    };
+    let big = vec![b' '; 25 * 1024 * 1024 + 1];
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Request, u16, &str)> = vec![
+        ("GET", with(&|r| *r.method_mut() = lambda_http::http::Method::GET), 405, "method GET not allowed"),
+        ("over 25 MB", request("push", "bad-2", &big), 413, "25 MB"),
+        ("no event header", with(&|r| { r.headers_mut().remove("x-github-event"); }), 400, "missing header X-GitHub-Event"),
+        ("no delivery header", with(&|r| { r.headers_mut().remove("x-github-delivery"); }), 400, "missing header X-GitHub-Delivery"),
+        ("no signature", with(&|r| { r.headers_mut().remove("x-hub-signature-256"); }), 400, "missing header X-Hub-Signature-256"),
+        ("legacy SHA-1 only", with(&|r| {
+            r.headers_mut().remove("x-hub-signature-256");
+            r.headers_mut().insert("x-hub-signature", "sha1=0123456789abcdef0123456789abcdef01234567".parse().unwrap());
+        }), 400, "missing header X-Hub-Signature-256"),
+        ("malformed signature", with(&|r| { r.headers_mut().insert("x-hub-signature-256", "sha256=xyz".parse().unwrap()); }), 401, "64 hex digits"),
+        ("wrong signature", with(&|r| { r.headers_mut().insert("x-hub-signature-256", sign(b"other body").parse().unwrap()); }), 401, "does not match"),
+        ("form content type", with(&|r| { r.headers_mut().insert("content-type", "application/x-www-form-urlencoded".parse().unwrap()); }), 415, "not application/json"),
+        ("malformed JSON", request("push", "bad-3", b"{\"ref\": "), 400, "malformed push payload"),
+        ("other repository", request("push", "bad-4", &push(json!({"repository": {"full_name": "evil/app"}}), (&["a"], &[], &[]))), 403, "evil/app"),
+    ];
+    for (name, request, status, message) in cases {
+        let (got, body) = send(&app, &request, working()).await;
+        assert_eq!(got, status, "{name}: {body}");
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains(message), "{name}: {error}");
+        assert!(!error.contains(SECRET), "{name}: the secret leaked");
+    }
+    assert_eq!(table_items(&env).await, 0, "nothing was written");
+    assert!(drain_team_queue(&env).await.is_empty(), "nobody was told");
+    let service = Executor::new(&app.clients, &app.config).service().unwrap().observe().await.unwrap();
+    assert_eq!(service.desired_count, 1, "nothing was scaled");
+}
+
+#[tokio::test]
+async fn push_payload_variants_table() {
+    let _serial = serial();
+    let env = reset();
+    let app = app(&env, None).await;
+    let many: Vec<String> = (0..3000).map(|i| format!("apps/client-ui/src/gen/{i}.ts")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let none: &[&str] = &[];
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Vec<u8>, u16, Value, &str)> = vec![
+        ("backend only", backend_push(), 202, json!("backend-only"), "payload"),
+        ("frontend only", push(json!({}), (none, none, &["apps/client-ui/src/App.tsx"])), 202, json!("frontend-only"), "payload"),
+        ("shared", push(json!({}), (none, none, &["pnpm-lock.yaml"])), 202, json!("full"), "payload"),
+        ("infrastructure only", push(json!({}), (&["infrastructure/alb.tf"], none, none)), 202, json!("full"), "payload"),
+        ("docs only", push(json!({}), (&["docs/a.md"], none, &["README.md"])), 200, Value::Null, "payload"),
+        ("mixed", push(json!({}), (&["apps/express-api/a.ts"], &["docs/old.md"], &["apps/client-ui/b.tsx"])), 202, json!("full"), "payload"),
+        ("new branch", push(json!({"before": "0000000000000000000000000000000000000000", "created": true}), (&["docs/a.md"], none, none)), 202, json!("full"), "full"),
+        ("forced", push(json!({"forced": true}), (&["docs/a.md"], none, none)), 202, json!("full"), "full"),
+        ("empty file lists", push(json!({}), (none, none, none)), 202, json!("full"), "full"),
+        ("3,000-file commit", push(json!({}), (&many, none, none)), 202, json!("full"), "full"),
+    ];
+    for (i, (name, body, status, deployment_type, source)) in cases.into_iter().enumerate() {
+        let (got, response) = send(&app, &request("push", &format!("variant-{i}"), &body), working()).await;
+        assert_eq!(got, status, "{name}: {response}");
+        assert_eq!(response["deployment_type"], deployment_type, "{name}");
+        assert_eq!(response["files_source"], source, "{name}");
+        assert_eq!(response["delivery"], format!("variant-{i}"), "{name}");
+    }
+    #[rustfmt::skip]
+    let ignored: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        ("deleted branch", "push", push(json!({"deleted": true, "after": "0000000000000000000000000000000000000000", "commits": []}), (none, none, none)), "branch develop was deleted"),
+        ("other branch", "push", push(json!({"ref": "refs/heads/feature/x"}), (&["apps/express-api/a.ts"], none, none)), "push to feature/x, not develop"),
+        ("tag", "push", push(json!({"ref": "refs/tags/v1.2.0"}), (none, none, none)), "refs/tags/v1.2.0 is not a branch"),
+        ("another event", "issues", b"{}".to_vec(), "issues"),
+    ];
+    for (name, event, body, reason) in ignored {
+        let (got, response) = send(&app, &request(event, name, &body), working()).await;
+        assert_eq!((got, response["ignored"].as_str()), (202, Some(reason)), "{name}: {response}");
+    }
+    let (got, response) = send(&app, &request("ping", "ping-1", br#"{"zen":"z","hook_id":7}"#), working()).await;
+    assert_eq!((got, response), (200, json!({"pong": true, "hook_id": 7})));
+}
+
+#[tokio::test]
+async fn ten_redeliveries_dispatch_once_and_tell_the_team_once() {
+    let _serial = serial();
+    let env = reset();
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/acme/app/compare/{BEFORE}...{AFTER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [
+            {"filename": "apps/express-api/src/app.ts", "status": "modified"},
+            {"filename": "apps/express-api/src/routes/teams.ts", "status": "added"}]})))
+        .expect(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(DISPATCH_PATH))
+        .and(header("authorization", "Bearer ghp_test_token"))
+        .and(header("x-github-api-version", "2022-11-28"))
+        .and(body_json(json!({"ref": "develop", "inputs": {"deployment-type": "backend-only", "skip-tests": "false"}})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&github)
+        .await;
+    let app = app(&env, Some(&github)).await;
+    drain_team_queue(&env).await;
+
+    let request = request("push", "redelivered-1", &backend_push());
+    let (status, first) = send(&app, &request, working()).await;
+    assert_eq!(status, 202, "{first}");
+    assert_eq!(first["files_source"], "compare");
+    assert_eq!(first["summary"], "dispatched backend-only");
+    for _ in 0..9 {
+        assert_eq!(send(&app, &request, working()).await, (202, first.clone()), "a redelivery gets the first answer");
+    }
+    let messages = drain_team_queue(&env).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["Subject"], "staging: deploying backend-only @ 0d1a26e (2 files)");
+    let state = Executor::new(&app.clients, &app.config).store().unwrap().load("staging").await.unwrap();
+    let pending = state.pending_deployment.unwrap();
+    assert_eq!((pending.sha.as_str(), pending.status), (AFTER, staging_core::state::DeploymentStatus::InProgress));
+    // wiremock checks `expect(1)` for the compare and the dispatch when `github` drops.
+}
+
+#[tokio::test]
+async fn github_refusing_the_dispatch_is_a_clear_error_and_records_nothing() {
+    let _serial = serial();
+    let env = reset();
+    for (status, body, expected) in [
+        (422, json!({"message": "Unexpected inputs provided: [\"skip-tests\"]"}), "GitHub workflow dispatch failed: HTTP 422: Unexpected inputs provided"),
+        (500, json!({"message": "Server Error"}), "GitHub workflow dispatch failed: HTTP 500: Server Error"),
+    ] {
+        let github = MockServer::start().await;
+        Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
+        Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(status).set_body_json(body)).mount(&github).await;
+        let app = app(&env, Some(&github)).await;
+        let store = Executor::new(&app.clients, &app.config).store().unwrap();
+        let before = store.load("staging").await.unwrap();
+        let delivery = format!("refused-{status}");
+        let (got, response) = send(&app, &request("push", &delivery, &backend_push()), working()).await;
+        assert_eq!(got, 502, "{response}");
+        assert!(response["error"].as_str().unwrap().contains(expected), "{response}");
+        assert!(!response["error"].as_str().unwrap().contains("ghp_test_token"), "no token in errors");
+        assert_eq!(store.load("staging").await.unwrap(), before, "nothing recorded as in progress");
+
+        // The claim was released: once GitHub accepts, the redelivery goes through.
+        github.reset().await;
+        Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
+        Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await;
+        let (got, response) = send(&app, &request("push", &delivery, &backend_push()), working()).await;
+        assert_eq!(got, 202, "{response}");
+    }
+}
+
+#[tokio::test]
+async fn the_compare_api_falls_back_to_full_when_it_fails_or_is_capped() {
+    let _serial = serial();
+    let env = reset();
+    let three_hundred: Vec<Value> = (0..300).map(|i| json!({"filename": format!("docs/{i}.md")})).collect();
+    for (i, (template, reason)) in [
+        (ResponseTemplate::new(500), "the Compare API failed: GitHub compare failed: HTTP 500"),
+        (ResponseTemplate::new(200).set_body_json(json!({"files": three_hundred})), "the Compare API lists 300 files"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let github = MockServer::start().await;
+        Mock::given(method("GET")).respond_with(template).expect(1).mount(&github).await;
+        Mock::given(method("POST")).and(path(DISPATCH_PATH))
+            .and(body_json(json!({"ref": "develop", "inputs": {"deployment-type": "full", "skip-tests": "false"}})))
+            .respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await;
+        let app = app(&env, Some(&github)).await;
+        let (got, response) = send(&app, &request("push", &format!("compare-{i}"), &backend_push()), working()).await;
+        assert_eq!(got, 202, "{response}");
+        assert_eq!((response["files_source"].as_str(), response["deployment_type"].as_str()), (Some("full"), Some("full")));
+        assert!(response["files_reason"].as_str().unwrap().starts_with(reason), "{response}");
+    }
+}
+
+#[tokio::test]
+async fn a_push_in_the_evening_wakes_staging_with_a_hold() {
+    let _serial = serial();
+    let env = reset();
+    let app = app(&env, None).await;
+    let executor = Executor::new(&app.clients, &app.config);
+    let service = executor.service().unwrap();
+    service.scale(0).await.unwrap();
+
+    let (status, response) = send(&app, &request("push", "evening-1", &backend_push()), utc("2026-11-27T20:00:00Z")).await;
+    assert_eq!(status, 202, "{response}");
+    assert_eq!(service.observe().await.unwrap().desired_count, 1, "woken");
+    let hold = executor.schedules().unwrap().get("staging-hold-expiry").await.unwrap().expect("the hold ends on a schedule");
+    assert_eq!(hold.expression, "at(2026-11-27T22:00:00)");
+    let state = executor.store().unwrap().load("staging").await.unwrap();
+    assert_eq!(state.hold.as_ref().unwrap().who, "alice");
+}
+
+#[tokio::test]
+async fn a_budget_lock_keeps_staging_down_records_the_deploy_and_tells_once() {
+    let _serial = serial();
+    let env = reset();
+    let github = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).expect(0).mount(&github).await;
+    let app = app(&env, Some(&github)).await;
+    let executor = Executor::new(&app.clients, &app.config);
+    let store = executor.store().unwrap();
+    executor.service().unwrap().scale(0).await.unwrap();
+    let mut state = store.load("staging").await.unwrap();
+    state.lock_budget(working(), "actual spend over the budget");
+    store.commit(&state).await.unwrap();
+    drain_team_queue(&env).await;
+
+    for delivery in ["locked-1", "locked-2"] {
+        let (status, response) = send(&app, &request("push", delivery, &backend_push()), working()).await;
+        assert_eq!(status, 202, "{response}");
+        assert_eq!(response["summary"], "locked by the budget: backend-only recorded as pending");
+    }
+    assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 0, "not started");
+    let pending = store.load("staging").await.unwrap().pending_deployment.unwrap();
+    assert_eq!(pending.status, staging_core::state::DeploymentStatus::Pending);
+    let events: Vec<Value> = drain_team_queue(&env).await.iter().map(|m| m["MessageAttributes"]["event"]["Value"].clone()).collect();
+    assert_eq!(events, [json!("deploy.pending")], "told once");
+}
+
+#[tokio::test]
+async fn a_finished_deploy_run_is_recorded_and_told() {
+    let _serial = serial();
+    let env = reset();
+    let github = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).mount(&github).await;
+    let app = app(&env, Some(&github)).await;
+    send(&app, &request("push", "deploy-1", &backend_push()), working()).await;
+    drain_team_queue(&env).await;
+
+    let run = |conclusion: &str| {
+        serde_json::to_vec(&json!({"action": "completed", "repository": {"full_name": "acme/app"}, "workflow_run": {
+            "name": "Deploy staging", "path": ".github/workflows/deploy-staging.yml", "head_branch": "develop",
+            "head_sha": AFTER, "conclusion": conclusion, "run_started_at": "2026-11-27T10:00:05Z",
+            "updated_at": "2026-11-27T10:04:17Z", "html_url": "https://github.com/acme/app/actions/runs/1"}}))
+        .unwrap()
+    };
+    let (status, response) = send(&app, &request("workflow_run", "run-1", &run("failure")), utc("2026-11-27T10:04:20Z")).await;
+    assert_eq!((status, response["summary"].as_str()), (200, Some("deploy failure")), "{response}");
+    let state = Executor::new(&app.clients, &app.config).store().unwrap().load("staging").await.unwrap();
+    let last = state.last_deployment.unwrap();
+    assert_eq!((last.status, last.run_duration_secs), (staging_core::state::DeploymentStatus::Failed, Some(252)));
+    assert_eq!(last.run_url.as_deref(), Some("https://github.com/acme/app/actions/runs/1"));
+    let messages = drain_team_queue(&env).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["MessageAttributes"]["severity"]["Value"], "critical");
+    assert_eq!(messages[0]["Subject"], "staging: backend-only failure @ 0d1a26e in 4m 12s");
+}
+
+/// The signed samples in events/ stay valid for the local secret and route as named.
+#[tokio::test]
+async fn the_signed_sample_events_verify_and_route() {
+    let _serial = serial();
+    let env = reset();
+    let app = app(&env, None).await;
+    for (name, status) in [
+        ("ping", 200),
+        ("push.backend", 202),
+        ("push.frontend", 202),
+        ("push.docs-only", 200),
+        ("push.new-branch", 202),
+        ("workflow_run.deploy-succeeded", 200),
+    ] {
+        let text = std::fs::read_to_string(repo_root().join(format!("events/github-webhook.{name}.json"))).unwrap();
+        let request = lambda_http::request::from_str(&text).unwrap();
+        let (got, response) = send(&app, &request, working()).await;
+        assert_eq!(got, status, "{name}: {response}");
+    }
+}
