@@ -273,3 +273,37 @@ async fn a_missing_resource_name_is_reported_by_its_variable() {
         .unwrap_err();
     assert_eq!(err.to_string(), "STAGING_TABLE is not set");
 }
+
+#[tokio::test]
+async fn github_secrets_are_read_from_secrets_manager_when_named_by_arn() {
+    let _serial = serial();
+    let env = reset();
+    let sdk = staging_system_tests::sdk_config(&env).await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let mut arns = Vec::new();
+    for (name, value) in [("webhook", "new-secret, old-secret"), ("token", "ghp_from_secrets_manager")] {
+        let out = secrets.create_secret().name(format!("staging-{name}")).secret_string(value).send().await.unwrap();
+        arns.push(out.arn().unwrap().to_string());
+    }
+    let mut env = env.clone();
+    env.remove("GITHUB_WEBHOOK_SECRET");
+    env.insert("GITHUB_WEBHOOK_SECRET_ARN".into(), arns[0].clone());
+    env.insert("GITHUB_TOKEN_ARN".into(), arns[1].clone());
+    let mut github = config(&env).github;
+    staging_core::github::resolve_secrets(&secrets, &mut github).await.unwrap();
+    let values: Vec<&str> = github.webhook_secrets.iter().map(|s| s.expose()).collect();
+    assert_eq!(values, ["new-secret", "old-secret"]);
+    assert_eq!(github.token.unwrap().expose(), "ghp_from_secrets_manager");
+
+    // A value given directly wins; a missing secret is an error that names the call.
+    let mut direct = config(&env).github;
+    direct.webhook_secrets = vec![staging_core::Secret::new("direct")];
+    direct.token_arn = None;
+    staging_core::github::resolve_secrets(&secrets, &mut direct).await.unwrap();
+    assert_eq!(direct.webhook_secrets[0].expose(), "direct");
+    let mut missing = config(&env).github;
+    missing.webhook_secret_arn = Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf".into());
+    let err = staging_core::github::resolve_secrets(&secrets, &mut missing).await.unwrap_err();
+    assert!(err.to_string().starts_with("secretsmanager:GetSecretValue failed"), "{err}");
+    assert!(!err.is_retryable());
+}

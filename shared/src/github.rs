@@ -133,3 +133,42 @@ impl GitHubApi {
         Ok(())
     }
 }
+
+/// In AWS the webhook secret and the token live in Secrets Manager, named by
+/// `GITHUB_WEBHOOK_SECRET_ARN` / `GITHUB_TOKEN_ARN`; a value given directly wins. Read
+/// once per cold start. The webhook secret may hold `new,old` while rotating.
+pub async fn resolve_secrets(
+    client: &aws_sdk_secretsmanager::Client,
+    github: &mut GitHub,
+) -> Result<(), crate::aws::ShellError> {
+    async fn read(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, crate::aws::ShellError> {
+        let out = client
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| crate::aws::ShellError::aws("secretsmanager:GetSecretValue", e))?;
+        Ok(out.secret_string().unwrap_or_default().trim().to_string())
+    }
+    if github.webhook_secrets.is_empty()
+        && let Some(arn) = &github.webhook_secret_arn
+    {
+        github.webhook_secrets = read(client, arn)
+            .await?
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .take(2)
+            .map(Secret::new)
+            .collect();
+    }
+    if github.token.is_none()
+        && let Some(arn) = &github.token_arn
+    {
+        let token = read(client, arn).await?;
+        if !token.is_empty() {
+            github.token = Some(Secret::new(token));
+        }
+    }
+    Ok(())
+}

@@ -5,8 +5,10 @@ use staging_core::aws::Clients;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = Config::from_env()?;
-    let app = github_webhook::Webhook::new(Clients::from_env().await, config)?;
+    let mut config = Config::from_env()?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    staging_core::github::resolve_secrets(&aws_sdk_secretsmanager::Client::new(&sdk), &mut config.github).await?;
+    let app = github_webhook::Webhook::new(Clients::new(&sdk), config)?;
     run(service_fn(|request: Request| {
         let app = &app;
         async move { Ok::<_, Error>(github_webhook::handle(app, &request, chrono::Utc::now()).await) }
