@@ -455,18 +455,17 @@ pub fn decide_push(
     };
     p.quiet = false;
 
-    let summary;
-    if input.can_dispatch {
+    let summary = if input.can_dispatch {
         p.actions.push(Action::DispatchDeploy {
             git_ref: config.github.branch.clone(),
             deployment_type,
             skip_tests: false,
         });
         p.next.deployment_started(now)?;
-        summary = format!("dispatched {deployment_type}");
+        format!("dispatched {deployment_type}")
     } else {
-        summary = format!("dry mode (no GitHub token): {deployment_type} recorded, not dispatched");
-    }
+        format!("dry mode (no GitHub token): {deployment_type} recorded, not dispatched")
+    };
     let subject = format!(
         "{env}: {} {deployment_type} @ {} ({} file{})",
         if input.can_dispatch { "deploying" } else { "would deploy" },

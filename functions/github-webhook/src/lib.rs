@@ -84,12 +84,19 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
     match route {
         Route::Ping { hook_id } => (200, json!({ "pong": true, "hook_id": hook_id })),
         Route::Ignored(reason) => (202, json!({ "delivery": delivery.id, "ignored": reason })),
-        route => once(app, &delivery, body, route, now).await,
+        Route::Push(push) => once(app, &delivery, body, Act::Push(push), now).await,
+        Route::DeployFinished(run) => once(app, &delivery, body, Act::DeployFinished(run), now).await,
     }
 }
 
+/// The deliveries that change something, and so are acted on once.
+enum Act {
+    Push(Box<webhook::Push>),
+    DeployFinished(webhook::WorkflowRun),
+}
+
 /// Acts on a delivery at most once: a repeat gets the stored answer.
-async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], route: Route, now: DateTime<Utc>) -> (u16, Value) {
+async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], act: Act, now: DateTime<Utc>) -> (u16, Value) {
     let store = match Executor::new(&app.clients, &app.config).store() {
         Ok(store) => store,
         Err(e) => return error(500, e.to_string()),
@@ -108,10 +115,9 @@ async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], route: Route, now
         }
         Err(e) => return error(if e.is_retryable() { 503 } else { 500 }, e.to_string()),
     }
-    let result = match route {
-        Route::Push(push) => on_push(app, delivery, &push, now).await,
-        Route::DeployFinished(run) => on_deploy_finished(app, delivery, &run, now).await,
-        Route::Ping { .. } | Route::Ignored(_) => unreachable!("answered before the claim"),
+    let result = match act {
+        Act::Push(push) => on_push(app, delivery, &push, now).await,
+        Act::DeployFinished(run) => on_deploy_finished(app, delivery, &run, now).await,
     };
     match result {
         Ok((status, body)) => {
