@@ -29,7 +29,9 @@ impl GitHubError {
 /// A client for one repository, with a token.
 #[derive(Debug, Clone)]
 pub struct GitHubApi {
-    http: reqwest::Client,
+    /// Built on the first call: loading the TLS roots is a cold-start cost that pings
+    /// and ignored deliveries should not pay.
+    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
     base: String,
     repository: Repository,
     token: Secret,
@@ -57,25 +59,35 @@ struct ApiMessage {
 impl GitHubApi {
     /// A client, when a repository and a token are configured; `None` means dry mode.
     pub fn new(config: &GitHub) -> Option<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .user_agent(concat!("staging-control/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .ok()?;
         Some(Self {
-            http,
+            http: std::sync::OnceLock::new(),
             base: config.api_url.clone(),
             repository: config.repository.clone()?,
             token: config.token.clone()?,
         })
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
+    fn request(&self, call: &'static str, method: reqwest::Method, path: &str) -> Result<reqwest::RequestBuilder, GitHubError> {
+        let http = self
+            .http
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .timeout(TIMEOUT)
+                    .user_agent(concat!("staging-control/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| GitHubError {
+                call,
+                status: None,
+                detail: format!("no HTTP client: {e}"),
+            })?;
+        Ok(http
             .request(method, format!("{}/repos/{}{path}", self.base, self.repository))
             .bearer_auth(self.token.expose())
             .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
+            .header("X-GitHub-Api-Version", "2022-11-28"))
     }
 
     async fn send(&self, call: &'static str, request: reqwest::RequestBuilder) -> Result<reqwest::Response, GitHubError> {
@@ -102,7 +114,7 @@ impl GitHubApi {
     /// Files changed between two commits (renames count under both names). The API
     /// lists at most 300.
     pub async fn compare(&self, base: &str, head: &str) -> Result<Vec<String>, GitHubError> {
-        let request = self.request(reqwest::Method::GET, &format!("/compare/{base}...{head}"));
+        let request = self.request("compare", reqwest::Method::GET, &format!("/compare/{base}...{head}"))?;
         let body = self.send("compare", request).await?.bytes().await.map_err(|e| GitHubError {
             call: "compare",
             status: None,
@@ -126,7 +138,7 @@ impl GitHubApi {
             inputs.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
         let body = serde_json::json!({ "ref": git_ref, "inputs": inputs });
         let request = self
-            .request(reqwest::Method::POST, &format!("/actions/workflows/{workflow}/dispatches"))
+            .request("workflow dispatch", reqwest::Method::POST, &format!("/actions/workflows/{workflow}/dispatches"))?
             .header("Content-Type", "application/json")
             .body(body.to_string());
         self.send("workflow dispatch", request).await?;

@@ -494,6 +494,13 @@ fn describe_push(input: &PushInput<'_>, plan: DeploymentPlan, deployment_type: D
         push.branch().unwrap_or(&push.git_ref),
         short_sha(&push.after),
     );
+    for commit in push.commits.iter().take(5) {
+        let title = commit.message.lines().next().unwrap_or_default();
+        body.push_str(&format!("  {} {title}\n", short_sha(&commit.id)));
+    }
+    if push.commits.len() > 5 {
+        body.push_str(&format!("  … and {} more commits\n", push.commits.len() - 5));
+    }
     match (&input.files.source, &input.files.reason) {
         (FilesSource::Full, Some(reason)) => body.push_str(&format!("Files: full deployment, because {reason}\n")),
         (source, _) => body.push_str(&format!("Files: {} from the {source:?} list\n", input.files.files.len())),
@@ -853,7 +860,7 @@ mod tests {
         assert_eq!(n.subject, "staging: deploying backend-only @ 2222222 (2 files)");
         for expected in [
             "alice pushed 1 commit to develop (2222222).",
-            "Plan: backend -> deployment-type backend-only",
+            "Plan: backend -> deployment-type backend-only\n  2222222 m\n",
             "Files: 2 from the Payload list",
             "  backend (2):\n    apps/express-api/a.ts\n    apps/express-api/b.ts",
             "held until 22:00 UTC (outside business hours)",
