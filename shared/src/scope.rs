@@ -220,11 +220,6 @@ impl Filters {
         })
     }
 
-    /// Filter names in document order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.filters.iter().map(|(name, _)| name.as_str())
-    }
-
     /// The patterns of one filter, as written.
     pub fn patterns(&self, filter: &str) -> Option<&[String]> {
         self.filters

@@ -93,14 +93,6 @@ impl ShellError {
             retryable,
         }
     }
-
-    /// The AWS error code, if this is an AWS service error.
-    pub fn code(&self) -> Option<&str> {
-        match self {
-            Self::Aws { code, .. } => code.as_deref(),
-            _ => None,
-        }
-    }
 }
 
 #[cfg(feature = "github")]
