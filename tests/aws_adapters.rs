@@ -5,10 +5,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
-use staging_core::aws::ShellError;
-use staging_core::aws::executor::Executor;
-use staging_core::aws::store::Claim;
-use staging_core::aws::{budgets, ecs::RESTORE_COUNT_TAG};
+use staging_core::shell::ShellError;
+use staging_core::shell::executor::Executor;
+use staging_core::shell::store::Claim;
+use staging_core::shell::{budgets, ecs::RESTORE_COUNT_TAG};
 use staging_core::{Notification, NotificationEvent, Severity};
 use staging_system_tests::{clients, config, drain_team_queue, reset, serial};
 
@@ -199,17 +199,18 @@ async fn a_day_of_schedules_through_the_lifecycle_handler() {
     drain_team_queue(&env).await;
 
     let handle = |event: Value, now: &str| {
-        let (clients, config) = (&clients, &config);
+        let executor = &executor;
         let now = utc(now);
-        async move { lifecycle::handle(clients, config, event, now).await.unwrap() }
+        async move { lifecycle::handle(executor, event, now).await.unwrap() }
     };
-    // Friday 2026-11-27. The stack boots with the service up; teardown at 18:00.
-    let out = handle(json!({"command": "teardown"}), "2026-11-27T18:00:00Z").await;
+    // Friday 2026-11-27. The stack boots with the service up; the 18:00 teardown is
+    // invoked a few seconds late and decides at its scheduled time.
+    let out = handle(json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}), "2026-11-27T18:00:03.25Z").await;
     assert_eq!(out["summary"], "stopping");
     assert_eq!(service.observe().await.unwrap().desired_count, 0);
 
     // Someone needs it at 20:00: up, held for the default 2 h.
-    let out = handle(json!({"command": "up", "who": "alice", "reason": "client demo"}), "2026-11-27T20:00:00Z").await;
+    let out = handle(json!({"command": "up", "who": "alice", "reason": "client demo"}), "2026-11-27T20:00:00.618Z").await;
     assert_eq!(out["summary"], "held until 22:00 UTC; starting");
     assert_eq!(service.observe().await.unwrap().desired_count, 1);
     let expiry = schedules.get("staging-hold-expiry").await.unwrap().expect("the hold's end is scheduled");
@@ -222,7 +223,7 @@ async fn a_day_of_schedules_through_the_lifecycle_handler() {
     assert_eq!(service.observe().await.unwrap().desired_count, 1);
 
     // At 22:00 the schedule delivers exactly its input.
-    let out = handle(fired, "2026-11-27T22:00:00Z").await;
+    let out = handle(fired, "2026-11-27T22:00:00.41Z").await;
     assert_eq!(out["summary"], "hold expired; stopping");
     assert_eq!(service.observe().await.unwrap().desired_count, 0);
 
@@ -236,10 +237,9 @@ async fn a_day_of_schedules_through_the_lifecycle_handler() {
     let state = store.load("staging").await.unwrap();
     assert!(state.hold.is_none());
     assert_eq!(state.phase, staging_core::Phase::Starting);
-    // A commit whenever the state changed: the four transitions, plus the stored phase
-    // catching up with ECS at the deferred teardown (starting -> up) and on Saturday
-    // (stopping -> down).
-    assert_eq!(state.version, 6);
+    // A commit for each decision that changed the intent: teardown, up, hold expiry,
+    // Monday's startup. The deferred teardown and Saturday's startup changed nothing.
+    assert_eq!(state.version, 4);
     let events: Vec<String> = drain_team_queue(&env)
         .await
         .iter()
@@ -253,7 +253,7 @@ async fn a_bad_event_changes_nothing_and_is_not_retried() {
     let _serial = serial();
     let env = reset();
     let (clients, config) = (clients(&env).await, config(&env));
-    let err = lifecycle::handle(&clients, &config, json!({"command": "explode"}), utc("2026-11-27T10:00:00Z"))
+    let err = lifecycle::handle(&Executor::new(&clients, &config), json!({"command": "explode"}), utc("2026-11-27T10:00:00Z"))
         .await
         .unwrap_err();
     assert!(matches!(err, ShellError::BadEvent(_)), "{err}");
@@ -268,7 +268,7 @@ async fn a_missing_resource_name_is_reported_by_its_variable() {
     let mut env = reset();
     env.remove("STAGING_TABLE");
     let (clients, config) = (clients(&env).await, config(&env));
-    let err = lifecycle::handle(&clients, &config, json!({"command": "teardown"}), utc("2026-11-27T18:00:00Z"))
+    let err = lifecycle::handle(&Executor::new(&clients, &config), json!({"command": "teardown"}), utc("2026-11-27T18:00:00Z"))
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "STAGING_TABLE is not set");
@@ -290,7 +290,7 @@ async fn github_secrets_are_read_from_secrets_manager_when_named_by_arn() {
     env.insert("GITHUB_WEBHOOK_SECRET_ARN".into(), arns[0].clone());
     env.insert("GITHUB_TOKEN_ARN".into(), arns[1].clone());
     let mut github = config(&env).github;
-    staging_core::github::resolve_secrets(&secrets, &mut github).await.unwrap();
+    staging_core::shell::github::resolve_secrets(&secrets, &mut github).await.unwrap();
     let values: Vec<&str> = github.webhook_secrets.iter().map(|s| s.expose()).collect();
     assert_eq!(values, ["new-secret", "old-secret"]);
     assert_eq!(github.token.unwrap().expose(), "ghp_from_secrets_manager");
@@ -299,11 +299,11 @@ async fn github_secrets_are_read_from_secrets_manager_when_named_by_arn() {
     let mut direct = config(&env).github;
     direct.webhook_secrets = vec![staging_core::Secret::new("direct")];
     direct.token_arn = None;
-    staging_core::github::resolve_secrets(&secrets, &mut direct).await.unwrap();
+    staging_core::shell::github::resolve_secrets(&secrets, &mut direct).await.unwrap();
     assert_eq!(direct.webhook_secrets[0].expose(), "direct");
     let mut missing = config(&env).github;
     missing.webhook_secret_arn = Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf".into());
-    let err = staging_core::github::resolve_secrets(&secrets, &mut missing).await.unwrap_err();
+    let err = staging_core::shell::github::resolve_secrets(&secrets, &mut missing).await.unwrap_err();
     assert!(err.to_string().starts_with("secretsmanager:GetSecretValue failed"), "{err}");
     assert!(!err.is_retryable());
 }

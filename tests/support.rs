@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::Credentials;
 use staging_core::Config;
-use staging_core::aws::Clients;
+use staging_core::shell::Clients;
 
 /// Tests use their own port, so a developer's server on 5055 is left alone.
 pub const MOTO_PORT: &str = "5155";

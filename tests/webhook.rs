@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use staging_core::aws::executor::Executor;
+use staging_core::shell::executor::Executor;
 use staging_system_tests::{clients, config, drain_team_queue, repo_root, reset, serial};
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -212,7 +212,7 @@ async fn ten_redeliveries_dispatch_once_and_tell_the_team_once() {
     let (status, first) = send(&app, &request, working()).await;
     assert_eq!(status, 202, "{first}");
     assert_eq!(first["files_source"], "compare");
-    assert_eq!(first["summary"], "dispatched backend-only");
+    assert_eq!(first["summary"], "dispatched backend-only for 1 push (0d1a26e)");
     for _ in 0..9 {
         assert_eq!(send(&app, &request, working()).await, (202, first.clone()), "a redelivery gets the first answer");
     }
@@ -220,45 +220,50 @@ async fn ten_redeliveries_dispatch_once_and_tell_the_team_once() {
     assert_eq!(messages.len(), 1, "{messages:?}");
     assert_eq!(messages[0]["Subject"], "staging: deploying backend-only @ 0d1a26e (2 files)");
     let state = Executor::new(&app.clients, &app.config).store().unwrap().load("staging").await.unwrap();
-    let pending = state.pending_deployment.unwrap();
-    assert_eq!((pending.sha.as_str(), pending.status), (AFTER, staging_core::state::DeploymentStatus::InProgress));
+    let in_flight = state.deployment_in_flight.unwrap();
+    assert_eq!((in_flight.sha.as_str(), in_flight.status), (AFTER, staging_core::state::DeploymentStatus::InProgress));
+    assert!(state.pending_deployment.is_none());
     // wiremock checks `expect(1)` for the compare and the dispatch when `github` drops.
 }
 
 #[tokio::test]
-async fn github_refusing_the_dispatch_is_a_clear_error_and_records_nothing() {
+async fn github_refusing_the_dispatch_is_a_clear_error_and_the_deploy_waits_for_a_redelivery() {
     let _serial = serial();
-    let env = reset();
     for (status, body, expected) in [
         (422, json!({"message": "Unexpected inputs provided: [\"skip-tests\"]"}), "GitHub workflow dispatch failed: HTTP 422: Unexpected inputs provided"),
         (500, json!({"message": "Server Error"}), "GitHub workflow dispatch failed: HTTP 500: Server Error"),
     ] {
+        let env = reset();
         let github = MockServer::start().await;
         Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
         Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(status).set_body_json(body)).mount(&github).await;
         let app = app(&env, Some(&github)).await;
         let store = Executor::new(&app.clients, &app.config).store().unwrap();
-        let before = store.load("staging").await.unwrap();
         let delivery = format!("refused-{status}");
         let (got, response) = send(&app, &request("push", &delivery, &backend_push()), working()).await;
         assert_eq!(got, 502, "{response}");
         assert!(response["error"].as_str().unwrap().contains(expected), "{response}");
         assert!(!response["error"].as_str().unwrap().contains("ghp_test_token"), "no token in errors");
-        assert_eq!(store.load("staging").await.unwrap(), before, "nothing recorded as in progress");
+        // The intent was recorded before the call; GitHub refused, so it is pending again.
+        let state = store.load("staging").await.unwrap();
+        assert!(state.deployment_in_flight.is_none(), "nothing recorded as in flight");
+        let pending = state.pending_deployment.expect("the deploy waits");
+        assert_eq!((pending.sha.as_str(), pending.status), (AFTER, staging_core::state::DeploymentStatus::Pending));
 
-        // The claim was released: once GitHub accepts, the redelivery goes through.
+        // The claim was released: once GitHub accepts, the redelivery dispatches it.
         github.reset().await;
         Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
         Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await;
         let (got, response) = send(&app, &request("push", &delivery, &backend_push()), working()).await;
         assert_eq!(got, 202, "{response}");
+        assert_eq!(response["summary"], "already received: 0d1a26e is pending; dispatched backend-only for 1 push (0d1a26e)");
+        assert!(store.load("staging").await.unwrap().deployment_in_flight.is_some());
     }
 }
 
 #[tokio::test]
 async fn the_compare_api_falls_back_to_full_when_it_fails_or_is_capped() {
     let _serial = serial();
-    let env = reset();
     let three_hundred: Vec<Value> = (0..300).map(|i| json!({"filename": format!("docs/{i}.md")})).collect();
     for (i, (template, reason)) in [
         (ResponseTemplate::new(500), "the Compare API failed: GitHub compare failed: HTTP 500"),
@@ -267,6 +272,7 @@ async fn the_compare_api_falls_back_to_full_when_it_fails_or_is_capped() {
     .into_iter()
     .enumerate()
     {
+        let env = reset();
         let github = MockServer::start().await;
         Mock::given(method("GET")).respond_with(template).expect(1).mount(&github).await;
         Mock::given(method("POST")).and(path(DISPATCH_PATH))
@@ -314,10 +320,13 @@ async fn a_budget_lock_keeps_staging_down_records_the_deploy_and_tells_once() {
     store.commit(&state).await.unwrap();
     drain_team_queue(&env).await;
 
-    for delivery in ["locked-1", "locked-2"] {
+    for (delivery, summary) in [
+        ("locked-1", "locked by the budget: backend-only pending (1 push)"),
+        ("locked-2", "already received: 0d1a26e is pending"),
+    ] {
         let (status, response) = send(&app, &request("push", delivery, &backend_push()), working()).await;
         assert_eq!(status, 202, "{response}");
-        assert_eq!(response["summary"], "locked by the budget: backend-only recorded as pending");
+        assert_eq!(response["summary"], summary);
     }
     assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 0, "not started");
     let pending = store.load("staging").await.unwrap().pending_deployment.unwrap();

@@ -28,11 +28,11 @@ impl From<staging_core::Error> for CliError {
     }
 }
 
-impl From<staging_core::aws::ShellError> for CliError {
+impl From<staging_core::shell::ShellError> for CliError {
     /// Refusals and missing configuration are the user's to fix (exit 2); AWS
     /// failures are not.
-    fn from(e: staging_core::aws::ShellError) -> Self {
-        use staging_core::aws::ShellError::*;
+    fn from(e: staging_core::shell::ShellError) -> Self {
+        use staging_core::shell::ShellError::*;
         match e {
             Core(_) | NotConfigured(_) | BadEvent(_) => Self::Input(e.to_string()),
             _ => Self::Failed(e.to_string()),

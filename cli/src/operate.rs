@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use staging_core::aws::executor::Executor;
-use staging_core::aws::{Clients, runner};
+use staging_core::shell::executor::Executor;
+use staging_core::shell::github::{GitHubApi, resolve_secrets};
+use staging_core::shell::{Clients, runner};
 use staging_core::lifecycle::{Command, hold_schedule_name};
 use staging_core::schedule::Transition;
 use staging_core::state::{BudgetLock, Deployment, Health, Hold, Phase};
@@ -111,16 +112,32 @@ pub fn unlock(args: CommonArgs) -> (Command, bool) {
     (Command::Unlock { who: args.who() }, args.json)
 }
 
+/// The AWS clients, and the configuration with the GitHub token read from Secrets
+/// Manager when `GITHUB_TOKEN_ARN` names it (a start or an unlock dispatches what
+/// waited).
+pub async fn connect(config: &Config) -> Result<(Clients, Config), CliError> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let mut config = config.clone();
+    resolve_secrets(&aws_sdk_secretsmanager::Client::new(&sdk), &mut config.github).await?;
+    Ok((Clients::new(&sdk), config))
+}
+
 /// Runs a lifecycle command now and reports what it did.
 pub async fn run(config: &Config, command: Command, json: bool, out: &mut impl Write) -> Result<(), CliError> {
-    let clients = Clients::from_env().await;
-    let outcome = runner::run(&clients, config, &command, Utc::now()).await?;
+    let (clients, config) = connect(config).await?;
+    let github = GitHubApi::new(&config.github);
+    let mut executor = Executor::new(&clients, &config);
+    executor.github = github.as_ref();
+    let outcome = runner::run(&executor, &command, Utc::now()).await?;
     if json {
         return crate::write_json(out, &outcome);
     }
     writeln!(out, "{}: {}", config.environment, outcome.summary)?;
     for line in &outcome.done {
         writeln!(out, "  - {line}")?;
+    }
+    for line in &outcome.failed {
+        writeln!(out, "  ! {line}")?;
     }
     Ok(())
 }
@@ -137,6 +154,7 @@ struct Status {
     hold_schedule: Option<String>,
     budget_lock: Option<BudgetLock>,
     last_deployment: Option<Deployment>,
+    deployment_in_flight: Option<Deployment>,
     pending_deployment: Option<Deployment>,
     health: Health,
     next_transition: Option<Transition>,
@@ -164,6 +182,7 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
         hold_schedule,
         budget_lock: state.active_budget_lock(now).cloned(),
         last_deployment: state.last_deployment.clone(),
+        deployment_in_flight: state.deployment_in_flight.clone(),
         pending_deployment: state.pending_deployment.clone(),
         health: state.health.clone(),
         next_transition: config.business_hours.next_transition(now),
@@ -182,10 +201,14 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
         Some(l) => writeln!(out, "  budget: LOCKED for {} since {}: {}", l.period, secs(l.locked_at), l.reason)?,
         None => writeln!(out, "  budget: not locked")?,
     }
-    for (label, d) in [("last deployment", &status.last_deployment), ("pending deployment", &status.pending_deployment)] {
+    for (label, d) in [
+        ("last deployment", &status.last_deployment),
+        ("deploying", &status.deployment_in_flight),
+        ("pending deployment", &status.pending_deployment),
+    ] {
         if let Some(d) = d {
             let kind = d.deployment_type.map(|t| t.to_string()).unwrap_or_else(|| "nothing".into());
-            writeln!(out, "  {label}: {} {kind} {:?}", staging_core::state::short_sha(&d.sha), d.status)?;
+            writeln!(out, "  {label}: {} {kind} {:?} (pushes {})", staging_core::state::short_sha(&d.sha), d.status, d.push_list())?;
         }
     }
     writeln!(out, "  health: {:?}", status.health.status)?;

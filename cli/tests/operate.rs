@@ -64,7 +64,7 @@ async fn a_budget_lock_refuses_up_until_forced_or_unlocked() {
     let env = reset();
     // Lock the environment as the budget-alert function would.
     let (clients, config) = (clients(&env).await, config(&env));
-    let store = staging_core::aws::executor::Executor::new(&clients, &config).store().unwrap();
+    let store = staging_core::shell::executor::Executor::new(&clients, &config).store().unwrap();
     let mut state = store.load("staging").await.unwrap();
     state.lock_budget(chrono::Utc::now(), "actual spend over the budget");
     store.commit(&state).await.unwrap();

@@ -167,19 +167,43 @@ impl Notification {
     }
 }
 
-/// What a one-time schedule sends to the lifecycle function when it fires.
+/// What a schedule sends to the lifecycle function when it fires.
+///
+/// Instants are whole seconds on the wire (`until` as epoch seconds, `scheduled_time`
+/// as RFC 3339), and the core only ever stores whole seconds, so what a schedule
+/// carries compares equal to what the state holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum ScheduledCommand {
-    /// The scheduled daily teardown.
-    Teardown,
+    /// The scheduled daily teardown (or a deferred one).
+    Teardown {
+        /// When the schedule was due: EventBridge Scheduler fills it in from
+        /// `<aws.scheduler.scheduled-time>`, and it stays the same on a retry. Absent in
+        /// a command sent by hand, which decides on the clock.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scheduled_time: Option<DateTime<Utc>>,
+    },
     /// The scheduled morning startup.
-    Startup,
+    Startup {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scheduled_time: Option<DateTime<Utc>>,
+    },
     /// A hold placed for `until` has run out.
     HoldExpired {
         #[serde(with = "chrono::serde::ts_seconds")]
         until: DateTime<Utc>,
     },
+}
+
+impl ScheduledCommand {
+    /// The instant the decision is made at: the schedule's own time when it carries
+    /// one (a retried 18:00 teardown still decides at 18:00), else the clock.
+    pub fn decision_time(&self, clock: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Self::Teardown { scheduled_time } | Self::Startup { scheduled_time } => scheduled_time.unwrap_or(clock),
+            Self::HoldExpired { .. } => clock,
+        }
+    }
 }
 
 /// One effect for the shell to carry out.
@@ -190,11 +214,15 @@ pub enum Action {
     ScaleService { desired_count: u32 },
     /// Bring the service back to the count remembered before it was scaled to zero.
     RestoreService,
-    /// Dispatch the deploy workflow on `git_ref`.
+    /// Dispatch the deploy workflow on `git_ref` for the deployment of `sha` (recorded
+    /// in flight before this runs; the run builds the branch head).
     DispatchDeploy {
         git_ref: String,
+        sha: String,
         deployment_type: DeploymentType,
         skip_tests: bool,
+        /// Whether the plan includes the database migration.
+        migrate: bool,
     },
     /// Create (or replace) a one-time schedule that fires `command` at `at`.
     PutOneTimeSchedule {
@@ -217,8 +245,9 @@ pub enum Action {
     },
 }
 
-/// What `decide` returns: the effects, in order, the state to commit after them, and
-/// one line saying what was decided, for people.
+/// What `decide` returns: the state to commit, the effects that make the world match
+/// it (carried out after the commit, in order; each idempotent but the dispatch, whose
+/// intent the state records first), and one line saying what was decided, for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     pub actions: Vec<Action>,
@@ -309,7 +338,20 @@ mod tests {
         assert_eq!(serde_json::from_str::<ScheduledCommand>(&json).unwrap(), cmd);
         assert_eq!(
             serde_json::from_str::<ScheduledCommand>(r#"{"command":"teardown"}"#).unwrap(),
-            ScheduledCommand::Teardown
+            ScheduledCommand::Teardown { scheduled_time: None }
         );
+    }
+
+    #[test]
+    fn a_scheduled_command_decides_at_the_schedule_time_and_a_hand_sent_one_at_the_clock() {
+        let clock: DateTime<Utc> = "2026-11-27T18:03:07.123456789Z".parse().unwrap();
+        // What EventBridge Scheduler sends once it has filled in <aws.scheduler.scheduled-time>.
+        let scheduled: ScheduledCommand =
+            serde_json::from_str(r#"{"command":"teardown","scheduled_time":"2026-11-27T18:00:00Z"}"#).unwrap();
+        assert_eq!(scheduled.decision_time(clock), "2026-11-27T18:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        let by_hand: ScheduledCommand = serde_json::from_str(r#"{"command":"startup"}"#).unwrap();
+        assert_eq!(by_hand.decision_time(clock), clock);
+        let text = serde_json::to_string(&scheduled).unwrap();
+        assert_eq!(text, r#"{"command":"teardown","scheduled_time":"2026-11-27T18:00:00Z"}"#);
     }
 }

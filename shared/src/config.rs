@@ -96,7 +96,17 @@ pub struct GitHub {
     /// The workflow's input names for the deployment type and for skipping tests.
     pub deploy_type_input: String,
     pub skip_tests_input: String,
+    /// The workflow's input that runs the database migration (`true`/`false`), when it
+    /// has one (`GITHUB_MIGRATE_INPUT`).
+    pub migrate_input: Option<String>,
     pub api_url: String,
+}
+
+impl GitHub {
+    /// Whether deploys can be dispatched (a repository and a token); otherwise dry mode.
+    pub fn can_dispatch(&self) -> bool {
+        self.repository.is_some() && self.token.is_some()
+    }
 }
 
 /// Everything the functions and `stagingctl` read from the environment.
@@ -106,6 +116,9 @@ pub struct Config {
     pub business_hours: BusinessHours,
     pub hold_default: Duration,
     pub hold_max: Duration,
+    /// How long a dispatched deploy may go without reporting before it stops holding
+    /// back the next one and the teardown (`STAGING_DEPLOY_GRACE`, default 30 min).
+    pub deploy_grace: Duration,
     /// A paths-filter YAML file; the built-in filters when `None`.
     pub filters_file: Option<PathBuf>,
     pub resources: Resources,
@@ -180,6 +193,8 @@ impl Config {
             ));
         }
 
+        let deploy_grace = duration("STAGING_DEPLOY_GRACE", Duration::from_secs(30 * 60))?;
+
         let resources = Resources {
             cluster: get("STAGING_CLUSTER"),
             service: get("STAGING_SERVICE"),
@@ -228,6 +243,7 @@ impl Config {
             skip_tests_input: get("GITHUB_SKIP_TESTS_INPUT")
                 .map(|w| w.trim().to_string())
                 .unwrap_or_else(|| "skip-tests".into()),
+            migrate_input: get("GITHUB_MIGRATE_INPUT").map(|w| w.trim().to_string()),
             api_url,
         };
 
@@ -243,6 +259,7 @@ impl Config {
             business_hours: hours,
             hold_default,
             hold_max,
+            deploy_grace,
             filters_file: get("STAGING_FILTERS_FILE").map(PathBuf::from),
             resources,
             github,
@@ -378,6 +395,9 @@ mod tests {
         assert_eq!(c.business_hours, BusinessHours::default());
         assert_eq!(c.hold_default, Duration::from_secs(7200));
         assert_eq!(c.hold_max, Duration::from_secs(43200));
+        assert_eq!(c.deploy_grace, Duration::from_secs(1800));
+        assert_eq!(c.github.migrate_input, None);
+        assert!(!c.github.can_dispatch());
         assert_eq!(c.github.branch, "develop");
         assert_eq!(c.github.deploy_workflow, "deploy-staging.yml");
         assert_eq!((c.github.deploy_type_input.as_str(), c.github.skip_tests_input.as_str()), ("deployment-type", "skip-tests"));
@@ -416,6 +436,8 @@ mod tests {
             ("GITHUB_DEPLOY_WORKFLOW", "deploy.yml"),
             ("GITHUB_DEPLOY_TYPE_INPUT", "type"),
             ("GITHUB_SKIP_TESTS_INPUT", "fast"),
+            ("GITHUB_MIGRATE_INPUT", "migrate"),
+            ("STAGING_DEPLOY_GRACE", "45m"),
             ("GITHUB_API_URL", "http://127.0.0.1:8080/"),
             ("STAGING_PROBES", "backend=https://api.example.com/api/health, frontend=https://example.com"),
         ])
@@ -439,6 +461,9 @@ mod tests {
         assert_eq!(c.github.api_url, "http://127.0.0.1:8080");
         assert_eq!(c.github.deploy_workflow, "deploy.yml");
         assert_eq!((c.github.deploy_type_input.as_str(), c.github.skip_tests_input.as_str()), ("type", "fast"));
+        assert_eq!(c.github.migrate_input.as_deref(), Some("migrate"));
+        assert_eq!(c.deploy_grace, Duration::from_secs(2700));
+        assert!(c.github.can_dispatch());
         assert_eq!(c.probes[1], Probe { name: "frontend".into(), url: "https://example.com".into() });
     }
 

@@ -1,7 +1,5 @@
 //! The one error type of `staging-core`: every message names what was wrong.
 
-use crate::state::Phase;
-
 /// Anything the core can refuse. Messages name the filter, pattern, variable or
 /// transition at fault, and never carry a secret's value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,10 +28,6 @@ pub enum Error {
         value: String,
         reason: String,
     },
-
-    /// The environment cannot go from its phase through this step.
-    #[error("cannot {step} while the environment is {from}")]
-    Transition { from: Phase, step: &'static str },
 
     /// The environment is locked by the budget for this period.
     #[error("the environment is locked by the budget for {period}; unlock it first")]

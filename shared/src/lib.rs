@@ -5,16 +5,14 @@
 //! to do, and carry out the [`action::Action`]s it returns.
 
 pub mod action;
-#[cfg(feature = "aws")]
-pub mod aws;
 pub mod config;
 pub mod cost;
 pub mod error;
-#[cfg(feature = "github")]
-pub mod github;
 pub mod lifecycle;
 pub mod schedule;
 pub mod scope;
+#[cfg(feature = "aws")]
+pub mod shell;
 pub mod state;
 pub mod webhook;
 

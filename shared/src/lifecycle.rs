@@ -6,15 +6,22 @@
 //! startup or teardown acts on its transition only (a manual `down` in working hours is
 //! respected until the next startup, as AWS Instance Scheduler does). A hold always has
 //! a one-time schedule at its end that tears the environment down again if the schedule
-//! wants it down then.
+//! wants it down then. Holds only grow; `release` and `down` end them. A scheduled
+//! teardown waits (15 minutes at a time) for a deploy in flight, up to the grace period.
+//!
+//! The committed state is the intent; [`reconcile`] says what makes ECS match it, so a
+//! decision acted on late, or not at all, is put right by the next invocation.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::action::{Action, Decision, Notification, NotificationEvent, ScheduledCommand, Severity};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::state::{EnvironmentState, Hold, HoldKind, Phase, Wanted};
+use crate::state::{EnvironmentState, Hold, HoldKind, Phase, Wanted, short_sha};
+
+/// How long a scheduled teardown waits before it looks again at a deploy in flight.
+pub const TEARDOWN_RETRY: chrono::Duration = chrono::Duration::minutes(15);
 
 /// What ECS says about the service now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,22 +74,69 @@ pub enum Command {
     Scheduled(ScheduledCommand),
 }
 
+impl Command {
+    /// The instant to decide at: a schedule's own time when it carries one, else the clock.
+    pub fn decision_time(&self, clock: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Self::Scheduled(scheduled) => scheduled.decision_time(clock),
+            _ => clock,
+        }
+    }
+}
+
 /// The one-time schedule that ends an environment's hold.
 pub fn hold_schedule_name(environment: &str) -> String {
     format!("{environment}-hold-expiry")
 }
 
-/// Decides what `command` means now. Refusals (a start while locked, a hold that cannot
-/// be placed) are errors and change nothing.
+/// The one-time schedule of a teardown deferred for a deploy in flight.
+pub fn teardown_retry_schedule_name(environment: &str) -> String {
+    format!("{environment}-teardown-retry")
+}
+
+/// Every instant the core stores or sends is whole seconds: what crosses a boundary
+/// (a schedule's input, DynamoDB, SNS, JSON) then compares equal when it comes back.
+pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(0)
+}
+
+/// What makes ECS match the committed state, or `None` when they agree. A state never
+/// committed (version 0) holds no intent yet.
+pub fn reconcile(state: &EnvironmentState, observed: Observed) -> Option<Action> {
+    if state.version == 0 {
+        return None;
+    }
+    match (state.wants_running(), observed.desired_count > 0) {
+        (true, false) => Some(Action::RestoreService),
+        (false, true) => Some(Action::ScaleService { desired_count: 0 }),
+        _ => None,
+    }
+}
+
+/// The one-time schedule the hold in force needs, as the action that puts it; `None`
+/// when no hold is in force (a fired schedule deletes itself).
+pub fn hold_schedule(state: &EnvironmentState, now: DateTime<Utc>) -> Option<Action> {
+    let hold = state.active_hold(now)?;
+    Some(Action::PutOneTimeSchedule {
+        name: hold_schedule_name(&state.environment),
+        at: hold.until,
+        command: ScheduledCommand::HoldExpired { until: hold.until },
+    })
+}
+
+/// Decides what `command` means at `clock` (or at the schedule's own time, when the
+/// command carries one). Refusals (a start while locked, a hold that cannot be placed)
+/// are errors and change nothing.
 pub fn decide(
     state: &EnvironmentState,
     observed: Observed,
     command: &Command,
-    now: DateTime<Utc>,
+    clock: DateTime<Utc>,
     config: &Config,
 ) -> Result<Decision> {
+    let now = whole_seconds(command.decision_time(clock));
     let mut plan = Plan::new(state, observed, now, config);
-    let summary = match command {
+    let mut summary = match command {
         Command::Up { hold, reason, who, force } => {
             if let Some(lock) = plan.next.active_budget_lock(now) {
                 if !force {
@@ -90,7 +144,7 @@ pub fn decide(
                         period: lock.period.to_string(),
                     });
                 }
-                plan.unlock(who, "overridden with --force");
+                plan.unlock(who, "overridden (up --force)");
             }
             let mut summary = String::new();
             if hold.is_some() || !config.business_hours.is_up_time(now) {
@@ -129,27 +183,37 @@ pub fn decide(
                 format!("unlocked; {}", plan.follow_schedule(&format!("unlocked by {who}")))
             }
         }
-        Command::Scheduled(ScheduledCommand::Startup) => match plan.next.wanted(now, &config.business_hours) {
+        Command::Scheduled(ScheduledCommand::Startup { .. }) => match plan.next.wanted(now, &config.business_hours) {
             Wanted::UpScheduled | Wanted::UpHeld => plan.start("scheduled startup"),
             Wanted::DownBudgetLocked => "not starting: locked by the budget".into(),
             Wanted::DownScheduled => "not starting: not a working day (or a holiday)".into(),
         },
-        Command::Scheduled(ScheduledCommand::Teardown) => match plan.next.active_hold(now) {
+        Command::Scheduled(ScheduledCommand::Teardown { .. }) => match plan.next.active_hold(now) {
             Some(hold) => format!("teardown deferred: held until {} by {}", hhmm(hold.until), hold.who),
             None if plan.next.wanted(now, &config.business_hours).is_up() => {
                 "not tearing down: inside business hours".into()
             }
-            None => plan.stop("scheduled teardown"),
+            None => plan.scheduled_stop("scheduled teardown"),
         },
-        Command::Scheduled(ScheduledCommand::HoldExpired { until }) => match &plan.next.hold {
-            Some(hold) if hold.until == *until => {
+        Command::Scheduled(ScheduledCommand::HoldExpired { until }) => match plan.next.hold.clone() {
+            // The hold this schedule was made for (compared at the precision the schedule
+            // carries), or any hold that has run out by now.
+            Some(hold) if hold.until.timestamp() == until.timestamp() || hold.until <= now => {
                 plan.next.release_hold();
                 format!("hold expired; {}", plan.follow_schedule("hold expired"))
             }
-            Some(_) => "ignored: the hold was replaced".into(),
+            Some(hold) => {
+                // A longer hold replaced it: make sure the longer one's end is scheduled.
+                plan.actions.extend(hold_schedule(&plan.next, now));
+                format!("ignored: the hold was extended to {}; its expiry is scheduled", hhmm(hold.until))
+            }
             None => "ignored: no hold".into(),
         },
     };
+    // Whatever waited for staging to be up (and unlocked) goes once it is.
+    if let Some(line) = plan.dispatch_pending() {
+        summary = format!("{summary}; {line}");
+    }
     Ok(plan.into_decision(summary))
 }
 
@@ -165,15 +229,18 @@ pub(crate) struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    /// Starts from `state`, its phase brought up to date with what ECS reports.
+    /// Starts from `state`. A state never committed holds no intent yet: it adopts the
+    /// phase ECS shows.
     pub(crate) fn new(state: &EnvironmentState, observed: Observed, now: DateTime<Utc>, config: &'a Config) -> Self {
         let mut next = state.clone();
-        next.phase = observed.phase();
+        if state.version == 0 {
+            next.phase = observed.phase();
+        }
         Self {
             next,
             actions: Vec::new(),
             observed,
-            now,
+            now: whole_seconds(now),
             config,
             quiet: false,
         }
@@ -191,6 +258,10 @@ impl<'a> Plan<'a> {
         &self.next.environment
     }
 
+    fn grace(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.config.deploy_grace).unwrap_or(chrono::Duration::MAX)
+    }
+
     pub(crate) fn notify(&mut self, event: NotificationEvent, severity: Severity, subject: String, body: String) {
         if self.quiet {
             return;
@@ -199,38 +270,44 @@ impl<'a> Plan<'a> {
             .push(Action::Notify(Notification::new(event, severity, subject, body)));
     }
 
-    /// Places a hold and the schedule that ends it; returns when it ends.
+    /// Places a hold (holds only grow) and, when it changed, the schedule that ends it;
+    /// returns when the hold in force ends. The requested duration is cut to
+    /// `STAGING_HOLD_MAX` before any arithmetic, so no duration from outside can overflow.
     pub(crate) fn hold(&mut self, kind: HoldKind, duration: std::time::Duration, reason: &str, who: &str) -> Result<DateTime<Utc>> {
-        let duration = chrono::Duration::from_std(duration).map_err(|_| Error::Hold {
-            reason: "the duration is too long".into(),
-        })?;
+        let capped = duration.min(self.config.hold_max);
+        let until = chrono::Duration::from_std(capped)
+            .ok()
+            .and_then(|d| self.now.checked_add_signed(d))
+            .ok_or_else(|| Error::Hold {
+                reason: "the duration is too long".into(),
+            })?;
         let max = chrono::Duration::from_std(self.config.hold_max).unwrap_or(chrono::Duration::MAX);
-        let until = self
-            .next
-            .place_hold(
-                Hold {
-                    until: self.now + duration,
-                    reason: reason.into(),
-                    who: who.into(),
-                    kind,
-                },
-                self.now,
-                max,
-            )?
-            .until;
-        self.actions.push(Action::PutOneTimeSchedule {
-            name: hold_schedule_name(self.env()),
-            at: until,
-            command: ScheduledCommand::HoldExpired { until },
-        });
-        let subject = format!("{}: held up until {} by {who}", self.env(), hhmm(until));
-        let body = format!(
-            "{who} placed a hold on {} until {} ({kind:?}): {reason}\nThe scheduled teardown waits for it.",
-            self.env(),
-            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        self.notify(NotificationEvent::EnvHold, Severity::Info, subject, body);
-        Ok(until)
+        let (hold, changed) = self.next.place_hold(
+            Hold {
+                until,
+                reason: reason.into(),
+                who: who.into(),
+                kind,
+            },
+            self.now,
+            max,
+        )?;
+        let hold = hold.clone();
+        if changed {
+            self.actions.push(Action::PutOneTimeSchedule {
+                name: hold_schedule_name(self.env()),
+                at: hold.until,
+                command: ScheduledCommand::HoldExpired { until: hold.until },
+            });
+            let subject = format!("{}: held up until {} by {who}", self.env(), hhmm(hold.until));
+            let body = format!(
+                "{who} placed a hold on {} until {} ({kind:?}): {reason}\nThe scheduled teardown waits for it.",
+                self.env(),
+                hold.until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+            self.notify(NotificationEvent::EnvHold, Severity::Info, subject, body);
+        }
+        Ok(hold.until)
     }
 
     fn drop_hold(&mut self) {
@@ -252,9 +329,13 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// Brings the service back if it is scaled to zero.
+    /// Makes the intent "running" and brings the service back if it is scaled to zero.
     pub(crate) fn start(&mut self, why: &str) -> String {
+        self.next.teardown_deferred_at = None;
         if self.observed.desired_count > 0 {
+            if !self.next.wants_running() {
+                self.next.phase = Phase::Up;
+            }
             return "already up".into();
         }
         self.actions.push(Action::RestoreService);
@@ -264,9 +345,13 @@ impl<'a> Plan<'a> {
         "starting".into()
     }
 
-    /// Scales the service to zero if it is not already.
+    /// Makes the intent "scaled to zero" and scales the service down if it is not.
     fn stop(&mut self, why: &str) -> String {
+        self.next.teardown_deferred_at = None;
         if self.observed.desired_count == 0 {
+            if self.next.wants_running() {
+                self.next.phase = Phase::Down;
+            }
             return "already down".into();
         }
         self.actions.push(Action::ScaleService { desired_count: 0 });
@@ -276,13 +361,104 @@ impl<'a> Plan<'a> {
         "stopping".into()
     }
 
+    /// A stop the schedule asks for: it waits, 15 minutes at a time, for a deploy in
+    /// flight (told once), and goes ahead past the grace period, saying the deploy
+    /// never reported.
+    fn scheduled_stop(&mut self, why: &str) -> String {
+        let in_flight = self.next.deployment_in_flight.clone();
+        let up = self.observed.desired_count > 0 || self.next.wants_running();
+        if up && let Some(d) = self.next.active_deployment(self.now, self.grace()).cloned() {
+            let Some(at) = self.now.checked_add_signed(TEARDOWN_RETRY) else {
+                return self.stop(why);
+            };
+            self.actions.push(Action::PutOneTimeSchedule {
+                name: teardown_retry_schedule_name(self.env()),
+                at,
+                command: ScheduledCommand::Teardown { scheduled_time: Some(at) },
+            });
+            let since = d.started_at.map(hhmm).unwrap_or_else(|| "an unknown time".into());
+            if self.next.teardown_deferred_at.is_none() {
+                self.next.teardown_deferred_at = Some(self.now);
+                let subject = format!("{}: teardown waits for the deploy of {}", self.env(), short_sha(&d.sha));
+                let body = format!(
+                    "The {why} of {} waits for the deploy of {} (dispatched at {since}) to finish; it looks again \
+                     every {} minutes and goes ahead once the deploy reports or has been running for {}.",
+                    self.env(),
+                    short_sha(&d.sha),
+                    TEARDOWN_RETRY.num_minutes(),
+                    humantime::format_duration(self.config.deploy_grace),
+                );
+                self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, body);
+            }
+            return format!("{why} deferred to {}: the deploy of {} (dispatched at {since}) has not finished", hhmm(at), short_sha(&d.sha));
+        }
+        match in_flight {
+            Some(d) if up => {
+                let since = d.started_at.map(hhmm).unwrap_or_else(|| "an unknown time".into());
+                let note = format!("the deploy of {} dispatched at {since} never reported", short_sha(&d.sha));
+                format!("{}; {note}", self.stop(&format!("{why}; {note}")))
+            }
+            _ => self.stop(why),
+        }
+    }
+
     /// Up or down as the schedule (and any lock) says now.
     fn follow_schedule(&mut self, why: &str) -> String {
         if self.next.wanted(self.now, &self.config.business_hours).is_up() {
             self.start(why)
         } else {
-            self.stop(why)
+            self.scheduled_stop(why)
         }
+    }
+
+    /// Dispatches the merged pending deployment when it can go: a token, staging meant
+    /// to run and not locked, and no run in flight (or only one past its grace period,
+    /// which is folded in). The dispatch is recorded in the state before it is made.
+    /// Returns a line saying what was dispatched.
+    pub(crate) fn dispatch_pending(&mut self) -> Option<String> {
+        if !self.config.github.can_dispatch()
+            || !self.next.wants_running()
+            || self.next.active_budget_lock(self.now).is_some()
+        {
+            return None;
+        }
+        let grace = self.grace();
+        let (d, stale) = self.next.dispatch_pending(self.now, grace)?;
+        let d = d.clone();
+        let Some(deployment_type) = d.deployment_type else {
+            // Nothing to deploy was never queued; drop it rather than dispatch nothing.
+            self.next.deployment_in_flight = None;
+            return None;
+        };
+        self.actions.push(Action::DispatchDeploy {
+            git_ref: self.config.github.branch.clone(),
+            sha: d.sha.clone(),
+            deployment_type,
+            skip_tests: false,
+            migrate: d.plan.database_migration,
+        });
+        let n = d.pushes.len();
+        let mut line = format!(
+            "dispatched {deployment_type} for {n} push{} ({})",
+            if n == 1 { "" } else { "es" },
+            d.push_list()
+        );
+        if let Some(stale) = stale {
+            let since = stale.started_at.map(hhmm).unwrap_or_else(|| "an unknown time".into());
+            line.push_str(&format!(
+                "; the run dispatched at {since} for {} never reported and is folded in",
+                short_sha(&stale.sha)
+            ));
+        }
+        let subject = format!("{}: deploying {deployment_type} @ {}", self.env(), short_sha(&d.sha));
+        let body = format!(
+            "Deploying what waited: {} ({}), pushes {}.",
+            d.plan,
+            deployment_type,
+            d.push_list()
+        );
+        self.notify(NotificationEvent::DeployPlanned, Severity::Info, subject, body);
+        Some(line)
     }
 }
 
@@ -379,11 +555,13 @@ mod tests {
                 Action::RestoreService => "restore",
                 Action::PutOneTimeSchedule { .. } => "put_schedule",
                 Action::DeleteSchedule { .. } => "delete_schedule",
+                Action::DispatchDeploy { .. } => "dispatch",
                 Action::Notify(n) => match n.event {
                     NotificationEvent::EnvStartup => "notify_startup",
                     NotificationEvent::EnvTeardown => "notify_teardown",
                     NotificationEvent::EnvHold => "notify_hold",
                     NotificationEvent::BudgetUnlocked => "notify_unlocked",
+                    NotificationEvent::DeployPlanned => "notify_deploy",
                     _ => "notify_other",
                 },
                 _ => "other",
@@ -426,21 +604,25 @@ mod tests {
             ("unlock when not locked does nothing", WORKING, UP, None, None,
                 Command::Unlock { who: "bob".into() }, &[], "not locked"),
             ("scheduled startup on a working day", "2026-11-27T08:00:00Z", DOWN, None, None,
-                Command::Scheduled(ScheduledCommand::Startup), &["restore", "notify_startup"], "starting"),
+                Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None }), &["restore", "notify_startup"], "starting"),
             ("scheduled startup on a Saturday does nothing", "2026-11-28T08:00:00Z", DOWN, None, None,
-                Command::Scheduled(ScheduledCommand::Startup), &[], "not starting: not a working day (or a holiday)"),
+                Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None }), &[], "not starting: not a working day (or a holiday)"),
             ("scheduled startup while locked does nothing", "2026-11-27T08:00:00Z", DOWN, None, locked(),
-                Command::Scheduled(ScheduledCommand::Startup), &[], "not starting: locked by the budget"),
+                Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None }), &[], "not starting: locked by the budget"),
             ("scheduled teardown", "2026-11-27T18:00:00Z", UP, None, None,
-                Command::Scheduled(ScheduledCommand::Teardown), &["scale_to_zero", "notify_teardown"], "stopping"),
+                Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None }), &["scale_to_zero", "notify_teardown"], "stopping"),
             ("teardown is deferred while a hold is active", "2026-11-27T18:00:00Z", UP, held("2026-11-27T21:00:00Z"), None,
-                Command::Scheduled(ScheduledCommand::Teardown), &[], "teardown deferred: held until 21:00 UTC by alice"),
+                Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None }), &[], "teardown deferred: held until 21:00 UTC by alice"),
             ("teardown after an expired hold proceeds", "2026-11-27T22:00:00Z", UP, held("2026-11-27T21:00:00Z"), None,
-                Command::Scheduled(ScheduledCommand::Teardown), &["scale_to_zero", "notify_teardown"], "stopping"),
+                Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None }), &["scale_to_zero", "notify_teardown"], "stopping"),
             ("hold expiry in the evening tears down", "2026-11-27T21:00:00Z", UP, held("2026-11-27T21:00:00Z"), None,
                 expire.clone(), &["scale_to_zero", "notify_teardown"], "hold expired; stopping"),
-            ("hold expiry of a replaced hold is ignored", "2026-11-27T21:00:00Z", UP, held("2026-11-27T23:00:00Z"), None,
-                expire.clone(), &[], "ignored: the hold was replaced"),
+            ("hold expiry of an extended hold re-puts the longer one's schedule", "2026-11-27T21:00:00Z", UP, held("2026-11-27T23:00:00Z"), None,
+                expire.clone(), &["put_schedule"], "ignored: the hold was extended to 23:00 UTC; its expiry is scheduled"),
+            ("hold expiry after a shorter hold has also run out tears down", "2026-11-27T21:00:00Z", UP, held("2026-11-27T20:30:00Z"), None,
+                expire.clone(), &["scale_to_zero", "notify_teardown"], "hold expired; stopping"),
+            ("hold expiry with no hold is ignored", "2026-11-27T21:00:00Z", UP, None, None,
+                expire.clone(), &[], "ignored: no hold"),
             ("hold expiry in working hours stays up", "2026-11-27T14:00:00Z", UP, held("2026-11-27T14:00:00Z"), None,
                 Command::Scheduled(ScheduledCommand::HoldExpired { until: utc("2026-11-27T14:00:00Z") }), &[], "hold expired; already up"),
         ];
@@ -504,12 +686,152 @@ mod tests {
         assert_eq!(serde_json::from_str::<Command>(json).unwrap(), up(Some(2), false));
         assert_eq!(
             serde_json::from_str::<Command>(r#"{"command":"teardown"}"#).unwrap(),
-            Command::Scheduled(ScheduledCommand::Teardown)
+            Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None })
         );
         let hold = Command::Hold { duration: Duration::from_secs(5400), reason: "r".into(), who: "w".into() };
         let text = serde_json::to_string(&hold).unwrap();
         assert!(text.contains(r#""duration":"1h 30m""#), "{text}");
         assert_eq!(serde_json::from_str::<Command>(&text).unwrap(), hold);
         assert!(serde_json::from_str::<Command>(r#"{"command":"explode"}"#).is_err());
+    }
+
+    fn config_with(vars: &[(&str, &str)]) -> Config {
+        Config::from_lookup(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.to_string())).unwrap()
+    }
+
+    #[test]
+    fn an_on_demand_hold_placed_on_a_sub_second_clock_ends_when_its_schedule_input_comes_back() {
+        let now = utc("2026-11-27T18:41:01.123456789Z");
+        let d = decide(&EnvironmentState::new("staging"), DOWN, &up(Some(2), false), now, &config()).unwrap();
+        let Action::PutOneTimeSchedule { at, command, .. } = &d.actions[0] else { panic!("{:?}", d.actions) };
+        assert_eq!(*at, utc("2026-11-27T20:41:01Z"));
+        // What Scheduler stores and later sends back.
+        let input = serde_json::to_string(command).unwrap();
+        assert_eq!(input, r#"{"command":"hold_expired","until":1795812061}"#);
+        let replayed: Command = serde_json::from_str(&input).unwrap();
+        // The state as DynamoDB gives it back.
+        let stored: EnvironmentState = serde_json::from_str(&serde_json::to_string(&d.next_state).unwrap()).unwrap();
+        let stored = EnvironmentState { version: 1, ..stored };
+        let fired = decide(&stored, UP, &replayed, utc("2026-11-27T20:41:31.5Z"), &config()).unwrap();
+        assert_eq!(fired.summary, "hold expired; stopping");
+        assert!(fired.next_state.hold.is_none());
+        assert!(!fired.next_state.wants_running());
+    }
+
+    #[test]
+    fn holds_only_grow_and_only_release_or_down_shorten_them() {
+        let now = utc("2026-11-27T18:30:00.4Z");
+        let hold = |hours: u64, who: &str| Command::Hold { duration: Duration::from_secs(hours * 3600), reason: "incident".into(), who: who.into() };
+        let first = decide(&EnvironmentState::new("staging"), UP, &hold(12, "alice"), now, &config()).unwrap();
+        let state = EnvironmentState { version: 1, ..first.next_state };
+        let shorter = Command::Up { hold: Some(Duration::from_secs(3600)), reason: "demo".into(), who: "bob".into(), force: false };
+        let second = decide(&state, UP, &shorter, utc("2026-11-27T18:45:00.9Z"), &config()).unwrap();
+        let kept = second.next_state.hold.as_ref().unwrap();
+        assert_eq!((kept.until, kept.who.as_str()), (utc("2026-11-28T06:30:00Z"), "alice"));
+        assert_eq!(kinds(&second), Vec::<&str>::new(), "no schedule change, no notification");
+        assert_eq!(second.summary, "held until 06:30 UTC; already up");
+        let released = decide(&state, UP, &Command::Release { who: "bob".into() }, now, &config()).unwrap();
+        assert!(released.next_state.hold.is_none());
+    }
+
+    #[test]
+    fn durations_from_outside_never_overflow() {
+        let huge = config_with(&[("STAGING_HOLD_MAX", "100000000years"), ("STAGING_HOLD_DEFAULT", "2h")]);
+        let now = utc("2026-11-27T20:00:00.5Z");
+        for duration in [Duration::MAX, Duration::from_secs(u64::MAX / 2), Duration::from_secs(90_000_000 * 365 * 86_400)] {
+            let hold = Command::Hold { duration, reason: "x".into(), who: "bob".into() };
+            // Cut to the 12h default maximum.
+            let d = decide(&EnvironmentState::new("staging"), DOWN, &hold, now, &config()).unwrap();
+            assert_eq!(d.next_state.hold.unwrap().until, utc("2026-11-28T08:00:00Z"));
+            // A maximum beyond the calendar is a refusal, not a panic.
+            assert!(matches!(decide(&EnvironmentState::new("staging"), DOWN, &hold, now, &huge), Err(Error::Hold { .. })));
+        }
+        let zero = Command::Hold { duration: Duration::ZERO, reason: "x".into(), who: "bob".into() };
+        assert!(matches!(decide(&EnvironmentState::new("staging"), DOWN, &zero, now, &config()), Err(Error::Hold { .. })));
+    }
+
+    fn with_deploy_in_flight(dispatched: &str) -> EnvironmentState {
+        let mut s = EnvironmentState { phase: Phase::Up, version: 4, ..EnvironmentState::new("staging") };
+        s.queue_deployment("abcdef0123", crate::DeploymentPlan::FULL, utc(dispatched));
+        s.dispatch_pending(utc(dispatched), chrono::Duration::minutes(30)).unwrap();
+        s
+    }
+
+    #[test]
+    fn a_scheduled_teardown_waits_for_a_deploy_in_flight_up_to_the_grace_period() {
+        let teardown = |at: &str| Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: Some(utc(at)) });
+        let state = with_deploy_in_flight("2026-11-27T17:55:00.3Z");
+        let first = decide(&state, UP, &teardown("2026-11-27T18:00:00Z"), utc("2026-11-27T18:00:02.7Z"), &config()).unwrap();
+        assert_eq!(kinds(&first), ["put_schedule", "notify_teardown"]);
+        assert_eq!(first.summary, "scheduled teardown deferred to 18:15 UTC: the deploy of abcdef0 (dispatched at 17:55 UTC) has not finished");
+        let Action::PutOneTimeSchedule { name, at, command } = &first.actions[0] else { panic!() };
+        assert_eq!((name.as_str(), *at), ("staging-teardown-retry", utc("2026-11-27T18:15:00Z")));
+        assert_eq!(serde_json::to_string(command).unwrap(), r#"{"command":"teardown","scheduled_time":"2026-11-27T18:15:00Z"}"#);
+        assert!(first.next_state.wants_running());
+
+        // Told once: the second deferral only schedules the next look.
+        let state = EnvironmentState { version: 5, ..first.next_state };
+        let second = decide(&state, UP, &teardown("2026-11-27T18:15:00Z"), utc("2026-11-27T18:15:00Z"), &config()).unwrap();
+        assert_eq!(kinds(&second), ["put_schedule"]);
+
+        // Past the grace period (17:55 + 30 min) it goes ahead and says so.
+        let third = decide(&state, UP, &teardown("2026-11-27T18:30:00Z"), utc("2026-11-27T18:30:01Z"), &config()).unwrap();
+        assert_eq!(kinds(&third), ["scale_to_zero", "notify_teardown"]);
+        assert_eq!(third.summary, "stopping; the deploy of abcdef0 dispatched at 17:55 UTC never reported");
+        assert!(third.next_state.teardown_deferred_at.is_none());
+
+        // A manual down does not wait.
+        let down = decide(&state, UP, &Command::Down { who: "bob".into() }, utc("2026-11-27T18:16:00Z"), &config()).unwrap();
+        assert_eq!(kinds(&down), ["scale_to_zero", "notify_teardown"]);
+    }
+
+    #[test]
+    fn after_an_unlock_the_merged_pending_deploy_is_dispatched() {
+        let token = config_with(&[("GITHUB_REPOSITORY", "acme/app"), ("GITHUB_TOKEN", "t"), ("GITHUB_MIGRATE_INPUT", "migrate")]);
+        let mut state = EnvironmentState { budget_lock: locked(), phase: Phase::Down, version: 9, ..EnvironmentState::new("staging") };
+        let backend = crate::DeploymentPlan { backend: true, database_migration: true, ..crate::DeploymentPlan::NOTHING };
+        let frontend = crate::DeploymentPlan { frontend: true, ..crate::DeploymentPlan::NOTHING };
+        state.queue_deployment("aaaaaaa1", backend, utc("2026-11-26T10:00:00Z"));
+        state.queue_deployment("bbbbbbb2", frontend, utc("2026-11-26T11:00:00Z"));
+        let d = decide(&state, DOWN, &Command::Unlock { who: "bob".into() }, utc(WORKING), &token).unwrap();
+        assert_eq!(kinds(&d), ["notify_unlocked", "restore", "notify_startup", "dispatch", "notify_deploy"]);
+        assert_eq!(d.summary, "unlocked; starting; dispatched full for 2 pushes (aaaaaaa, bbbbbbb)");
+        let Some(Action::DispatchDeploy { deployment_type, migrate, sha, .. }) = d.actions.iter().find(|a| matches!(a, Action::DispatchDeploy { .. })) else { panic!() };
+        assert_eq!((*deployment_type, *migrate, sha.as_str()), (crate::DeploymentType::Full, true, "bbbbbbb2"));
+        // Unlocked in the evening: nothing starts, so the deploy keeps waiting.
+        let evening = decide(&state, DOWN, &Command::Unlock { who: "bob".into() }, utc(EVENING), &token).unwrap();
+        assert_eq!(kinds(&evening), ["notify_unlocked"]);
+        assert!(evening.next_state.pending_deployment.is_some());
+    }
+
+    #[test]
+    fn reconcile_makes_ecs_match_the_committed_intent() {
+        let committed = |phase: Phase| EnvironmentState { phase, version: 2, ..EnvironmentState::new("staging") };
+        #[rustfmt::skip]
+        let cases = [
+            ("up and running", committed(Phase::Up), UP, None),
+            ("starting and running", committed(Phase::Starting), UP, None),
+            ("up but scaled to zero", committed(Phase::Up), DOWN, Some(Action::RestoreService)),
+            ("starting but scaled to zero", committed(Phase::Starting), DOWN, Some(Action::RestoreService)),
+            ("down but running", committed(Phase::Down), UP, Some(Action::ScaleService { desired_count: 0 })),
+            ("stopping but running", committed(Phase::Stopping), UP, Some(Action::ScaleService { desired_count: 0 })),
+            ("down and scaled to zero", committed(Phase::Down), DOWN, None),
+            ("never committed: no intent", EnvironmentState::new("staging"), UP, None),
+        ];
+        for (name, state, observed, expected) in cases {
+            assert_eq!(reconcile(&state, observed), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_committed_intent_is_kept_against_what_ecs_shows() {
+        // Down was committed, but ECS is still up (the teardown has not acted yet): a
+        // start makes the intent "up" without touching ECS; the reconciler does the rest.
+        let state = EnvironmentState { phase: Phase::Stopping, version: 7, ..EnvironmentState::new("staging") };
+        let hold = Command::Hold { duration: Duration::from_secs(3600), reason: "x".into(), who: "bob".into() };
+        let d = decide(&state, UP, &hold, utc(EVENING), &config()).unwrap();
+        assert!(d.next_state.wants_running());
+        assert_eq!(kinds(&d), ["put_schedule", "notify_hold"]);
+        assert_eq!(reconcile(&EnvironmentState { version: 8, ..d.next_state.clone() }, DOWN), Some(Action::RestoreService));
     }
 }

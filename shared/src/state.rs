@@ -1,7 +1,7 @@
-//! The environment's state and the transitions it allows.
+//! The environment's state: the intent the shell makes the world match.
 //!
 //! One `EnvironmentState` per environment is stored and written with a version check;
-//! every method here either applies a whole transition or refuses it and changes nothing.
+//! every method here either applies a whole change or refuses it and changes nothing.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::schedule::BusinessHours;
 use crate::scope::{DeploymentPlan, DeploymentType};
 
-/// Where the environment's compute is.
+/// What the last committed decision asked of the compute: `Up`/`Starting` mean the
+/// service should run, `Down`/`Stopping` that it should be scaled to zero. The shell
+/// makes ECS match it (see `lifecycle::reconcile`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -21,6 +23,13 @@ pub enum Phase {
     Down,
     Starting,
     Stopping,
+}
+
+impl Phase {
+    /// Up or starting: the service should be running.
+    pub fn wants_running(&self) -> bool {
+        matches!(self, Self::Up | Self::Starting)
+    }
 }
 
 impl fmt::Display for Phase {
@@ -152,20 +161,70 @@ impl DeploymentStatus {
     }
 }
 
-/// One deployment of one commit.
+/// One deployment: the pushes merged into it, and what they need redeployed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deployment {
+    /// The newest push merged in (its `after`).
     pub sha: String,
+    /// Every push merged in, oldest first (their `after`s).
+    #[serde(default)]
+    pub pushes: Vec<String>,
     pub plan: DeploymentPlan,
     pub deployment_type: Option<DeploymentType>,
     pub status: DeploymentStatus,
     pub requested_at: DateTime<Utc>,
+    /// When the workflow was dispatched.
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub run_url: Option<String>,
     /// How long the workflow run took (`updated_at - run_started_at`).
     #[serde(default)]
     pub run_duration_secs: Option<i64>,
+    /// The commit the run built (`workflow_run.head_sha`): a dispatch runs the branch
+    /// head, which may be newer than `sha`.
+    #[serde(default)]
+    pub built_sha: Option<String>,
+    /// The workflow run's id, once it reported.
+    #[serde(default)]
+    pub run_id: Option<u64>,
+}
+
+impl Deployment {
+    fn new(sha: &str, plan: DeploymentPlan, now: DateTime<Utc>) -> Self {
+        Self {
+            sha: sha.to_string(),
+            pushes: vec![sha.to_string()],
+            plan,
+            deployment_type: plan.deployment_type(),
+            status: DeploymentStatus::Pending,
+            requested_at: now,
+            started_at: None,
+            finished_at: None,
+            run_url: None,
+            run_duration_secs: None,
+            built_sha: None,
+            run_id: None,
+        }
+    }
+
+    /// Folds `later` into this one: the union of both plans (a migration if either
+    /// needs one), every push, the newest sha, the earliest request.
+    fn merge(&mut self, later: Deployment) {
+        self.plan = self.plan.union(later.plan);
+        self.deployment_type = self.plan.deployment_type();
+        for sha in later.pushes {
+            if !self.pushes.contains(&sha) {
+                self.pushes.push(sha);
+            }
+        }
+        self.sha = later.sha;
+        self.requested_at = self.requested_at.min(later.requested_at);
+    }
+
+    /// The pushes, short, for people: `abc1234, def5678`.
+    pub fn push_list(&self) -> String {
+        self.pushes.iter().map(|s| short_sha(s)).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// What the probes last said.
@@ -238,6 +297,19 @@ impl Wanted {
     }
 }
 
+/// How many pushes the state remembers to recognise one seen again.
+pub const RECENT_PUSHES: usize = 50;
+
+/// What a finished workflow run reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub status: DeploymentStatus,
+    pub built_sha: String,
+    pub run_url: Option<String>,
+    pub run_id: Option<u64>,
+    pub duration_secs: Option<i64>,
+}
+
 /// The one state record of an environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentState {
@@ -245,8 +317,21 @@ pub struct EnvironmentState {
     pub phase: Phase,
     pub hold: Option<Hold>,
     pub budget_lock: Option<BudgetLock>,
+    /// Pushes waiting to be deployed, merged into one plan: behind the run in flight,
+    /// behind a budget lock, or (without a token) recorded only.
     pub pending_deployment: Option<Deployment>,
+    /// The run dispatched and not yet reported: one at a time.
+    #[serde(default)]
+    pub deployment_in_flight: Option<Deployment>,
     pub last_deployment: Option<Deployment>,
+    /// The pushes taken (`before..after`), newest last, at most [`RECENT_PUSHES`]: a
+    /// push seen again (a redelivery, or a signed body replayed under a new delivery
+    /// id) does nothing.
+    #[serde(default)]
+    pub recent_pushes: Vec<String>,
+    /// When a scheduled teardown was first deferred for a deploy in flight (told once).
+    #[serde(default)]
+    pub teardown_deferred_at: Option<DateTime<Utc>>,
     pub health: Health,
     /// Incremented by every committed write; a write expecting another version loses.
     pub version: u64,
@@ -261,7 +346,10 @@ impl EnvironmentState {
             hold: None,
             budget_lock: None,
             pending_deployment: None,
+            deployment_in_flight: None,
             last_deployment: None,
+            recent_pushes: Vec::new(),
+            teardown_deferred_at: None,
             health: Health::default(),
             version: 0,
         }
@@ -294,45 +382,15 @@ impl EnvironmentState {
         }
     }
 
-    /// Down or stopping → starting. Refused while locked by the budget.
-    pub fn begin_startup(&mut self, now: DateTime<Utc>) -> Result<()> {
-        if let Some(lock) = self.active_budget_lock(now) {
-            return Err(Error::BudgetLocked {
-                period: lock.period.to_string(),
-            });
-        }
-        self.step(&[Phase::Down, Phase::Stopping], Phase::Starting, "start")
+    /// Whether the committed intent is for the service to run.
+    pub fn wants_running(&self) -> bool {
+        self.phase.wants_running()
     }
 
-    /// Starting → up.
-    pub fn startup_complete(&mut self) -> Result<()> {
-        self.step(&[Phase::Starting], Phase::Up, "finish starting")
-    }
-
-    /// Up or starting → stopping.
-    pub fn begin_teardown(&mut self) -> Result<()> {
-        self.step(&[Phase::Up, Phase::Starting], Phase::Stopping, "tear down")
-    }
-
-    /// Stopping → down.
-    pub fn teardown_complete(&mut self) -> Result<()> {
-        self.step(&[Phase::Stopping], Phase::Down, "finish tearing down")
-    }
-
-    fn step(&mut self, from: &[Phase], to: Phase, step: &'static str) -> Result<()> {
-        if !from.contains(&self.phase) {
-            return Err(Error::Transition {
-                from: self.phase,
-                step,
-            });
-        }
-        self.phase = to;
-        Ok(())
-    }
-
-    /// Places (or replaces) a hold, cut to at most `max` from `now`. Returns the hold
-    /// as placed.
-    pub fn place_hold(&mut self, mut hold: Hold, now: DateTime<Utc>, max: Duration) -> Result<&Hold> {
+    /// Places a hold, cut to at most `max` from `now`. Holds only grow: when the hold
+    /// in force already ends at or after the new one, it stays (with its reason and
+    /// who). Returns the hold in force and whether it changed.
+    pub fn place_hold(&mut self, mut hold: Hold, now: DateTime<Utc>, max: Duration) -> Result<(&Hold, bool)> {
         if hold.until <= now {
             return Err(Error::Hold {
                 reason: format!("it would end at {}, which is not after now ({now})", hold.until),
@@ -343,8 +401,14 @@ impl EnvironmentState {
                 reason: "it must say who placed it".into(),
             });
         }
-        hold.until = hold.until.min(now + max);
-        Ok(self.hold.insert(hold))
+        if let Some(cap) = now.checked_add_signed(max) {
+            hold.until = hold.until.min(cap);
+        }
+        let keep = self.active_hold(now).is_some_and(|h| h.until >= hold.until);
+        if keep {
+            return Ok((self.hold.as_ref().expect("checked above"), false));
+        }
+        Ok((self.hold.insert(hold), true))
     }
 
     /// Removes any hold; returns the one removed.
@@ -366,79 +430,95 @@ impl EnvironmentState {
         self.budget_lock.take()
     }
 
-    /// Records a planned deployment of `sha` as pending. A newer push supersedes the
-    /// one being tracked, pending or in progress: the deploy workflow queues runs, and
-    /// the environment ends up at the newest commit, which is the one to report on.
-    pub fn queue_deployment(
-        &mut self,
-        sha: impl Into<String>,
-        plan: DeploymentPlan,
-        now: DateTime<Utc>,
-    ) -> &Deployment {
-        self.pending_deployment.insert(Deployment {
-            sha: sha.into(),
-            plan,
-            deployment_type: plan.deployment_type(),
-            status: DeploymentStatus::Pending,
-            requested_at: now,
-            started_at: None,
-            finished_at: None,
-            run_url: None,
-            run_duration_secs: None,
-        })
+    /// Whether a push (`before..after`) was already taken.
+    pub fn knows_push(&self, key: &str) -> bool {
+        self.recent_pushes.iter().any(|k| k == key)
     }
 
-    /// The pending deployment has been dispatched.
-    pub fn deployment_started(&mut self, now: DateTime<Utc>) -> Result<&Deployment> {
-        let Some(d) = self.pending_deployment.as_mut() else {
+    /// Remembers a push as taken, forgetting the oldest beyond [`RECENT_PUSHES`].
+    pub fn remember_push(&mut self, key: String) {
+        if !self.knows_push(&key) {
+            self.recent_pushes.push(key);
+        }
+        let excess = self.recent_pushes.len().saturating_sub(RECENT_PUSHES);
+        self.recent_pushes.drain(..excess);
+    }
+
+    /// Queues a push's deployment. Pushes merge into one pending deployment (the union
+    /// of their plans, every sha kept), so none is lost while they wait.
+    pub fn queue_deployment(&mut self, sha: &str, plan: DeploymentPlan, now: DateTime<Utc>) -> &Deployment {
+        let push = Deployment::new(sha, plan, now);
+        let merged = match self.pending_deployment.take() {
+            Some(mut pending) => {
+                pending.merge(push);
+                pending
+            }
+            None => push,
+        };
+        self.pending_deployment.insert(merged)
+    }
+
+    /// The run in flight, unless it has gone `grace` without reporting.
+    pub fn active_deployment(&self, now: DateTime<Utc>, grace: Duration) -> Option<&Deployment> {
+        self.deployment_in_flight
+            .as_ref()
+            .filter(|d| d.started_at.is_none_or(|t| t.checked_add_signed(grace).is_none_or(|end| end > now)))
+    }
+
+    /// Moves the pending deployment in flight, dispatched at `now`. A run in flight that
+    /// never reported within `grace` is folded in (it may never have run). Returns the
+    /// deployment to dispatch and the stale run it replaced; `None` when nothing is
+    /// pending or a run is still in flight.
+    pub fn dispatch_pending(&mut self, now: DateTime<Utc>, grace: Duration) -> Option<(&Deployment, Option<Deployment>)> {
+        if self.pending_deployment.is_none() || self.active_deployment(now, grace).is_some() {
+            return None;
+        }
+        let mut next = self.pending_deployment.take()?;
+        let stale = self.deployment_in_flight.take();
+        if let Some(stale) = &stale {
+            let mut merged = stale.clone();
+            merged.merge(next);
+            next = merged;
+        }
+        next.status = DeploymentStatus::InProgress;
+        next.started_at = Some(now);
+        Some((self.deployment_in_flight.insert(next), stale))
+    }
+
+    /// GitHub refused the dispatch of `sha`: it goes back to waiting, ahead of anything
+    /// queued since. Returns whether there was such a run in flight.
+    pub fn dispatch_refused(&mut self, sha: &str) -> bool {
+        if self.deployment_in_flight.as_ref().is_none_or(|d| d.sha != sha) {
+            return false;
+        }
+        let mut back = self.deployment_in_flight.take().expect("checked above");
+        back.status = DeploymentStatus::Pending;
+        back.started_at = None;
+        if let Some(later) = self.pending_deployment.take() {
+            back.merge(later);
+        }
+        self.pending_deployment = Some(back);
+        true
+    }
+
+    /// The run in flight finished: it becomes the last deployment, with what it built.
+    pub fn deployment_finished(&mut self, outcome: RunOutcome, now: DateTime<Utc>) -> Result<&Deployment> {
+        if !outcome.status.is_finished() {
             return Err(Error::Deployment {
-                reason: "there is no pending deployment".into(),
+                reason: format!("{:?} is not a final status", outcome.status),
+            });
+        }
+        let Some(mut d) = self.deployment_in_flight.take() else {
+            return Err(Error::Deployment {
+                reason: "no deployment is in flight".into(),
             });
         };
-        if d.status != DeploymentStatus::Pending {
-            return Err(Error::Deployment {
-                reason: format!("{} is not pending", short_sha(&d.sha)),
-            });
-        }
-        d.status = DeploymentStatus::InProgress;
-        d.started_at = Some(now);
-        Ok(d)
-    }
-
-    /// The deployment of `sha` finished; it becomes the last deployment.
-    pub fn deployment_finished(
-        &mut self,
-        sha: &str,
-        status: DeploymentStatus,
-        now: DateTime<Utc>,
-        run_url: Option<String>,
-    ) -> Result<&Deployment> {
-        if !status.is_finished() {
-            return Err(Error::Deployment {
-                reason: format!("{status:?} is not a final status"),
-            });
-        }
-        match &self.pending_deployment {
-            Some(d) if d.sha == sha => {}
-            Some(d) => {
-                return Err(Error::Deployment {
-                    reason: format!(
-                        "{} finished but {} is the one pending",
-                        short_sha(sha),
-                        short_sha(&d.sha)
-                    ),
-                });
-            }
-            None => {
-                return Err(Error::Deployment {
-                    reason: format!("{} finished but nothing is pending", short_sha(sha)),
-                });
-            }
-        }
-        let mut d = self.pending_deployment.take().expect("checked above");
-        d.status = status;
+        d.status = outcome.status;
         d.finished_at = Some(now);
-        d.run_url = run_url;
+        d.run_url = outcome.run_url;
+        d.run_duration_secs = outcome.duration_secs;
+        d.built_sha = Some(outcome.built_sha);
+        d.run_id = outcome.run_id;
         Ok(self.last_deployment.insert(d))
     }
 
@@ -502,58 +582,6 @@ mod tests {
     }
 
     #[test]
-    fn phase_transitions_table() {
-        use Phase::*;
-        type Step = fn(&mut EnvironmentState) -> Result<()>;
-        let start: Step = |s| s.begin_startup(utc("2026-11-27T10:00:00Z"));
-        let started: Step = EnvironmentState::startup_complete;
-        let stop: Step = EnvironmentState::begin_teardown;
-        let stopped: Step = EnvironmentState::teardown_complete;
-        #[rustfmt::skip]
-        let cases: &[(&str, Phase, Step, Option<Phase>)] = &[
-            ("down starts", Down, start, Some(Starting)),
-            ("stopping can be restarted", Stopping, start, Some(Starting)),
-            ("up cannot start again", Up, start, None),
-            ("starting cannot start again", Starting, start, None),
-            ("starting becomes up", Starting, started, Some(Up)),
-            ("down cannot become up without starting", Down, started, None),
-            ("up tears down", Up, stop, Some(Stopping)),
-            ("a start can be torn down", Starting, stop, Some(Stopping)),
-            ("down cannot tear down", Down, stop, None),
-            ("stopping becomes down", Stopping, stopped, Some(Down)),
-            ("up cannot become down without stopping", Up, stopped, None),
-        ];
-        for (name, from, step, to) in cases {
-            let mut s = EnvironmentState::new("staging");
-            s.phase = *from;
-            let before = s.clone();
-            match (step(&mut s), to) {
-                (Ok(()), Some(to)) => assert_eq!(s.phase, *to, "{name}"),
-                (Err(e), None) => {
-                    assert_eq!(s, before, "{name}: a refused step changes nothing");
-                    assert!(matches!(e, Error::Transition { .. }), "{name}: {e}");
-                }
-                (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn startup_is_refused_while_the_budget_locks_this_month() {
-        let mut s = EnvironmentState::new("staging");
-        s.lock_budget(utc("2026-11-20T09:00:00Z"), "actual > 100%");
-        let err = s.begin_startup(utc("2026-11-27T10:00:00Z")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "the environment is locked by the budget for 2026-11; unlock it first"
-        );
-        assert_eq!(s.phase, Phase::Down);
-        // December: a new budget period, the lock has lapsed.
-        s.begin_startup(utc("2026-12-01T00:00:00Z")).unwrap();
-        assert_eq!(s.phase, Phase::Starting);
-    }
-
-    #[test]
     fn wanted_table_lock_beats_hold_beats_schedule() {
         let hours = BusinessHours::default();
         let working = utc("2026-11-27T10:00:00Z");
@@ -590,10 +618,10 @@ mod tests {
     fn holds_are_cut_to_the_maximum_and_must_end_in_the_future() {
         let now = utc("2026-11-27T17:00:00Z");
         let mut s = EnvironmentState::new("staging");
-        let placed = s
+        let (placed, changed) = s
             .place_hold(hold("2026-11-28T17:00:00Z", HoldKind::OnDemand), now, Duration::hours(12))
             .unwrap();
-        assert_eq!(placed.until, utc("2026-11-28T05:00:00Z"));
+        assert_eq!((placed.until, changed), (utc("2026-11-28T05:00:00Z"), true));
         let before = s.clone();
         assert!(s.place_hold(hold("2026-11-27T17:00:00Z", HoldKind::OnDemand), now, Duration::hours(12)).is_err());
         let mut anonymous = hold("2026-11-27T18:00:00Z", HoldKind::OnDemand);
@@ -605,32 +633,121 @@ mod tests {
     }
 
     #[test]
-    fn a_deployment_goes_pending_in_progress_finished() {
-        let plan = DeploymentPlan { backend: true, ..DeploymentPlan::NOTHING };
+    fn a_maximum_beyond_the_calendar_does_not_panic() {
+        let now = utc("2026-11-27T17:00:00Z");
         let mut s = EnvironmentState::new("staging");
-        s.queue_deployment("abc1234def", plan, utc("2026-11-27T10:00:00Z"));
-        assert_eq!(s.pending_deployment.as_ref().unwrap().deployment_type, Some(DeploymentType::BackendOnly));
-        s.deployment_started(utc("2026-11-27T10:00:01Z")).unwrap();
-        assert!(s.deployment_finished("other", DeploymentStatus::Succeeded, utc("2026-11-27T10:05:00Z"), None).is_err());
-        let last = s
-            .deployment_finished("abc1234def", DeploymentStatus::from_conclusion("failure"), utc("2026-11-27T10:05:00Z"), Some("https://x".into()))
-            .unwrap();
-        assert_eq!(last.status, DeploymentStatus::Failed);
-        assert!(s.pending_deployment.is_none());
-        assert!(s.deployment_started(utc("2026-11-27T10:06:00Z")).is_err());
+        let (placed, _) = s.place_hold(hold("2026-11-27T19:00:00Z", HoldKind::OnDemand), now, Duration::MAX).unwrap();
+        assert_eq!(placed.until, utc("2026-11-27T19:00:00Z"));
     }
 
     #[test]
-    fn a_tracked_deployment_is_superseded_by_a_newer_push() {
-        let plan = DeploymentPlan { frontend: true, ..DeploymentPlan::NOTHING };
+    fn holds_only_grow_table() {
+        let now = utc("2026-11-27T18:30:00.250Z");
+        let bob = |until: &str| Hold { who: "bob".into(), reason: "release".into(), ..hold(until, HoldKind::EmergencyBypass) };
+        // (existing, new, expected until, expected who, changed)
+        #[rustfmt::skip]
+        let cases = [
+            ("a longer hold extends", Some(hold("2026-11-27T20:00:00Z", HoldKind::OnDemand)), bob("2026-11-27T23:00:00Z"), "2026-11-27T23:00:00Z", "bob", true),
+            ("a shorter hold keeps the longer one", Some(hold("2026-11-28T06:00:00Z", HoldKind::OnDemand)), bob("2026-11-27T19:30:00Z"), "2026-11-28T06:00:00Z", "alice", false),
+            ("an equal hold keeps the first", Some(hold("2026-11-27T20:00:00Z", HoldKind::OnDemand)), bob("2026-11-27T20:00:00Z"), "2026-11-27T20:00:00Z", "alice", false),
+            ("an expired hold is replaced", Some(hold("2026-11-27T18:00:00Z", HoldKind::OnDemand)), bob("2026-11-27T19:00:00Z"), "2026-11-27T19:00:00Z", "bob", true),
+            ("no hold", None, bob("2026-11-27T19:00:00Z"), "2026-11-27T19:00:00Z", "bob", true),
+        ];
+        for (name, existing, new, until, who, changed) in cases {
+            let mut s = EnvironmentState { hold: existing, ..EnvironmentState::new("staging") };
+            let (placed, did) = s.place_hold(new, now, Duration::hours(12)).unwrap();
+            assert_eq!((placed.until, placed.who.as_str(), did), (utc(until), who, changed), "{name}");
+            assert_eq!(s.hold.as_ref().unwrap().until, utc(until), "{name}");
+        }
+    }
+
+    fn backend() -> DeploymentPlan {
+        DeploymentPlan { backend: true, ..DeploymentPlan::NOTHING }
+    }
+
+    fn frontend() -> DeploymentPlan {
+        DeploymentPlan { frontend: true, ..DeploymentPlan::NOTHING }
+    }
+
+    fn outcome(status: DeploymentStatus, built: &str) -> RunOutcome {
+        RunOutcome { status, built_sha: built.into(), run_url: Some("https://x".into()), run_id: Some(7), duration_secs: Some(300) }
+    }
+
+    #[test]
+    fn a_deployment_goes_pending_in_flight_finished() {
+        let grace = Duration::minutes(30);
         let mut s = EnvironmentState::new("staging");
-        s.queue_deployment("aaa", plan, utc("2026-11-27T10:00:00Z"));
-        s.deployment_started(utc("2026-11-27T10:00:01Z")).unwrap();
-        s.queue_deployment("bbb", plan, utc("2026-11-27T10:01:00Z"));
-        assert_eq!(s.pending_deployment.as_ref().unwrap().sha, "bbb");
-        assert_eq!(s.pending_deployment.as_ref().unwrap().status, DeploymentStatus::Pending);
-        // The superseded run finishing is not the one tracked.
-        assert!(s.deployment_finished("aaa", DeploymentStatus::Succeeded, utc("2026-11-27T10:05:00Z"), None).is_err());
+        s.queue_deployment("abc1234def", backend(), utc("2026-11-27T10:00:00.5Z"));
+        assert_eq!(s.pending_deployment.as_ref().unwrap().deployment_type, Some(DeploymentType::BackendOnly));
+        let (d, stale) = s.dispatch_pending(utc("2026-11-27T10:00:01Z"), grace).unwrap();
+        assert_eq!((d.status, d.started_at, stale), (DeploymentStatus::InProgress, Some(utc("2026-11-27T10:00:01Z")), None));
+        assert!(s.pending_deployment.is_none());
+        assert!(s.dispatch_pending(utc("2026-11-27T10:00:02Z"), grace).is_none(), "nothing pending");
+        let last = s.deployment_finished(outcome(DeploymentStatus::from_conclusion("failure"), "fff0000"), utc("2026-11-27T10:05:00Z")).unwrap();
+        assert_eq!((last.status, last.built_sha.as_deref()), (DeploymentStatus::Failed, Some("fff0000")));
+        assert!(s.deployment_in_flight.is_none());
+        assert!(s.deployment_finished(outcome(DeploymentStatus::Succeeded, "x"), utc("2026-11-27T10:06:00Z")).is_err());
+    }
+
+    #[test]
+    fn pushes_merge_while_a_run_is_in_flight_and_go_next_as_one() {
+        let grace = Duration::minutes(30);
+        let mut s = EnvironmentState::new("staging");
+        s.queue_deployment("aaa", frontend(), utc("2026-11-27T10:00:00Z"));
+        s.dispatch_pending(utc("2026-11-27T10:00:00Z"), grace).unwrap();
+        s.queue_deployment("bbb", backend(), utc("2026-11-27T10:01:00Z"));
+        s.queue_deployment("ccc", DeploymentPlan { database_migration: true, ..frontend() }, utc("2026-11-27T10:02:00Z"));
+        assert!(s.dispatch_pending(utc("2026-11-27T10:03:00Z"), grace).is_none(), "one run at a time");
+        let pending = s.pending_deployment.clone().unwrap();
+        assert_eq!((pending.sha.as_str(), pending.pushes.clone()), ("ccc", vec!["bbb".to_string(), "ccc".to_string()]));
+        assert_eq!(pending.plan, DeploymentPlan { backend: true, frontend: true, database_migration: true, infrastructure: false });
+        assert_eq!(pending.deployment_type, Some(DeploymentType::Full));
+        assert_eq!(pending.requested_at, utc("2026-11-27T10:01:00Z"));
+        s.deployment_finished(outcome(DeploymentStatus::Succeeded, "aaa"), utc("2026-11-27T10:04:00Z")).unwrap();
+        let (next, _) = s.dispatch_pending(utc("2026-11-27T10:04:00Z"), grace).unwrap();
+        assert_eq!(next.pushes, vec!["bbb".to_string(), "ccc".to_string()]);
+    }
+
+    #[test]
+    fn a_run_that_never_reports_stops_blocking_after_the_grace_period_and_is_folded_in() {
+        let grace = Duration::minutes(30);
+        let mut s = EnvironmentState::new("staging");
+        s.queue_deployment("aaa", frontend(), utc("2026-11-27T10:00:00Z"));
+        s.dispatch_pending(utc("2026-11-27T10:00:00.75Z"), grace).unwrap();
+        s.queue_deployment("bbb", backend(), utc("2026-11-27T10:10:00Z"));
+        assert!(s.active_deployment(utc("2026-11-27T10:30:00.5Z"), grace).is_some());
+        assert!(s.dispatch_pending(utc("2026-11-27T10:30:00.5Z"), grace).is_none());
+        assert!(s.active_deployment(utc("2026-11-27T10:30:00.75Z"), grace).is_none(), "stale at exactly the grace");
+        let (next, stale) = s.dispatch_pending(utc("2026-11-27T10:31:00Z"), grace).unwrap();
+        assert_eq!(next.deployment_type, Some(DeploymentType::Full), "the stale run's frontend is folded in");
+        assert_eq!(stale.unwrap().sha, "aaa");
+    }
+
+    #[test]
+    fn a_refused_dispatch_goes_back_to_pending_ahead_of_later_pushes() {
+        let grace = Duration::minutes(30);
+        let mut s = EnvironmentState::new("staging");
+        s.queue_deployment("aaa", frontend(), utc("2026-11-27T10:00:00Z"));
+        s.dispatch_pending(utc("2026-11-27T10:00:00Z"), grace).unwrap();
+        s.queue_deployment("bbb", backend(), utc("2026-11-27T10:00:01Z"));
+        assert!(!s.dispatch_refused("bbb"), "only the run in flight can be refused");
+        assert!(s.dispatch_refused("aaa"));
+        let pending = s.pending_deployment.as_ref().unwrap();
+        assert_eq!((pending.status, pending.pushes.len(), pending.sha.as_str()), (DeploymentStatus::Pending, 2, "bbb"));
+        assert_eq!(pending.deployment_type, Some(DeploymentType::Full));
+        assert!(s.deployment_in_flight.is_none());
+    }
+
+    #[test]
+    fn pushes_are_remembered_up_to_a_bound() {
+        let mut s = EnvironmentState::new("staging");
+        for i in 0..RECENT_PUSHES + 5 {
+            s.remember_push(format!("a{i}..b{i}"));
+        }
+        s.remember_push(format!("a{}..b{}", RECENT_PUSHES + 4, RECENT_PUSHES + 4));
+        assert_eq!(s.recent_pushes.len(), RECENT_PUSHES);
+        assert!(!s.knows_push("a0..b0"));
+        assert!(s.knows_push("a5..b5"));
     }
 
     #[test]

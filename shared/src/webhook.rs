@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 use crate::action::{Action, Decision, Notification, NotificationEvent, Severity};
 use crate::config::{Config, GitHub, Secret};
 use crate::error::Result;
-use crate::lifecycle::{Observed, Plan, hhmm};
+use crate::lifecycle::{Observed, Plan, hhmm, whole_seconds};
 use crate::scope::{DeploymentPlan, DeploymentType, FilterMatches};
-use crate::state::{DeploymentStatus, EnvironmentState, HoldKind, short_sha};
+use crate::state::{DeploymentStatus, EnvironmentState, HoldKind, RunOutcome, short_sha};
 
 /// GitHub caps webhook payloads at 25 MB.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -187,6 +187,12 @@ impl Push {
     pub fn branch(&self) -> Option<&str> {
         self.git_ref.strip_prefix("refs/heads/")
     }
+
+    /// What identifies this push whatever delivery carries it: `before..after`. (Not
+    /// `after` alone, so a forced push back to an earlier commit is still a new push.)
+    pub fn key(&self) -> String {
+        format!("{}..{}", self.before, self.after)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -201,7 +207,14 @@ struct WorkflowRunEnvelope {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct WorkflowRun {
     #[serde(default)]
+    pub id: Option<u64>,
+    #[serde(default)]
     pub name: Option<String>,
+    /// What started the run: `workflow_dispatch` for ours.
+    #[serde(default)]
+    pub event: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
     /// `.github/workflows/deploy-staging.yml`
     #[serde(default)]
     pub path: String,
@@ -385,8 +398,6 @@ pub struct PushInput<'a> {
     pub push: &'a Push,
     pub files: &'a ChangedFiles,
     pub matches: &'a FilterMatches<'a>,
-    /// Whether a token is configured (dispatch), or not (dry mode).
-    pub can_dispatch: bool,
 }
 
 impl PushInput<'_> {
@@ -399,10 +410,13 @@ impl PushInput<'_> {
     }
 }
 
-/// What a push to the branch means now: nothing to deploy → nothing done; locked by the
-/// budget → recorded as pending, the team told once; otherwise wake staging if needed
-/// (held outside business hours), dispatch the deploy (or, without a token, record and
-/// tell: dry mode), and tell the team once.
+/// What a push to the branch means now. Nothing to deploy → nothing done. A push seen
+/// before (a redelivery, or the same signed body under a new delivery id) → nothing
+/// but retrying a dispatch GitHub refused. Otherwise the push merges into the pending
+/// deployment; locked by the budget → it waits, the team told once; else staging is
+/// woken if needed (held outside business hours) and the pending deployment dispatched
+/// unless a run is in flight (then it goes when that run reports). Without a token:
+/// recorded and told, not dispatched (dry mode).
 pub fn decide_push(
     state: &EnvironmentState,
     observed: Observed,
@@ -410,6 +424,7 @@ pub fn decide_push(
     now: DateTime<Utc>,
     config: &Config,
 ) -> Result<Decision> {
+    let now = whole_seconds(now);
     let push = input.push;
     let plan = input.plan();
     let mut p = Plan::new(state, observed, now, config);
@@ -418,19 +433,25 @@ pub fn decide_push(
     };
     let env = p.next.environment.clone();
     let sha = push.after.clone();
-    let already_waiting = p
-        .next
-        .pending_deployment
-        .as_ref()
-        .is_some_and(|d| d.status == DeploymentStatus::Pending);
+    let key = push.key();
+    if p.next.knows_push(&key) {
+        let whereabouts = where_is(&p.next, &sha);
+        p.quiet = true;
+        let retried = p.dispatch_pending().map(|line| format!("; {line}")).unwrap_or_default();
+        return Ok(p.into_decision(format!("already received: {} is {whereabouts}{retried}", short_sha(&sha))));
+    }
+    p.next.remember_push(key);
+    let was_waiting = p.next.pending_deployment.is_some();
     p.next.queue_deployment(&sha, plan, now);
 
     if let Some(lock) = p.next.active_budget_lock(now).cloned() {
-        if !already_waiting {
+        let waiting = p.next.pending_deployment.clone().expect("just queued");
+        if !was_waiting {
             let subject = format!("{env}: deploy of {} waits for the budget lock", short_sha(&sha));
             let body = format!(
                 "{}\n\nStaging is locked by the budget for {} ({}); nothing was started or deployed.\n\
-                 Run `stagingctl unlock` (or `stagingctl up --force`) and push again, or wait for the next budget period.",
+                 Every push until then is merged into one deploy, dispatched when the lock is lifted: run \
+                 `stagingctl unlock` (or `stagingctl up --force`), or wait for the next budget period.",
                 describe_push(input, plan, deployment_type),
                 lock.period,
                 lock.reason
@@ -438,7 +459,12 @@ pub fn decide_push(
             p.actions
                 .push(Action::Notify(Notification::new(NotificationEvent::DeployPending, Severity::Warning, subject, body)));
         }
-        return Ok(p.into_decision(format!("locked by the budget: {deployment_type} recorded as pending")));
+        return Ok(p.into_decision(format!(
+            "locked by the budget: {} pending ({} push{})",
+            waiting.deployment_type.map(|t| t.to_string()).unwrap_or_default(),
+            waiting.pushes.len(),
+            if waiting.pushes.len() == 1 { "" } else { "es" }
+        )));
     }
 
     p.quiet = true;
@@ -453,34 +479,63 @@ pub fn decide_push(
         p.start("woken for a deploy");
         Some(format!("staging was down and has been started, held until {} (outside business hours)", hhmm(until)))
     };
+    if woke.is_none() && !p.next.wants_running() {
+        // Up in ECS though the last decision said down (a race being put right): a deploy
+        // needs it up, so that is the intent now.
+        p.start("woken for a deploy");
+    }
+    let dispatched = p.dispatch_pending();
     p.quiet = false;
 
-    let summary = if input.can_dispatch {
-        p.actions.push(Action::DispatchDeploy {
-            git_ref: config.github.branch.clone(),
-            deployment_type,
-            skip_tests: false,
-        });
-        p.next.deployment_started(now)?;
-        format!("dispatched {deployment_type}")
-    } else {
-        format!("dry mode (no GitHub token): {deployment_type} recorded, not dispatched")
+    let grace = chrono::Duration::from_std(config.deploy_grace).unwrap_or(chrono::Duration::MAX);
+    let (verb, summary, extra) = match (&dispatched, p.next.active_deployment(now, grace)) {
+        (Some(line), _) => ("deploying", line.clone(), None),
+        (None, Some(running)) if config.github.can_dispatch() => {
+            let queued = p.next.pending_deployment.as_ref().expect("just queued");
+            let since = running.started_at.map(hhmm).unwrap_or_else(|| "earlier".into());
+            let line = format!(
+                "queued behind the run for {} (dispatched at {since}): {} pending, {} push{}",
+                short_sha(&running.sha),
+                queued.deployment_type.map(|t| t.to_string()).unwrap_or_default(),
+                queued.pushes.len(),
+                if queued.pushes.len() == 1 { "" } else { "es" }
+            );
+            ("queued", line.clone(), Some(format!("{line}; it is dispatched when that run reports.")))
+        }
+        _ => (
+            "would deploy",
+            format!("dry mode (no GitHub token): {deployment_type} recorded, not dispatched"),
+            Some("Dry mode: no GitHub token is configured, so the workflow was not dispatched.".to_string()),
+        ),
     };
     let subject = format!(
-        "{env}: {} {deployment_type} @ {} ({} file{})",
-        if input.can_dispatch { "deploying" } else { "would deploy" },
+        "{env}: {verb} {deployment_type} @ {} ({} file{})",
         short_sha(&sha),
         input.files.files.len(),
         if input.files.files.len() == 1 { "" } else { "s" }
     );
     let mut body = describe_push(input, plan, deployment_type);
     body.push_str(&format!("\n{}", woke.as_deref().unwrap_or("staging was already up")));
-    if !input.can_dispatch {
-        body.push_str("\nDry mode: no GitHub token is configured, so the workflow was not dispatched.");
+    if let Some(extra) = extra {
+        body.push_str(&format!("\n{extra}"));
     }
     p.actions
         .push(Action::Notify(Notification::new(NotificationEvent::DeployPlanned, Severity::Info, subject, body)));
     Ok(p.into_decision(summary))
+}
+
+/// Where a push's commit is now, for the answer to a push seen again.
+fn where_is(state: &EnvironmentState, sha: &str) -> &'static str {
+    let has = |d: &Option<crate::state::Deployment>| d.as_ref().is_some_and(|d| d.pushes.iter().any(|p| p == sha));
+    if has(&state.deployment_in_flight) {
+        "being deployed"
+    } else if has(&state.pending_deployment) {
+        "pending"
+    } else if has(&state.last_deployment) {
+        "deployed"
+    } else {
+        "taken already"
+    }
 }
 
 /// The body lines every deploy notification starts with.
@@ -520,28 +575,67 @@ fn describe_push(input: &PushInput<'_>, plan: DeploymentPlan, deployment_type: D
     body
 }
 
-/// The deploy workflow finished: record the outcome against the tracked deployment and
-/// tell the team (info on success, critical otherwise). A run for another commit is not
-/// the one tracked and changes nothing.
-pub fn decide_deploy_finished(state: &EnvironmentState, run: &WorkflowRun, now: DateTime<Utc>) -> Decision {
-    let mut next = state.clone();
+/// How far a run's own clock may be behind ours when matching it to a dispatch.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Whether a finished run is the one dispatched for `d`: a `workflow_dispatch` run
+/// created after the dispatch (a dispatch runs the branch head, so the sha need not
+/// match); without timestamps, the same sha.
+fn is_run_of(run: &WorkflowRun, d: &crate::state::Deployment) -> bool {
+    if run.event.as_deref().is_some_and(|e| e != "workflow_dispatch") {
+        return false;
+    }
+    match (d.started_at, run.created_at.or(run.run_started_at)) {
+        (Some(dispatched), Some(created)) => dispatched.checked_sub_signed(CLOCK_SKEW).is_none_or(|t| created >= t),
+        _ => run.head_sha == d.sha,
+    }
+}
+
+/// The deploy workflow finished. The run in flight → recorded with the commit it built
+/// (said when newer than the push), told (info on success, critical with the run's
+/// link otherwise), and the deploy that waited behind it dispatched. A run we were not
+/// waiting for changes nothing, but a failed one is still told.
+pub fn decide_deploy_finished(
+    state: &EnvironmentState,
+    observed: Observed,
+    run: &WorkflowRun,
+    now: DateTime<Utc>,
+    config: &Config,
+) -> Decision {
+    let now = whole_seconds(now);
+    let mut p = Plan::new(state, observed, now, config);
+    let env = state.environment.clone();
     let conclusion = run.conclusion.as_deref().unwrap_or("unknown");
     let status = DeploymentStatus::from_conclusion(conclusion);
-    if next.deployment_finished(&run.head_sha, status, now, run.html_url.clone()).is_err() {
-        return Decision {
-            actions: Vec::new(),
-            next_state: state.clone(),
-            summary: format!("ignored: {} is not the tracked deployment", short_sha(&run.head_sha)),
-        };
-    }
+    let link = run.html_url.as_deref().unwrap_or("(no link)");
     let duration = match (run.run_started_at, run.updated_at) {
         (Some(start), Some(end)) if end >= start => Some((end - start).num_seconds()),
         _ => None,
     };
-    let finished = next.last_deployment.as_mut().expect("just finished");
-    finished.run_duration_secs = duration;
-    let finished = finished.clone();
-    let env = &state.environment;
+    let ours = p.next.deployment_in_flight.as_ref().is_some_and(|d| is_run_of(run, d));
+    if !ours {
+        if status == DeploymentStatus::Succeeded {
+            return p.into_decision(format!("ignored: {} is not the run in flight", short_sha(&run.head_sha)));
+        }
+        let subject = format!("{env}: deploy run {conclusion} @ {}", short_sha(&run.head_sha));
+        let body = format!(
+            "A run of the deploy workflow that staging-control was not waiting for (started by hand, or \
+             given up on after the grace period) finished: {conclusion}.\nRun: {link}"
+        );
+        p.notify(NotificationEvent::DeployFailed, Severity::Critical, subject, body);
+        return p.into_decision(format!("not the run in flight: {conclusion} told"));
+    }
+    let outcome = RunOutcome {
+        status,
+        built_sha: run.head_sha.clone(),
+        run_url: run.html_url.clone(),
+        run_id: run.id,
+        duration_secs: duration,
+    };
+    let finished = match p.next.deployment_finished(outcome, now) {
+        Ok(d) => d.clone(),
+        Err(e) => return p.into_decision(format!("ignored: {e}")),
+    };
     let took = duration
         .map(|s| format!(" in {}", humantime::format_duration(std::time::Duration::from_secs(s.unsigned_abs()))))
         .unwrap_or_default();
@@ -551,20 +645,32 @@ pub fn decide_deploy_finished(state: &EnvironmentState, run: &WorkflowRun, now: 
     } else {
         (Severity::Critical, NotificationEvent::DeployFailed, conclusion)
     };
-    let subject = format!("{env}: {kind} {verdict} @ {}{took}", short_sha(&run.head_sha));
-    let body = format!(
-        "The deploy workflow for {} finished: {conclusion}{took}.\nRun: {}",
-        short_sha(&run.head_sha),
-        run.html_url.as_deref().unwrap_or("(no link)")
+    let mut body = format!(
+        "The deploy workflow for {} finished: {conclusion}{took}.\nPushes: {}\nRun: {link}",
+        short_sha(&finished.sha),
+        finished.push_list()
     );
-    Decision {
-        actions: vec![
-            Action::RecordDeployment(finished),
-            Action::Notify(Notification::new(event, severity, subject, body)),
-        ],
-        next_state: next,
-        summary: format!("deploy {verdict}"),
+    if run.head_sha != finished.sha {
+        body.push_str(&format!(
+            "\nThe run built {}, the branch head when it started, which is newer than the push's {}.",
+            short_sha(&run.head_sha),
+            short_sha(&finished.sha)
+        ));
     }
+    p.quiet = true;
+    let next = p.dispatch_pending();
+    p.quiet = false;
+    if let Some(line) = &next {
+        body.push_str(&format!("\nNext: {line}."));
+    }
+    let subject = format!("{env}: {kind} {verdict} @ {}{took}", short_sha(&run.head_sha));
+    p.actions.insert(0, Action::RecordDeployment(finished));
+    p.notify(event, severity, subject, body);
+    let summary = match next {
+        Some(line) => format!("deploy {verdict}; {line}"),
+        None => format!("deploy {verdict}"),
+    };
+    p.into_decision(summary)
 }
 
 #[cfg(test)]
@@ -766,8 +872,13 @@ mod tests {
         assert!(compare_applies(&push(serde_json::json!({}))));
     }
 
-    fn config() -> Config {
-        Config::from_lookup(|n| (n == "GITHUB_REPOSITORY").then(|| "acme/app".to_string())).unwrap()
+    fn config_with(token: bool) -> Config {
+        Config::from_lookup(|n| match n {
+            "GITHUB_REPOSITORY" => Some("acme/app".to_string()),
+            "GITHUB_TOKEN" if token => Some("ghp_test".to_string()),
+            _ => None,
+        })
+        .unwrap()
     }
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -776,13 +887,14 @@ mod tests {
 
     const UP: Observed = Observed { desired_count: 1, running_count: 1 };
     const DOWN: Observed = Observed { desired_count: 0, running_count: 0 };
+    const SHA: &str = "2222222222222222222222222222222222222222";
 
     fn decide(state: &EnvironmentState, observed: Observed, push: &Push, can_dispatch: bool, now: &str) -> Decision {
         let filters = Filters::builtin();
         let files = changed_files(push, None);
         let matches = filters.classify(files.files.iter().map(String::as_str));
-        let input = PushInput { push, files: &files, matches: &matches, can_dispatch };
-        decide_push(state, observed, &input, utc(now), &config()).unwrap()
+        let input = PushInput { push, files: &files, matches: &matches };
+        decide_push(state, observed, &input, utc(now), &config_with(can_dispatch)).unwrap()
     }
 
     fn kinds(d: &Decision) -> Vec<String> {
@@ -793,9 +905,17 @@ mod tests {
                 Action::DispatchDeploy { deployment_type, .. } => format!("dispatch {deployment_type}"),
                 Action::RestoreService => "restore".into(),
                 Action::PutOneTimeSchedule { .. } => "put_schedule".into(),
+                Action::RecordDeployment(_) => "record".into(),
                 other => format!("{other:?}"),
             })
             .collect()
+    }
+
+    fn in_flight(sha: &str, plan: DeploymentPlan, dispatched: &str) -> EnvironmentState {
+        let mut s = EnvironmentState { phase: crate::Phase::Up, version: 3, ..EnvironmentState::new("staging") };
+        s.queue_deployment(sha, plan, utc(dispatched));
+        s.dispatch_pending(utc(dispatched), chrono::Duration::minutes(30)).unwrap();
+        s
     }
 
     #[test]
@@ -813,27 +933,44 @@ mod tests {
             s.queue_deployment("1234567", DeploymentPlan::FULL, utc("2026-11-26T00:00:00Z"));
             s
         };
+        let running = in_flight("1234567", DeploymentPlan::FULL, "2026-11-27T09:55:00Z");
+        let seen = {
+            let mut s = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T09:55:00Z");
+            s.remember_push(backend.key());
+            s
+        };
+        let refused = {
+            let mut s = seen.clone();
+            s.dispatch_refused(SHA);
+            s
+        };
         let fresh = EnvironmentState::new("staging");
-        const WORKING: &str = "2026-11-27T10:00:00Z";
-        const EVENING: &str = "2026-11-27T20:00:00Z";
+        const WORKING: &str = "2026-11-27T10:00:00.123456789Z";
+        const EVENING: &str = "2026-11-27T20:00:00.5Z";
         #[rustfmt::skip]
         let cases: Vec<(&str, &EnvironmentState, Observed, &Push, bool, &str, Vec<&str>, &str)> = vec![
             ("backend push, staging up", &fresh, UP, &backend, true, WORKING,
-                vec!["dispatch backend-only", "notify deploy.planned"], "dispatched backend-only"),
+                vec!["dispatch backend-only", "notify deploy.planned"], "dispatched backend-only for 1 push (2222222)"),
             ("docs only: nothing, no notification", &fresh, UP, &docs, true, WORKING,
                 vec![], "validation only: nothing to deploy"),
             ("down in hours: started, not held", &fresh, DOWN, &backend, true, WORKING,
-                vec!["restore", "dispatch backend-only", "notify deploy.planned"], "dispatched backend-only"),
+                vec!["restore", "dispatch backend-only", "notify deploy.planned"], "dispatched backend-only for 1 push (2222222)"),
             ("down in the evening: held and started", &fresh, DOWN, &backend, true, EVENING,
-                vec!["put_schedule", "restore", "dispatch backend-only", "notify deploy.planned"], "dispatched backend-only"),
+                vec!["put_schedule", "restore", "dispatch backend-only", "notify deploy.planned"], "dispatched backend-only for 1 push (2222222)"),
             ("forced push deploys in full", &fresh, UP, &forced, true, WORKING,
-                vec!["dispatch full", "notify deploy.planned"], "dispatched full"),
+                vec!["dispatch full", "notify deploy.planned"], "dispatched full for 1 push (2222222)"),
             ("no token: dry mode", &fresh, UP, &backend, false, WORKING,
                 vec!["notify deploy.planned"], "dry mode (no GitHub token): backend-only recorded, not dispatched"),
             ("locked: pending, told once", &locked, DOWN, &backend, true, WORKING,
-                vec!["notify deploy.pending"], "locked by the budget: backend-only recorded as pending"),
-            ("locked again: pending, not told again", &already_pending, DOWN, &backend, true, WORKING,
-                vec![], "locked by the budget: backend-only recorded as pending"),
+                vec!["notify deploy.pending"], "locked by the budget: backend-only pending (1 push)"),
+            ("locked again: merged, not told again", &already_pending, DOWN, &backend, true, WORKING,
+                vec![], "locked by the budget: full pending (2 pushes)"),
+            ("a run in flight: queued behind it", &running, UP, &backend, true, WORKING,
+                vec!["notify deploy.planned"], "queued behind the run for 1234567 (dispatched at 09:55 UTC): backend-only pending, 1 push"),
+            ("the same push again: nothing", &seen, UP, &backend, true, WORKING,
+                vec![], "already received: 2222222 is being deployed"),
+            ("the same push again after a refused dispatch: dispatched again", &refused, UP, &backend, true, WORKING,
+                vec!["dispatch full"], "already received: 2222222 is pending; dispatched full for 1 push (2222222)"),
         ];
         for (name, state, observed, push, can_dispatch, now, expected, summary) in cases {
             let d = decide(state, observed, push, can_dispatch, now);
@@ -843,14 +980,43 @@ mod tests {
     }
 
     #[test]
-    fn a_dispatched_deploy_is_in_progress_and_a_dry_one_pending() {
+    fn a_dispatched_deploy_is_in_flight_before_it_is_made_and_a_dry_one_pending() {
         let fresh = EnvironmentState::new("staging");
         let p = push(serde_json::json!({}));
-        let d = decide(&fresh, UP, &p, true, "2026-11-27T10:00:00Z");
-        let dep = d.next_state.pending_deployment.as_ref().unwrap();
-        assert_eq!((dep.sha.as_str(), dep.status), ("2222222222222222222222222222222222222222", DeploymentStatus::InProgress));
+        let d = decide(&fresh, UP, &p, true, "2026-11-27T10:00:00.987Z");
+        let dep = d.next_state.deployment_in_flight.as_ref().unwrap();
+        assert_eq!((dep.sha.as_str(), dep.status), (SHA, DeploymentStatus::InProgress));
+        assert_eq!(dep.started_at, Some(utc("2026-11-27T10:00:00Z")), "stored at whole seconds");
+        assert!(d.next_state.pending_deployment.is_none());
+        assert!(d.next_state.knows_push(&p.key()));
+        let Some(Action::DispatchDeploy { sha, migrate, .. }) = d.actions.first() else { panic!("{:?}", d.actions) };
+        assert_eq!((sha.as_str(), *migrate), (SHA, false));
         let d = decide(&fresh, UP, &p, false, "2026-11-27T10:00:00Z");
         assert_eq!(d.next_state.pending_deployment.unwrap().status, DeploymentStatus::Pending);
+        assert!(d.next_state.deployment_in_flight.is_none());
+    }
+
+    #[test]
+    fn ten_pushes_while_a_run_is_in_flight_make_one_more_run() {
+        let mut state = EnvironmentState::new("staging");
+        let mut dispatches = 0;
+        for i in 0..10 {
+            let p = push(serde_json::json!({
+                "before": format!("{:040}", i), "after": format!("{:040}", i + 1),
+                "commits": [{"id": format!("{:040}", i + 1), "message": "m", "added": [], "removed": [],
+                             "modified": [if i % 2 == 0 { "apps/express-api/a.ts" } else { "apps/client-ui/b.tsx" }]}],
+            }));
+            let d = decide(&state, UP, &p, true, &format!("2026-11-27T10:0{i}:00.25Z"));
+            dispatches += d.actions.iter().filter(|a| matches!(a, Action::DispatchDeploy { .. })).count();
+            state = EnvironmentState { version: state.version + 1, ..d.next_state };
+        }
+        assert_eq!(dispatches, 1, "the first push dispatches, the other nine wait");
+        let waiting = state.pending_deployment.clone().unwrap();
+        assert_eq!((waiting.pushes.len(), waiting.deployment_type), (9, Some(DeploymentType::Full)));
+        let run = WorkflowRun { created_at: Some(utc("2026-11-27T10:00:03Z")), ..run("success", &format!("{:040}", 5)) };
+        let d = decide_deploy_finished(&state, UP, &run, utc("2026-11-27T10:10:00Z"), &config_with(true));
+        assert_eq!(kinds(&d), ["record", "dispatch full", "notify deploy.succeeded"]);
+        assert_eq!(d.summary, format!("deploy succeeded; dispatched full for 9 pushes ({})", waiting.push_list()));
     }
 
     #[test]
@@ -870,13 +1036,12 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_finished_deploy_is_recorded_with_its_duration_and_told() {
-        let mut state = EnvironmentState::new("staging");
-        state.queue_deployment("2222222222222222222222222222222222222222", DeploymentPlan::FULL, utc("2026-11-27T10:00:00Z"));
-        state.deployment_started(utc("2026-11-27T10:00:01Z")).unwrap();
-        let run = |conclusion: &str, sha: &str| WorkflowRun {
+    fn run(conclusion: &str, sha: &str) -> WorkflowRun {
+        WorkflowRun {
+            id: Some(30433642),
             name: Some("Deploy staging".into()),
+            event: Some("workflow_dispatch".into()),
+            created_at: Some(utc("2026-11-27T10:00:02Z")),
             path: ".github/workflows/deploy-staging.yml".into(),
             head_branch: Some("develop".into()),
             head_sha: sha.into(),
@@ -884,21 +1049,52 @@ mod tests {
             run_started_at: Some(utc("2026-11-27T10:00:05Z")),
             updated_at: Some(utc("2026-11-27T10:04:17Z")),
             html_url: Some("https://github.com/acme/app/actions/runs/1".into()),
-        };
-        let sha = "2222222222222222222222222222222222222222";
-        let ok = decide_deploy_finished(&state, &run("success", sha), utc("2026-11-27T10:04:20Z"));
+        }
+    }
+
+    #[test]
+    fn a_finished_deploy_is_recorded_with_what_it_built_and_told() {
+        let state = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:01.5Z");
+        let config = config_with(true);
+        let now = utc("2026-11-27T10:04:20.75Z");
+        let ok = decide_deploy_finished(&state, UP, &run("success", SHA), now, &config);
         let last = ok.next_state.last_deployment.as_ref().unwrap();
-        assert_eq!((last.status, last.run_duration_secs), (DeploymentStatus::Succeeded, Some(252)));
-        assert!(ok.next_state.pending_deployment.is_none());
+        assert_eq!((last.status, last.run_duration_secs, last.run_id), (DeploymentStatus::Succeeded, Some(252), Some(30433642)));
+        assert_eq!(last.finished_at, Some(utc("2026-11-27T10:04:20Z")));
+        assert!(ok.next_state.deployment_in_flight.is_none());
         let Action::Notify(n) = &ok.actions[1] else { panic!() };
         assert_eq!((n.severity, n.subject.as_str()), (Severity::Info, "staging: full succeeded @ 2222222 in 4m 12s"));
 
-        let failed = decide_deploy_finished(&state, &run("failure", sha), utc("2026-11-27T10:04:20Z"));
+        let failed = decide_deploy_finished(&state, UP, &run("failure", SHA), now, &config);
         let Action::Notify(n) = &failed.actions[1] else { panic!() };
         assert_eq!((n.severity, n.event), (Severity::Critical, NotificationEvent::DeployFailed));
+        assert!(n.body.contains("Run: https://github.com/acme/app/actions/runs/1"), "{}", n.body);
 
-        let other = decide_deploy_finished(&state, &run("success", "3333333333333333333333333333333333333333"), utc("2026-11-27T10:04:20Z"));
-        assert!(other.actions.is_empty());
-        assert_eq!(other.next_state, state);
+        // A dispatch runs the branch head: a newer commit is recorded and said.
+        let newer = "3333333333333333333333333333333333333333";
+        let built = decide_deploy_finished(&state, UP, &run("success", newer), now, &config);
+        assert_eq!(built.next_state.last_deployment.as_ref().unwrap().built_sha.as_deref(), Some(newer));
+        let Action::Notify(n) = &built.actions[1] else { panic!() };
+        assert!(n.body.contains("The run built 3333333, the branch head when it started, which is newer than the push's 2222222."), "{}", n.body);
+    }
+
+    #[test]
+    fn a_run_we_were_not_waiting_for_changes_nothing_but_its_failure_is_told() {
+        let state = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:30:00Z");
+        let config = config_with(true);
+        let now = utc("2026-11-27T10:31:00Z");
+        // Created before the dispatch (beyond the clock skew): an earlier run.
+        let ok = decide_deploy_finished(&state, UP, &run("success", SHA), now, &config);
+        assert!(ok.actions.is_empty());
+        assert_eq!(ok.next_state, state);
+        let failed = decide_deploy_finished(&state, UP, &run("failure", SHA), now, &config);
+        assert_eq!(kinds(&failed), ["notify deploy.failed"]);
+        assert_eq!(failed.next_state, state);
+        // A run started by a push, not a dispatch.
+        let pushed = WorkflowRun { event: Some("push".into()), created_at: Some(utc("2026-11-27T10:30:30Z")), ..run("success", SHA) };
+        assert!(decide_deploy_finished(&state, UP, &pushed, now, &config).actions.is_empty());
+        // Nothing in flight.
+        let idle = EnvironmentState::new("staging");
+        assert!(decide_deploy_finished(&idle, UP, &run("success", SHA), now, &config).actions.is_empty());
     }
 }

@@ -8,9 +8,10 @@ use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use chrono::{DateTime, Utc};
 use staging_core::Config;
-use staging_core::aws::ecs::Service;
-use staging_core::aws::store::Store;
-use staging_core::aws::{Clients, ShellError, runner};
+use staging_core::shell::ecs::Service;
+use staging_core::shell::store::Store;
+use staging_core::shell::executor::Executor;
+use staging_core::shell::{Clients, ShellError, runner};
 use staging_core::lifecycle::Command;
 
 const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
@@ -112,7 +113,7 @@ async fn when_ecs_fails_the_runner_writes_no_state() {
     let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
     let put = mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
     let clients = clients(&[&describe, &update], &[&get, &put]);
-    let err = runner::run(&clients, &config(), &Command::Down { who: "ops".into() }, now()).await.unwrap_err();
+    let err = runner::run(&Executor::new(&clients, &config()), &Command::Down { who: "ops".into() }, now()).await.unwrap_err();
     assert_retryable(&err, "ecs:DescribeServices");
     assert_eq!(update.num_calls(), 0, "nothing was scaled");
     assert_eq!(put.num_calls(), 0, "no state was written");
@@ -127,7 +128,7 @@ async fn when_the_state_cannot_be_read_nothing_is_done() {
     let get = mock!(aws_sdk_dynamodb::Client::get_item).sequence().http_status(400, Some(THROTTLED.into())).times(3).build();
     let put = mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
     let clients = clients(&[&describe, &update], &[&get, &put]);
-    let err = runner::run(&clients, &config(), &Command::Down { who: "ops".into() }, now()).await.unwrap_err();
+    let err = runner::run(&Executor::new(&clients, &config()), &Command::Down { who: "ops".into() }, now()).await.unwrap_err();
     assert_retryable(&err, "dynamodb:GetItem");
     assert_eq!((describe.num_calls(), update.num_calls(), put.num_calls()), (0, 0, 0));
 }
@@ -147,18 +148,18 @@ fn describe_output(desired: i32, running: i32) -> aws_sdk_ecs::operation::descri
 
 #[tokio::test]
 async fn a_commit_that_keeps_failing_surfaces_as_retryable() {
-    // Nothing to do but the stored phase must catch up with ECS (down -> starting).
+    // Nothing to do, but a never-written state adopts what ECS shows: a commit.
     let describe = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| describe_output(2, 0));
     let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
     let put = mock!(aws_sdk_dynamodb::Client::put_item).sequence().http_status(500, None).times(3).build();
     let clients = clients(&[&describe], &[&get, &put]);
-    let err = runner::run(&clients, &config(), &Command::Release { who: "ops".into() }, now()).await.unwrap_err();
+    let err = runner::run(&Executor::new(&clients, &config()), &Command::Release { who: "ops".into() }, now()).await.unwrap_err();
     assert_retryable(&err, "dynamodb:PutItem");
     assert_eq!(put.num_calls(), 3);
 }
 
 #[tokio::test]
-async fn a_failure_midway_lists_what_was_done_and_commits_nothing() {
+async fn a_notification_that_fails_after_the_commit_leaves_the_decision_standing() {
     let describe = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| describe_output(2, 2));
     let tag = mock!(aws_sdk_ecs::Client::tag_resource)
         .then_output(|| aws_sdk_ecs::operation::tag_resource::TagResourceOutput::builder().build());
@@ -172,13 +173,13 @@ async fn a_failure_midway_lists_what_was_done_and_commits_nothing() {
     clients.sns = client!(aws_sdk_sns, [&sns_publish]);
     let mut config = config();
     config.resources.team_topic_arn = Some("arn:aws:sns:us-east-1:123456789012:team".into());
-    let err = runner::run(&clients, &config, &Command::Scheduled(staging_core::ScheduledCommand::Teardown), now())
-        .await
-        .unwrap_err();
-    // The scale ran, the notification failed after its retries: the error says both,
-    // is retryable, and no state was committed.
-    assert!(matches!(err, ShellError::Incomplete { .. }), "{err}");
-    assert!(err.is_retryable(), "{err}");
-    assert!(err.to_string().contains("already done: scaled the service to 0"), "{err}");
-    assert_eq!((update.num_calls(), sns_publish.num_calls(), put.num_calls()), (1, 3, 0));
+    let teardown = Command::Scheduled(staging_core::ScheduledCommand::Teardown { scheduled_time: None });
+    let outcome = runner::run(&Executor::new(&clients, &config), &teardown, now()).await.unwrap();
+    // Committed, scaled; the notification failed after its retries and is reported,
+    // without failing the run (a retry would decide "already down" and tell nobody).
+    assert_eq!(outcome.summary, "stopping");
+    assert_eq!(outcome.done, ["scaled the service to 0"]);
+    assert_eq!(outcome.failed.len(), 1);
+    assert!(outcome.failed[0].starts_with("sns:Publish failed (retryable)"), "{:?}", outcome.failed);
+    assert_eq!((put.num_calls(), update.num_calls(), sns_publish.num_calls()), (1, 1, 3));
 }

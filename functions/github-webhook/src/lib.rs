@@ -5,17 +5,20 @@
 //!
 //! Order of business: request checks and routing (pure, nothing touched on refusal),
 //! then the delivery is claimed in DynamoDB by its `X-GitHub-Delivery` id, so a
-//! redelivery gets the first answer back and acts no further.
+//! redelivery gets the first answer back and acts no further. The delivery id is not
+//! covered by the signature, so it is only a fast path: what makes a push act once is
+//! the state, which remembers the pushes it took (`before..after`) and records a
+//! dispatch before it is made.
 
 use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use staging_core::aws::executor::Executor;
-use staging_core::aws::runner::run_with;
-use staging_core::aws::store::Claim;
-use staging_core::aws::{Clients, ShellError};
-use staging_core::github::GitHubApi;
+use staging_core::shell::executor::Executor;
+use staging_core::shell::runner::run_with;
+use staging_core::shell::store::Claim;
+use staging_core::shell::{Clients, ShellError};
+use staging_core::shell::github::GitHubApi;
 use staging_core::webhook::{self, Delivery, Route};
 use staging_core::{Config, Filters};
 
@@ -85,14 +88,14 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
         Route::Ping { hook_id } => (200, json!({ "pong": true, "hook_id": hook_id })),
         Route::Ignored(reason) => (202, json!({ "delivery": delivery.id, "ignored": reason })),
         Route::Push(push) => once(app, &delivery, body, Act::Push(push), now).await,
-        Route::DeployFinished(run) => once(app, &delivery, body, Act::DeployFinished(run), now).await,
+        Route::DeployFinished(run) => once(app, &delivery, body, Act::DeployFinished(Box::new(run)), now).await,
     }
 }
 
 /// The deliveries that change something, and so are acted on once.
 enum Act {
     Push(Box<webhook::Push>),
-    DeployFinished(webhook::WorkflowRun),
+    DeployFinished(Box<webhook::WorkflowRun>),
 }
 
 /// Acts on a delivery at most once: a repeat gets the stored answer.
@@ -132,8 +135,7 @@ async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], act: Act, now: Da
                 lambda_http::tracing::warn!(error = %abandon, "could not release the delivery claim");
             }
             let status = match &e {
-                ShellError::Upstream(..) => 502,
-                ShellError::Incomplete { source, .. } if matches!(**source, ShellError::Upstream(..)) => 502,
+                e if e.is_upstream() => 502,
                 e if e.is_retryable() => 503,
                 _ => 500,
             };
@@ -153,11 +155,10 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
         push,
         files: &files,
         matches: &matches,
-        can_dispatch: app.github.is_some(),
     };
     let mut executor = Executor::new(&app.clients, &app.config);
     executor.github = app.github.as_ref();
-    let outcome = run_with(&executor, |state, observed| {
+    let outcome = run_with(&executor, now, |state, observed| {
         webhook::decide_push(state, observed, &input, now, &app.config)
     })
     .await?;
@@ -173,6 +174,7 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
             "deployment_type": deployment_type,
             "filters": matches,
             "actions": outcome.done,
+            "failed": outcome.failed,
             "files_source": files.source,
             "files_reason": files.reason,
             "files": files.files.len(),
@@ -186,14 +188,19 @@ async fn on_deploy_finished(
     run: &webhook::WorkflowRun,
     now: DateTime<Utc>,
 ) -> Result<(u16, Value), ShellError> {
-    let executor = Executor::new(&app.clients, &app.config);
-    let outcome = run_with(&executor, |state, _| Ok(webhook::decide_deploy_finished(state, run, now))).await?;
+    let mut executor = Executor::new(&app.clients, &app.config);
+    executor.github = app.github.as_ref();
+    let outcome = run_with(&executor, now, |state, observed| {
+        Ok(webhook::decide_deploy_finished(state, observed, run, now, &app.config))
+    })
+    .await?;
     Ok((
         200,
         json!({
             "delivery": delivery.id,
             "summary": outcome.summary,
             "actions": outcome.done,
+            "failed": outcome.failed,
         }),
     ))
 }

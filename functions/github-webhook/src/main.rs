@@ -1,13 +1,13 @@
 use lambda_http::{Error, Request, run, service_fn, tracing};
 use staging_core::Config;
-use staging_core::aws::Clients;
+use staging_core::shell::Clients;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let mut config = Config::from_env()?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    staging_core::github::resolve_secrets(&aws_sdk_secretsmanager::Client::new(&sdk), &mut config.github).await?;
+    staging_core::shell::github::resolve_secrets(&aws_sdk_secretsmanager::Client::new(&sdk), &mut config.github).await?;
     let app = github_webhook::Webhook::new(Clients::new(&sdk), config)?;
     run(service_fn(|request: Request| {
         let app = &app;

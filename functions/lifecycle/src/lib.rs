@@ -1,23 +1,28 @@
 //! lifecycle: EventBridge Scheduler (and operators) → teardown, startup, holds, unlock.
 //!
-//! The event is a [`Command`]: a schedule's input (`{"command":"teardown"}`,
-//! `{"command":"startup"}`, `{"command":"hold_expired","until":…}`) or an operator
-//! command (`{"command":"up","who":…,"reason":…}`). The same handler runs in the
-//! Lambda binary and in `stagingctl invoke lifecycle`.
+//! The event is a [`Command`]: a schedule's input (`{"command":"teardown",
+//! "scheduled_time":"<aws.scheduler.scheduled-time>"}`, `{"command":"startup",…}`,
+//! `{"command":"hold_expired","until":…}`) or an operator command
+//! (`{"command":"up","who":…,"reason":…}`). The same handler runs in the Lambda binary
+//! and in `stagingctl invoke lifecycle`.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use staging_core::Config;
-use staging_core::aws::{Clients, ShellError, runner};
+use staging_core::shell::executor::Executor;
+use staging_core::shell::{ShellError, runner};
 use staging_core::lifecycle::Command;
 
-/// Handles one event at `now`.
-pub async fn handle(clients: &Clients, config: &Config, event: Value, now: DateTime<Utc>) -> Result<Value, ShellError> {
+/// Handles one event; `clock` is the time now (a scheduled command decides at its own
+/// scheduled time).
+pub async fn handle(executor: &Executor<'_>, event: Value, clock: DateTime<Utc>) -> Result<Value, ShellError> {
     let command: Command = serde_json::from_value(event).map_err(|e| {
         ShellError::BadEvent(format!(
             "expected a lifecycle command like {{\"command\":\"teardown\"}}: {e}"
         ))
     })?;
-    let outcome = runner::run(clients, config, &command, now).await?;
+    let outcome = runner::run(executor, &command, clock).await?;
+    for failed in &outcome.failed {
+        lambda_runtime::tracing::warn!(error = %failed, "a notification was not sent; the decision stands");
+    }
     Ok(serde_json::to_value(outcome).expect("outcomes serialize"))
 }

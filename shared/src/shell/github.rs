@@ -152,14 +152,14 @@ impl GitHubApi {
 pub async fn resolve_secrets(
     client: &aws_sdk_secretsmanager::Client,
     github: &mut GitHub,
-) -> Result<(), crate::aws::ShellError> {
-    async fn read(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, crate::aws::ShellError> {
+) -> Result<(), crate::shell::ShellError> {
+    async fn read(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, crate::shell::ShellError> {
         let out = client
             .get_secret_value()
             .secret_id(arn)
             .send()
             .await
-            .map_err(|e| crate::aws::ShellError::aws("secretsmanager:GetSecretValue", e))?;
+            .map_err(|e| crate::shell::ShellError::aws("secretsmanager:GetSecretValue", e))?;
         Ok(out.secret_string().unwrap_or_default().trim().to_string())
     }
     if github.webhook_secrets.is_empty()

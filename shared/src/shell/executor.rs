@@ -1,5 +1,7 @@
-//! Runs a decision's actions in order against AWS and reports what it did. The first
-//! failure stops the run; the error lists what had already been done.
+//! Carries out a decision's actions against AWS (and GitHub) and reports what it did.
+//! The actions run after the commit and are independent of each other, so one failing
+//! does not stop the rest: a failed ECS call must not hold back a dispatch whose intent
+//! is already recorded.
 
 use super::ecs::Service;
 use super::scheduler::Schedules;
@@ -8,13 +10,36 @@ use super::{Clients, ShellError, notify, required};
 use crate::action::Action;
 use crate::config::Config;
 
+/// An action that failed, and why.
+#[derive(Debug)]
+pub struct Failure {
+    pub action: Action,
+    pub error: ShellError,
+}
+
+impl Failure {
+    /// Whether losing this action leaves the committed decision standing as it is: a
+    /// notification is told late or not at all, but nothing in the world is wrong.
+    pub fn is_only_a_notification(&self) -> bool {
+        matches!(self.action, Action::Notify(_))
+    }
+}
+
+/// What carrying out a list of actions did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// One line per action done.
+    pub done: Vec<String>,
+    pub failed: Vec<Failure>,
+}
+
 /// Carries out actions for one environment.
 pub struct Executor<'a> {
     pub clients: &'a Clients,
     pub config: &'a Config,
     /// For `DispatchDeploy`; without it a dispatch is refused.
     #[cfg(feature = "github")]
-    pub github: Option<&'a crate::github::GitHubApi>,
+    pub github: Option<&'a crate::shell::github::GitHubApi>,
 }
 
 impl<'a> Executor<'a> {
@@ -53,7 +78,8 @@ impl<'a> Executor<'a> {
         })
     }
 
-    /// Runs `actions` in order; returns one line per action done.
+    /// Runs `actions` in order, every one of them; the first failure stops the run and
+    /// the error lists what had already been done.
     pub async fn execute(&self, actions: &[Action]) -> Result<Vec<String>, ShellError> {
         let mut done = Vec::with_capacity(actions.len());
         for action in actions {
@@ -68,6 +94,21 @@ impl<'a> Executor<'a> {
             }
         }
         Ok(done)
+    }
+
+    /// Runs every action in order, whatever fails; reports what was done and what failed.
+    pub async fn execute_all(&self, actions: &[Action]) -> Report {
+        let mut report = Report::default();
+        for action in actions {
+            match self.run(action).await {
+                Ok(line) => report.done.push(line),
+                Err(error) => report.failed.push(Failure {
+                    action: action.clone(),
+                    error,
+                }),
+            }
+        }
+        report
     }
 
     async fn run(&self, action: &Action) -> Result<String, ShellError> {
@@ -97,20 +138,29 @@ impl<'a> Executor<'a> {
             }
             Action::DispatchDeploy {
                 git_ref,
+                sha,
                 deployment_type,
                 skip_tests,
+                migrate,
             } => {
                 #[cfg(feature = "github")]
                 if let Some(api) = self.github {
                     let gh = &self.config.github;
-                    let inputs = [
+                    let mut inputs = vec![
                         (gh.deploy_type_input.as_str(), deployment_type.as_str().to_string()),
                         (gh.skip_tests_input.as_str(), skip_tests.to_string()),
                     ];
+                    if let Some(name) = &gh.migrate_input {
+                        inputs.push((name.as_str(), migrate.to_string()));
+                    }
                     api.dispatch(&gh.deploy_workflow, git_ref, &inputs).await?;
-                    return Ok(format!("dispatched {} ({deployment_type}) on {git_ref}", gh.deploy_workflow));
+                    return Ok(format!(
+                        "dispatched {} ({deployment_type}) on {git_ref} for {}",
+                        gh.deploy_workflow,
+                        crate::state::short_sha(sha)
+                    ));
                 }
-                let _ = (git_ref, deployment_type, skip_tests);
+                let _ = (git_ref, sha, deployment_type, skip_tests, migrate);
                 return Err(ShellError::Unsupported("no GitHub token is configured to dispatch the deploy workflow".into()));
             }
             Action::RecordDeployment(d) => {

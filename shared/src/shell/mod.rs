@@ -7,6 +7,8 @@ pub mod budgets;
 pub mod ecs;
 pub mod error;
 pub mod executor;
+#[cfg(feature = "github")]
+pub mod github;
 pub mod notify;
 pub mod runner;
 pub mod scheduler;

@@ -26,9 +26,14 @@ pub enum ShellError {
         message: String,
         retryable: bool,
     },
-    /// Another service (GitHub) failed.
-    #[error("{0}")]
-    Upstream(String, bool),
+    /// Another service (GitHub) failed. `refused`: it answered with an error status,
+    /// so it did nothing; otherwise (a timeout, a dropped connection) it may have acted.
+    #[error("{message}")]
+    Upstream {
+        message: String,
+        retryable: bool,
+        refused: bool,
+    },
     /// The core refused (bad input, a transition that is not allowed).
     #[error(transparent)]
     Core(#[from] crate::Error),
@@ -50,6 +55,15 @@ pub enum ShellError {
     /// An action this build cannot carry out.
     #[error("{0}")]
     Unsupported(String),
+    /// The decision was committed, but carrying it out failed in part: what was done
+    /// and what failed are listed. The state stands; a retry reconciles.
+    #[error("{summary} (committed), but: {}{}", failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        if done.is_empty() { String::new() } else { format!(" (done: {})", done.join("; ")) })]
+    AfterCommit {
+        summary: String,
+        done: Vec<String>,
+        failures: Vec<ShellError>,
+    },
     /// Some actions ran before one failed: what ran is listed.
     #[error("{source} (already done: {})", if done.is_empty() { "nothing".to_string() } else { done.join("; ") })]
     Incomplete {
@@ -60,13 +74,25 @@ pub enum ShellError {
 }
 
 impl ShellError {
+    /// Whether another service (GitHub) is what failed.
+    pub fn is_upstream(&self) -> bool {
+        match self {
+            Self::Upstream { .. } => true,
+            Self::Incomplete { source, .. } => source.is_upstream(),
+            Self::AfterCommit { failures, .. } => failures.iter().any(Self::is_upstream),
+            _ => false,
+        }
+    }
+
     /// Whether the invocation should be retried (by Lambda, SNS or Scheduler): AWS
     /// throttling, 5xx, timeouts and connection failures, and lost races.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Aws { retryable, .. } => *retryable,
             Self::Conflict { .. } => true,
-            Self::Upstream(_, retryable) => *retryable,
+            Self::Upstream { retryable, .. } => *retryable,
+            // The decision stands; a retry (or any later invocation) reconciles.
+            Self::AfterCommit { .. } => true,
             Self::Incomplete { source, .. } => source.is_retryable(),
             _ => false,
         }
@@ -96,9 +122,13 @@ impl ShellError {
 }
 
 #[cfg(feature = "github")]
-impl From<crate::github::GitHubError> for ShellError {
-    fn from(e: crate::github::GitHubError) -> Self {
+impl From<crate::shell::github::GitHubError> for ShellError {
+    fn from(e: crate::shell::github::GitHubError) -> Self {
         let retryable = e.is_retryable();
-        Self::Upstream(e.to_string(), retryable)
+        Self::Upstream {
+            message: e.to_string(),
+            retryable,
+            refused: e.status.is_some(),
+        }
     }
 }

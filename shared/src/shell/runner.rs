@@ -1,0 +1,230 @@
+//! One invocation, as a reconciler: load → observe → decide → **commit** → act →
+//! converge.
+//!
+//! The committed state is the intent. A lost race (the version moved) is decided again
+//! from the winner's state, so nothing is done on the strength of a decision that was
+//! not committed. After the commit the actions run (each idempotent, but the dispatch,
+//! whose intent the state already records), then the reconciler reloads the state and
+//! puts ECS (and the hold's schedule) right until they agree — so whichever invocation
+//! acts last, ECS ends matching the last committed decision. A notification that fails
+//! never undoes a decision; any other failure after the commit is a retryable error.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::executor::{Executor, Report};
+use super::scheduler::at_expression;
+use super::store::Store;
+use super::ShellError;
+use crate::action::{Action, Decision};
+use crate::lifecycle::{self, Command, Observed};
+use crate::state::EnvironmentState;
+
+/// How many times a lost race is decided again before giving up (retryable).
+pub const MAX_ATTEMPTS: u32 = 8;
+/// How many rounds the reconciler takes to make the world match the state.
+const CONVERGE_ROUNDS: u32 = 4;
+
+/// What running a command did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub summary: String,
+    /// One line per action carried out.
+    pub done: Vec<String>,
+    /// Notifications that could not be sent; the decision stands.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<String>,
+    pub state: EnvironmentState,
+}
+
+/// Runs one lifecycle command to completion (see [`run_with`]).
+pub async fn run(executor: &Executor<'_>, command: &Command, now: DateTime<Utc>) -> Result<Outcome, ShellError> {
+    run_with(executor, now, |state, observed| {
+        lifecycle::decide(state, observed, command, now, executor.config)
+    })
+    .await
+}
+
+/// Decides with `decide`, commits, acts, converges (see the module's documentation).
+pub async fn run_with<F>(executor: &Executor<'_>, now: DateTime<Utc>, decide: F) -> Result<Outcome, ShellError>
+where
+    F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
+{
+    let store = executor.store()?;
+    let (decision, state, observed, committed) = decide_and_commit(executor, &store, &decide).await?;
+    let mut report = executor.execute_all(&decision.actions).await;
+
+    // GitHub refused a dispatch: it did nothing, so the deploy goes back to waiting (a
+    // redelivery, or the next push or start, dispatches it). Any other dispatch failure
+    // may hide an accepted dispatch, so the run stays in flight: one dispatch at most.
+    for failure in &report.failed {
+        if let Action::DispatchDeploy { sha, .. } = &failure.action
+            && matches!(failure.error, ShellError::Upstream { refused: true, .. } | ShellError::Unsupported(_))
+        {
+            let reverted = commit_change(executor, &store, |s| {
+                let mut next = s.clone();
+                next.dispatch_refused(sha).then_some(next)
+            })
+            .await;
+            if let Err(e) = reverted {
+                report.failed.push(super::executor::Failure {
+                    action: failure.action.clone(),
+                    error: e,
+                });
+                break;
+            }
+        }
+    }
+
+    if committed || !decision.actions.is_empty() {
+        let check_schedule = decision
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::PutOneTimeSchedule { .. } | Action::DeleteSchedule { .. }));
+        converge(executor, &store, now, check_schedule, &mut report).await;
+    } else if let Some(action) = lifecycle::reconcile(&state, observed) {
+        // Nothing decided, but ECS and the state disagree (a failed or overtaken action
+        // of an earlier invocation): put it right.
+        let fixed = executor.execute_all(&[action]).await;
+        report.done.extend(fixed.done.into_iter().map(|l| format!("reconciled: {l}")));
+        report.failed.extend(fixed.failed);
+    }
+
+    finish(decision.summary, report, state)
+}
+
+/// The outcome, or the failures that matter. Notifications that failed are reported
+/// and do not fail the run.
+fn finish(summary: String, report: Report, state: EnvironmentState) -> Result<Outcome, ShellError> {
+    let (notices, failures): (Vec<_>, Vec<_>) = report.failed.into_iter().partition(|f| f.is_only_a_notification());
+    let failed: Vec<String> = notices.into_iter().map(|f| f.error.to_string()).collect();
+    if failures.is_empty() {
+        return Ok(Outcome {
+            summary,
+            done: report.done,
+            failed,
+            state,
+        });
+    }
+    Err(ShellError::AfterCommit {
+        summary,
+        done: report.done,
+        failures: failures.into_iter().map(|f| f.error).collect(),
+    })
+}
+
+/// Load, observe, decide; commit unless nothing changed; on a lost race, again.
+async fn decide_and_commit<F>(
+    executor: &Executor<'_>,
+    store: &Store<'_>,
+    decide: &F,
+) -> Result<(Decision, EnvironmentState, Observed, bool), ShellError>
+where
+    F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
+{
+    let service = executor.service()?;
+    let environment = &executor.config.environment;
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            backoff(attempt).await;
+        }
+        let state = store.load(environment).await?;
+        let observed = service.observe().await?.observed();
+        let decision = decide(&state, observed)?;
+        if decision.next_state == state {
+            return Ok((decision, state, observed, false));
+        }
+        match store.commit(&decision.next_state).await {
+            Ok(committed) => return Ok((decision, committed, observed, true)),
+            Err(ShellError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ShellError::Conflict {
+        environment: environment.clone(),
+        attempts: MAX_ATTEMPTS,
+    })
+}
+
+/// Commits `change` of the stored state (a core function; `None`: nothing to change),
+/// reloading on a lost race.
+async fn commit_change(
+    executor: &Executor<'_>,
+    store: &Store<'_>,
+    change: impl Fn(&EnvironmentState) -> Option<EnvironmentState>,
+) -> Result<(), ShellError> {
+    let environment = &executor.config.environment;
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            backoff(attempt).await;
+        }
+        let state = store.load(environment).await?;
+        let Some(next) = change(&state) else {
+            return Ok(());
+        };
+        match store.commit(&next).await {
+            Ok(_) => return Ok(()),
+            Err(ShellError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ShellError::Conflict {
+        environment: environment.clone(),
+        attempts: MAX_ATTEMPTS,
+    })
+}
+
+/// Makes ECS (and, when this invocation touched it, the hold's schedule) match the
+/// state as stored *now*, round after round, until they agree. Level-triggered: it does
+/// not matter whose decision it was or in which order invocations acted; whoever writes
+/// to ECS last looks again afterwards.
+pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<Utc>, check_schedule: bool, report: &mut Report) {
+    let Ok(service) = executor.service() else { return };
+    for _ in 0..CONVERGE_ROUNDS {
+        let state = match store.load(&executor.config.environment).await {
+            Ok(s) => s,
+            Err(e) => return report_failure(report, Action::RestoreService, e),
+        };
+        let observed = match service.observe().await {
+            Ok(s) => s.observed(),
+            Err(e) => return report_failure(report, Action::RestoreService, e),
+        };
+        let mut actions: Vec<Action> = lifecycle::reconcile(&state, observed).into_iter().collect();
+        if check_schedule
+            && let Some(put) = lifecycle::hold_schedule(&state, now)
+            && let Action::PutOneTimeSchedule { name, at, command } = &put
+            && let Ok(schedules) = executor.schedules()
+        {
+            let input = serde_json::to_string(command).expect("commands serialize");
+            match schedules.get(name).await {
+                Ok(Some(info)) if info.expression == at_expression(*at) && info.input.as_deref() == Some(input.as_str()) => {}
+                Ok(_) => actions.push(put),
+                Err(e) => return report_failure(report, put, e),
+            }
+        }
+        if actions.is_empty() {
+            return;
+        }
+        let round = executor.execute_all(&actions).await;
+        report.done.extend(round.done.into_iter().map(|l| format!("reconciled: {l}")));
+        if !round.failed.is_empty() {
+            report.failed.extend(round.failed);
+            return;
+        }
+    }
+}
+
+fn report_failure(report: &mut Report, action: Action, error: ShellError) {
+    report.failed.push(super::executor::Failure { action, error });
+}
+
+/// A short, jittered pause before deciding again after a lost race, so that racing
+/// invocations spread out instead of colliding again.
+async fn backoff(attempt: u32) {
+    use std::hash::BuildHasher;
+    let jitter = std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now()) % 25;
+    let base = 5u64 << attempt.min(4);
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+}
