@@ -94,3 +94,105 @@ pub async fn drain_team_queue(env: &BTreeMap<String, String>) -> Vec<serde_json:
         }
     }
 }
+
+/// A fault injected into a real SDK client: every call whose input is of type `T`
+/// fails before it is sent; every other call goes to moto as usual. (aws-smithy-mocks
+/// would replace the whole client; here ECS must stay real for everything else.)
+#[derive(Debug, Default)]
+pub struct FailOperation<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> FailOperation<T> {
+    pub fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<T: std::fmt::Debug + Send + Sync + 'static> aws_sdk_ecs::config::Intercept for FailOperation<T> {
+    fn name(&self) -> &'static str {
+        "FailOperation"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_sdk_ecs::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut aws_sdk_ecs::config::ConfigBag,
+    ) -> Result<(), aws_sdk_ecs::error::BoxError> {
+        match context.input().downcast_ref::<T>() {
+            Some(_) => Err(format!("injected fault: {}", std::any::type_name::<T>()).into()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// An ECS client on the local server whose `UpdateService` calls fail.
+pub async fn ecs_failing_updates(env: &BTreeMap<String, String>) -> aws_sdk_ecs::Client {
+    let sdk = sdk_config(env).await;
+    let config = aws_sdk_ecs::config::Builder::from(&sdk)
+        .interceptor(FailOperation::<aws_sdk_ecs::operation::update_service::UpdateServiceInput>::new())
+        .build();
+    aws_sdk_ecs::Client::from_conf(config)
+}
+
+/// An SNS client whose every call is answered 500 by `server` (a real HTTP server on
+/// loopback), with the SDK's retries kept short.
+pub async fn sns_failing(env: &BTreeMap<String, String>, server: &str) -> aws_sdk_sns::Client {
+    let sdk = sdk_config(env).await;
+    let config = aws_sdk_sns::config::Builder::from(&sdk)
+        .endpoint_url(server)
+        .retry_config(aws_sdk_sns::config::retry::RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(1)))
+        .build();
+    aws_sdk_sns::Client::from_conf(config)
+}
+
+/// An HTTP client that holds back every ECS `UpdateService` request by `delay` before
+/// sending it on to the real one: latency injected to force one interleaving of two
+/// invocations (the first commits, the second commits after it, the first acts last).
+#[derive(Debug, Clone)]
+pub struct SlowUpdates {
+    pub inner: aws_sdk_ecs::config::SharedHttpClient,
+    pub delay: std::time::Duration,
+}
+
+#[derive(Debug)]
+struct SlowConnector {
+    inner: aws_smithy_runtime_api::client::http::SharedHttpConnector,
+    delay: std::time::Duration,
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for SlowConnector {
+    fn call(
+        &self,
+        request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        let slow = request.headers().get("x-amz-target").is_some_and(|t| t.ends_with(".UpdateService"));
+        let (inner, delay) = (self.inner.clone(), self.delay);
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(async move {
+            if slow {
+                tokio::time::sleep(delay).await;
+            }
+            inner.call(request).await
+        })
+    }
+}
+
+impl aws_sdk_ecs::config::HttpClient for SlowUpdates {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_sdk_ecs::config::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(SlowConnector {
+            inner: self.inner.http_connector(settings, components),
+            delay: self.delay,
+        })
+    }
+}
+
+/// An ECS client on the local server whose `UpdateService` calls arrive `delay` late.
+pub async fn ecs_slow_updates(env: &BTreeMap<String, String>, delay: std::time::Duration) -> aws_sdk_ecs::Client {
+    let sdk = sdk_config(env).await;
+    // The local server speaks plain HTTP.
+    let inner = aws_smithy_http_client::Builder::new().build_http();
+    let config = aws_sdk_ecs::config::Builder::from(&sdk).http_client(SlowUpdates { inner, delay }).build();
+    aws_sdk_ecs::Client::from_conf(config)
+}

@@ -339,6 +339,10 @@ impl<'a> Plan<'a> {
             return "already up".into();
         }
         self.actions.push(Action::RestoreService);
+        if self.next.wants_running() && self.next.version > 0 {
+            // Already decided and told: this only puts ECS right.
+            return "starting".into();
+        }
         self.next.phase = Phase::Starting;
         let subject = format!("{}: starting ({why})", self.env());
         self.notify(NotificationEvent::EnvStartup, Severity::Info, subject, format!("{}: {why}.", self.env()));
@@ -355,6 +359,10 @@ impl<'a> Plan<'a> {
             return "already down".into();
         }
         self.actions.push(Action::ScaleService { desired_count: 0 });
+        if !self.next.wants_running() && self.next.version > 0 {
+            // Already decided and told: this only puts ECS right.
+            return "stopping".into();
+        }
         self.next.phase = Phase::Stopping;
         let subject = format!("{}: tearing down ({why})", self.env());
         self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, format!("{}: {why}.", self.env()));
@@ -833,5 +841,17 @@ mod tests {
         assert!(d.next_state.wants_running());
         assert_eq!(kinds(&d), ["put_schedule", "notify_hold"]);
         assert_eq!(reconcile(&EnvironmentState { version: 8, ..d.next_state.clone() }, DOWN), Some(Action::RestoreService));
+    }
+
+    #[test]
+    fn a_decision_repeated_after_a_failed_action_puts_ecs_right_without_telling_again() {
+        let stopping = EnvironmentState { phase: Phase::Stopping, version: 3, ..EnvironmentState::new("staging") };
+        let teardown = Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None });
+        let d = decide(&stopping, UP, &teardown, utc("2026-11-27T18:05:00Z"), &config()).unwrap();
+        assert_eq!((kinds(&d), d.summary.as_str()), (vec!["scale_to_zero"], "stopping"));
+        let starting = EnvironmentState { phase: Phase::Starting, version: 3, ..EnvironmentState::new("staging") };
+        let startup = Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None });
+        let d = decide(&starting, DOWN, &startup, utc("2026-11-27T08:05:00Z"), &config()).unwrap();
+        assert_eq!((kinds(&d), d.summary.as_str()), (vec!["restore"], "starting"));
     }
 }

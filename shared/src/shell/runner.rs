@@ -216,6 +216,18 @@ pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<
     }
 }
 
+/// Makes ECS match the stored state, deciding nothing: what any invocation that finds
+/// them apart (the 5-minute health check among them) does. Returns what it did.
+pub async fn reconcile(executor: &Executor<'_>, now: DateTime<Utc>) -> Result<Vec<String>, ShellError> {
+    let store = executor.store()?;
+    let mut report = Report::default();
+    converge(executor, &store, now, true, &mut report).await;
+    match finish(String::from("reconcile"), report, EnvironmentState::new(&executor.config.environment)) {
+        Ok(outcome) => Ok(outcome.done),
+        Err(e) => Err(e),
+    }
+}
+
 fn report_failure(report: &mut Report, action: Action, error: ShellError) {
     report.failed.push(super::executor::Failure { action, error });
 }
