@@ -385,3 +385,92 @@ async fn the_signed_sample_events_verify_and_route() {
         assert_eq!(got, status, "{name}: {response}");
     }
 }
+
+/// The signature covers the body, not the delivery id: the same signed push sent again
+/// under new delivery ids is acknowledged and wakes and dispatches nothing more.
+#[tokio::test]
+async fn a_replayed_body_under_new_delivery_ids_wakes_and_dispatches_once() {
+    let _serial = serial();
+    let env = reset();
+    let github = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
+    Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await;
+    let app = app(&env, Some(&github)).await;
+    let executor = Executor::new(&app.clients, &app.config);
+    executor.service().unwrap().scale(0).await.unwrap();
+    drain_team_queue(&env).await;
+    let evening = utc("2026-11-27T20:00:00.731Z");
+
+    let (status, first) = send(&app, &request("push", "replay-0", &backend_push()), evening).await;
+    assert_eq!(status, 202, "{first}");
+    assert_eq!(first["summary"], "dispatched backend-only for 1 push (0d1a26e)");
+    // Staging is torn down again in between: a replay must not wake it.
+    executor.service().unwrap().scale(0).await.unwrap();
+    for delivery in ["replay-1", "replay-2", "replay-3"] {
+        let (status, again) = send(&app, &request("push", delivery, &backend_push()), evening).await;
+        assert_eq!(status, 202, "{again}");
+        assert_eq!(again["summary"], "already received: 0d1a26e is being deployed", "{delivery}");
+    }
+    let told = drain_team_queue(&env).await;
+    assert_eq!(told.len(), 1, "one notice: {told:?}");
+    assert_eq!(told[0]["MessageAttributes"]["event"]["Value"], "deploy.planned");
+    assert_eq!(told[0]["Subject"], "staging: deploying backend-only @ 0d1a26e (1 file)");
+    let state = executor.store().unwrap().load("staging").await.unwrap();
+    assert_eq!(state.recent_pushes, [format!("{BEFORE}..{AFTER}")]);
+    // wiremock checks `expect(1)` for the dispatch when `github` drops.
+}
+
+/// Under a budget lock a backend push and then a frontend push wait as one merged plan;
+/// the unlock starts staging and dispatches it as `full`, migration input included.
+#[tokio::test]
+async fn pushes_during_a_lock_merge_and_the_unlock_dispatches_them_as_one_full_deploy() {
+    let _serial = serial();
+    let env = reset();
+    let github = MockServer::start().await;
+    let (sha_a, sha_b) = ("a".repeat(40), "b".repeat(40));
+    for (base, head, file) in [(BEFORE, &sha_a, "apps/express-api/src/db/migrations/0007.sql"), (&sha_a, &sha_b, "apps/client-ui/src/App.tsx")] {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/app/compare/{base}...{head}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": file}]})))
+            .mount(&github)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path(DISPATCH_PATH))
+        .and(body_json(json!({"ref": "develop", "inputs": {"deployment-type": "full", "skip-tests": "false", "migrate": "true"}})))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&github)
+        .await;
+    let mut env_migrate = env.clone();
+    env_migrate.insert("GITHUB_MIGRATE_INPUT".into(), "migrate".into());
+    let app = app(&env_migrate, Some(&github)).await;
+    let executor = Executor::new(&app.clients, &app.config);
+    let store = executor.store().unwrap();
+    executor.service().unwrap().scale(0).await.unwrap();
+    let mut state = store.load("staging").await.unwrap();
+    state.lock_budget(working(), "actual spend over the budget");
+    store.commit(&state).await.unwrap();
+
+    let a = push(json!({"before": BEFORE, "after": sha_a}), (&[], &[], &["apps/express-api/src/db/migrations/0007.sql"]));
+    let b = push(json!({"before": sha_a, "after": sha_b}), (&[], &[], &["apps/client-ui/src/App.tsx"]));
+    for (delivery, body, summary) in [
+        ("lock-a", &a, "locked by the budget: backend-only pending (1 push)"),
+        ("lock-b", &b, "locked by the budget: full pending (2 pushes)"),
+    ] {
+        let (status, response) = send(&app, &request("push", delivery, body), working()).await;
+        assert_eq!((status, response["summary"].as_str()), (202, Some(summary)), "{response}");
+    }
+    assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 0, "not started");
+
+    let github_api = staging_core::shell::github::GitHubApi::new(&app.config.github);
+    let mut lifecycle_executor = Executor::new(&app.clients, &app.config);
+    lifecycle_executor.github = github_api.as_ref();
+    let out = lifecycle::handle(&lifecycle_executor, json!({"command": "unlock", "who": "bob"}), utc("2026-11-27T10:30:00.2Z")).await.unwrap();
+    assert_eq!(out["summary"], "unlocked; starting; dispatched full for 2 pushes (aaaaaaa, bbbbbbb)");
+    assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 1);
+    let state = store.load("staging").await.unwrap();
+    let in_flight = state.deployment_in_flight.unwrap();
+    assert_eq!((in_flight.sha, in_flight.pushes.len()), (sha_b, 2));
+    assert!(state.pending_deployment.is_none() && state.budget_lock.is_none());
+}
