@@ -854,4 +854,18 @@ mod tests {
         let d = decide(&starting, DOWN, &startup, utc("2026-11-27T08:05:00Z"), &config()).unwrap();
         assert_eq!((kinds(&d), d.summary.as_str()), (vec!["restore"], "starting"));
     }
+
+    #[test]
+    fn the_sample_scheduler_events_decide_at_their_scheduled_time() {
+        let clock = utc("2026-11-27T18:04:59.999Z");
+        for (text, at) in [
+            (include_str!("../../events/lifecycle.teardown.scheduled.json"), "2026-11-27T18:00:00Z"),
+            (include_str!("../../events/lifecycle.startup.scheduled.json"), "2026-11-30T08:00:00Z"),
+            (include_str!("../../events/lifecycle.teardown.json"), "2026-11-27T18:04:59.999Z"),
+        ] {
+            let command: Command = serde_json::from_str(text).unwrap();
+            assert!(matches!(command, Command::Scheduled(_)), "{text}");
+            assert_eq!(command.decision_time(clock), utc(at), "{text}");
+        }
+    }
 }
