@@ -239,11 +239,16 @@ async fn github_refusing_the_dispatch_is_a_clear_error_and_the_deploy_waits_for_
         Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(status).set_body_json(body)).mount(&github).await;
         let app = app(&env, Some(&github)).await;
         let store = Executor::new(&app.clients, &app.config).store().unwrap();
+        drain_team_queue(&env).await;
         let delivery = format!("refused-{status}");
         let (got, response) = send(&app, &request("push", &delivery, &backend_push()), working()).await;
         assert_eq!(got, 502, "{response}");
         assert!(response["error"].as_str().unwrap().contains(expected), "{response}");
         assert!(!response["error"].as_str().unwrap().contains("ghp_test_token"), "no token in errors");
+        // The team hears that it was refused and waits, not that it is deploying.
+        let told = drain_team_queue(&env).await;
+        let subjects: Vec<&str> = told.iter().map(|m| m["Subject"].as_str().unwrap()).collect();
+        assert_eq!(subjects, ["staging: deploy of 0d1a26e refused by GitHub; it waits"]);
         // The intent was recorded before the call; GitHub refused, so it is pending again.
         let state = store.load("staging").await.unwrap();
         assert!(state.deployment_in_flight.is_none(), "nothing recorded as in flight");

@@ -196,12 +196,11 @@ pub enum ScheduledCommand {
 }
 
 impl ScheduledCommand {
-    /// The instant the decision is made at: the schedule's own time when it carries
-    /// one (a retried 18:00 teardown still decides at 18:00), else the clock.
-    pub fn decision_time(&self, clock: DateTime<Utc>) -> DateTime<Utc> {
+    /// When the schedule was due, when it says (a startup or teardown from Scheduler).
+    pub fn due(&self) -> Option<DateTime<Utc>> {
         match self {
-            Self::Teardown { scheduled_time } | Self::Startup { scheduled_time } => scheduled_time.unwrap_or(clock),
-            Self::HoldExpired { .. } => clock,
+            Self::Teardown { scheduled_time } | Self::Startup { scheduled_time } => *scheduled_time,
+            Self::HoldExpired { .. } => None,
         }
     }
 }
@@ -343,14 +342,13 @@ mod tests {
     }
 
     #[test]
-    fn a_scheduled_command_decides_at_the_schedule_time_and_a_hand_sent_one_at_the_clock() {
-        let clock: DateTime<Utc> = "2026-11-27T18:03:07.123456789Z".parse().unwrap();
+    fn a_scheduled_command_carries_when_it_was_due_and_a_hand_sent_one_does_not() {
         // What EventBridge Scheduler sends once it has filled in <aws.scheduler.scheduled-time>.
         let scheduled: ScheduledCommand =
             serde_json::from_str(r#"{"command":"teardown","scheduled_time":"2026-11-27T18:00:00Z"}"#).unwrap();
-        assert_eq!(scheduled.decision_time(clock), "2026-11-27T18:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(scheduled.due(), Some("2026-11-27T18:00:00Z".parse::<DateTime<Utc>>().unwrap()));
         let by_hand: ScheduledCommand = serde_json::from_str(r#"{"command":"startup"}"#).unwrap();
-        assert_eq!(by_hand.decision_time(clock), clock);
+        assert_eq!(by_hand.due(), None);
         let text = serde_json::to_string(&scheduled).unwrap();
         assert_eq!(text, r#"{"command":"teardown","scheduled_time":"2026-11-27T18:00:00Z"}"#);
     }

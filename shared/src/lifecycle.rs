@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::action::{Action, Decision, Notification, NotificationEvent, ScheduledCommand, Severity};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::schedule::{Transition, TransitionKind};
 use crate::state::{EnvironmentState, Hold, HoldKind, Phase, Wanted, short_sha};
 
 /// How long a scheduled teardown waits before it looks again at a deploy in flight.
@@ -75,13 +76,20 @@ pub enum Command {
 }
 
 impl Command {
-    /// The instant to decide at: a schedule's own time when it carries one, else the clock.
-    pub fn decision_time(&self, clock: DateTime<Utc>) -> DateTime<Utc> {
+    /// When a scheduled startup or teardown was due, when it says.
+    pub fn due(&self) -> Option<DateTime<Utc>> {
         match self {
-            Self::Scheduled(scheduled) => scheduled.decision_time(clock),
-            _ => clock,
+            Self::Scheduled(scheduled) => scheduled.due(),
+            _ => None,
         }
     }
+}
+
+/// The transition that came due between a scheduled command's own time and now, if
+/// any: the command arrived too late to mean anything (a startup retried at 19:30 must
+/// not start staging for the night; a teardown retried next morning must not stop it).
+fn overtaken(config: &Config, due: DateTime<Utc>, now: DateTime<Utc>) -> Option<Transition> {
+    config.business_hours.next_transition(due).filter(|t| t.at <= now)
 }
 
 /// The one-time schedule that ends an environment's hold.
@@ -124,9 +132,11 @@ pub fn hold_schedule(state: &EnvironmentState, now: DateTime<Utc>) -> Option<Act
     })
 }
 
-/// Decides what `command` means at `clock` (or at the schedule's own time, when the
-/// command carries one). Refusals (a start while locked, a hold that cannot be placed)
-/// are errors and change nothing.
+/// Decides what `command` means at `clock`. A scheduled startup or teardown answers the
+/// schedule's question (is it up time?) at its own due time, so one delivered a moment
+/// early or late is still the transition it was meant to be, and is ignored once the
+/// next transition has come due. Refusals (a start while locked, a hold that cannot be
+/// placed) are errors and change nothing.
 pub fn decide(
     state: &EnvironmentState,
     observed: Observed,
@@ -134,7 +144,8 @@ pub fn decide(
     clock: DateTime<Utc>,
     config: &Config,
 ) -> Result<Decision> {
-    let now = whole_seconds(command.decision_time(clock));
+    let now = whole_seconds(clock);
+    let due = command.due().map(whole_seconds);
     let mut plan = Plan::new(state, observed, now, config);
     let mut summary = match command {
         Command::Up { hold, reason, who, force } => {
@@ -183,14 +194,28 @@ pub fn decide(
                 format!("unlocked; {}", plan.follow_schedule(&format!("unlocked by {who}")))
             }
         }
-        Command::Scheduled(ScheduledCommand::Startup { .. }) => match plan.next.wanted(now, &config.business_hours) {
+        Command::Scheduled(scheduled @ (ScheduledCommand::Startup { .. } | ScheduledCommand::Teardown { .. }))
+            if let Some(late) = due.and_then(|due| overtaken(config, due, now)) =>
+        {
+            let what = if matches!(scheduled, ScheduledCommand::Startup { .. }) { "startup" } else { "teardown" };
+            format!(
+                "ignored: the {what} due at {} arrived at {}, after the next {} ({})",
+                rfc3339(due.unwrap_or(now)),
+                rfc3339(now),
+                if late.kind == TransitionKind::Startup { "startup" } else { "teardown" },
+                rfc3339(late.at)
+            )
+        }
+        Command::Scheduled(ScheduledCommand::Startup { .. }) => match plan.next.wanted(due.unwrap_or(now), &config.business_hours) {
             Wanted::UpScheduled | Wanted::UpHeld => plan.start("scheduled startup"),
             Wanted::DownBudgetLocked => "not starting: locked by the budget".into(),
             Wanted::DownScheduled => "not starting: not a working day (or a holiday)".into(),
         },
         Command::Scheduled(ScheduledCommand::Teardown { .. }) => match plan.next.active_hold(now) {
             Some(hold) => format!("teardown deferred: held until {} by {}", hhmm(hold.until), hold.who),
-            None if plan.next.wanted(now, &config.business_hours).is_up() => {
+            None if plan.next.active_budget_lock(now).is_none()
+                && config.business_hours.is_up_time(due.unwrap_or(now)) =>
+            {
                 "not tearing down: inside business hours".into()
             }
             None => plan.scheduled_stop("scheduled teardown"),
@@ -470,6 +495,52 @@ impl<'a> Plan<'a> {
     }
 }
 
+/// A dispatch failed after its intent was committed. `refused` (GitHub answered with an
+/// error status, or no token was at hand): nothing was started, so the deploy goes back
+/// to waiting, ahead of anything queued since, and the team is told what dispatches it.
+/// No answer at all: GitHub may have accepted it, so the run stays in flight (one
+/// dispatch at most) and the team is told to look for it.
+pub fn decide_dispatch_failed(state: &EnvironmentState, sha: &str, refused: bool, error: &str, config: &Config) -> Decision {
+    let mut next = state.clone();
+    let env = &state.environment;
+    let (subject, body, summary) = if refused {
+        if !next.dispatch_refused(sha) {
+            return Decision {
+                actions: Vec::new(),
+                next_state: state.clone(),
+                summary: format!("the deploy of {} is no longer in flight", short_sha(sha)),
+            };
+        }
+        (
+            format!("{env}: deploy of {} refused by GitHub; it waits", short_sha(sha)),
+            format!(
+                "{error}\n\nNothing was started. The deploy waits as pending: a redelivery of the push, the next \
+                 push, a start or an unlock dispatches it."
+            ),
+            format!("dispatch refused: the deploy of {} waits", short_sha(sha)),
+        )
+    } else {
+        (
+            format!("{env}: deploy of {} unconfirmed", short_sha(sha)),
+            format!(
+                "{error}\n\nGitHub did not answer, so the run may have started: it is kept as in flight and not \
+                 dispatched again. If no run appears, the next push after {} dispatches the deploy again.",
+                humantime::format_duration(config.deploy_grace)
+            ),
+            format!("dispatch unconfirmed: the deploy of {} stays in flight", short_sha(sha)),
+        )
+    };
+    Decision {
+        actions: vec![Action::Notify(Notification::new(NotificationEvent::DeployFailed, Severity::Warning, subject, body))],
+        next_state: next,
+        summary,
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 pub(crate) fn hhmm(t: DateTime<Utc>) -> String {
     t.format("%H:%M UTC").to_string()
 }
@@ -740,6 +811,9 @@ mod tests {
         assert_eq!(second.summary, "held until 06:30 UTC; already up");
         let released = decide(&state, UP, &Command::Release { who: "bob".into() }, now, &config()).unwrap();
         assert!(released.next_state.hold.is_none());
+        let down = decide(&state, UP, &Command::Down { who: "bob".into() }, now, &config()).unwrap();
+        assert!(down.next_state.hold.is_none());
+        assert!(!down.next_state.wants_running());
     }
 
     #[test]
@@ -773,8 +847,8 @@ mod tests {
         assert_eq!(kinds(&first), ["put_schedule", "notify_teardown"]);
         assert_eq!(first.summary, "scheduled teardown deferred to 18:15 UTC: the deploy of abcdef0 (dispatched at 17:55 UTC) has not finished");
         let Action::PutOneTimeSchedule { name, at, command } = &first.actions[0] else { panic!() };
-        assert_eq!((name.as_str(), *at), ("staging-teardown-retry", utc("2026-11-27T18:15:00Z")));
-        assert_eq!(serde_json::to_string(command).unwrap(), r#"{"command":"teardown","scheduled_time":"2026-11-27T18:15:00Z"}"#);
+        assert_eq!((name.as_str(), *at), ("staging-teardown-retry", utc("2026-11-27T18:15:02Z")));
+        assert_eq!(serde_json::to_string(command).unwrap(), r#"{"command":"teardown","scheduled_time":"2026-11-27T18:15:02Z"}"#);
         assert!(first.next_state.wants_running());
 
         // Told once: the second deferral only schedules the next look.
@@ -856,16 +930,55 @@ mod tests {
     }
 
     #[test]
-    fn the_sample_scheduler_events_decide_at_their_scheduled_time() {
-        let clock = utc("2026-11-27T18:04:59.999Z");
-        for (text, at) in [
-            (include_str!("../../events/lifecycle.teardown.scheduled.json"), "2026-11-27T18:00:00Z"),
-            (include_str!("../../events/lifecycle.startup.scheduled.json"), "2026-11-30T08:00:00Z"),
-            (include_str!("../../events/lifecycle.teardown.json"), "2026-11-27T18:04:59.999Z"),
+    fn the_sample_scheduler_events_carry_when_they_were_due() {
+        for (text, due) in [
+            (include_str!("../../events/lifecycle.teardown.scheduled.json"), Some(utc("2026-11-27T18:00:00Z"))),
+            (include_str!("../../events/lifecycle.startup.scheduled.json"), Some(utc("2026-11-30T08:00:00Z"))),
+            (include_str!("../../events/lifecycle.teardown.json"), None),
         ] {
             let command: Command = serde_json::from_str(text).unwrap();
             assert!(matches!(command, Command::Scheduled(_)), "{text}");
-            assert_eq!(command.decision_time(clock), utc(at), "{text}");
+            assert_eq!(command.due(), due, "{text}");
         }
+    }
+
+    #[test]
+    fn scheduled_commands_answer_at_their_due_time_and_are_ignored_once_overtaken() {
+        let startup = |due: &str| Command::Scheduled(ScheduledCommand::Startup { scheduled_time: Some(utc(due)) });
+        let teardown = |due: &str| Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: Some(utc(due)) });
+        #[rustfmt::skip]
+        let cases = [
+            ("a startup delivered a moment early still starts", startup("2026-11-27T08:00:00Z"), "2026-11-27T07:59:59.87Z", DOWN, "starting"),
+            ("a startup retried at 09:10 still starts", startup("2026-11-27T08:00:00Z"), "2026-11-27T09:10:00.5Z", DOWN, "starting"),
+            ("a startup retried after the teardown was due is ignored", startup("2026-11-27T08:00:00Z"), "2026-11-27T19:30:00.25Z", DOWN,
+                "ignored: the startup due at 2026-11-27T08:00:00Z arrived at 2026-11-27T19:30:00Z, after the next teardown (2026-11-27T18:00:00Z)"),
+            ("a teardown delivered a moment early still tears down", teardown("2026-11-27T18:00:00Z"), "2026-11-27T17:59:59.9Z", UP, "stopping"),
+            ("a teardown retried at 18:40 still tears down", teardown("2026-11-27T18:00:00Z"), "2026-11-27T18:40:00Z", UP, "stopping"),
+            ("a Friday teardown retried on Monday morning is ignored", teardown("2026-11-27T18:00:00Z"), "2026-11-30T08:30:00Z", UP,
+                "ignored: the teardown due at 2026-11-27T18:00:00Z arrived at 2026-11-30T08:30:00Z, after the next startup (2026-11-30T08:00:00Z)"),
+        ];
+        for (name, command, clock, observed, summary) in cases {
+            let d = decide(&EnvironmentState::new("staging"), observed, &command, utc(clock), &config()).unwrap();
+            assert_eq!(d.summary, summary, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_failed_dispatch_waits_when_refused_and_stays_in_flight_when_unanswered() {
+        let state = with_deploy_in_flight("2026-11-27T10:00:00Z");
+        let refused = decide_dispatch_failed(&state, "abcdef0123", true, "GitHub workflow dispatch failed: HTTP 422: x", &config());
+        assert!(refused.next_state.deployment_in_flight.is_none());
+        assert_eq!(refused.next_state.pending_deployment.as_ref().unwrap().sha, "abcdef0123");
+        assert_eq!(refused.summary, "dispatch refused: the deploy of abcdef0 waits");
+        let Action::Notify(n) = &refused.actions[0] else { panic!() };
+        assert_eq!((n.severity, n.subject.as_str()), (Severity::Warning, "staging: deploy of abcdef0 refused by GitHub; it waits"));
+
+        let unanswered = decide_dispatch_failed(&state, "abcdef0123", false, "GitHub workflow dispatch failed: timed out", &config());
+        assert_eq!(unanswered.next_state, state);
+        assert_eq!(unanswered.summary, "dispatch unconfirmed: the deploy of abcdef0 stays in flight");
+
+        let gone = decide_dispatch_failed(&state, "0000000", true, "x", &config());
+        assert!(gone.actions.is_empty());
+        assert_eq!(gone.next_state, state);
     }
 }

@@ -382,6 +382,26 @@ impl EnvironmentState {
         }
     }
 
+    /// A state as an earlier version stored it, brought to this one: the run it had
+    /// dispatched was kept as the pending deployment (status in progress), and a
+    /// deployment listed no pushes. Applied to every state read.
+    pub fn upgraded(mut self) -> Self {
+        if self.deployment_in_flight.is_none()
+            && self.pending_deployment.as_ref().is_some_and(|d| d.status == DeploymentStatus::InProgress)
+        {
+            self.deployment_in_flight = self.pending_deployment.take();
+        }
+        for d in [&mut self.pending_deployment, &mut self.deployment_in_flight, &mut self.last_deployment]
+            .into_iter()
+            .flatten()
+        {
+            if d.pushes.is_empty() {
+                d.pushes.push(d.sha.clone());
+            }
+        }
+        self
+    }
+
     /// Whether the committed intent is for the service to run.
     pub fn wants_running(&self) -> bool {
         self.phase.wants_running()
@@ -460,9 +480,10 @@ impl EnvironmentState {
 
     /// The run in flight, unless it has gone `grace` without reporting.
     pub fn active_deployment(&self, now: DateTime<Utc>, grace: Duration) -> Option<&Deployment> {
+        // A run with no dispatch time cannot be judged; it does not hold anything back.
         self.deployment_in_flight
             .as_ref()
-            .filter(|d| d.started_at.is_none_or(|t| t.checked_add_signed(grace).is_none_or(|end| end > now)))
+            .filter(|d| d.started_at.is_some_and(|t| t.checked_add_signed(grace).is_none_or(|end| end > now)))
     }
 
     /// Moves the pending deployment in flight, dispatched at `now`. A run in flight that
@@ -791,5 +812,31 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         assert!(json.contains(r#""period":"2026-11""#), "{json}");
         assert_eq!(serde_json::from_str::<EnvironmentState>(&json).unwrap(), s);
+    }
+
+    #[test]
+    fn a_state_stored_by_the_earlier_version_is_upgraded_not_redispatched() {
+        // The earlier version kept the dispatched run as the pending deployment.
+        let old = r#"{"environment":"staging","phase":"up","hold":null,"budget_lock":null,
+            "pending_deployment":{"sha":"abc1234def","plan":{"backend":true,"frontend":false,"infrastructure":false,"database_migration":false},
+              "deployment_type":"backend-only","status":"in_progress","requested_at":"2026-11-27T10:00:00Z",
+              "started_at":"2026-11-27T10:00:01Z","finished_at":null,"run_url":null},
+            "last_deployment":null,"health":{"status":"unknown","since":null,"consecutive_failures":0,"consecutive_successes":0},"version":4}"#;
+        let s: EnvironmentState = serde_json::from_str::<EnvironmentState>(old).unwrap().upgraded();
+        assert!(s.pending_deployment.is_none());
+        let d = s.deployment_in_flight.as_ref().unwrap();
+        assert_eq!((d.sha.as_str(), d.pushes.clone()), ("abc1234def", vec!["abc1234def".to_string()]));
+        let mut next = s.clone();
+        assert!(next.dispatch_pending(utc("2026-11-27T10:05:00Z"), Duration::minutes(30)).is_none(), "not dispatched again");
+        assert!(s.recent_pushes.is_empty() && s.teardown_deferred_at.is_none());
+    }
+
+    #[test]
+    fn a_run_in_flight_without_a_dispatch_time_holds_nothing_back() {
+        let mut s = EnvironmentState::new("staging");
+        s.queue_deployment("aaa", backend(), utc("2026-11-27T10:00:00Z"));
+        s.dispatch_pending(utc("2026-11-27T10:00:00Z"), Duration::minutes(30)).unwrap();
+        s.deployment_in_flight.as_mut().unwrap().started_at = None;
+        assert!(s.active_deployment(utc("2026-11-27T10:01:00Z"), Duration::minutes(30)).is_none());
     }
 }

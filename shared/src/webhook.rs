@@ -468,7 +468,13 @@ pub fn decide_push(
     }
 
     p.quiet = true;
-    let woke = if observed.desired_count > 0 {
+    // Waking is about the committed intent, not the moment's ECS count: a teardown that
+    // committed "down" and has not scaled yet is down all the same.
+    let woke = if p.next.wants_running() {
+        if observed.desired_count == 0 {
+            // Meant to run but not running (an action not yet carried out): put it right.
+            p.start("woken for a deploy");
+        }
         None
     } else if config.business_hours.is_up_time(now) {
         p.start("woken for a deploy");
@@ -479,11 +485,6 @@ pub fn decide_push(
         p.start("woken for a deploy");
         Some(format!("staging was down and has been started, held until {} (outside business hours)", hhmm(until)))
     };
-    if woke.is_none() && !p.next.wants_running() {
-        // Up in ECS though the last decision said down (a race being put right): a deploy
-        // needs it up, so that is the intent now.
-        p.start("woken for a deploy");
-    }
     let dispatched = p.dispatch_pending();
     p.quiet = false;
 
@@ -944,6 +945,7 @@ mod tests {
             s.dispatch_refused(SHA);
             s
         };
+        let torn_down = EnvironmentState { phase: crate::Phase::Stopping, version: 5, ..EnvironmentState::new("staging") };
         let fresh = EnvironmentState::new("staging");
         const WORKING: &str = "2026-11-27T10:00:00.123456789Z";
         const EVENING: &str = "2026-11-27T20:00:00.5Z";
@@ -969,6 +971,8 @@ mod tests {
                 vec!["notify deploy.planned"], "queued behind the run for 1234567 (dispatched at 09:55 UTC): backend-only pending, 1 push"),
             ("the same push again: nothing", &seen, UP, &backend, true, WORKING,
                 vec![], "already received: 2222222 is being deployed"),
+            ("evening, a teardown committed but not yet carried out: woken with a hold", &torn_down, UP, &backend, true, EVENING,
+                vec!["put_schedule", "dispatch backend-only", "notify deploy.planned"], "dispatched backend-only for 1 push (2222222)"),
             ("the same push again after a refused dispatch: dispatched again", &refused, UP, &backend, true, WORKING,
                 vec!["dispatch full"], "already received: 2222222 is pending; dispatched full for 1 push (2222222)"),
         ];

@@ -1,7 +1,9 @@
-//! The webhook's checks and routing take anything the internet sends: arbitrary and
-//! mutated real deliveries (headers, bodies, signatures) never panic, and a refusal is
-//! always a 4xx/5xx with a message. Mutated bodies are re-signed half of the time, so
-//! they get past the signature into the JSON parsing and routing.
+//! The webhook's checks, routing and decisions take anything the internet sends:
+//! arbitrary and mutated real deliveries (headers, bodies, signatures) never panic, and
+//! a refusal is always a 4xx/5xx with a message. Mutated bodies are mostly re-signed, so
+//! they get past the signature into the JSON parsing, the routing, and `decide_push` /
+//! `decide_deploy_finished` against a fresh, a busy and a locked state (about one case
+//! in twenty reaches a decision).
 //!
 //! CI runs the default number of cases; `PROPTEST_CASES=100000 cargo test -p
 //! staging-core --test webhook_properties --release` runs the long version.
@@ -9,8 +11,10 @@
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 use sha2::Sha256;
-use staging_core::Config;
-use staging_core::webhook::{Route, check_request, changed_files, route};
+use chrono::{DateTime, Utc};
+use staging_core::lifecycle::Observed;
+use staging_core::webhook::{PushInput, Route, changed_files, check_request, decide_deploy_finished, decide_push, route};
+use staging_core::{Config, DeploymentPlan, EnvironmentState, Filters};
 
 const SECRET: &str = "property-secret";
 
@@ -37,22 +41,22 @@ fn sign(body: &[u8]) -> String {
 fn body() -> impl Strategy<Value = Vec<u8>> {
     let real = (0..BODIES.len()).prop_map(|i| BODIES[i].as_bytes().to_vec());
     prop_oneof![
-        prop::collection::vec(any::<u8>(), 0..512),
-        real.clone(),
-        (real.clone(), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16)).prop_map(|(mut b, flips)| {
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        2 => real.clone(),
+        2 => (real.clone(), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16)).prop_map(|(mut b, flips)| {
             for (at, byte) in flips {
                 let i = at.index(b.len());
                 b[i] = byte;
             }
             b
         }),
-        (real.clone(), any::<prop::sample::Index>()).prop_map(|(b, at)| b[..at.index(b.len() + 1)].to_vec()),
-        (real.clone(), any::<prop::sample::Index>(), prop::collection::vec(any::<u8>(), 0..64)).prop_map(|(mut b, at, bytes)| {
+        1 => (real.clone(), any::<prop::sample::Index>()).prop_map(|(b, at)| b[..at.index(b.len() + 1)].to_vec()),
+        1 => (real.clone(), any::<prop::sample::Index>(), prop::collection::vec(any::<u8>(), 0..64)).prop_map(|(mut b, at, bytes)| {
             let i = at.index(b.len() + 1);
             b.splice(i..i, bytes);
             b
         }),
-        (real, any::<prop::sample::Index>(), prop_oneof![
+        4 => (real, any::<prop::sample::Index>(), prop_oneof![
             Just("null"), Just("[]"), Just("{}"), Just("-1"), Just("1e999"), Just("\"\u{0}\""), Just("true"),
             Just("\"refs/heads/\""), Just("18446744073709551616"), Just("\"9999-99-99T99:99:99Z\"")
         ])
@@ -80,25 +84,47 @@ fn header_value() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
+fn now() -> DateTime<Utc> {
+    "2026-11-27T19:30:00.5Z".parse().unwrap()
+}
+
+/// A fresh environment, one with a run in flight and more waiting, one locked.
+fn states() -> Vec<(EnvironmentState, Observed)> {
+    let up = Observed { desired_count: 1, running_count: 1 };
+    let down = Observed { desired_count: 0, running_count: 0 };
+    let mut busy = EnvironmentState { version: 3, ..EnvironmentState::new("staging") };
+    busy.queue_deployment("0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeploymentPlan::FULL, now());
+    busy.dispatch_pending(now(), chrono::Duration::minutes(30));
+    busy.queue_deployment("1111111", DeploymentPlan::FULL, now());
+    let mut locked = EnvironmentState::new("staging");
+    locked.lock_budget(now(), "over");
+    vec![(EnvironmentState::new("staging"), down), (busy, up), (locked, down)]
+}
+
 proptest! {
     #[test]
-    fn no_delivery_makes_the_checks_or_the_routing_panic(
-        method in prop_oneof![Just("POST".to_string()), Just("post".to_string()), "[A-Z]{0,8}"],
+    fn no_delivery_makes_the_checks_the_routing_or_the_decisions_panic(
+        method in prop_oneof![8 => Just("POST".to_string()), 1 => Just("post".to_string()), 1 => "[A-Z]{0,8}"],
         body in body(),
-        resign in any::<bool>(),
-        event in prop_oneof![(0..EVENTS.len()).prop_map(|i| Some(EVENTS[i].to_string())), header_value()],
-        delivery in header_value(),
+        resign in prop::bool::weighted(0.8),
+        event in prop_oneof![
+            5 => Just(Some("push".to_string())),
+            2 => Just(Some("workflow_run".to_string())),
+            2 => (0..EVENTS.len()).prop_map(|i| Some(EVENTS[i].to_string())),
+            1 => header_value(),
+        ],
+        delivery in prop_oneof![8 => Just(Some("d".to_string())), 2 => header_value()],
         signature in header_value(),
-        content_type in prop_oneof![Just(Some("application/json".to_string())), header_value()],
+        content_type in prop_oneof![8 => Just(Some("application/json".to_string())), 2 => header_value()],
     ) {
         let config = Config::from_lookup(|n| match n {
             "GITHUB_WEBHOOK_SECRET" => Some(SECRET.to_string()),
             "GITHUB_REPOSITORY" => Some("acme/app".to_string()),
+            "GITHUB_TOKEN" => Some("ghp_property".to_string()),
             _ => None,
         }).unwrap();
         let signature = if resign { Some(sign(&body)) } else { signature };
-        let delivery = delivery.or_else(|| Some("d".to_string()));
-        let header = |name: &str| -> Option<&str> {
+            let header = |name: &str| -> Option<&str> {
             match name {
                 "x-github-event" => event.as_deref(),
                 "x-github-delivery" => delivery.as_deref(),
@@ -115,10 +141,20 @@ proptest! {
             }
             Ok(checked) => match route(&checked.event, &body, &config.github) {
                 Err(rejection) => prop_assert!([400, 403].contains(&rejection.status), "{rejection:?}"),
+                // What the handler does next, minus AWS: no panic either, whatever the state.
                 Ok(Route::Push(push)) => {
-                    // What the handler does next with a push, minus AWS: no panic either.
-                    let _ = changed_files(&push, None);
-                    let _ = push.key();
+                    let files = changed_files(&push, None);
+                    let filters = Filters::builtin();
+                    let matches = filters.classify(files.files.iter().map(String::as_str));
+                    let input = PushInput { push: &push, files: &files, matches: &matches };
+                    for (state, observed) in states() {
+                        let _ = decide_push(&state, observed, &input, now(), &config);
+                    }
+                }
+                Ok(Route::DeployFinished(run)) => {
+                    for (state, observed) in states() {
+                        let _ = decide_deploy_finished(&state, observed, &run, now(), &config);
+                    }
                 }
                 Ok(_) => {}
             },

@@ -74,6 +74,18 @@ pub enum ShellError {
 }
 
 impl ShellError {
+    /// Whether the call was refused outright (GitHub answered with an error status) or
+    /// could not be made at all (not configured): nothing happened, and trying again
+    /// the same way would be refused again.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Self::Upstream { refused, .. } => *refused,
+            Self::NotConfigured(_) | Self::Unsupported(_) => true,
+            Self::Incomplete { source, .. } => source.is_refusal(),
+            _ => false,
+        }
+    }
+
     /// Whether another service (GitHub) is what failed.
     pub fn is_upstream(&self) -> bool {
         match self {
@@ -91,8 +103,10 @@ impl ShellError {
             Self::Aws { retryable, .. } => *retryable,
             Self::Conflict { .. } => true,
             Self::Upstream { retryable, .. } => *retryable,
-            // The decision stands; a retry (or any later invocation) reconciles.
-            Self::AfterCommit { .. } => true,
+            // The decision stands; a retry (or any later invocation) reconciles — unless
+            // all that failed was refused outright or is not configured, which a retry
+            // would only repeat.
+            Self::AfterCommit { failures, .. } => !failures.iter().all(Self::is_refusal),
             Self::Incomplete { source, .. } => source.is_retryable(),
             _ => false,
         }

@@ -10,10 +10,10 @@ use super::{Clients, ShellError, notify, required};
 use crate::action::Action;
 use crate::config::Config;
 
-/// An action that failed, and why.
+/// An action that failed (none: the reconciler could not read the state or ECS), and why.
 #[derive(Debug)]
 pub struct Failure {
-    pub action: Action,
+    pub action: Option<Action>,
     pub error: ShellError,
 }
 
@@ -21,7 +21,7 @@ impl Failure {
     /// Whether losing this action leaves the committed decision standing as it is: a
     /// notification is told late or not at all, but nothing in the world is wrong.
     pub fn is_only_a_notification(&self) -> bool {
-        matches!(self.action, Action::Notify(_))
+        matches!(self.action, Some(Action::Notify(_)))
     }
 }
 
@@ -97,15 +97,27 @@ impl<'a> Executor<'a> {
     }
 
     /// Runs every action in order, whatever fails; reports what was done and what failed.
+    /// Once a dispatch has failed, the notification announcing it is not sent (the
+    /// decision that follows the failure tells the team instead).
     pub async fn execute_all(&self, actions: &[Action]) -> Report {
         let mut report = Report::default();
+        let mut dispatch_failed = false;
         for action in actions {
+            if dispatch_failed
+                && let Action::Notify(n) = action
+                && n.event == crate::action::NotificationEvent::DeployPlanned
+            {
+                continue;
+            }
             match self.run(action).await {
                 Ok(line) => report.done.push(line),
-                Err(error) => report.failed.push(Failure {
-                    action: action.clone(),
-                    error,
-                }),
+                Err(error) => {
+                    dispatch_failed |= matches!(action, Action::DispatchDeploy { .. });
+                    report.failed.push(Failure {
+                        action: Some(action.clone()),
+                        error,
+                    });
+                }
             }
         }
         report

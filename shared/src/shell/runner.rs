@@ -56,25 +56,29 @@ where
     let (decision, state, observed, committed) = decide_and_commit(executor, &store, &decide).await?;
     let mut report = executor.execute_all(&decision.actions).await;
 
-    // GitHub refused a dispatch: it did nothing, so the deploy goes back to waiting (a
-    // redelivery, or the next push or start, dispatches it). Any other dispatch failure
-    // may hide an accepted dispatch, so the run stays in flight: one dispatch at most.
-    for failure in &report.failed {
-        if let Action::DispatchDeploy { sha, .. } = &failure.action
-            && matches!(failure.error, ShellError::Upstream { refused: true, .. } | ShellError::Unsupported(_))
-        {
-            let reverted = commit_change(executor, &store, |s| {
-                let mut next = s.clone();
-                next.dispatch_refused(sha).then_some(next)
-            })
-            .await;
-            if let Err(e) = reverted {
-                report.failed.push(super::executor::Failure {
-                    action: failure.action.clone(),
-                    error: e,
-                });
-                break;
+    // A dispatch that failed after its intent was committed: the core decides what that
+    // means (refused: back to waiting; unanswered: kept in flight), and it is committed
+    // and told like any decision.
+    let failed_dispatches: Vec<(String, bool, String)> = report
+        .failed
+        .iter()
+        .filter_map(|f| match &f.action {
+            Some(Action::DispatchDeploy { sha, .. }) => Some((sha.clone(), f.error.is_refusal(), f.error.to_string())),
+            _ => None,
+        })
+        .collect();
+    for (sha, refused, error) in failed_dispatches {
+        let followed = decide_and_commit(executor, &store, &|state: &EnvironmentState, _| {
+            Ok(lifecycle::decide_dispatch_failed(state, &sha, refused, &error, executor.config))
+        })
+        .await;
+        match followed {
+            Ok((follow_up, ..)) => {
+                let told = executor.execute_all(&follow_up.actions).await;
+                report.done.extend(told.done);
+                report.failed.extend(told.failed);
             }
+            Err(e) => report_failure(&mut report, None, e),
         }
     }
 
@@ -148,48 +152,24 @@ where
     })
 }
 
-/// Commits `change` of the stored state (a core function; `None`: nothing to change),
-/// reloading on a lost race.
-async fn commit_change(
-    executor: &Executor<'_>,
-    store: &Store<'_>,
-    change: impl Fn(&EnvironmentState) -> Option<EnvironmentState>,
-) -> Result<(), ShellError> {
-    let environment = &executor.config.environment;
-    for attempt in 0..MAX_ATTEMPTS {
-        if attempt > 0 {
-            backoff(attempt).await;
-        }
-        let state = store.load(environment).await?;
-        let Some(next) = change(&state) else {
-            return Ok(());
-        };
-        match store.commit(&next).await {
-            Ok(_) => return Ok(()),
-            Err(ShellError::Conflict { .. }) => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ShellError::Conflict {
-        environment: environment.clone(),
-        attempts: MAX_ATTEMPTS,
-    })
-}
-
 /// Makes ECS (and, when this invocation touched it, the hold's schedule) match the
 /// state as stored *now*, round after round, until they agree. Level-triggered: it does
 /// not matter whose decision it was or in which order invocations acted; whoever writes
 /// to ECS last looks again afterwards.
 pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<Utc>, check_schedule: bool, report: &mut Report) {
-    let Ok(service) = executor.service() else { return };
-    for _ in 0..CONVERGE_ROUNDS {
+    let service = match executor.service() {
+        Ok(service) => service,
+        Err(e) => return report_failure(report, None, e),
+    };
+    // The last round only looks: it reports whether the rounds before were enough.
+    for round in 0..=CONVERGE_ROUNDS {
         let state = match store.load(&executor.config.environment).await {
             Ok(s) => s,
-            Err(e) => return report_failure(report, Action::RestoreService, e),
+            Err(e) => return report_failure(report, None, e),
         };
         let observed = match service.observe().await {
             Ok(s) => s.observed(),
-            Err(e) => return report_failure(report, Action::RestoreService, e),
+            Err(e) => return report_failure(report, None, e),
         };
         let mut actions: Vec<Action> = lifecycle::reconcile(&state, observed).into_iter().collect();
         if check_schedule
@@ -201,11 +181,18 @@ pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<
             match schedules.get(name).await {
                 Ok(Some(info)) if info.expression == at_expression(*at) && info.input.as_deref() == Some(input.as_str()) => {}
                 Ok(_) => actions.push(put),
-                Err(e) => return report_failure(report, put, e),
+                Err(e) => return report_failure(report, Some(put), e),
             }
         }
         if actions.is_empty() {
             return;
+        }
+        if round == CONVERGE_ROUNDS {
+            let e = ShellError::Conflict {
+                environment: executor.config.environment.clone(),
+                attempts: CONVERGE_ROUNDS,
+            };
+            return report_failure(report, None, e);
         }
         let round = executor.execute_all(&actions).await;
         report.done.extend(round.done.into_iter().map(|l| format!("reconciled: {l}")));
@@ -228,7 +215,8 @@ pub async fn reconcile(executor: &Executor<'_>, now: DateTime<Utc>) -> Result<Ve
     }
 }
 
-fn report_failure(report: &mut Report, action: Action, error: ShellError) {
+/// A failure of the reconciler itself (reading the state or ECS), or of `action`.
+fn report_failure(report: &mut Report, action: Option<Action>, error: ShellError) {
     report.failed.push(super::executor::Failure { action, error });
 }
 

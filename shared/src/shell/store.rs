@@ -76,7 +76,7 @@ impl Store<'_> {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| corrupt("no numeric `version` attribute".into()))?;
-        Ok(state)
+        Ok(state.upgraded())
     }
 
     /// Writes `state` if the stored version is still `state.version` (nothing stored for
