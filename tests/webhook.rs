@@ -479,3 +479,37 @@ async fn pushes_during_a_lock_merge_and_the_unlock_dispatches_them_as_one_full_d
     assert_eq!((in_flight.sha, in_flight.pushes.len()), (sha_b, 2));
     assert!(state.pending_deployment.is_none() && state.budget_lock.is_none());
 }
+
+/// Ten pushes in ten minutes make two runs, not ten: the first is dispatched, the nine
+/// that arrive while it runs merge into one, dispatched when the first run reports.
+#[tokio::test]
+async fn ten_pushes_while_a_run_is_in_flight_make_two_runs() {
+    let _serial = serial();
+    let env = reset();
+    let github = MockServer::start().await;
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
+    Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(204)).expect(2).mount(&github).await;
+    let app = app(&env, Some(&github)).await;
+    let sha = |i: usize| format!("{:040x}", 0xa00 + i);
+    for i in 1..=10 {
+        let body = push(json!({"before": sha(i - 1), "after": sha(i)}), (&[], &[], &["apps/express-api/a.ts"]));
+        let at = utc(&format!("2026-11-27T10:0{}:00.{i}37Z", i - 1));
+        let (status, response) = send(&app, &request("push", &format!("ten-{i}"), &body), at).await;
+        assert_eq!(status, 202, "{response}");
+        let expected = if i == 1 { "dispatched backend-only for 1 push" } else { "queued behind the run for 0000000 (dispatched at 10:00 UTC): backend-only pending" };
+        assert!(response["summary"].as_str().unwrap().starts_with(expected), "push {i}: {response}");
+    }
+    let run = serde_json::to_vec(&json!({"action": "completed", "repository": {"full_name": "acme/app"}, "workflow_run": {
+        "id": 9001, "event": "workflow_dispatch", "path": ".github/workflows/deploy-staging.yml", "head_branch": "develop",
+        "head_sha": sha(2), "conclusion": "success", "created_at": "2026-11-27T10:00:03Z", "run_started_at": "2026-11-27T10:00:05Z",
+        "updated_at": "2026-11-27T10:09:30Z", "html_url": "https://github.com/acme/app/actions/runs/9001"}}))
+    .unwrap();
+    let (status, response) = send(&app, &request("workflow_run", "ten-run-1", &run), utc("2026-11-27T10:09:31.5Z")).await;
+    assert_eq!(status, 200, "{response}");
+    assert!(response["summary"].as_str().unwrap().starts_with("deploy succeeded; dispatched backend-only for 9 pushes"), "{response}");
+    let state = Executor::new(&app.clients, &app.config).store().unwrap().load("staging").await.unwrap();
+    let last = state.last_deployment.unwrap();
+    assert_eq!((last.sha, last.built_sha, last.run_id), (sha(1), Some(sha(2)), Some(9001)), "the run built a newer head");
+    assert_eq!(state.deployment_in_flight.unwrap().pushes.len(), 9);
+    // wiremock checks `expect(2)` for the dispatches when `github` drops.
+}
