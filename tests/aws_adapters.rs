@@ -290,20 +290,39 @@ async fn github_secrets_are_read_from_secrets_manager_when_named_by_arn() {
     env.insert("GITHUB_WEBHOOK_SECRET_ARN".into(), arns[0].clone());
     env.insert("GITHUB_TOKEN_ARN".into(), arns[1].clone());
     let mut github = config(&env).github;
-    staging_core::shell::github::resolve_secrets(&secrets, &mut github).await.unwrap();
+    staging_core::shell::github::resolve_webhook_secret(&secrets, &mut github).await.unwrap();
     let values: Vec<&str> = github.webhook_secrets.iter().map(|s| s.expose()).collect();
     assert_eq!(values, ["new-secret", "old-secret"]);
-    assert_eq!(github.token.unwrap().expose(), "ghp_from_secrets_manager");
+    assert!(github.token.is_none(), "the token is not read at start");
 
-    // A value given directly wins; a missing secret is an error that names the call.
+    // The token is read the first time GitHub is called, and used.
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::header("authorization", "Bearer ghp_from_secrets_manager"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "a.ts"}]})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    github.api_url = server.uri();
+    let api = staging_core::shell::github::GitHubApi::with_secrets(&github, &secrets).expect("a token ARN is a token");
+    assert_eq!(api.compare("a", "b").await.unwrap(), ["a.ts"]);
+    assert_eq!(api.compare("b", "c").await.unwrap(), ["a.ts"]);
+
+    // A value given directly wins; a missing secret is an error that names the call, and
+    // a token that cannot be read is a dispatch that was never sent.
     let mut direct = config(&env).github;
     direct.webhook_secrets = vec![staging_core::Secret::new("direct")];
-    direct.token_arn = None;
-    staging_core::shell::github::resolve_secrets(&secrets, &mut direct).await.unwrap();
+    staging_core::shell::github::resolve_webhook_secret(&secrets, &mut direct).await.unwrap();
     assert_eq!(direct.webhook_secrets[0].expose(), "direct");
     let mut missing = config(&env).github;
     missing.webhook_secret_arn = Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf".into());
-    let err = staging_core::shell::github::resolve_secrets(&secrets, &mut missing).await.unwrap_err();
+    let err = staging_core::shell::github::resolve_webhook_secret(&secrets, &mut missing).await.unwrap_err();
     assert!(err.to_string().starts_with("secretsmanager:GetSecretValue failed"), "{err}");
     assert!(!err.is_retryable());
+    let mut no_token = github.clone();
+    no_token.token_arn = missing.webhook_secret_arn.clone();
+    let api = staging_core::shell::github::GitHubApi::with_secrets(&no_token, &secrets).unwrap();
+    let err = api.dispatch("deploy.yml", "develop", &[]).await.unwrap_err();
+    assert!(err.is_refusal() && !err.sent, "{err}");
+    assert!(err.to_string().contains("no token: secretsmanager:GetSecretValue failed"), "{err}");
 }

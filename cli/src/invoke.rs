@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use staging_core::shell::executor::Executor;
-use staging_core::shell::github::GitHubApi;
 use staging_core::Config;
 
 use crate::error::CliError;
@@ -44,17 +43,16 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
     let event: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Input(format!("{} is not JSON: {e}", args.event.display())))?;
     let now = args.now.unwrap_or_else(Utc::now);
-    let (clients, config) = crate::operate::connect(config).await?;
+    let (clients, config, github) = crate::operate::connect(config).await?;
     let response = if args.function == "github-webhook" {
         // The event is the Function URL request, as Lambda delivers it.
         let request = lambda_http::request::from_str(&text)
             .map_err(|e| CliError::Input(format!("{} is not a Function URL request: {e}", args.event.display())))?;
-        let app = github_webhook::Webhook::new(clients, config).map_err(CliError::Input)?;
+        let app = github_webhook::Webhook::with_github(clients, config, github).map_err(CliError::Input)?;
         let response = github_webhook::handle(&app, &request, now).await;
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
         serde_json::json!({ "statusCode": response.status().as_u16(), "body": body })
     } else {
-        let github = GitHubApi::new(&config.github);
         let mut executor = Executor::new(&clients, &config);
         executor.github = github.as_ref();
         lifecycle::handle(&executor, event, now).await?

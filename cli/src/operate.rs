@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use staging_core::shell::executor::Executor;
-use staging_core::shell::github::{GitHubApi, resolve_secrets};
+use staging_core::shell::github::{GitHubApi, resolve_webhook_secret};
 use staging_core::shell::{Clients, runner};
 use staging_core::lifecycle::{Command, hold_schedule_name};
 use staging_core::schedule::Transition;
@@ -112,20 +112,21 @@ pub fn unlock(args: CommonArgs) -> (Command, bool) {
     (Command::Unlock { who: args.who() }, args.json)
 }
 
-/// The AWS clients, and the configuration with the GitHub token read from Secrets
-/// Manager when `GITHUB_TOKEN_ARN` names it (a start or an unlock dispatches what
-/// waited).
-pub async fn connect(config: &Config) -> Result<(Clients, Config), CliError> {
+/// The AWS clients, the configuration with the webhook secret read from Secrets Manager
+/// when `GITHUB_WEBHOOK_SECRET_ARN` names it, and the GitHub client (its token given, or
+/// read from `GITHUB_TOKEN_ARN` when needed: a start or an unlock dispatches what waited).
+pub async fn connect(config: &Config) -> Result<(Clients, Config, Option<GitHubApi>), CliError> {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let mut config = config.clone();
-    resolve_secrets(&aws_sdk_secretsmanager::Client::new(&sdk), &mut config.github).await?;
-    Ok((Clients::new(&sdk), config))
+    resolve_webhook_secret(&secrets, &mut config.github).await?;
+    let github = GitHubApi::with_secrets(&config.github, &secrets);
+    Ok((Clients::new(&sdk), config, github))
 }
 
 /// Runs a lifecycle command now and reports what it did.
 pub async fn run(config: &Config, command: Command, json: bool, out: &mut impl Write) -> Result<(), CliError> {
-    let (clients, config) = connect(config).await?;
-    let github = GitHubApi::new(&config.github);
+    let (clients, config, github) = connect(config).await?;
     let mut executor = Executor::new(&clients, &config);
     executor.github = github.as_ref();
     let outcome = runner::run(&executor, &command, Utc::now()).await?;

@@ -103,9 +103,10 @@ pub struct GitHub {
 }
 
 impl GitHub {
-    /// Whether deploys can be dispatched (a repository and a token); otherwise dry mode.
+    /// Whether deploys can be dispatched (a repository, and a token or the ARN of the
+    /// secret holding one); otherwise dry mode.
     pub fn can_dispatch(&self) -> bool {
-        self.repository.is_some() && self.token.is_some()
+        self.repository.is_some() && (self.token.is_some() || self.token_arn.is_some())
     }
 }
 

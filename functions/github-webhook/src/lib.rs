@@ -38,8 +38,14 @@ pub struct Webhook {
 
 impl Webhook {
     /// Reads the filters (`STAGING_FILTERS_FILE`, else the built-in ones) and builds
-    /// the GitHub client when a token is configured.
+    /// the GitHub client when a token is given.
     pub fn new(clients: Clients, config: Config) -> Result<Self, String> {
+        let github = GitHubApi::new(&config.github);
+        Self::with_github(clients, config, github)
+    }
+
+    /// As [`Webhook::new`], with the GitHub client given (`None`: dry mode).
+    pub fn with_github(clients: Clients, config: Config, github: Option<GitHubApi>) -> Result<Self, String> {
         let filters = match &config.filters_file {
             None => Filters::builtin(),
             Some(path) => {
@@ -48,7 +54,6 @@ impl Webhook {
                 Filters::from_yaml(&yaml).map_err(|e| format!("STAGING_FILTERS_FILE={}: {e}", path.display()))?
             }
         };
-        let github = GitHubApi::new(&config.github);
         Ok(Self {
             clients,
             config,

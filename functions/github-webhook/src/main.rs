@@ -7,8 +7,10 @@ async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let mut config = Config::from_env()?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    staging_core::shell::github::resolve_secrets(&aws_sdk_secretsmanager::Client::new(&sdk), &mut config.github).await?;
-    let app = github_webhook::Webhook::new(Clients::new(&sdk), config)?;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    staging_core::shell::github::resolve_webhook_secret(&secrets, &mut config.github).await?;
+    let github = staging_core::shell::github::GitHubApi::with_secrets(&config.github, &secrets);
+    let app = github_webhook::Webhook::with_github(Clients::new(&sdk), config, github)?;
     run(service_fn(|request: Request| {
         let app = &app;
         async move { Ok::<_, Error>(github_webhook::handle(app, &request, chrono::Utc::now()).await) }

@@ -3,17 +3,17 @@ use serde_json::Value;
 use staging_core::Config;
 use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
-use staging_core::shell::github::{GitHubApi, resolve_secrets};
+use staging_core::shell::github::GitHubApi;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let mut config = Config::from_env()?;
+    let config = Config::from_env()?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    // The token dispatches what waited for a start or an unlock.
-    resolve_secrets(&aws_sdk_secretsmanager::Client::new(&sdk), &mut config.github).await?;
     let clients = Clients::new(&sdk);
-    let github = GitHubApi::new(&config.github);
+    // A start or an unlock dispatches what waited for it; the token is read from Secrets
+    // Manager only then.
+    let github = GitHubApi::with_secrets(&config.github, &aws_sdk_secretsmanager::Client::new(&sdk));
     let mut executor = Executor::new(&clients, &config);
     executor.github = github.as_ref();
     run(service_fn(|event: LambdaEvent<Value>| {

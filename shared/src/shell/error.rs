@@ -142,7 +142,7 @@ impl From<crate::shell::github::GitHubError> for ShellError {
         Self::Upstream {
             message: e.to_string(),
             retryable,
-            refused: e.status.is_some(),
+            refused: e.is_refusal(),
         }
     }
 }

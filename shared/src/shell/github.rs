@@ -15,8 +15,12 @@ const TIMEOUT: Duration = Duration::from_secs(4);
 #[error("GitHub {call} failed: {detail}")]
 pub struct GitHubError {
     pub call: &'static str,
+    /// The status GitHub answered with, if it answered.
     pub status: Option<u16>,
     pub detail: String,
+    /// Whether the request may have reached GitHub (false: no client, no token, or the
+    /// connection was never made).
+    pub sent: bool,
 }
 
 impl GitHubError {
@@ -24,17 +28,43 @@ impl GitHubError {
     pub fn is_retryable(&self) -> bool {
         self.status.is_none_or(|s| s >= 500 || s == 429)
     }
+
+    /// GitHub did not act on it: it answered with an error status, or never got it.
+    pub fn is_refusal(&self) -> bool {
+        self.status.is_some() || !self.sent
+    }
+
+    fn unsent(call: &'static str, detail: String) -> Self {
+        Self {
+            call,
+            status: None,
+            detail,
+            sent: false,
+        }
+    }
+}
+
+/// Where the token comes from: given, or read from Secrets Manager on first use (so a
+/// cold start that dispatches nothing makes no Secrets Manager call).
+#[derive(Debug)]
+enum Token {
+    Given(Secret),
+    SecretsManager {
+        arn: String,
+        client: aws_sdk_secretsmanager::Client,
+        read: tokio::sync::OnceCell<Secret>,
+    },
 }
 
 /// A client for one repository, with a token.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct GitHubApi {
     /// Built on the first call: loading the TLS roots is a cold-start cost that pings
     /// and ignored deliveries should not pay.
     http: std::sync::OnceLock<Result<reqwest::Client, String>>,
     base: String,
     repository: Repository,
-    token: Secret,
+    token: Token,
 }
 
 #[derive(Deserialize)]
@@ -63,11 +93,47 @@ impl GitHubApi {
             http: std::sync::OnceLock::new(),
             base: config.api_url.clone(),
             repository: config.repository.clone()?,
-            token: config.token.clone()?,
+            token: Token::Given(config.token.clone()?),
         })
     }
 
-    fn request(&self, call: &'static str, method: reqwest::Method, path: &str) -> Result<reqwest::RequestBuilder, GitHubError> {
+    /// A client whose token is given or, named by `GITHUB_TOKEN_ARN`, read from Secrets
+    /// Manager the first time a call needs it; `None` without either (dry mode).
+    pub fn with_secrets(config: &GitHub, client: &aws_sdk_secretsmanager::Client) -> Option<Self> {
+        let token = match (&config.token, &config.token_arn) {
+            (Some(token), _) => Token::Given(token.clone()),
+            (None, Some(arn)) => Token::SecretsManager {
+                arn: arn.clone(),
+                client: client.clone(),
+                read: tokio::sync::OnceCell::new(),
+            },
+            (None, None) => return None,
+        };
+        Some(Self {
+            http: std::sync::OnceLock::new(),
+            base: config.api_url.clone(),
+            repository: config.repository.clone()?,
+            token,
+        })
+    }
+
+    async fn token(&self, call: &'static str) -> Result<&Secret, GitHubError> {
+        match &self.token {
+            Token::Given(token) => Ok(token),
+            Token::SecretsManager { arn, client, read } => read
+                .get_or_try_init(|| async {
+                    match read_secret(client, arn).await {
+                        Ok(token) if !token.is_empty() => Ok(Secret::new(token)),
+                        Ok(_) => Err(GitHubError::unsent(call, "the token secret is empty".into())),
+                        Err(e) => Err(GitHubError::unsent(call, format!("no token: {e}"))),
+                    }
+                })
+                .await,
+        }
+    }
+
+    async fn request(&self, call: &'static str, method: reqwest::Method, path: &str) -> Result<reqwest::RequestBuilder, GitHubError> {
+        let token = self.token(call).await?;
         let http = self
             .http
             .get_or_init(|| {
@@ -78,14 +144,10 @@ impl GitHubApi {
                     .map_err(|e| e.to_string())
             })
             .as_ref()
-            .map_err(|e| GitHubError {
-                call,
-                status: None,
-                detail: format!("no HTTP client: {e}"),
-            })?;
+            .map_err(|e| GitHubError::unsent(call, format!("no HTTP client: {e}")))?;
         Ok(http
             .request(method, format!("{}/repos/{}{path}", self.base, self.repository))
-            .bearer_auth(self.token.expose())
+            .bearer_auth(token.expose())
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28"))
     }
@@ -94,6 +156,7 @@ impl GitHubApi {
         let response = request.send().await.map_err(|e| GitHubError {
             call,
             status: None,
+            sent: !e.is_connect(),
             detail: e.without_url().to_string(),
         })?;
         let status = response.status();
@@ -108,22 +171,25 @@ impl GitHubApi {
             call,
             status: Some(status.as_u16()),
             detail: format!("HTTP {}: {message}", status.as_u16()),
+            sent: true,
         })
     }
 
     /// Files changed between two commits (renames count under both names). The API
     /// lists at most 300.
     pub async fn compare(&self, base: &str, head: &str) -> Result<Vec<String>, GitHubError> {
-        let request = self.request("compare", reqwest::Method::GET, &format!("/compare/{base}...{head}"))?;
+        let request = self.request("compare", reqwest::Method::GET, &format!("/compare/{base}...{head}")).await?;
         let body = self.send("compare", request).await?.bytes().await.map_err(|e| GitHubError {
             call: "compare",
             status: None,
             detail: e.to_string(),
+            sent: true,
         })?;
         let compare: Compare = serde_json::from_slice(&body).map_err(|e| GitHubError {
             call: "compare",
             status: None,
             detail: format!("unexpected response: {e}"),
+            sent: true,
         })?;
         Ok(compare
             .files
@@ -138,7 +204,8 @@ impl GitHubApi {
             inputs.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
         let body = serde_json::json!({ "ref": git_ref, "inputs": inputs });
         let request = self
-            .request("workflow dispatch", reqwest::Method::POST, &format!("/actions/workflows/{workflow}/dispatches"))?
+            .request("workflow dispatch", reqwest::Method::POST, &format!("/actions/workflows/{workflow}/dispatches"))
+            .await?
             .header("Content-Type", "application/json")
             .body(body.to_string());
         self.send("workflow dispatch", request).await?;
@@ -146,26 +213,29 @@ impl GitHubApi {
     }
 }
 
-/// In AWS the webhook secret and the token live in Secrets Manager, named by
-/// `GITHUB_WEBHOOK_SECRET_ARN` / `GITHUB_TOKEN_ARN`; a value given directly wins. Read
-/// once per cold start. The webhook secret may hold `new,old` while rotating.
-pub async fn resolve_secrets(
+/// A secret's value, trimmed.
+async fn read_secret(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, crate::shell::ShellError> {
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| crate::shell::ShellError::aws("secretsmanager:GetSecretValue", e))?;
+    Ok(out.secret_string().unwrap_or_default().trim().to_string())
+}
+
+/// In AWS the webhook secret lives in Secrets Manager, named by
+/// `GITHUB_WEBHOOK_SECRET_ARN`; a value given directly wins. Read once per cold start
+/// (every request needs it). It may hold `new,old` while rotating. The token is read
+/// when first needed instead (see [`GitHubApi::with_secrets`]).
+pub async fn resolve_webhook_secret(
     client: &aws_sdk_secretsmanager::Client,
     github: &mut GitHub,
 ) -> Result<(), crate::shell::ShellError> {
-    async fn read(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, crate::shell::ShellError> {
-        let out = client
-            .get_secret_value()
-            .secret_id(arn)
-            .send()
-            .await
-            .map_err(|e| crate::shell::ShellError::aws("secretsmanager:GetSecretValue", e))?;
-        Ok(out.secret_string().unwrap_or_default().trim().to_string())
-    }
     if github.webhook_secrets.is_empty()
         && let Some(arn) = &github.webhook_secret_arn
     {
-        github.webhook_secrets = read(client, arn)
+        github.webhook_secrets = read_secret(client, arn)
             .await?
             .split(',')
             .map(str::trim)
@@ -173,14 +243,6 @@ pub async fn resolve_secrets(
             .take(2)
             .map(Secret::new)
             .collect();
-    }
-    if github.token.is_none()
-        && let Some(arn) = &github.token_arn
-    {
-        let token = read(client, arn).await?;
-        if !token.is_empty() {
-            github.token = Some(Secret::new(token));
-        }
     }
     Ok(())
 }
