@@ -168,10 +168,8 @@ async fn a_notification_arrives_with_subject_attributes_and_chatbot_json() {
     let (clients, config) = (clients(&env).await, config(&env));
     drain_team_queue(&env).await;
     let n = Notification::new(NotificationEvent::BudgetLocked, Severity::Critical, "staging: locked", "Spend passed $6.");
-    Executor::new(&clients, &config)
-        .execute(&[staging_core::Action::Notify(n)])
-        .await
-        .unwrap();
+    let report = Executor::new(&clients, &config).execute_all(&[staging_core::Action::Notify(n)]).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
 
     let messages = drain_team_queue(&env).await;
     assert_eq!(messages.len(), 1, "{messages:?}");

@@ -64,13 +64,6 @@ pub enum ShellError {
         done: Vec<String>,
         failures: Vec<ShellError>,
     },
-    /// Some actions ran before one failed: what ran is listed.
-    #[error("{source} (already done: {})", if done.is_empty() { "nothing".to_string() } else { done.join("; ") })]
-    Incomplete {
-        done: Vec<String>,
-        #[source]
-        source: Box<ShellError>,
-    },
 }
 
 impl ShellError {
@@ -81,7 +74,6 @@ impl ShellError {
         match self {
             Self::Upstream { refused, .. } => *refused,
             Self::NotConfigured(_) | Self::Unsupported(_) => true,
-            Self::Incomplete { source, .. } => source.is_refusal(),
             _ => false,
         }
     }
@@ -90,7 +82,6 @@ impl ShellError {
     pub fn is_upstream(&self) -> bool {
         match self {
             Self::Upstream { .. } => true,
-            Self::Incomplete { source, .. } => source.is_upstream(),
             Self::AfterCommit { failures, .. } => failures.iter().any(Self::is_upstream),
             _ => false,
         }
@@ -107,7 +98,6 @@ impl ShellError {
             // all that failed was refused outright or is not configured, which a retry
             // would only repeat.
             Self::AfterCommit { failures, .. } => !failures.iter().all(Self::is_refusal),
-            Self::Incomplete { source, .. } => source.is_retryable(),
             _ => false,
         }
     }

@@ -78,24 +78,6 @@ impl<'a> Executor<'a> {
         })
     }
 
-    /// Runs `actions` in order, every one of them; the first failure stops the run and
-    /// the error lists what had already been done.
-    pub async fn execute(&self, actions: &[Action]) -> Result<Vec<String>, ShellError> {
-        let mut done = Vec::with_capacity(actions.len());
-        for action in actions {
-            match self.run(action).await {
-                Ok(line) => done.push(line),
-                Err(source) => {
-                    return Err(ShellError::Incomplete {
-                        done,
-                        source: Box::new(source),
-                    });
-                }
-            }
-        }
-        Ok(done)
-    }
-
     /// Runs every action in order, whatever fails; reports what was done and what failed.
     /// Once a dispatch has failed, the notification announcing it is not sent (the
     /// decision that follows the failure tells the team instead).
