@@ -245,10 +245,13 @@ async fn github_refusing_the_dispatch_is_a_clear_error_and_the_deploy_waits_for_
         assert_eq!(got, 502, "{response}");
         assert!(response["error"].as_str().unwrap().contains(expected), "{response}");
         assert!(!response["error"].as_str().unwrap().contains("ghp_test_token"), "no token in errors");
+        assert!(response["error"].as_str().unwrap().starts_with("dispatch refused: the deploy of 0d1a26e waits (committed), but: "), "{response}");
         // The team hears that it was refused and waits, not that it is deploying.
         let told = drain_team_queue(&env).await;
         let subjects: Vec<&str> = told.iter().map(|m| m["Subject"].as_str().unwrap()).collect();
-        assert_eq!(subjects, ["staging: deploy of 0d1a26e refused by GitHub; it waits"]);
+        assert_eq!(subjects, ["staging: deploy of 0d1a26e not dispatched; it waits"]);
+        let body = told[0]["Message"].as_str().unwrap_or_default();
+        assert!(body.contains("alice pushed 1 commit to develop"), "the withheld notice of the push is kept: {body}");
         // The intent was recorded before the call; GitHub refused, so it is pending again.
         let state = store.load("staging").await.unwrap();
         assert!(state.deployment_in_flight.is_none(), "nothing recorded as in flight");

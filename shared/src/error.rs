@@ -29,6 +29,10 @@ pub enum Error {
         reason: String,
     },
 
+    /// A command that cannot be what it claims to be.
+    #[error("invalid command: {reason}")]
+    Command { reason: String },
+
     /// The environment is locked by the budget for this period.
     #[error("the environment is locked by the budget for {period}; unlock it first")]
     BudgetLocked { period: String },

@@ -21,6 +21,10 @@ use crate::error::{Error, Result};
 use crate::schedule::{Transition, TransitionKind};
 use crate::state::{EnvironmentState, Hold, HoldKind, Phase, Wanted, short_sha};
 
+/// How far a schedule's own time may be from the clock: Scheduler retries for at most
+/// a day, so anything further is not a schedule's.
+const MAX_SCHEDULE_LAG: chrono::Duration = chrono::Duration::days(2);
+
 /// How long a scheduled teardown waits before it looks again at a deploy in flight.
 pub const TEARDOWN_RETRY: chrono::Duration = chrono::Duration::minutes(15);
 
@@ -146,6 +150,13 @@ pub fn decide(
 ) -> Result<Decision> {
     let now = whole_seconds(clock);
     let due = command.due().map(whole_seconds);
+    if let Some(due) = due
+        && (due - now).abs() > MAX_SCHEDULE_LAG
+    {
+        return Err(Error::Command {
+            reason: format!("scheduled_time {} is more than two days from now ({})", rfc3339(due), rfc3339(now)),
+        });
+    }
     let mut plan = Plan::new(state, observed, now, config);
     let mut summary = match command {
         Command::Up { hold, reason, who, force } => {
@@ -208,6 +219,10 @@ pub fn decide(
         }
         Command::Scheduled(ScheduledCommand::Startup { .. }) => match plan.next.wanted(due.unwrap_or(now), &config.business_hours) {
             Wanted::UpScheduled | Wanted::UpHeld => plan.start("scheduled startup"),
+            // A lock wins over everything: whatever is still running goes.
+            Wanted::DownBudgetLocked if observed.desired_count > 0 || plan.next.wants_running() => {
+                format!("not starting: locked by the budget; {}", plan.stop("locked by the budget"))
+            }
             Wanted::DownBudgetLocked => "not starting: locked by the budget".into(),
             Wanted::DownScheduled => "not starting: not a working day (or a holiday)".into(),
         },
@@ -500,9 +515,20 @@ impl<'a> Plan<'a> {
 /// to waiting, ahead of anything queued since, and the team is told what dispatches it.
 /// No answer at all: GitHub may have accepted it, so the run stays in flight (one
 /// dispatch at most) and the team is told to look for it.
-pub fn decide_dispatch_failed(state: &EnvironmentState, sha: &str, refused: bool, error: &str, config: &Config) -> Decision {
+/// `announced` is the notice of the push that was withheld because its dispatch failed
+/// (it says what the push asked for and whether staging was woken); it is kept in this
+/// one.
+pub fn decide_dispatch_failed(
+    state: &EnvironmentState,
+    sha: &str,
+    refused: bool,
+    error: &str,
+    announced: Option<&str>,
+    config: &Config,
+) -> Decision {
     let mut next = state.clone();
     let env = &state.environment;
+    let announced = announced.map(|body| format!("\n\n{body}")).unwrap_or_default();
     let (subject, body, summary) = if refused {
         if !next.dispatch_refused(sha) {
             return Decision {
@@ -512,10 +538,10 @@ pub fn decide_dispatch_failed(state: &EnvironmentState, sha: &str, refused: bool
             };
         }
         (
-            format!("{env}: deploy of {} refused by GitHub; it waits", short_sha(sha)),
+            format!("{env}: deploy of {} not dispatched; it waits", short_sha(sha)),
             format!(
-                "{error}\n\nNothing was started. The deploy waits as pending: a redelivery of the push, the next \
-                 push, a start or an unlock dispatches it."
+                "{error}\n\nThe deploy workflow was not started. The deploy waits as pending: a redelivery of the \
+                 push, the next push, a start or an unlock dispatches it.{announced}"
             ),
             format!("dispatch refused: the deploy of {} waits", short_sha(sha)),
         )
@@ -524,7 +550,7 @@ pub fn decide_dispatch_failed(state: &EnvironmentState, sha: &str, refused: bool
             format!("{env}: deploy of {} unconfirmed", short_sha(sha)),
             format!(
                 "{error}\n\nGitHub did not answer, so the run may have started: it is kept as in flight and not \
-                 dispatched again. If no run appears, the next push after {} dispatches the deploy again.",
+                 dispatched again. If no run appears, the next push after {} dispatches the deploy again.{announced}",
                 humantime::format_duration(config.deploy_grace)
             ),
             format!("dispatch unconfirmed: the deploy of {} stays in flight", short_sha(sha)),
@@ -954,8 +980,8 @@ mod tests {
                 "ignored: the startup due at 2026-11-27T08:00:00Z arrived at 2026-11-27T19:30:00Z, after the next teardown (2026-11-27T18:00:00Z)"),
             ("a teardown delivered a moment early still tears down", teardown("2026-11-27T18:00:00Z"), "2026-11-27T17:59:59.9Z", UP, "stopping"),
             ("a teardown retried at 18:40 still tears down", teardown("2026-11-27T18:00:00Z"), "2026-11-27T18:40:00Z", UP, "stopping"),
-            ("a Friday teardown retried on Monday morning is ignored", teardown("2026-11-27T18:00:00Z"), "2026-11-30T08:30:00Z", UP,
-                "ignored: the teardown due at 2026-11-27T18:00:00Z arrived at 2026-11-30T08:30:00Z, after the next startup (2026-11-30T08:00:00Z)"),
+            ("a teardown retried next morning is ignored", teardown("2026-11-26T18:00:00Z"), "2026-11-27T08:30:00Z", UP,
+                "ignored: the teardown due at 2026-11-26T18:00:00Z arrived at 2026-11-27T08:30:00Z, after the next startup (2026-11-27T08:00:00Z)"),
         ];
         for (name, command, clock, observed, summary) in cases {
             let d = decide(&EnvironmentState::new("staging"), observed, &command, utc(clock), &config()).unwrap();
@@ -966,19 +992,42 @@ mod tests {
     #[test]
     fn a_failed_dispatch_waits_when_refused_and_stays_in_flight_when_unanswered() {
         let state = with_deploy_in_flight("2026-11-27T10:00:00Z");
-        let refused = decide_dispatch_failed(&state, "abcdef0123", true, "GitHub workflow dispatch failed: HTTP 422: x", &config());
+        let refused = decide_dispatch_failed(&state, "abcdef0123", true, "GitHub workflow dispatch failed: HTTP 422: x", Some("alice pushed"), &config());
         assert!(refused.next_state.deployment_in_flight.is_none());
         assert_eq!(refused.next_state.pending_deployment.as_ref().unwrap().sha, "abcdef0123");
         assert_eq!(refused.summary, "dispatch refused: the deploy of abcdef0 waits");
         let Action::Notify(n) = &refused.actions[0] else { panic!() };
-        assert_eq!((n.severity, n.subject.as_str()), (Severity::Warning, "staging: deploy of abcdef0 refused by GitHub; it waits"));
+        assert_eq!((n.severity, n.subject.as_str()), (Severity::Warning, "staging: deploy of abcdef0 not dispatched; it waits"));
+        assert!(n.body.starts_with("GitHub workflow dispatch failed: HTTP 422: x\n\n") && n.body.ends_with("\n\nalice pushed"), "{}", n.body);
 
-        let unanswered = decide_dispatch_failed(&state, "abcdef0123", false, "GitHub workflow dispatch failed: timed out", &config());
+        let unanswered = decide_dispatch_failed(&state, "abcdef0123", false, "GitHub workflow dispatch failed: timed out", None, &config());
         assert_eq!(unanswered.next_state, state);
         assert_eq!(unanswered.summary, "dispatch unconfirmed: the deploy of abcdef0 stays in flight");
 
-        let gone = decide_dispatch_failed(&state, "0000000", true, "x", &config());
+        let gone = decide_dispatch_failed(&state, "0000000", true, "x", None, &config());
         assert!(gone.actions.is_empty());
         assert_eq!(gone.next_state, state);
+    }
+
+    #[test]
+    fn a_schedule_time_far_from_the_clock_is_refused_not_a_panic() {
+        for due in ["-262143-01-01T00:00:00Z", "+262142-12-31T23:59:59Z", "2026-11-24T18:00:00Z"] {
+            let command: Command = serde_json::from_str(&format!(r#"{{"command":"startup","scheduled_time":"{due}"}}"#)).unwrap();
+            let config = config_with(&[("STAGING_TIME_ZONE", "America/New_York")]);
+            let err = decide(&EnvironmentState::new("staging"), UP, &command, utc("2026-11-27T08:00:00Z"), &config).unwrap_err();
+            assert!(matches!(err, Error::Command { .. }), "{due}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_startup_under_a_budget_lock_stops_what_still_runs() {
+        let startup = Command::Scheduled(ScheduledCommand::Startup { scheduled_time: Some(utc("2026-11-27T08:00:00Z")) });
+        let state = EnvironmentState { budget_lock: locked(), phase: Phase::Up, version: 3, ..EnvironmentState::new("staging") };
+        let d = decide(&state, UP, &startup, utc("2026-11-27T08:00:05Z"), &config()).unwrap();
+        assert_eq!(d.summary, "not starting: locked by the budget; stopping");
+        assert!(!d.next_state.wants_running());
+        let down = EnvironmentState { phase: Phase::Down, ..state };
+        let d = decide(&down, DOWN, &startup, utc("2026-11-27T08:00:05Z"), &config()).unwrap();
+        assert_eq!((d.summary.as_str(), d.actions.len()), ("not starting: locked by the budget", 0));
     }
 }

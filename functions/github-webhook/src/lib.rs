@@ -38,8 +38,12 @@ pub struct Webhook {
 
 impl Webhook {
     /// Reads the filters (`STAGING_FILTERS_FILE`, else the built-in ones) and builds
-    /// the GitHub client when a token is given.
+    /// the GitHub client when a token is given. A token named by `GITHUB_TOKEN_ARN`
+    /// needs the Secrets Manager client: use [`Webhook::with_github`].
     pub fn new(clients: Clients, config: Config) -> Result<Self, String> {
+        if config.github.token.is_none() && config.github.token_arn.is_some() {
+            return Err("GITHUB_TOKEN_ARN is set: build the GitHub client with GitHubApi::with_secrets".into());
+        }
         let github = GitHubApi::new(&config.github);
         Self::with_github(clients, config, github)
     }

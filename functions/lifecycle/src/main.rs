@@ -1,5 +1,5 @@
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::Value;
+use serde_json::{Value, json};
 use staging_core::Config;
 use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
@@ -19,12 +19,19 @@ async fn main() -> Result<(), Error> {
     run(service_fn(|event: LambdaEvent<Value>| {
         let executor = &executor;
         async move {
-            lifecycle::handle(executor, event.payload, chrono::Utc::now())
-                .await
-                .map_err(|e| Diagnostic {
-                    error_type: if e.is_retryable() { "Retryable" } else { "NonRetryable" }.into(),
+            match lifecycle::handle(executor, event.payload, chrono::Utc::now()).await {
+                Ok(outcome) => Ok(outcome),
+                // Lambda retries a failed asynchronous invocation twice whatever the error
+                // says; only what a retry can help is returned as a failure.
+                Err(e) if e.is_retryable() => Err(Diagnostic {
+                    error_type: "Retryable".into(),
                     error_message: e.to_string(),
-                })
+                }),
+                Err(e) => {
+                    tracing::error!(error = %e, "not retried: trying again cannot help");
+                    Ok(json!({ "error": e.to_string(), "retryable": false }))
+                }
+            }
         }
     }))
     .await

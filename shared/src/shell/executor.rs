@@ -31,6 +31,8 @@ pub struct Report {
     /// One line per action done.
     pub done: Vec<String>,
     pub failed: Vec<Failure>,
+    /// Notices not sent because they announced a dispatch that failed.
+    pub withheld: Vec<crate::action::Notification>,
 }
 
 /// Carries out actions for one environment.
@@ -89,6 +91,7 @@ impl<'a> Executor<'a> {
                 && let Action::Notify(n) = action
                 && n.event == crate::action::NotificationEvent::DeployPlanned
             {
+                report.withheld.push(n.clone());
                 continue;
             }
             match self.run(action).await {
@@ -147,7 +150,9 @@ impl<'a> Executor<'a> {
                     if let Some(name) = &gh.migrate_input {
                         inputs.push((name.as_str(), migrate.to_string()));
                     }
-                    api.dispatch(&gh.deploy_workflow, git_ref, &inputs).await?;
+                    // Boxed: the GitHub call (and the token read it may make) nests deep
+                    // enough to overflow the compiler's layout queries in a release build.
+                    Box::pin(api.dispatch(&gh.deploy_workflow, git_ref, &inputs)).await?;
                     return Ok(format!(
                         "dispatched {} ({deployment_type}) on {git_ref} for {}",
                         gh.deploy_workflow,

@@ -122,7 +122,7 @@ impl GitHubApi {
             Token::Given(token) => Ok(token),
             Token::SecretsManager { arn, client, read } => read
                 .get_or_try_init(|| async {
-                    match read_secret(client, arn).await {
+                    match Box::pin(read_secret(client, arn)).await {
                         Ok(token) if !token.is_empty() => Ok(Secret::new(token)),
                         Ok(_) => Err(GitHubError::unsent(call, "the token secret is empty".into())),
                         Err(e) => Err(GitHubError::unsent(call, format!("no token: {e}"))),
@@ -156,7 +156,7 @@ impl GitHubApi {
         let response = request.send().await.map_err(|e| GitHubError {
             call,
             status: None,
-            sent: !e.is_connect(),
+            sent: !(e.is_connect() || e.is_builder()),
             detail: e.without_url().to_string(),
         })?;
         let status = response.status();

@@ -41,9 +41,11 @@ pub struct Outcome {
 
 /// Runs one lifecycle command to completion (see [`run_with`]).
 pub async fn run(executor: &Executor<'_>, command: &Command, now: DateTime<Utc>) -> Result<Outcome, ShellError> {
-    run_with(executor, now, |state, observed| {
+    // Boxed: the whole invocation nests deep enough to overflow the compiler's layout
+    // queries for the Lambda main in a release build.
+    Box::pin(run_with(executor, now, |state, observed| {
         lifecycle::decide(state, observed, command, now, executor.config)
-    })
+    }))
     .await
 }
 
@@ -67,13 +69,16 @@ where
             _ => None,
         })
         .collect();
+    let mut summary = decision.summary;
+    let announced = report.withheld.first().map(|n| n.body.clone());
     for (sha, refused, error) in failed_dispatches {
         let followed = decide_and_commit(executor, &store, &|state: &EnvironmentState, _| {
-            Ok(lifecycle::decide_dispatch_failed(state, &sha, refused, &error, executor.config))
+            Ok(lifecycle::decide_dispatch_failed(state, &sha, refused, &error, announced.as_deref(), executor.config))
         })
         .await;
         match followed {
             Ok((follow_up, ..)) => {
+                summary = follow_up.summary;
                 let told = executor.execute_all(&follow_up.actions).await;
                 report.done.extend(told.done);
                 report.failed.extend(told.failed);
@@ -96,7 +101,7 @@ where
         report.failed.extend(fixed.failed);
     }
 
-    finish(decision.summary, report, state)
+    finish(summary, report, state)
 }
 
 /// The outcome, or the failures that matter. Notifications that failed are reported
