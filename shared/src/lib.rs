@@ -1,8 +1,10 @@
 //! `staging-core`: Staging Control's domain.
 //!
-//! Everything here is pure: no I/O, no clock (time is always a parameter), no
-//! randomness. The functions and `stagingctl` parse their inputs, ask this crate what
-//! to do, and carry out the [`action::Action`]s it returns.
+//! Everything here but [`shell`] is pure: no I/O, no clock (time is always a
+//! parameter), no randomness. The functions and `stagingctl` parse their inputs, ask
+//! this crate what to do, and have [`shell`] (behind the `aws` feature: AWS and GitHub
+//! adapters, the executor, the reconciling runner) carry out the [`action::Action`]s it
+//! returns.
 
 pub mod action;
 pub mod config;
