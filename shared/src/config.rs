@@ -110,6 +110,27 @@ impl GitHub {
     }
 }
 
+/// When a budget alert acts: percentages of the budgeted amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetPolicy {
+    /// ACTUAL spend at or over this warns (`STAGING_BUDGET_WARN_PERCENT`, 80).
+    pub warn_percent: u64,
+    /// ACTUAL spend at or over this locks and scales to zero (`STAGING_BUDGET_LOCK_PERCENT`, 100).
+    pub lock_percent: u64,
+    /// A FORECASTED spend at or over this warns and caps holds (`STAGING_BUDGET_FORECAST_PERCENT`, 100).
+    pub forecast_percent: u64,
+}
+
+impl Default for BudgetPolicy {
+    fn default() -> Self {
+        Self {
+            warn_percent: 80,
+            lock_percent: 100,
+            forecast_percent: 100,
+        }
+    }
+}
+
 /// Everything the functions and `stagingctl` read from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -120,6 +141,7 @@ pub struct Config {
     /// How long a dispatched deploy may go without reporting before it stops holding
     /// back the next one and the teardown (`STAGING_DEPLOY_GRACE`, default 30 min).
     pub deploy_grace: Duration,
+    pub budget: BudgetPolicy,
     /// A paths-filter YAML file; the built-in filters when `None`.
     pub filters_file: Option<PathBuf>,
     pub resources: Resources,
@@ -195,6 +217,21 @@ impl Config {
         }
 
         let deploy_grace = duration("STAGING_DEPLOY_GRACE", Duration::from_secs(30 * 60))?;
+        let percent = |name: &'static str, default: u64| -> Result<u64> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => match v.trim().trim_end_matches('%').parse::<u64>() {
+                    Ok(p) if (1..=1000).contains(&p) => Ok(p),
+                    _ => Err(bad(name, &v, "expected a whole percentage from 1 to 1000, like 80")),
+                },
+            }
+        };
+        let defaults = BudgetPolicy::default();
+        let budget = BudgetPolicy {
+            warn_percent: percent("STAGING_BUDGET_WARN_PERCENT", defaults.warn_percent)?,
+            lock_percent: percent("STAGING_BUDGET_LOCK_PERCENT", defaults.lock_percent)?,
+            forecast_percent: percent("STAGING_BUDGET_FORECAST_PERCENT", defaults.forecast_percent)?,
+        };
 
         let resources = Resources {
             cluster: get("STAGING_CLUSTER"),
@@ -261,6 +298,7 @@ impl Config {
             hold_default,
             hold_max,
             deploy_grace,
+            budget,
             filters_file: get("STAGING_FILTERS_FILE").map(PathBuf::from),
             resources,
             github,
@@ -397,6 +435,7 @@ mod tests {
         assert_eq!(c.hold_default, Duration::from_secs(7200));
         assert_eq!(c.hold_max, Duration::from_secs(43200));
         assert_eq!(c.deploy_grace, Duration::from_secs(1800));
+        assert_eq!(c.budget, BudgetPolicy { warn_percent: 80, lock_percent: 100, forecast_percent: 100 });
         assert_eq!(c.github.migrate_input, None);
         assert!(!c.github.can_dispatch());
         assert_eq!(c.github.branch, "develop");
@@ -439,6 +478,9 @@ mod tests {
             ("GITHUB_SKIP_TESTS_INPUT", "fast"),
             ("GITHUB_MIGRATE_INPUT", "migrate"),
             ("STAGING_DEPLOY_GRACE", "45m"),
+            ("STAGING_BUDGET_WARN_PERCENT", "75"),
+            ("STAGING_BUDGET_LOCK_PERCENT", "110%"),
+            ("STAGING_BUDGET_FORECAST_PERCENT", "120"),
             ("GITHUB_API_URL", "http://127.0.0.1:8080/"),
             ("STAGING_PROBES", "backend=https://api.example.com/api/health, frontend=https://example.com"),
         ])
@@ -464,6 +506,7 @@ mod tests {
         assert_eq!((c.github.deploy_type_input.as_str(), c.github.skip_tests_input.as_str()), ("type", "fast"));
         assert_eq!(c.github.migrate_input.as_deref(), Some("migrate"));
         assert_eq!(c.deploy_grace, Duration::from_secs(2700));
+        assert_eq!(c.budget, BudgetPolicy { warn_percent: 75, lock_percent: 110, forecast_percent: 120 });
         assert!(c.github.can_dispatch());
         assert_eq!(c.probes[1], Probe { name: "frontend".into(), url: "https://example.com".into() });
     }

@@ -7,6 +7,7 @@
 //! returns.
 
 pub mod action;
+pub mod budget;
 pub mod config;
 pub mod cost;
 pub mod error;

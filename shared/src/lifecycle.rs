@@ -314,14 +314,20 @@ impl<'a> Plan<'a> {
     /// returns when the hold in force ends. The requested duration is cut to
     /// `STAGING_HOLD_MAX` before any arithmetic, so no duration from outside can overflow.
     pub(crate) fn hold(&mut self, kind: HoldKind, duration: std::time::Duration, reason: &str, who: &str) -> Result<DateTime<Utc>> {
-        let capped = duration.min(self.config.hold_max);
+        // A forecast over the budget caps on-demand holds for the rest of its period.
+        let limit = if self.next.hold_cap == Some(crate::state::BudgetPeriod::containing(self.now)) {
+            self.config.hold_default
+        } else {
+            self.config.hold_max
+        };
+        let capped = duration.min(limit);
         let until = chrono::Duration::from_std(capped)
             .ok()
             .and_then(|d| self.now.checked_add_signed(d))
             .ok_or_else(|| Error::Hold {
                 reason: "the duration is too long".into(),
             })?;
-        let max = chrono::Duration::from_std(self.config.hold_max).unwrap_or(chrono::Duration::MAX);
+        let max = chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
         let (hold, changed) = self.next.place_hold(
             Hold {
                 until,
@@ -390,7 +396,7 @@ impl<'a> Plan<'a> {
     }
 
     /// Makes the intent "scaled to zero" and scales the service down if it is not.
-    fn stop(&mut self, why: &str) -> String {
+    pub(crate) fn stop(&mut self, why: &str) -> String {
         self.next.teardown_deferred_at = None;
         if self.observed.desired_count == 0 {
             if self.next.wants_running() {

@@ -332,6 +332,14 @@ pub struct EnvironmentState {
     /// When a scheduled teardown was first deferred for a deploy in flight (told once).
     #[serde(default)]
     pub teardown_deferred_at: Option<DateTime<Utc>>,
+    /// Budget alerts handled (`<period>:<type>:<threshold %>`) and their SNS message ids,
+    /// newest last: the same alert again does nothing.
+    #[serde(default)]
+    pub recent_alerts: Vec<String>,
+    /// The budget period in which on-demand holds are capped at the default length (a
+    /// forecast over the budget).
+    #[serde(default)]
+    pub hold_cap: Option<BudgetPeriod>,
     pub health: Health,
     /// Incremented by every committed write; a write expecting another version loses.
     pub version: u64,
@@ -350,6 +358,8 @@ impl EnvironmentState {
             last_deployment: None,
             recent_pushes: Vec::new(),
             teardown_deferred_at: None,
+            recent_alerts: Vec::new(),
+            hold_cap: None,
             health: Health::default(),
             version: 0,
         }

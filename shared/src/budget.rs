@@ -1,0 +1,451 @@
+//! AWS Budgets notifications, pure: what an alert says (it arrives as plain text, not
+//! JSON), and what it means for the environment — warn, or lock it for the budget
+//! period and scale it to zero.
+//!
+//! AWS Budgets can stop EC2 or RDS by itself, but nothing stops an ECS service: this is
+//! the part that does.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::action::{Action, Decision, Notification, NotificationEvent, Severity};
+use crate::config::Config;
+use crate::lifecycle::{Observed, Plan, whole_seconds};
+use crate::state::{BudgetPeriod, EnvironmentState};
+
+/// How many alert keys (and SNS message ids) the state keeps to recognise a repeat.
+pub const RECENT_ALERTS: usize = 20;
+
+/// An amount of money in hundredths (cents, pence), with its currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Amount {
+    pub hundredths: u64,
+    /// `USD`, `GBP`, `EUR`, `JPY`, or the code the message used.
+    pub currency: String,
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let symbol = match self.currency.as_str() {
+            "USD" => "$",
+            "GBP" => "£",
+            "EUR" => "€",
+            _ => "",
+        };
+        let (units, cents) = (self.hundredths / 100, self.hundredths % 100);
+        if symbol.is_empty() {
+            write!(f, "{units}.{cents:02} {}", self.currency)
+        } else {
+            write!(f, "{symbol}{units}.{cents:02}")
+        }
+    }
+}
+
+/// Parses `$1,234.56`, `£6`, `€ 6.00`, `6.00 USD`, `USD 6.00`. More than two decimals
+/// are cut (Budgets shows two).
+pub fn parse_amount(text: &str) -> Option<Amount> {
+    let text = text.trim().trim_start_matches('>').trim();
+    let (currency, number) = [("$", "USD"), ("£", "GBP"), ("€", "EUR"), ("¥", "JPY")]
+        .iter()
+        .find_map(|(symbol, code)| text.strip_prefix(symbol).map(|rest| (code.to_string(), rest.trim())))
+        .or_else(|| {
+            let (first, rest) = text.split_once(char::is_whitespace)?;
+            is_code(first).then(|| (first.to_string(), rest.trim()))
+        })
+        .or_else(|| {
+            let (rest, last) = text.rsplit_once(char::is_whitespace)?;
+            is_code(last).then(|| (last.to_string(), rest.trim()))
+        })?;
+    let number: String = number.chars().filter(|c| *c != ',').collect();
+    let (whole, fraction) = number.split_once('.').unwrap_or((&number, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let cents: u64 = format!("{:0<2}", fraction.get(..2).unwrap_or(fraction)).parse().ok()?;
+    Some(Amount {
+        hundredths: whole.checked_mul(100)?.checked_add(cents)?,
+        currency,
+    })
+}
+
+fn is_code(s: &str) -> bool {
+    s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// Which figure crossed the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AlertType {
+    Actual,
+    Forecasted,
+}
+
+impl fmt::Display for AlertType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Actual => "ACTUAL",
+            Self::Forecasted => "FORECASTED",
+        })
+    }
+}
+
+/// What an AWS Budgets notification says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BudgetAlert {
+    pub budget_name: String,
+    pub budget_type: Option<String>,
+    pub budgeted: Amount,
+    pub alert_type: AlertType,
+    /// The threshold as Budgets sends it: an amount.
+    pub threshold: Amount,
+    /// The actual or forecasted spend.
+    pub amount: Amount,
+    /// A daily budget ("per day") rather than a monthly one.
+    pub daily: bool,
+}
+
+impl BudgetAlert {
+    /// The threshold as a whole percentage of the budgeted amount.
+    pub fn threshold_percent(&self) -> u64 {
+        percent(self.threshold.hundredths, self.budgeted.hundredths)
+    }
+
+    /// The spend as a whole percentage of the budgeted amount.
+    pub fn amount_percent(&self) -> u64 {
+        percent(self.amount.hundredths, self.budgeted.hundredths)
+    }
+}
+
+fn percent(part: u64, whole: u64) -> u64 {
+    if whole == 0 {
+        return u64::MAX;
+    }
+    u64::try_from(u128::from(part) * 100 / u128::from(whole)).unwrap_or(u64::MAX)
+}
+
+/// A message from the budget topic: an alert, or something else (forwarded as it is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Alert(BudgetAlert),
+    Other,
+}
+
+/// A budget notification that lacks what every one carries: cut short in transit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a truncated AWS Budgets notification: {reason}")]
+pub struct Truncated {
+    pub reason: String,
+}
+
+/// Parses an SNS message from the budget topic. Lines `Key: value` in any order, CRLF or
+/// LF. A message without the notification's header or any of its fields is `Other`; one
+/// with the header or `Budget Name:` but without a field every notification has is
+/// truncated.
+pub fn parse_message(subject: Option<&str>, text: &str) -> Result<Message, Truncated> {
+    let field = |name: &str| {
+        text.lines().find_map(|line| {
+            let (key, value) = line.trim().split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    };
+    let looks_like_one = text.contains("AWS Budget Notification")
+        || subject.is_some_and(|s| s.starts_with("AWS Budgets:"))
+        || field("Budget Name").is_some();
+    if !looks_like_one {
+        return Ok(Message::Other);
+    }
+    let missing = |name: &str| Truncated {
+        reason: format!("no `{name}:` line"),
+    };
+    let unreadable = |name: &str, value: &str| Truncated {
+        reason: format!("`{name}: {value}` is not an amount"),
+    };
+    let amount = |name: &str| -> Result<Amount, Truncated> {
+        let value = field(name).ok_or_else(|| missing(name))?;
+        parse_amount(value).ok_or_else(|| unreadable(name, value))
+    };
+    let budget_name = field("Budget Name").filter(|n| !n.is_empty()).ok_or_else(|| missing("Budget Name"))?;
+    let alert_type = match field("Alert Type").map(str::to_ascii_uppercase).as_deref() {
+        Some("ACTUAL") => AlertType::Actual,
+        Some("FORECASTED") => AlertType::Forecasted,
+        Some(other) => {
+            return Err(Truncated {
+                reason: format!("alert type `{other}` is neither ACTUAL nor FORECASTED"),
+            });
+        }
+        None => return Err(missing("Alert Type")),
+    };
+    let amount_field = format!("{alert_type} Amount");
+    let alert = BudgetAlert {
+        budget_name: budget_name.to_string(),
+        budget_type: field("Budget Type").map(str::to_string),
+        budgeted: amount("Budgeted Amount")?,
+        alert_type,
+        threshold: amount("Alert Threshold")?,
+        amount: amount(&amount_field)?,
+        daily: text.contains("per day") || text.contains("current day"),
+    };
+    Ok(Message::Alert(alert))
+}
+
+/// What identifies an alert within its budget period: its type and threshold.
+fn alert_key(alert: &BudgetAlert, period: BudgetPeriod) -> String {
+    format!("{period}:{}:{}", alert.alert_type, alert.threshold_percent())
+}
+
+/// What a budget alert means now. A repeat (the same SNS message id, or the same type
+/// and threshold already handled this budget period) does nothing and tells nobody.
+/// ACTUAL spend at or over the lock threshold → locked for the period and scaled to
+/// zero now, critical; FORECASTED at or over its threshold → warning, and on-demand
+/// holds capped at `STAGING_HOLD_DEFAULT` for the rest of the period; ACTUAL at or over
+/// the warning threshold → warning; anything under → told as a warning, nothing else.
+pub fn decide_budget_alert(
+    state: &EnvironmentState,
+    observed: Observed,
+    alert: &BudgetAlert,
+    message_id: &str,
+    clock: DateTime<Utc>,
+    config: &Config,
+) -> Decision {
+    let now = whole_seconds(clock);
+    let period = BudgetPeriod::containing(now);
+    let key = alert_key(alert, period);
+    let mut p = Plan::new(state, observed, now, config);
+    if p.next.recent_alerts.iter().any(|k| *k == key || *k == message_id) {
+        return p.into_decision(format!("already handled: {} at {}%", alert.alert_type, alert.threshold_percent()));
+    }
+    for k in [key, message_id.to_string()] {
+        p.next.recent_alerts.push(k);
+    }
+    let excess = p.next.recent_alerts.len().saturating_sub(RECENT_ALERTS);
+    p.next.recent_alerts.drain(..excess);
+
+    let env = p.next.environment.clone();
+    let policy = &config.budget;
+    let percent = alert.amount_percent();
+    let figures = format!(
+        "Budget {}: {} of {} budgeted ({percent}%){}; alert threshold {} ({}%).",
+        alert.budget_name,
+        alert.amount,
+        alert.budgeted,
+        if alert.alert_type == AlertType::Forecasted { ", forecast for the period" } else { " spent" },
+        alert.threshold,
+        alert.threshold_percent(),
+    );
+    let summary = match alert.alert_type {
+        AlertType::Actual if percent >= policy.lock_percent => {
+            let reason = format!("actual spend {} is {percent}% of the {} budget", alert.amount, alert.budgeted);
+            p.next.lock_budget(now, reason);
+            p.quiet = true;
+            let stopped = p.stop("locked by the budget");
+            p.quiet = false;
+            let (_, end) = period.bounds();
+            let subject = format!("{env}: LOCKED by the budget ({percent}% spent)");
+            let body = format!(
+                "{figures}\n\nStaging is locked for {period}: {}. Nothing starts it until the lock lifts by \
+                 itself on {} (the next budget period), when the first startup brings it back at its \
+                 earlier size. Pushes are recorded and deploy after the unlock.\n\nTo override: \
+                 `stagingctl unlock` (lifts the lock) or `stagingctl up --force` (lifts it and starts now).",
+                if stopped == "stopping" { "the service was scaled to zero now" } else { "it was already scaled to zero" },
+                end.format("%Y-%m-%d"),
+            );
+            p.notify(NotificationEvent::BudgetLocked, Severity::Critical, subject, body);
+            format!("locked for {period}; {stopped}")
+        }
+        AlertType::Forecasted if percent >= policy.forecast_percent => {
+            p.next.hold_cap = Some(period);
+            let subject = format!("{env}: forecast {percent}% of the budget");
+            let body = format!(
+                "{figures}\n\nOn-demand holds are capped at {} for the rest of {period} (the usual maximum is {}). \
+                 If actual spend reaches {}% of the budget, staging is locked and scaled to zero.",
+                humantime::format_duration(config.hold_default),
+                humantime::format_duration(config.hold_max),
+                policy.lock_percent,
+            );
+            p.notify(NotificationEvent::BudgetWarning, Severity::Warning, subject, body);
+            format!("warned: forecast {percent}%; holds capped for {period}")
+        }
+        kind => {
+            let subject = format!("{env}: {} spend at {percent}% of the budget", kind.to_string().to_lowercase());
+            let next = if kind == AlertType::Actual && percent >= policy.warn_percent {
+                format!("At {}% actual spend staging is locked and scaled to zero.", policy.lock_percent)
+            } else {
+                "Below the thresholds that act; nothing was changed.".to_string()
+            };
+            p.notify(NotificationEvent::BudgetWarning, Severity::Warning, subject, format!("{figures}\n\n{next}"));
+            format!("warned: {kind} {percent}%")
+        }
+    };
+    p.into_decision(summary)
+}
+
+/// A message on the budget topic that is not an alert for our budget: told to the team
+/// as it is, nothing else.
+pub fn forward(environment: &str, subject: Option<&str>, text: &str) -> Action {
+    let subject = format!("{environment}: budget topic: {}", subject.unwrap_or("(no subject)"));
+    Action::Notify(Notification::new(NotificationEvent::BudgetWarning, Severity::Warning, subject, text))
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
+mod tests {
+    use super::*;
+    use crate::state::Phase;
+
+    const OVER: &str = include_str!("../../events/budget/actual-over.txt");
+
+    fn usd(hundredths: u64) -> Amount {
+        Amount { hundredths, currency: "USD".into() }
+    }
+
+    #[test]
+    fn amounts_table() {
+        let code = |h: u64, c: &str| Some(Amount { hundredths: h, currency: c.into() });
+        #[rustfmt::skip]
+        let cases: [(&str, Option<Amount>); 14] = [
+            ("$6.00", Some(usd(600))), ("$1,234.56", Some(usd(123456))), ("> $6.00", Some(usd(600))),
+            ("£5", code(500, "GBP")), ("€ 4.5", code(450, "EUR")), ("6.00 USD", Some(usd(600))),
+            ("USD 6.00", Some(usd(600))), ("$0.129", Some(usd(12))), ("CHF 10.00", code(1000, "CHF")),
+            ("$", None), ("$-5.00", None), ("six dollars", None), ("$1.2.3", None),
+            ("$99999999999999999999", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_amount(text), expected, "{text}");
+        }
+        assert_eq!(usd(123456).to_string(), "$1234.56");
+        assert_eq!(Amount { hundredths: 1005, currency: "CHF".into() }.to_string(), "10.05 CHF");
+    }
+
+    #[test]
+    fn a_real_notification_parses() {
+        let Message::Alert(a) = parse_message(Some("AWS Budgets: staging-monthly has exceeded your alert threshold"), OVER).unwrap() else {
+            panic!("an alert")
+        };
+        assert_eq!(a.budget_name, "staging-monthly");
+        assert_eq!((a.budgeted.clone(), a.threshold.clone(), a.amount.clone()), (usd(600), usd(600), usd(642)));
+        assert_eq!((a.alert_type, a.threshold_percent(), a.amount_percent(), a.daily), (AlertType::Actual, 100, 107, false));
+    }
+
+    #[test]
+    fn notifications_table() {
+        let crlf = OVER.replace('\n', "\r\n");
+        let reordered: String = OVER.lines().rev().collect::<Vec<_>>().join("\n");
+        let forecast = OVER.replace("Alert Type: ACTUAL", "Alert Type: FORECASTED").replace("ACTUAL Amount: $6.42", "FORECASTED Amount: $9.10");
+        let daily = OVER.replace("for the current month", "per day");
+        let pounds = OVER.replace('$', "£");
+        let big = OVER.replace("$6.42", "$1,234.56");
+        let truncated = &OVER[..OVER.find("Alert Threshold").unwrap()];
+        // (name, text, Ok((type, threshold %, amount %, daily, currency)) or Err(reason fragment) or Other)
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &str, Result<Option<(AlertType, u64, u64, bool, &str)>, &str>)> = vec![
+            ("actual over", OVER, Ok(Some((AlertType::Actual, 100, 107, false, "USD")))),
+            ("CRLF", &crlf, Ok(Some((AlertType::Actual, 100, 107, false, "USD")))),
+            ("fields in any order", &reordered, Ok(Some((AlertType::Actual, 100, 107, false, "USD")))),
+            ("forecast", &forecast, Ok(Some((AlertType::Forecasted, 100, 151, false, "USD")))),
+            ("daily budget", &daily, Ok(Some((AlertType::Actual, 100, 107, true, "USD")))),
+            ("pounds", &pounds, Ok(Some((AlertType::Actual, 100, 107, false, "GBP")))),
+            ("thousands", &big, Ok(Some((AlertType::Actual, 100, 20576, false, "USD")))),
+            ("truncated", truncated, Err("no `Alert Threshold:` line")),
+            ("unrelated", "Your EC2 reservation expires soon.", Ok(None)),
+            ("empty", "", Ok(None)),
+        ];
+        for (name, text, expected) in cases {
+            let got = parse_message(None, text).map(|m| match m {
+                Message::Alert(a) => Some((a.alert_type, a.threshold_percent(), a.amount_percent(), a.daily, a.amount.currency)),
+                Message::Other => None,
+            });
+            match (got, expected) {
+                (Ok(got), Ok(expected)) => assert_eq!(got.as_ref().map(|g| (g.0, g.1, g.2, g.3, g.4.as_str())), expected, "{name}"),
+                (Err(e), Err(fragment)) => assert!(e.to_string().contains(fragment), "{name}: {e}"),
+                (got, expected) => panic!("{name}: got {got:?}, want {expected:?}"),
+            }
+        }
+    }
+
+    fn alert(alert_type: AlertType, threshold: u64, amount: u64) -> BudgetAlert {
+        BudgetAlert {
+            budget_name: "staging-monthly".into(),
+            budget_type: Some("Cost".into()),
+            budgeted: usd(600),
+            alert_type,
+            threshold: usd(threshold),
+            amount: usd(amount),
+            daily: false,
+        }
+    }
+
+    fn kinds(d: &Decision) -> Vec<String> {
+        d.actions
+            .iter()
+            .map(|a| match a {
+                Action::Notify(n) => format!("notify {} {}", n.event.as_str(), n.severity.as_str()),
+                Action::ScaleService { desired_count } => format!("scale {desired_count}"),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn budget_policy_table() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        let now: DateTime<Utc> = "2026-11-27T14:03:00.25Z".parse().unwrap();
+        let up = Observed { desired_count: 2, running_count: 2 };
+        let running = EnvironmentState { phase: Phase::Up, version: 4, ..EnvironmentState::new("staging") };
+        let handled = {
+            let mut s = running.clone();
+            s.recent_alerts.push("2026-11:ACTUAL:100".into());
+            s
+        };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &EnvironmentState, BudgetAlert, &str, Vec<&str>, &str)> = vec![
+            ("actual over 100%: locked, scaled to zero, critical", &running, alert(AlertType::Actual, 600, 642), "m1",
+                vec!["scale 0", "notify budget.locked critical"], "locked for 2026-11; stopping"),
+            ("actual at 80%: warned", &running, alert(AlertType::Actual, 480, 490), "m2",
+                vec!["notify budget.warning warning"], "warned: ACTUAL 81%"),
+            ("forecast over: warned, holds capped", &running, alert(AlertType::Forecasted, 600, 910), "m3",
+                vec!["notify budget.warning warning"], "warned: forecast 151%; holds capped for 2026-11"),
+            ("the same threshold again this period: nothing", &handled, alert(AlertType::Actual, 600, 700), "m4",
+                vec![], "already handled: ACTUAL at 100%"),
+            ("below every threshold: told only", &running, alert(AlertType::Actual, 300, 310), "m5",
+                vec!["notify budget.warning warning"], "warned: ACTUAL 51%"),
+        ];
+        for (name, state, alert, id, expected, summary) in cases {
+            let d = decide_budget_alert(state, up, &alert, id, now, &config);
+            assert_eq!(kinds(&d), expected, "{name}");
+            assert_eq!(d.summary, summary, "{name}");
+        }
+        let locked = decide_budget_alert(&running, up, &alert(AlertType::Actual, 600, 642), "m1", now, &config);
+        assert!(locked.next_state.active_budget_lock(now).is_some());
+        assert!(!locked.next_state.wants_running());
+        let again = decide_budget_alert(&EnvironmentState { version: 5, ..locked.next_state.clone() }, up, &alert(AlertType::Forecasted, 600, 900), "m1", now, &config);
+        assert!(again.actions.is_empty(), "the same SNS message id");
+        let forecast = decide_budget_alert(&running, up, &alert(AlertType::Forecasted, 600, 910), "m3", now, &config);
+        assert_eq!(forecast.next_state.hold_cap, Some(BudgetPeriod::containing(now)));
+    }
+
+    #[test]
+    fn after_a_forecast_over_the_budget_holds_are_capped_at_the_default_for_the_period() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        let now: DateTime<Utc> = "2026-11-27T19:00:00.5Z".parse().unwrap();
+        let state = EnvironmentState { hold_cap: Some(BudgetPeriod::containing(now)), version: 2, ..EnvironmentState::new("staging") };
+        let hold = crate::lifecycle::Command::Hold { duration: std::time::Duration::from_secs(12 * 3600), reason: "x".into(), who: "bob".into() };
+        let down = Observed { desired_count: 0, running_count: 0 };
+        let d = crate::lifecycle::decide(&state, down, &hold, now, &config).unwrap();
+        assert_eq!(d.next_state.hold.unwrap().until, "2026-11-27T21:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        // Next month the cap is gone.
+        let december: DateTime<Utc> = "2026-12-01T19:00:00Z".parse().unwrap();
+        let d = crate::lifecycle::decide(&state, down, &hold, december, &config).unwrap();
+        assert_eq!(d.next_state.hold.unwrap().until, "2026-12-02T07:00:00Z".parse::<DateTime<Utc>>().unwrap());
+    }
+
+    #[test]
+    fn bad_thresholds_are_configuration_errors() {
+        for value in ["0", "abc", "-5", "1001"] {
+            let err = Config::from_lookup(|n| (n == "STAGING_BUDGET_LOCK_PERCENT").then(|| value.to_string())).unwrap_err();
+            assert!(err.to_string().starts_with("STAGING_BUDGET_LOCK_PERCENT="), "{err}");
+        }
+    }
+}
