@@ -12,8 +12,8 @@ use crate::error::CliError;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The function: lifecycle or github-webhook (budget-alert and health-check are
-    /// not wired yet).
+    /// The function: lifecycle, github-webhook or budget-alert (health-check's probes
+    /// are not wired yet).
     function: String,
     /// The event, as JSON.
     #[arg(long, value_name = "FILE")]
@@ -28,8 +28,8 @@ pub struct Args {
 
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
     match args.function.as_str() {
-        "lifecycle" | "github-webhook" => {}
-        "budget-alert" | "health-check" => {
+        "lifecycle" | "github-webhook" | "budget-alert" => {}
+        "health-check" => {
             return Err(CliError::Failed(format!("{} is not wired yet", args.function)));
         }
         other => {
@@ -52,6 +52,8 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         let response = github_webhook::handle(&app, &request, now).await;
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
         serde_json::json!({ "statusCode": response.status().as_u16(), "body": body })
+    } else if args.function == "budget-alert" {
+        budget_alert::handle(&Executor::new(&clients, &config), event, now).await?
     } else {
         let mut executor = Executor::new(&clients, &config);
         executor.github = github.as_ref();

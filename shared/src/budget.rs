@@ -282,6 +282,12 @@ pub fn decide_budget_alert(
     p.into_decision(summary)
 }
 
+/// Whether an alert is about the budget this environment watches (`STAGING_BUDGET_NAME`;
+/// unset: any budget that publishes to the topic).
+pub fn is_ours(alert: &BudgetAlert, config: &Config) -> bool {
+    config.resources.budget_name.as_deref().is_none_or(|name| name == alert.budget_name)
+}
+
 /// A message on the budget topic that is not an alert for our budget: told to the team
 /// as it is, nothing else.
 pub fn forward(environment: &str, subject: Option<&str>, text: &str) -> Action {
@@ -295,7 +301,17 @@ mod tests {
     use super::*;
     use crate::state::Phase;
 
-    const OVER: &str = include_str!("../../events/budget/actual-over.txt");
+    /// The message of a sample SNS event in `events/`.
+    fn sample(name: &str) -> String {
+        let text = match name {
+            "actual-over" => include_str!("../../events/budget-alert.actual-over.json"),
+            "actual-80" => include_str!("../../events/budget-alert.actual-80.json"),
+            "forecast" => include_str!("../../events/budget-alert.forecast.json"),
+            _ => unreachable!("no sample {name}"),
+        };
+        let event: serde_json::Value = serde_json::from_str(text).unwrap();
+        event["Records"][0]["Sns"]["Message"].as_str().unwrap().to_string()
+    }
 
     fn usd(hundredths: u64) -> Amount {
         Amount { hundredths, currency: "USD".into() }
@@ -321,7 +337,8 @@ mod tests {
 
     #[test]
     fn a_real_notification_parses() {
-        let Message::Alert(a) = parse_message(Some("AWS Budgets: staging-monthly has exceeded your alert threshold"), OVER).unwrap() else {
+        let over = sample("actual-over");
+        let Message::Alert(a) = parse_message(Some("AWS Budgets: staging-monthly has exceeded your alert threshold"), &over).unwrap() else {
             panic!("an alert")
         };
         assert_eq!(a.budget_name, "staging-monthly");
@@ -331,20 +348,22 @@ mod tests {
 
     #[test]
     fn notifications_table() {
-        let crlf = OVER.replace('\n', "\r\n");
-        let reordered: String = OVER.lines().rev().collect::<Vec<_>>().join("\n");
-        let forecast = OVER.replace("Alert Type: ACTUAL", "Alert Type: FORECASTED").replace("ACTUAL Amount: $6.42", "FORECASTED Amount: $9.10");
-        let daily = OVER.replace("for the current month", "per day");
-        let pounds = OVER.replace('$', "£");
-        let big = OVER.replace("$6.42", "$1,234.56");
-        let truncated = &OVER[..OVER.find("Alert Threshold").unwrap()];
+        let over = sample("actual-over");
+        let (at_80, forecast_sample) = (sample("actual-80"), sample("forecast"));
+        let crlf = over.replace('\n', "\r\n");
+        let reordered: String = over.lines().rev().collect::<Vec<_>>().join("\n");
+        let daily = over.replace("for the current month", "per day");
+        let pounds = over.replace('$', "£");
+        let big = over.replace("$6.42", "$1,234.56");
+        let truncated = &over[..over.find("Alert Threshold").unwrap()];
         // (name, text, Ok((type, threshold %, amount %, daily, currency)) or Err(reason fragment) or Other)
         #[rustfmt::skip]
         let cases: Vec<(&str, &str, Result<Option<(AlertType, u64, u64, bool, &str)>, &str>)> = vec![
-            ("actual over", OVER, Ok(Some((AlertType::Actual, 100, 107, false, "USD")))),
+            ("actual over", &over, Ok(Some((AlertType::Actual, 100, 107, false, "USD")))),
+            ("actual at 80%", &at_80, Ok(Some((AlertType::Actual, 80, 82, false, "USD")))),
             ("CRLF", &crlf, Ok(Some((AlertType::Actual, 100, 107, false, "USD")))),
             ("fields in any order", &reordered, Ok(Some((AlertType::Actual, 100, 107, false, "USD")))),
-            ("forecast", &forecast, Ok(Some((AlertType::Forecasted, 100, 151, false, "USD")))),
+            ("forecast", &forecast_sample, Ok(Some((AlertType::Forecasted, 100, 151, false, "USD")))),
             ("daily budget", &daily, Ok(Some((AlertType::Actual, 100, 107, true, "USD")))),
             ("pounds", &pounds, Ok(Some((AlertType::Actual, 100, 107, false, "GBP")))),
             ("thousands", &big, Ok(Some((AlertType::Actual, 100, 20576, false, "USD")))),

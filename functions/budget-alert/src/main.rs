@@ -1,20 +1,34 @@
-//! budget-alert: SNS from AWS Budgets → warn, or lock the environment and scale it to zero; daily cost report.
-//!
-//! This build starts the Lambda runtime with a checked configuration; the handler is
-//! wired in the issue "budget-alert" and answers every event with a non-retryable error
-//! until then, rather than pretending to act.
-
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::Value;
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
+use serde_json::{Value, json};
 use staging_core::Config;
+use staging_core::shell::Clients;
+use staging_core::shell::executor::Executor;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    run(service_fn(|event: LambdaEvent<Value>| handle(&config, event))).await
-}
-
-async fn handle(config: &Config, _event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Err(format!("budget-alert for {} is not wired yet (issue \"budget-alert\")", config.environment).into())
+    let clients = Clients::from_env().await;
+    let executor = Executor::new(&clients, &config);
+    run(service_fn(|event: LambdaEvent<Value>| {
+        let executor = &executor;
+        async move {
+            // Boxed: the handler's future nests deep enough to overflow the compiler's
+            // layout queries for this block.
+            match Box::pin(budget_alert::handle(executor, event.payload, chrono::Utc::now())).await {
+                Ok(answer) => Ok(answer),
+                // SNS and Lambda retry a failed delivery whatever the error says; only
+                // what a retry can help is returned as a failure.
+                Err(e) if e.is_retryable() => Err(Diagnostic {
+                    error_type: "Retryable".into(),
+                    error_message: e.to_string(),
+                }),
+                Err(e) => {
+                    tracing::error!(error = %e, "not retried: trying again cannot help");
+                    Ok(json!({ "error": e.to_string(), "retryable": false }))
+                }
+            }
+        }
+    }))
+    .await
 }

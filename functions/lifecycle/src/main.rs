@@ -19,7 +19,9 @@ async fn main() -> Result<(), Error> {
     run(service_fn(|event: LambdaEvent<Value>| {
         let executor = &executor;
         async move {
-            match lifecycle::handle(executor, event.payload, chrono::Utc::now()).await {
+            // Boxed: the handler's future nests deep enough to overflow the compiler's
+            // layout queries for this block in a release build.
+            match Box::pin(lifecycle::handle(executor, event.payload, chrono::Utc::now())).await {
                 Ok(outcome) => Ok(outcome),
                 // Lambda retries a failed asynchronous invocation twice whatever the error
                 // says; only what a retry can help is returned as a failure.

@@ -1,0 +1,64 @@
+//! budget-alert: the SNS topic AWS Budgets publishes to → warn, or lock the environment
+//! for the budget period and scale it to zero. The same handler runs in the Lambda
+//! binary and in `stagingctl invoke budget-alert`.
+//!
+//! Each record is handled on its own: an alert for our budget is decided by the core
+//! (`budget::decide_budget_alert`) through the reconciling runner; anything else on the
+//! topic (another budget, a message that is not an alert) is forwarded to the team as it
+//! is; a truncated alert is a non-retryable error for its record.
+
+use aws_lambda_events::event::sns::{SnsEvent, SnsRecord};
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use staging_core::budget::{self, Message};
+use staging_core::shell::executor::Executor;
+use staging_core::shell::{ShellError, runner};
+
+/// Handles one SNS event. Records that failed in a way a retry can help make the event
+/// fail (retryable); the others are answered with their error.
+pub async fn handle(executor: &Executor<'_>, event: Value, clock: DateTime<Utc>) -> Result<Value, ShellError> {
+    let event: SnsEvent = serde_json::from_value(event)
+        .map_err(|e| ShellError::BadEvent(format!("expected an SNS event ({{\"Records\":[{{\"Sns\":…}}]}}): {e}")))?;
+    let mut answers = Vec::with_capacity(event.records.len());
+    let mut retry = None;
+    for record in &event.records {
+        let id = record.sns.message_id.clone();
+        match handle_record(executor, record, clock).await {
+            Ok(answer) => answers.push(json!({ "message_id": id, "answer": answer })),
+            Err(e) => {
+                answers.push(json!({ "message_id": id, "error": e.to_string() }));
+                if e.is_retryable() && retry.is_none() {
+                    retry = Some(e);
+                }
+            }
+        }
+    }
+    match retry {
+        Some(e) => Err(e),
+        None => Ok(json!({ "records": answers })),
+    }
+}
+
+async fn handle_record(executor: &Executor<'_>, record: &SnsRecord, clock: DateTime<Utc>) -> Result<Value, ShellError> {
+    let config = executor.config;
+    let sns = &record.sns;
+    let message = budget::parse_message(sns.subject.as_deref(), &sns.message).map_err(|e| ShellError::BadEvent(e.to_string()))?;
+    match message {
+        Message::Alert(alert) if budget::is_ours(&alert, config) => {
+            let outcome = Box::pin(runner::run_with(executor, clock, |state, observed| {
+                Ok(budget::decide_budget_alert(state, observed, &alert, &sns.message_id, clock, config))
+            }))
+            .await?;
+            Ok(serde_json::to_value(outcome).expect("outcomes serialize"))
+        }
+        _ => {
+            let report = executor
+                .execute_all(&[budget::forward(&config.environment, sns.subject.as_deref(), &sns.message)])
+                .await;
+            match report.failed.into_iter().next() {
+                Some(failure) => Err(failure.error),
+                None => Ok(json!({ "summary": "forwarded to the team", "done": report.done })),
+            }
+        }
+    }
+}
