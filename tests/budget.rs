@@ -115,6 +115,7 @@ async fn a_truncated_alert_is_a_clear_error_for_its_record_and_not_retried() {
     let env = reset();
     let (clients, config) = (clients(&env).await, config(&env));
     let executor = Executor::new(&clients, &config);
+    drain_team_queue(&env).await;
     let mut event = sample("actual-over");
     let message = event["Records"][0]["Sns"]["Message"].as_str().unwrap().to_string();
     event["Records"][0]["Sns"]["Message"] = json!(message[..message.find("Budgeted Amount").unwrap()]);
@@ -122,6 +123,11 @@ async fn a_truncated_alert_is_a_clear_error_for_its_record_and_not_retried() {
     let error = out["records"][0]["error"].as_str().unwrap();
     assert_eq!(error, "bad event: a truncated AWS Budgets notification: no `Alert Type:` line");
     assert_eq!(executor.store().unwrap().load("staging").await.unwrap().version, 0);
+    // Not lost: the team gets the text as it came.
+    let messages = drain_team_queue(&env).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["Subject"], "staging: budget topic: budget alert not understood");
+    assert!(messages[0]["Message"].as_str().unwrap().contains("no `Alert Type:` line"), "{}", messages[0]);
 
     let err = budget_alert::handle(&executor, json!({"not": "sns"}), utc("2026-11-27T14:03:12Z")).await.unwrap_err();
     assert!(!err.is_retryable() && err.to_string().starts_with("bad event: expected an SNS event"), "{err}");

@@ -46,7 +46,7 @@ impl fmt::Display for Amount {
 /// Parses `$1,234.56`, `£6`, `€ 6.00`, `6.00 USD`, `USD 6.00`. More than two decimals
 /// are cut (Budgets shows two).
 pub fn parse_amount(text: &str) -> Option<Amount> {
-    let text = text.trim().trim_start_matches('>').trim();
+    let text = text.trim().trim_start_matches(['>', '=', '≥']).trim();
     let (currency, number) = [("$", "USD"), ("£", "GBP"), ("€", "EUR"), ("¥", "JPY")]
         .iter()
         .find_map(|(symbol, code)| text.strip_prefix(symbol).map(|rest| (code.to_string(), rest.trim())))
@@ -105,6 +105,8 @@ pub struct BudgetAlert {
     pub amount: Amount,
     /// A daily budget ("per day") rather than a monthly one.
     pub daily: bool,
+    /// The date in the notification's header (`AWS Budget Notification November 27, 2026`).
+    pub notified_on: Option<chrono::NaiveDate>,
 }
 
 impl BudgetAlert {
@@ -119,9 +121,11 @@ impl BudgetAlert {
     }
 }
 
+/// `part` as a whole percentage of `whole` (0 when `whole` is 0: no budget to measure
+/// against; the policy refuses to act on it).
 fn percent(part: u64, whole: u64) -> u64 {
     if whole == 0 {
-        return u64::MAX;
+        return 0;
     }
     u64::try_from(u128::from(part) * 100 / u128::from(whole)).unwrap_or(u64::MAX)
 }
@@ -151,9 +155,11 @@ pub fn parse_message(subject: Option<&str>, text: &str) -> Result<Message, Trunc
             key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
         })
     };
-    let looks_like_one = text.contains("AWS Budget Notification")
-        || subject.is_some_and(|s| s.starts_with("AWS Budgets:"))
-        || field("Budget Name").is_some();
+    // The notification's header, or its two defining fields together: a note that merely
+    // mentions a budget is forwarded, not refused as a truncated alert.
+    let looks_like_one = text.lines().any(|l| l.trim_start().starts_with("AWS Budget Notification"))
+        || (field("Budget Name").is_some() && field("Alert Type").is_some());
+    let _ = subject;
     if !looks_like_one {
         return Ok(Message::Other);
     }
@@ -187,6 +193,10 @@ pub fn parse_message(subject: Option<&str>, text: &str) -> Result<Message, Trunc
         threshold: amount("Alert Threshold")?,
         amount: amount(&amount_field)?,
         daily: text.contains("per day") || text.contains("current day"),
+        notified_on: text.lines().find_map(|line| {
+            let date = line.trim().strip_prefix("AWS Budget Notification")?.trim();
+            chrono::NaiveDate::parse_from_str(date, "%B %d, %Y").ok()
+        }),
     };
     Ok(Message::Alert(alert))
 }
@@ -211,14 +221,22 @@ pub fn decide_budget_alert(
     config: &Config,
 ) -> Decision {
     let now = whole_seconds(clock);
-    let period = BudgetPeriod::containing(now);
+    let current = BudgetPeriod::containing(now);
+    // The period the alert is about is the one it was sent in: a November alert delivered
+    // just after midnight on 1 December must not lock December.
+    let period = alert
+        .notified_on
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .map(|t| BudgetPeriod::containing(t.and_utc()))
+        .unwrap_or(current);
     let key = alert_key(alert, period);
     let mut p = Plan::new(state, observed, now, config);
-    if p.next.recent_alerts.iter().any(|k| *k == key || *k == message_id) {
+    if p.next.recent_alerts.iter().any(|k| *k == key || (!message_id.is_empty() && k == message_id)) {
         return p.into_decision(format!("already handled: {} at {}%", alert.alert_type, alert.threshold_percent()));
     }
-    for k in [key, message_id.to_string()] {
-        p.next.recent_alerts.push(k);
+    p.next.recent_alerts.push(key);
+    if !message_id.is_empty() {
+        p.next.recent_alerts.push(message_id.to_string());
     }
     let excess = p.next.recent_alerts.len().saturating_sub(RECENT_ALERTS);
     p.next.recent_alerts.drain(..excess);
@@ -235,7 +253,23 @@ pub fn decide_budget_alert(
         alert.threshold,
         alert.threshold_percent(),
     );
+    let env_ = env.clone();
+    let only_tell = |p: &mut Plan<'_>, why: String| {
+        let subject = format!("{env_}: budget alert: {} {percent}%", alert.alert_type);
+        p.notify(NotificationEvent::BudgetWarning, Severity::Warning, subject, format!("{figures}\n\n{why}"));
+        format!("warned: {why}")
+    };
     let summary = match alert.alert_type {
+        _ if period != current => only_tell(&mut p, format!("the alert is about {period}, which has ended; nothing was changed")),
+        _ if alert.budgeted.hundredths == 0 => only_tell(&mut p, "the budgeted amount is zero; nothing was changed".into()),
+        AlertType::Actual if percent >= policy.lock_percent && alert.daily => only_tell(
+            &mut p,
+            "a daily budget was exceeded; the lock is for a monthly budget, so nothing was changed".into(),
+        ),
+        AlertType::Actual if percent >= policy.lock_percent && p.next.active_budget_lock(now).is_some() => {
+            let stopped = p.stop("locked by the budget");
+            format!("already locked for {period}; {stopped}")
+        }
         AlertType::Actual if percent >= policy.lock_percent => {
             let reason = format!("actual spend {} is {percent}% of the {} budget", alert.amount, alert.budgeted);
             p.next.lock_budget(now, reason);
@@ -258,12 +292,15 @@ pub fn decide_budget_alert(
         AlertType::Forecasted if percent >= policy.forecast_percent => {
             p.next.hold_cap = Some(period);
             let subject = format!("{env}: forecast {percent}% of the budget");
+            let then = if p.next.active_budget_lock(now).is_some() {
+                "Staging is already locked by the budget.".to_string()
+            } else {
+                format!("If actual spend reaches {}% of the budget, staging is locked and scaled to zero.", policy.lock_percent)
+            };
             let body = format!(
-                "{figures}\n\nOn-demand holds are capped at {} for the rest of {period} (the usual maximum is {}). \
-                 If actual spend reaches {}% of the budget, staging is locked and scaled to zero.",
+                "{figures}\n\nOn-demand holds are capped at {} for the rest of {period} (the usual maximum is {}). {then}",
                 humantime::format_duration(config.hold_default),
                 humantime::format_duration(config.hold_max),
-                policy.lock_percent,
             );
             p.notify(NotificationEvent::BudgetWarning, Severity::Warning, subject, body);
             format!("warned: forecast {percent}%; holds capped for {period}")
@@ -393,6 +430,7 @@ mod tests {
             threshold: usd(threshold),
             amount: usd(amount),
             daily: false,
+            notified_on: None,
         }
     }
 
@@ -450,10 +488,14 @@ mod tests {
         let config = Config::from_lookup(|_| None).unwrap();
         let now: DateTime<Utc> = "2026-11-27T19:00:00.5Z".parse().unwrap();
         let state = EnvironmentState { hold_cap: Some(BudgetPeriod::containing(now)), version: 2, ..EnvironmentState::new("staging") };
-        let hold = crate::lifecycle::Command::Hold { duration: std::time::Duration::from_secs(12 * 3600), reason: "x".into(), who: "bob".into() };
+        let hold = crate::lifecycle::Command::Up { hold: Some(std::time::Duration::from_secs(12 * 3600)), reason: "x".into(), who: "bob".into(), force: false };
         let down = Observed { desired_count: 0, running_count: 0 };
         let d = crate::lifecycle::decide(&state, down, &hold, now, &config).unwrap();
         assert_eq!(d.next_state.hold.unwrap().until, "2026-11-27T21:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        // An emergency bypass is not capped.
+        let bypass = crate::lifecycle::Command::Hold { duration: std::time::Duration::from_secs(12 * 3600), reason: "x".into(), who: "bob".into() };
+        let d = crate::lifecycle::decide(&state, down, &bypass, now, &config).unwrap();
+        assert_eq!(d.next_state.hold.unwrap().until, "2026-11-28T07:00:00Z".parse::<DateTime<Utc>>().unwrap());
         // Next month the cap is gone.
         let december: DateTime<Utc> = "2026-12-01T19:00:00Z".parse().unwrap();
         let d = crate::lifecycle::decide(&state, down, &hold, december, &config).unwrap();
@@ -462,9 +504,70 @@ mod tests {
 
     #[test]
     fn bad_thresholds_are_configuration_errors() {
-        for value in ["0", "abc", "-5", "1001"] {
+        assert_eq!(Config::from_lookup(|n| (n == "STAGING_BUDGET_WARN_PERCENT").then(|| "80.5".to_string())).unwrap().budget.warn_percent, 80);
+        let err = Config::from_lookup(|n| (n == "STAGING_BUDGET_WARN_PERCENT").then(|| "120".to_string())).unwrap_err();
+        assert!(err.to_string().contains("must not exceed STAGING_BUDGET_LOCK_PERCENT (100)"), "{err}");
+        for value in ["0", "abc", "-5", "1001", "NaN"] {
             let err = Config::from_lookup(|n| (n == "STAGING_BUDGET_LOCK_PERCENT").then(|| value.to_string())).unwrap_err();
             assert!(err.to_string().starts_with("STAGING_BUDGET_LOCK_PERCENT="), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_alert_acts_on_the_period_it_was_sent_in() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        let up = Observed { desired_count: 1, running_count: 1 };
+        let running = EnvironmentState { phase: Phase::Up, version: 4, ..EnvironmentState::new("staging") };
+        let Message::Alert(november) = parse_message(None, &sample("actual-over")).unwrap() else { panic!() };
+        assert_eq!(november.notified_on, chrono::NaiveDate::from_ymd_opt(2026, 11, 27));
+        // Delivered (or retried) just after midnight on 1 December: nothing is locked.
+        let late = decide_budget_alert(&running, up, &november, "m1", "2026-12-01T00:00:04.5Z".parse().unwrap(), &config);
+        assert_eq!(late.summary, "warned: the alert is about 2026-11, which has ended; nothing was changed");
+        assert!(late.next_state.budget_lock.is_none());
+        // December's own alert at the same threshold still acts.
+        let december = BudgetAlert { notified_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 20), ..november.clone() };
+        let d = decide_budget_alert(&EnvironmentState { version: 5, ..late.next_state }, up, &december, "m2", "2026-12-20T10:00:00Z".parse().unwrap(), &config);
+        assert_eq!(d.summary, "locked for 2026-12; stopping");
+    }
+
+    #[test]
+    fn what_does_not_act_table() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        let now: DateTime<Utc> = "2026-11-27T14:03:00Z".parse().unwrap();
+        let up = Observed { desired_count: 1, running_count: 1 };
+        let running = EnvironmentState { phase: Phase::Up, version: 4, ..EnvironmentState::new("staging") };
+        let locked = {
+            let mut s = running.clone();
+            s.lock_budget(now, "earlier");
+            s.phase = Phase::Down;
+            s
+        };
+        let down = Observed { desired_count: 0, running_count: 0 };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &EnvironmentState, Observed, BudgetAlert, &str, Vec<&str>, &str)> = vec![
+            ("a daily budget warns only", &running, up, BudgetAlert { daily: true, ..alert(AlertType::Actual, 600, 700) }, "d1",
+                vec!["notify budget.warning warning"], "warned: a daily budget was exceeded; the lock is for a monthly budget, so nothing was changed"),
+            ("a zero budget warns only", &running, up, BudgetAlert { budgeted: usd(0), ..alert(AlertType::Actual, 0, 700) }, "z1",
+                vec!["notify budget.warning warning"], "warned: the budgeted amount is zero; nothing was changed"),
+            ("a higher threshold while locked: no second lock notice", &locked, down, alert(AlertType::Actual, 720, 750), "h1",
+                vec![], "already locked for 2026-11; already down"),
+        ];
+        for (name, state, observed, alert, id, expected, summary) in cases {
+            let d = decide_budget_alert(state, observed, &alert, id, now, &config);
+            assert_eq!(kinds(&d), expected, "{name}");
+            assert_eq!(d.summary, summary, "{name}");
+        }
+        // An empty message id is not remembered as one.
+        let first = decide_budget_alert(&running, up, &alert(AlertType::Actual, 480, 490), "", now, &config);
+        assert!(!first.next_state.recent_alerts.iter().any(String::is_empty));
+        let other = decide_budget_alert(&EnvironmentState { version: 5, ..first.next_state }, up, &alert(AlertType::Forecasted, 600, 900), "", now, &config);
+        assert_eq!(other.summary, "warned: forecast 150%; holds capped for 2026-11");
+    }
+
+    #[test]
+    fn a_note_that_mentions_a_budget_is_not_an_alert() {
+        for text in ["Budget Name: https://example.com:8080", "AWS Budgets: see the dashboard", "Quarterly Budget Name: x"] {
+            assert_eq!(parse_message(Some("AWS Budgets: note"), text), Ok(Message::Other), "{text}");
         }
     }
 }

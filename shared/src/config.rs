@@ -220,9 +220,10 @@ impl Config {
         let percent = |name: &'static str, default: u64| -> Result<u64> {
             match get(name) {
                 None => Ok(default),
-                Some(v) => match v.trim().trim_end_matches('%').parse::<u64>() {
-                    Ok(p) if (1..=1000).contains(&p) => Ok(p),
-                    _ => Err(bad(name, &v, "expected a whole percentage from 1 to 1000, like 80")),
+                // A CloudFormation Number may arrive as `80.5`: whole percent, rounded down.
+                Some(v) => match v.trim().trim_end_matches('%').parse::<f64>() {
+                    Ok(p) if (1.0..=1000.0).contains(&p) => Ok(p as u64),
+                    _ => Err(bad(name, &v, "expected a percentage from 1 to 1000, like 80")),
                 },
             }
         };
@@ -232,6 +233,13 @@ impl Config {
             lock_percent: percent("STAGING_BUDGET_LOCK_PERCENT", defaults.lock_percent)?,
             forecast_percent: percent("STAGING_BUDGET_FORECAST_PERCENT", defaults.forecast_percent)?,
         };
+        if budget.warn_percent > budget.lock_percent {
+            return Err(bad(
+                "STAGING_BUDGET_WARN_PERCENT",
+                &budget.warn_percent.to_string(),
+                &format!("must not exceed STAGING_BUDGET_LOCK_PERCENT ({})", budget.lock_percent),
+            ));
+        }
 
         let resources = Resources {
             cluster: get("STAGING_CLUSTER"),

@@ -314,8 +314,9 @@ impl<'a> Plan<'a> {
     /// returns when the hold in force ends. The requested duration is cut to
     /// `STAGING_HOLD_MAX` before any arithmetic, so no duration from outside can overflow.
     pub(crate) fn hold(&mut self, kind: HoldKind, duration: std::time::Duration, reason: &str, who: &str) -> Result<DateTime<Utc>> {
-        // A forecast over the budget caps on-demand holds for the rest of its period.
-        let limit = if self.next.hold_cap == Some(crate::state::BudgetPeriod::containing(self.now)) {
+        // A forecast over the budget caps on-demand holds for the rest of its period (an
+        // emergency bypass is not capped).
+        let limit = if kind == HoldKind::OnDemand && self.next.hold_cap == Some(crate::state::BudgetPeriod::containing(self.now)) {
             self.config.hold_default
         } else {
             self.config.hold_max

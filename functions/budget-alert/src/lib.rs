@@ -26,6 +26,7 @@ pub async fn handle(executor: &Executor<'_>, event: Value, clock: DateTime<Utc>)
         match handle_record(executor, record, clock).await {
             Ok(answer) => answers.push(json!({ "message_id": id, "answer": answer })),
             Err(e) => {
+                lambda_runtime::tracing::error!(message_id = %id, error = %e, "a budget-topic record failed");
                 answers.push(json!({ "message_id": id, "error": e.to_string() }));
                 if e.is_retryable() && retry.is_none() {
                     retry = Some(e);
@@ -42,7 +43,20 @@ pub async fn handle(executor: &Executor<'_>, event: Value, clock: DateTime<Utc>)
 async fn handle_record(executor: &Executor<'_>, record: &SnsRecord, clock: DateTime<Utc>) -> Result<Value, ShellError> {
     let config = executor.config;
     let sns = &record.sns;
-    let message = budget::parse_message(sns.subject.as_deref(), &sns.message).map_err(|e| ShellError::BadEvent(e.to_string()))?;
+    let message = match budget::parse_message(sns.subject.as_deref(), &sns.message) {
+        Ok(message) => message,
+        Err(truncated) => {
+            // Not lost: the team gets the text as it came, and the record is an error.
+            let text = format!("{truncated}\n\n{}", sns.message);
+            let report = executor
+                .execute_all(&[budget::forward(&config.environment, Some("budget alert not understood"), &text)])
+                .await;
+            if let Some(failure) = report.failed.into_iter().next() {
+                return Err(failure.error);
+            }
+            return Err(ShellError::BadEvent(truncated.to_string()));
+        }
+    };
     match message {
         Message::Alert(alert) if budget::is_ours(&alert, config) => {
             let outcome = Box::pin(runner::run_with(executor, clock, |state, observed| {
