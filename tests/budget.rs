@@ -132,3 +132,67 @@ async fn a_truncated_alert_is_a_clear_error_for_its_record_and_not_retried() {
     let err = budget_alert::handle(&executor, json!({"not": "sns"}), utc("2026-11-27T14:03:12Z")).await.unwrap_err();
     assert!(!err.is_retryable() && err.to_string().starts_with("bad event: expected an SNS event"), "{err}");
 }
+
+/// Loads what moto's Cost Explorer answers next (its documented test hook).
+async fn load_cost_explorer(env: &std::collections::BTreeMap<String, String>, results: Value) {
+    let url = format!("{}/moto-api/static/ce/cost-and-usage-results", env["AWS_ENDPOINT_URL"]);
+    let response = reqwest::Client::new().post(url).body(results.to_string()).send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+fn service_day(day: &str, next: &str, services: &[(&str, &str)]) -> Value {
+    json!({
+        "TimePeriod": {"Start": day, "End": next}, "Total": {}, "Estimated": false,
+        "Groups": services.iter().map(|(s, usd)| json!({"Keys": [s], "Metrics": {"UnblendedCost": {"Amount": usd, "Unit": "USD"}}})).collect::<Vec<_>>(),
+    })
+}
+
+#[tokio::test]
+async fn the_daily_report_tells_the_bill_the_deployments_and_the_target() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let executor = Executor::new(&clients, &config);
+    let store = executor.store().unwrap();
+    let mut state = store.load("staging").await.unwrap();
+    state.deploy_tally = staging_core::state::DeployTally { period: Some("2026-11".parse().unwrap()), count: 3, succeeded: 2 };
+    store.commit(&state).await.unwrap();
+    load_cost_explorer(&env, json!({"results": [{"ResultsByTime": [
+        service_day("2026-11-25", "2026-11-26", &[("Amazon Elastic Container Service", "0.10")]),
+        service_day("2026-11-26", "2026-11-27", &[("Amazon Elastic Container Service", "0.12"), ("Elastic Load Balancing", "0.54")]),
+    ], "DimensionValueAttributes": []}]}))
+    .await;
+    drain_team_queue(&env).await;
+
+    let out = budget_alert::handle(&executor, json!({"command": "daily_report"}), utc("2026-11-27T07:00:00.5Z")).await.unwrap();
+    assert_eq!(out["summary"], "staging: cost $0.66 on Nov 26, $0.76 this month, OVER target", "{out}");
+    let messages = drain_team_queue(&env).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["MessageAttributes"]["event"]["Value"], "cost.report");
+    assert_eq!(messages[0]["MessageAttributes"]["severity"]["Value"], "info");
+    let chatbot: Value = serde_json::from_str(messages[0]["Message"].as_str().unwrap()).unwrap();
+    let text = chatbot["content"]["description"].as_str().unwrap();
+    for line in [
+        "Yesterday (2026-11-26): $0.66",
+        "Elastic Load Balancing",
+        "Month to date (2026-11): $0.76",
+        "Forecast: unavailable (ce:GetCostForecast failed",
+        "Deployments this month: 3 (2 succeeded), $0.25 per deployment",
+        "Staging Control itself: $0.60 a month",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn without_bill_data_the_report_says_so_and_gives_the_model() {
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let executor = Executor::new(&clients, &config);
+    let out = budget_alert::handle(&executor, json!({"command": "daily_report"}), utc("2026-12-01T07:00:00.5Z")).await.unwrap();
+    let text = out["text"].as_str().unwrap();
+    assert!(text.contains("Cost Explorer has no data"), "{text}");
+    assert!(text.contains("Model's projection for 2026-12:"), "{text}");
+    assert_eq!(out["report"]["yesterday_usd"], Value::Null);
+}

@@ -9,6 +9,7 @@ mod error;
 mod invoke;
 mod operate;
 mod plan;
+mod report;
 mod schedule;
 
 use std::io::Write;
@@ -48,6 +49,8 @@ enum Command {
     Unlock(operate::CommonArgs),
     /// Run one function's handler in process on an event file.
     Invoke(invoke::Args),
+    /// The daily cost report: the bill from Cost Explorer beside the model.
+    Report(report::Args),
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -75,6 +78,7 @@ async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Re
         Command::Cost(args) => return cost::run(config, args, out),
         Command::Status(args) => return operate::status(config, args, out).await,
         Command::Invoke(args) => return invoke::run(config, args, out).await,
+        Command::Report(args) => return report::run(config, args, out).await,
         Command::Up(args) => operate::up(args),
         Command::Down(args) => operate::down(args),
         Command::Hold(args) => operate::hold(args),

@@ -142,6 +142,9 @@ pub struct Config {
     /// back the next one and the teardown (`STAGING_DEPLOY_GRACE`, default 30 min).
     pub deploy_grace: Duration,
     pub budget: BudgetPolicy,
+    /// The cost-allocation tag that marks staging's resources (`STAGING_COST_TAG`,
+    /// `Key=Value`): the daily report asks Cost Explorer for those only.
+    pub cost_tag: Option<(String, String)>,
     /// A paths-filter YAML file; the built-in filters when `None`.
     pub filters_file: Option<PathBuf>,
     pub resources: Resources,
@@ -241,6 +244,13 @@ impl Config {
             ));
         }
 
+        let cost_tag = get("STAGING_COST_TAG")
+            .map(|v| match v.trim().split_once('=') {
+                Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => Ok((k.trim().to_string(), val.trim().to_string())),
+                _ => Err(bad("STAGING_COST_TAG", &v, "expected a cost-allocation tag like Environment=staging")),
+            })
+            .transpose()?;
+
         let resources = Resources {
             cluster: get("STAGING_CLUSTER"),
             service: get("STAGING_SERVICE"),
@@ -307,6 +317,7 @@ impl Config {
             hold_max,
             deploy_grace,
             budget,
+            cost_tag,
             filters_file: get("STAGING_FILTERS_FILE").map(PathBuf::from),
             resources,
             github,

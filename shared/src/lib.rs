@@ -12,6 +12,7 @@ pub mod config;
 pub mod cost;
 pub mod error;
 pub mod lifecycle;
+pub mod report;
 pub mod schedule;
 pub mod scope;
 #[cfg(feature = "aws")]

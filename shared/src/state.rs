@@ -297,6 +297,14 @@ impl Wanted {
     }
 }
 
+/// Deployments finished in one budget period (for the daily report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeployTally {
+    pub period: Option<BudgetPeriod>,
+    pub count: u32,
+    pub succeeded: u32,
+}
+
 /// How many pushes the state remembers to recognise one seen again.
 pub const RECENT_PUSHES: usize = 50;
 
@@ -340,6 +348,9 @@ pub struct EnvironmentState {
     /// forecast over the budget).
     #[serde(default)]
     pub hold_cap: Option<BudgetPeriod>,
+    /// Deployments finished this budget period.
+    #[serde(default)]
+    pub deploy_tally: DeployTally,
     pub health: Health,
     /// Incremented by every committed write; a write expecting another version loses.
     pub version: u64,
@@ -360,6 +371,7 @@ impl EnvironmentState {
             teardown_deferred_at: None,
             recent_alerts: Vec::new(),
             hold_cap: None,
+            deploy_tally: DeployTally::default(),
             health: Health::default(),
             version: 0,
         }
@@ -410,6 +422,15 @@ impl EnvironmentState {
             }
         }
         self
+    }
+
+    /// The deployments finished in the budget period containing `now`.
+    pub fn deployments_this_month(&self, now: DateTime<Utc>) -> DeployTally {
+        if self.deploy_tally.period == Some(BudgetPeriod::containing(now)) {
+            self.deploy_tally
+        } else {
+            DeployTally::default()
+        }
     }
 
     /// Whether the committed intent is for the service to run.
@@ -544,6 +565,14 @@ impl EnvironmentState {
                 reason: "no deployment is in flight".into(),
             });
         };
+        let period = BudgetPeriod::containing(now);
+        if self.deploy_tally.period != Some(period) {
+            self.deploy_tally = DeployTally { period: Some(period), count: 0, succeeded: 0 };
+        }
+        self.deploy_tally.count = self.deploy_tally.count.saturating_add(1);
+        if outcome.status == DeploymentStatus::Succeeded {
+            self.deploy_tally.succeeded = self.deploy_tally.succeeded.saturating_add(1);
+        }
         d.status = outcome.status;
         d.finished_at = Some(now);
         d.run_url = outcome.run_url;

@@ -42,6 +42,7 @@ macro_rules! client {
 fn clients(ecs: &[&Rule], dynamodb: &[&Rule]) -> Clients {
     Clients {
         budgets: client!(aws_sdk_budgets, [] as [&Rule; 0]),
+        costexplorer: client!(aws_sdk_costexplorer, [] as [&Rule; 0]),
         dynamodb: client!(aws_sdk_dynamodb, dynamodb),
         ecs: client!(aws_sdk_ecs, ecs),
         scheduler: client!(aws_sdk_scheduler, [] as [&Rule; 0]),

@@ -1,6 +1,7 @@
 //! budget-alert: the SNS topic AWS Budgets publishes to → warn, or lock the environment
-//! for the budget period and scale it to zero. The same handler runs in the Lambda
-//! binary and in `stagingctl invoke budget-alert`.
+//! for the budget period and scale it to zero; and `{"command":"daily_report"}` from its
+//! own schedule → the daily cost report. The same handler runs in the Lambda binary and
+//! in `stagingctl invoke budget-alert`.
 //!
 //! Each record is handled on its own: an alert for our budget is decided by the core
 //! (`budget::decide_budget_alert`) through the reconciling runner; anything else on the
@@ -11,12 +12,20 @@ use aws_lambda_events::event::sns::{SnsEvent, SnsRecord};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use staging_core::budget::{self, Message};
+use staging_core::cost::CostModel;
+use staging_core::report;
+use staging_core::shell::costs::CostExplorer;
 use staging_core::shell::executor::Executor;
+use staging_core::Action;
 use staging_core::shell::{ShellError, runner};
 
-/// Handles one SNS event. Records that failed in a way a retry can help make the event
-/// fail (retryable); the others are answered with their error.
+/// Handles one event: the daily report command, or an SNS event. Records that failed in
+/// a way a retry can help make the event fail (retryable); the others are answered
+/// with their error.
 pub async fn handle(executor: &Executor<'_>, event: Value, clock: DateTime<Utc>) -> Result<Value, ShellError> {
+    if event.get("command").and_then(Value::as_str) == Some("daily_report") {
+        return daily_report(executor, clock, true).await;
+    }
     let event: SnsEvent = serde_json::from_value(event)
         .map_err(|e| ShellError::BadEvent(format!("expected an SNS event ({{\"Records\":[{{\"Sns\":…}}]}}): {e}")))?;
     let mut answers = Vec::with_capacity(event.records.len());
@@ -75,4 +84,27 @@ async fn handle_record(executor: &Executor<'_>, record: &SnsRecord, clock: DateT
             }
         }
     }
+}
+
+/// The daily cost report: the bill (Cost Explorer), the model, the deployments counted
+/// in the state; told to the team when `tell`. Parts that cannot be read are said in the
+/// report, not fatal.
+pub async fn daily_report(executor: &Executor<'_>, clock: DateTime<Utc>, tell: bool) -> Result<Value, ShellError> {
+    let config = executor.config;
+    let state = executor.store()?.load(&config.environment).await?;
+    let explorer = CostExplorer {
+        client: &executor.clients.costexplorer,
+        tag: config.cost_tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+    };
+    let facts = explorer.facts(clock).await;
+    let (report, notification) = report::daily_report(&state, &facts, clock, config, &CostModel::default());
+    let mut done = Vec::new();
+    if tell {
+        let told = executor.execute_all(&[Action::Notify(notification.clone())]).await;
+        if let Some(failure) = told.failed.into_iter().next() {
+            return Err(failure.error);
+        }
+        done = told.done;
+    }
+    Ok(json!({ "summary": notification.subject, "text": notification.text(), "report": report, "done": done }))
 }

@@ -4,6 +4,7 @@
 //! `AWS_ENDPOINT_URL` points them all at a local emulator when it is set.
 
 pub mod budgets;
+pub mod costs;
 pub mod ecs;
 pub mod error;
 pub mod executor;
@@ -22,6 +23,8 @@ use aws_config::{BehaviorVersion, SdkConfig};
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub budgets: aws_sdk_budgets::Client,
+    /// Cost Explorer answers from us-east-1 only.
+    pub costexplorer: aws_sdk_costexplorer::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub scheduler: aws_sdk_scheduler::Client,
@@ -33,6 +36,11 @@ impl Clients {
     pub fn new(sdk: &SdkConfig) -> Self {
         Self {
             budgets: aws_sdk_budgets::Client::new(sdk),
+            costexplorer: aws_sdk_costexplorer::Client::from_conf(
+                aws_sdk_costexplorer::config::Builder::from(sdk)
+                    .region(aws_sdk_costexplorer::config::Region::new("us-east-1"))
+                    .build(),
+            ),
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             ecs: aws_sdk_ecs::Client::new(sdk),
             scheduler: aws_sdk_scheduler::Client::new(sdk),

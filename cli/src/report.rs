@@ -1,0 +1,33 @@
+//! `stagingctl report --day`: the daily cost report the budget-alert function sends each
+//! morning, printed here (and not sent).
+
+use std::io::Write;
+
+use chrono::Utc;
+use staging_core::Config;
+use staging_core::shell::executor::Executor;
+
+use crate::error::CliError;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Yesterday's spend, the month so far, the forecast and the model's month.
+    #[arg(long)]
+    day: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
+    if !args.day {
+        return Err(CliError::Input("say which report: `stagingctl report --day`".into()));
+    }
+    let (clients, config, _) = crate::operate::connect(config).await?;
+    let answer = budget_alert::daily_report(&Executor::new(&clients, &config), Utc::now(), false).await?;
+    if args.json {
+        return crate::write_json(out, &answer["report"]);
+    }
+    write!(out, "{}", answer["text"].as_str().unwrap_or_default())?;
+    Ok(())
+}
