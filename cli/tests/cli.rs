@@ -175,6 +175,23 @@ fn cost_human_output_is_honest_about_what_keeps_billing() {
 }
 
 #[test]
+fn cost_with_the_seeds_rates_shows_its_arithmetic_beside_the_list_prices() {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/cost.seed.yml");
+    let v = stagingctl(&["cost", "--json", "--month", "2026-11", "--rates", seed], &[], "").json();
+    assert_eq!(v["rates"], seed);
+    assert!((v["scheduled_usd"].as_f64().unwrap() - 16.20).abs() < 0.01, "{v}");
+    assert!((v["list_price_usd"].as_f64().unwrap() - 63.21).abs() < 0.01, "{v}");
+    assert!(v["over_target_usd"].as_f64().unwrap() > 9.0, "{v}");
+    // The same file through the environment, at another exchange rate.
+    let env = [("STAGING_COST_FILE", seed), ("STAGING_GBP_PER_USD", "0.5")];
+    let v = stagingctl(&["cost", "--json", "--month", "2026-11"], &env, "").json();
+    assert!((v["scheduled_gbp"].as_f64().unwrap() - 8.10).abs() < 0.01, "{v}");
+    let run = stagingctl(&["cost", "--month", "2026-11", "--rates", seed], &[], "");
+    assert!(run.stdout.contains("Over the target by $9.87; what the month pays for, largest first: neon $5.92,"), "{}", run.stdout);
+    assert!(run.stdout.contains("at the built-in list prices the month is $63.21."), "{}", run.stdout);
+}
+
+#[test]
 fn bad_input_exits_2_with_a_message_naming_it() {
     #[rustfmt::skip]
     let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
@@ -182,6 +199,9 @@ fn bad_input_exits_2_with_a_message_naming_it() {
         (&["schedule", "--days", "0"], &[], "--days"),
         (&["schedule", "--days", "400"], &[], "--days"),
         (&["cost", "--month", "2026-13"], &[], "`2026-13` is not a month like 2026-11"),
+        (&["cost", "--rates", "/nonexistent.yml"], &[], r#"--rates="/nonexistent.yml""#),
+        (&["cost"], &[("STAGING_GBP_PER_USD", "abc")], r#"STAGING_GBP_PER_USD="abc""#),
+        (&["report"], &[], "stagingctl report --day"),
         (&["cost"], &[("STAGING_TIME_ZONE", "Mars/Base")], r#"STAGING_TIME_ZONE="Mars/Base""#),
         (&["plan", "x"], &[("STAGING_HOLIDAYS", "someday")], r#"STAGING_HOLIDAYS="someday""#),
         (&["deploy"], &[], "unrecognized subcommand"),

@@ -132,7 +132,7 @@ impl Default for BudgetPolicy {
 }
 
 /// Everything the functions and `stagingctl` read from the environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub environment: String,
     pub business_hours: BusinessHours,
@@ -145,6 +145,10 @@ pub struct Config {
     /// The cost-allocation tag that marks staging's resources (`STAGING_COST_TAG`,
     /// `Key=Value`): the daily report asks Cost Explorer for those only.
     pub cost_tag: Option<(String, String)>,
+    /// A rates file replacing the built-in list prices (`STAGING_COST_FILE`).
+    pub cost_file: Option<PathBuf>,
+    /// Pounds per US dollar (`STAGING_GBP_PER_USD`; the model's 0.79 when unset).
+    pub gbp_per_usd: Option<f64>,
     /// A paths-filter YAML file; the built-in filters when `None`.
     pub filters_file: Option<PathBuf>,
     pub resources: Resources,
@@ -251,6 +255,13 @@ impl Config {
             })
             .transpose()?;
 
+        let gbp_per_usd = get("STAGING_GBP_PER_USD")
+            .map(|v| match v.trim().parse::<f64>() {
+                Ok(r) if r.is_finite() && r > 0.0 && r < 100.0 => Ok(r),
+                _ => Err(bad("STAGING_GBP_PER_USD", &v, "expected pounds per dollar, like 0.79")),
+            })
+            .transpose()?;
+
         let resources = Resources {
             cluster: get("STAGING_CLUSTER"),
             service: get("STAGING_SERVICE"),
@@ -318,6 +329,8 @@ impl Config {
             deploy_grace,
             budget,
             cost_tag,
+            cost_file: get("STAGING_COST_FILE").map(PathBuf::from),
+            gbp_per_usd,
             filters_file: get("STAGING_FILTERS_FILE").map(PathBuf::from),
             resources,
             github,

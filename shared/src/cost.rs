@@ -3,7 +3,7 @@
 //! policy comes to beside the same month always on.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::schedule::BusinessHours;
 
@@ -23,12 +23,12 @@ pub enum Billing {
 /// One billed part of the stack.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Component {
-    pub name: &'static str,
+    pub name: String,
     /// US dollars per hour while billed.
     pub hourly_usd: f64,
     pub billing: Billing,
     /// What the rate assumes.
-    pub basis: &'static str,
+    pub basis: String,
 }
 
 /// Rates, the exchange rate and the monthly target.
@@ -46,40 +46,40 @@ impl Default for CostModel {
         Self {
             components: vec![
                 Component {
-                    name: "fargate",
+                    name: "fargate".into(),
                     hourly_usd: 0.25 * 0.04048 + 0.5 * 0.004445,
                     billing: StopsWhenScaledToZero,
-                    basis: "1 task, 0.25 vCPU / 0.5 GB, Linux x86 ($0.04048 vCPU-h, $0.004445 GB-h)",
+                    basis: "1 task, 0.25 vCPU / 0.5 GB, Linux x86 ($0.04048 vCPU-h, $0.004445 GB-h)".into(),
                 },
                 Component {
-                    name: "alb",
+                    name: "alb".into(),
                     hourly_usd: 0.0225,
                     billing: AlwaysBills,
-                    basis: "Application Load Balancer hour; LCUs extra",
+                    basis: "Application Load Balancer hour; LCUs extra".into(),
                 },
                 Component {
-                    name: "nat_gateway",
+                    name: "nat_gateway".into(),
                     hourly_usd: 0.045,
                     billing: AlwaysBills,
-                    basis: "NAT Gateway hour; data processed extra",
+                    basis: "NAT Gateway hour; data processed extra".into(),
                 },
                 Component {
-                    name: "redis",
+                    name: "redis".into(),
                     hourly_usd: 0.016,
                     billing: AlwaysBills,
-                    basis: "ElastiCache cache.t4g.micro (cannot be stopped)",
+                    basis: "ElastiCache cache.t4g.micro (cannot be stopped)".into(),
                 },
                 Component {
-                    name: "neon",
+                    name: "neon".into(),
                     hourly_usd: 0.0,
                     billing: StopsWhenScaledToZero,
-                    basis: "Neon free plan; compute suspends itself when idle",
+                    basis: "Neon free plan; compute suspends itself when idle".into(),
                 },
                 Component {
-                    name: "cloudwatch",
+                    name: "cloudwatch".into(),
                     hourly_usd: 0.50 / HOURS_PER_PRICED_MONTH,
                     billing: AlwaysBills,
-                    basis: "about 1 GB of logs a month ($0.50/GB ingested)",
+                    basis: "about 1 GB of logs a month ($0.50/GB ingested)".into(),
                 },
             ],
             gbp_per_usd: 0.79,
@@ -88,10 +88,88 @@ impl Default for CostModel {
     }
 }
 
+/// A rates file (`STAGING_COST_FILE`, `stagingctl cost --rates`): per component an
+/// hourly or a monthly (730-hour) rate and whether it stops billing at zero.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RatesFile {
+    components: std::collections::BTreeMap<String, RateEntry>,
+    #[serde(default)]
+    gbp_per_usd: Option<f64>,
+    #[serde(default)]
+    target_gbp: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateEntry {
+    #[serde(default)]
+    hourly_usd: Option<f64>,
+    #[serde(default)]
+    monthly_usd: Option<f64>,
+    /// `stops_at_zero` or `always`.
+    billing: String,
+    #[serde(default)]
+    basis: Option<String>,
+}
+
+impl CostModel {
+    /// Rates from a rates file; the exchange rate and the target are kept from `self`
+    /// unless the file sets them. Errors name the component and what is wrong.
+    pub fn with_rates_yaml(&self, yaml: &str) -> Result<Self, String> {
+        let file: RatesFile = serde_yaml_ng::from_str(yaml).map_err(|e| format!("not a rates file: {e}"))?;
+        if file.components.is_empty() {
+            return Err("no components".into());
+        }
+        let mut components = Vec::with_capacity(file.components.len());
+        for (name, entry) in file.components {
+            let hourly_usd = match (entry.hourly_usd, entry.monthly_usd) {
+                (Some(h), None) => h,
+                (None, Some(m)) => m / HOURS_PER_PRICED_MONTH,
+                _ => return Err(format!("component `{name}`: give one of hourly_usd or monthly_usd")),
+            };
+            if !hourly_usd.is_finite() || hourly_usd < 0.0 {
+                return Err(format!("component `{name}`: the rate must be a non-negative number"));
+            }
+            let billing = match entry.billing.as_str() {
+                "stops_at_zero" => Billing::StopsWhenScaledToZero,
+                "always" => Billing::AlwaysBills,
+                other => return Err(format!("component `{name}`: billing `{other}` is neither stops_at_zero nor always")),
+            };
+            let basis = entry.basis.unwrap_or_else(|| "from the rates file".into());
+            components.push(Component { name, hourly_usd, billing, basis });
+        }
+        let positive = |v: Option<f64>, what: &str, default: f64| match v {
+            None => Ok(default),
+            Some(v) if v.is_finite() && v > 0.0 => Ok(v),
+            Some(_) => Err(format!("{what} must be a positive number")),
+        };
+        Ok(Self {
+            components,
+            gbp_per_usd: positive(file.gbp_per_usd, "gbp_per_usd", self.gbp_per_usd)?,
+            target_gbp: positive(file.target_gbp, "target_gbp", self.target_gbp)?,
+        })
+    }
+}
+
+impl Projection {
+    /// When the month is over the target: by how much (US dollars), and the
+    /// components that bill, largest first — what keeps the bill above the target.
+    pub fn over_target(&self, gbp_per_usd: f64) -> Option<(f64, Vec<&ComponentCost>)> {
+        if self.within_target || gbp_per_usd <= 0.0 {
+            return None;
+        }
+        let over = self.scheduled_usd - self.target_gbp / gbp_per_usd;
+        let mut culprits: Vec<&ComponentCost> = self.components.iter().filter(|c| c.scheduled_usd >= 0.005).collect();
+        culprits.sort_by(|a, b| b.scheduled_usd.total_cmp(&a.scheduled_usd));
+        Some((over, culprits))
+    }
+}
+
 /// One component's share of a projection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComponentCost {
-    pub name: &'static str,
+    pub name: String,
     pub billing: Billing,
     pub billed_hours: f64,
     pub scheduled_usd: f64,
@@ -135,7 +213,7 @@ impl CostModel {
                     Billing::AlwaysBills => period_hours,
                 };
                 ComponentCost {
-                    name: c.name,
+                    name: c.name.clone(),
                     billing: c.billing,
                     billed_hours,
                     scheduled_usd: c.hourly_usd * billed_hours,
@@ -227,10 +305,10 @@ mod tests {
     fn a_stack_of_only_stoppable_parts_saves_its_down_hours() {
         let model = CostModel {
             components: vec![Component {
-                name: "task",
+                name: "task".into(),
                 hourly_usd: 1.0,
                 billing: Billing::StopsWhenScaledToZero,
-                basis: "test",
+                basis: "test".into(),
             }],
             gbp_per_usd: 0.5,
             target_gbp: 100.0,
@@ -253,5 +331,28 @@ mod tests {
         let t = utc("2026-11-23T00:00:00Z");
         let p = CostModel::default().project(&BusinessHours::default(), t, t);
         assert_eq!((p.scheduled_usd, p.saving_percent, p.stoppable_saving_percent), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn a_rates_file_replaces_the_list_prices() {
+        let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
+        let november = seed.project(&BusinessHours::default(), utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"));
+        let always: f64 = november.always_on_usd * HOURS_PER_PRICED_MONTH / november.hours;
+        assert!(close(always, 22.80), "the seed's base month: {always}");
+        let (over, culprits) = november.over_target(seed.gbp_per_usd).expect("over £5 even at the seed's prices");
+        assert!(over > 0.0);
+        assert_eq!(culprits[0].name, "neon");
+        for (yaml, fragment) in [
+            ("components: {}", "no components"),
+            ("components: {x: {billing: always}}", "component `x`: give one of hourly_usd or monthly_usd"),
+            ("components: {x: {hourly_usd: 1, monthly_usd: 2, billing: always}}", "give one of"),
+            ("components: {x: {hourly_usd: -1, billing: always}}", "non-negative"),
+            ("components: {x: {hourly_usd: 1, billing: sometimes}}", "billing `sometimes`"),
+            ("components: {x: {hourly_usd: 1, billing: always, colour: red}}", "not a rates file"),
+            ("gbp_per_usd: 0\ncomponents: {x: {hourly_usd: 1, billing: always}}", "gbp_per_usd must be a positive number"),
+        ] {
+            let err = CostModel::default().with_rates_yaml(yaml).unwrap_err();
+            assert!(err.contains(fragment), "{yaml}: {err}");
+        }
     }
 }

@@ -12,7 +12,6 @@ use aws_lambda_events::event::sns::{SnsEvent, SnsRecord};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use staging_core::budget::{self, Message};
-use staging_core::cost::CostModel;
 use staging_core::report;
 use staging_core::shell::costs::CostExplorer;
 use staging_core::shell::executor::Executor;
@@ -97,7 +96,8 @@ pub async fn daily_report(executor: &Executor<'_>, clock: DateTime<Utc>, tell: b
         tag: config.cost_tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
     };
     let facts = explorer.facts(clock).await;
-    let (report, notification) = report::daily_report(&state, &facts, clock, config, &CostModel::default());
+    let model = staging_core::shell::cost_model(config, None)?;
+    let (report, notification) = report::daily_report(&state, &facts, clock, config, &model);
     let mut done = Vec::new();
     if tell {
         let told = executor.execute_all(&[Action::Notify(notification.clone())]).await;

@@ -55,6 +55,28 @@ impl Clients {
     }
 }
 
+/// The cost model: the built-in list prices, or the rates in `STAGING_COST_FILE` (or
+/// `rates`, when given), at `STAGING_GBP_PER_USD` when set. A bad file is bad input
+/// naming the file.
+pub fn cost_model(config: &crate::Config, rates: Option<&std::path::Path>) -> Result<crate::CostModel, ShellError> {
+    let mut model = crate::CostModel::default();
+    if let Some(path) = rates.or(config.cost_file.as_deref()) {
+        let bad = |reason: String| {
+            ShellError::Core(crate::Error::Config {
+                variable: if rates.is_some() { "--rates" } else { "STAGING_COST_FILE" },
+                value: path.display().to_string(),
+                reason,
+            })
+        };
+        let yaml = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        model = model.with_rates_yaml(&yaml).map_err(bad)?;
+    }
+    if let Some(rate) = config.gbp_per_usd {
+        model.gbp_per_usd = rate;
+    }
+    Ok(model)
+}
+
 /// A required resource name, or an error naming its variable.
 pub(crate) fn required<'a>(value: &'a Option<String>, variable: &'static str) -> Result<&'a str, ShellError> {
     value.as_deref().ok_or(ShellError::NotConfigured(variable))
