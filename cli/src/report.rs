@@ -26,8 +26,13 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
     let (clients, config, _) = crate::operate::connect(config).await?;
     let answer = budget_alert::daily_report(&Executor::new(&clients, &config), Utc::now(), false).await?;
     if args.json {
-        return crate::write_json(out, &answer["report"]);
+        crate::write_json(out, &answer["report"])?;
+    } else {
+        write!(out, "{}", answer["text"].as_str().unwrap_or_default())?;
     }
-    write!(out, "{}", answer["text"].as_str().unwrap_or_default())?;
-    Ok(())
+    // The report is printed either way; a bill that could not be read is a failure.
+    match answer["report"]["bill_unavailable"].as_str() {
+        Some(why) if why.starts_with("Cost Explorer could not be read") => Err(CliError::Failed(why.to_string())),
+        _ => Ok(()),
+    }
 }

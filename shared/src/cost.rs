@@ -128,8 +128,8 @@ impl CostModel {
                 (None, Some(m)) => m / HOURS_PER_PRICED_MONTH,
                 _ => return Err(format!("component `{name}`: give one of hourly_usd or monthly_usd")),
             };
-            if !hourly_usd.is_finite() || hourly_usd < 0.0 {
-                return Err(format!("component `{name}`: the rate must be a non-negative number"));
+            if !hourly_usd.is_finite() || !(0.0..=1000.0).contains(&hourly_usd) {
+                return Err(format!("component `{name}`: the rate must be a number from 0 to $1,000 an hour"));
             }
             let billing = match entry.billing.as_str() {
                 "stops_at_zero" => Billing::StopsWhenScaledToZero,
@@ -141,7 +141,7 @@ impl CostModel {
         }
         let positive = |v: Option<f64>, what: &str, default: f64| match v {
             None => Ok(default),
-            Some(v) if v.is_finite() && v > 0.0 => Ok(v),
+            Some(v) if v.is_finite() && v > 0.0 && v < 1e6 => Ok(v),
             Some(_) => Err(format!("{what} must be a positive number")),
         };
         Ok(Self {
@@ -346,7 +346,8 @@ mod tests {
             ("components: {}", "no components"),
             ("components: {x: {billing: always}}", "component `x`: give one of hourly_usd or monthly_usd"),
             ("components: {x: {hourly_usd: 1, monthly_usd: 2, billing: always}}", "give one of"),
-            ("components: {x: {hourly_usd: -1, billing: always}}", "non-negative"),
+            ("components: {x: {hourly_usd: -1, billing: always}}", "from 0 to $1,000 an hour"),
+            ("components: {x: {hourly_usd: 1e308, billing: always}}", "from 0 to $1,000 an hour"),
             ("components: {x: {hourly_usd: 1, billing: sometimes}}", "billing `sometimes`"),
             ("components: {x: {hourly_usd: 1, billing: always, colour: red}}", "not a rates file"),
             ("gbp_per_usd: 0\ncomponents: {x: {hourly_usd: 1, billing: always}}", "gbp_per_usd must be a positive number"),

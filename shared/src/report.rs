@@ -95,16 +95,14 @@ pub fn daily_report(
 
     let total = |services: &[ServiceCost]| services.iter().map(|s| s.usd).sum::<f64>();
     let (yesterday_usd, yesterday_by_service, month_to_date_usd, bill_unavailable) = match &facts.bill {
-        Ok(bill) if !bill.days.is_empty() => {
-            let mut by_service: Vec<ServiceCost> = bill
-                .days
-                .iter()
-                .find(|(day, _)| *day == yesterday)
-                .map(|(_, services)| services.clone())
-                .unwrap_or_default();
+        // Cost Explorer answers a row a day even with nothing billed: only groups with
+        // a figure are data.
+        Ok(bill) if bill.days.iter().any(|(_, services)| !services.is_empty()) => {
+            let row = bill.days.iter().find(|(day, _)| *day == yesterday);
+            let mut by_service: Vec<ServiceCost> = row.map(|(_, services)| services.clone()).unwrap_or_default();
             by_service.sort_by(|a, b| b.usd.total_cmp(&a.usd));
             let mtd: f64 = bill.days.iter().filter(|(day, _)| day.month() == today.month() && day.year() == today.year()).map(|(_, s)| total(s)).sum();
-            (Some(total(&by_service)), by_service, Some(mtd), None)
+            (row.map(|_| total(&by_service)), by_service, Some(mtd), None)
         }
         Ok(_) => (None, Vec::new(), None, Some("Cost Explorer has no data for this month yet (a new account, or the cost-allocation tag not active yet)".to_string())),
         Err(e) => (None, Vec::new(), None, Some(format!("Cost Explorer could not be read: {e}"))),
@@ -120,7 +118,13 @@ pub fn daily_report(
     };
     let days_in_month = (end - start).num_days().max(1) as f64;
     let controller_usd_per_month = COST_EXPLORER_REQUEST_USD * f64::from(REQUESTS_PER_REPORT) * days_in_month;
-    let expected_gbp = (forecast_usd.unwrap_or(projection.scheduled_usd) + controller_usd_per_month) * model.gbp_per_usd;
+    // The month = what is billed so far + what is still to come. The forecast covers
+    // today to the month's end; the model fills in whichever part the bill lacks.
+    let model_rest = (projection.scheduled_usd - so_far.scheduled_usd).max(0.0);
+    let month_usd = month_to_date_usd.unwrap_or(so_far.scheduled_usd) + forecast_usd.unwrap_or(model_rest);
+    // Filtered by the staging tag, the bill leaves out Cost Explorer's own charges.
+    let controller = if config.cost_tag.is_some() { controller_usd_per_month } else { 0.0 };
+    let expected_gbp = (month_usd + controller) * model.gbp_per_usd;
     let report = DailyReport {
         month,
         day: yesterday,
@@ -170,7 +174,7 @@ fn message(environment: &str, r: &DailyReport, model: &CostModel) -> Notificatio
         (None, None) => {}
     }
     match (r.forecast_usd, &r.forecast_unavailable) {
-        (Some(f), _) => body.push_str(&format!("Forecast for {}: {}\n", r.month, money(f))),
+        (Some(f), _) => body.push_str(&format!("Forecast for the rest of {}: {}\n", r.month, money(f))),
         (None, Some(why)) => body.push_str(&format!("Forecast: unavailable ({why})\n")),
         (None, None) => {}
     }
@@ -194,7 +198,7 @@ fn message(environment: &str, r: &DailyReport, model: &CostModel) -> Notificatio
         money(COST_EXPLORER_REQUEST_USD)
     ));
     body.push_str(&format!(
-        "Expected month: £{:.2} against the £{:.2} target ({}; at £{:.2}/$)\n",
+        "Expected month (billed so far + to come): £{:.2} against the £{:.2} target ({}; at £{:.2}/$)\n",
         r.expected_gbp,
         r.target_gbp,
         if r.within_target { "on target" } else { "over" },
@@ -260,11 +264,24 @@ mod tests {
             assert!(n.body.contains(line), "missing {line:?} in\n{}", n.body);
         }
 
-        let empty = CostFacts { bill: Ok(Bill { days: Vec::new() }), forecast_usd: Ok(4.0) };
+        // Rows with nothing billed are no data; the model fills in the month so far.
+        let empty = CostFacts { bill: Ok(Bill { days: vec![(day("2026-11-26"), Vec::new())] }), forecast_usd: Ok(0.5) };
         let (r, n) = daily_report(&EnvironmentState::new("staging"), &empty, now, &config, &model);
         assert!(r.yesterday_usd.is_none() && r.bill_unavailable.is_some());
         assert!(n.body.starts_with("Cost Explorer has no data for this month yet"), "{}", n.body);
-        assert!(r.within_target, "a $4 forecast plus the controller is under £5");
-        assert_eq!(n.subject, "staging: cost report Nov 26 (no bill data), on target");
+        assert!(!r.within_target, "the model's month so far is already over £5");
+        assert_eq!(n.subject, "staging: cost report Nov 26 (no bill data), OVER target");
+
+        // A small bill so far and a small forecast for the rest: on target; the month is
+        // the two together, not the forecast alone.
+        let small = CostFacts {
+            bill: Ok(Bill { days: vec![(day("2026-11-26"), services(&[("Amazon Elastic Container Service", 4.0)]))] }),
+            forecast_usd: Ok(1.5),
+        };
+        let (r, _) = daily_report(&EnvironmentState::new("staging"), &small, now, &config, &model);
+        assert!((r.expected_gbp - 5.5 * 0.79).abs() < 1e-9, "{}", r.expected_gbp);
+        assert!(r.within_target);
+        let (r, _) = daily_report(&EnvironmentState::new("staging"), &CostFacts { forecast_usd: Ok(3.0), ..small }, now, &config, &model);
+        assert!(!r.within_target, "$4 billed + $3 to come is over £5");
     }
 }

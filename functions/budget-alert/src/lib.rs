@@ -90,13 +90,14 @@ async fn handle_record(executor: &Executor<'_>, record: &SnsRecord, clock: DateT
 /// report, not fatal.
 pub async fn daily_report(executor: &Executor<'_>, clock: DateTime<Utc>, tell: bool) -> Result<Value, ShellError> {
     let config = executor.config;
+    // The rates first: a bad file should fail before two paid Cost Explorer requests.
+    let model = staging_core::shell::cost_model(config, None)?;
     let state = executor.store()?.load(&config.environment).await?;
     let explorer = CostExplorer {
         client: &executor.clients.costexplorer,
         tag: config.cost_tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
     };
     let facts = explorer.facts(clock).await;
-    let model = staging_core::shell::cost_model(config, None)?;
     let (report, notification) = report::daily_report(&state, &facts, clock, config, &model);
     let mut done = Vec::new();
     if tell {

@@ -28,8 +28,9 @@ fn interval(from: NaiveDate, to: NaiveDate) -> Result<DateInterval, ShellError> 
         .map_err(|e| ShellError::BadEvent(e.to_string()))
 }
 
-fn amount(value: Option<&str>) -> f64 {
-    value.and_then(|v| v.parse().ok()).unwrap_or(0.0)
+/// A Cost Explorer amount; `None` when absent or not a finite number.
+fn amount(value: Option<&str>) -> Option<f64> {
+    value.and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite())
 }
 
 impl CostExplorer<'_> {
@@ -39,19 +40,29 @@ impl CostExplorer<'_> {
 
     /// Each day's spend by service in `[from, to)`.
     pub async fn bill(&self, from: NaiveDate, to: NaiveDate) -> Result<Bill, ShellError> {
-        let out = self
-            .client
-            .get_cost_and_usage()
-            .time_period(interval(from, to)?)
-            .granularity(Granularity::Daily)
-            .metrics(METRIC)
-            .group_by(GroupDefinition::builder().r#type(GroupDefinitionType::Dimension).key("SERVICE").build())
-            .set_filter(self.filter())
-            .send()
-            .await
-            .map_err(|e| ShellError::aws("ce:GetCostAndUsage", e))?;
-        let days = out
-            .results_by_time()
+        let mut results = Vec::new();
+        let mut page: Option<String> = None;
+        // A month by day and service can come in pages; a page is one more request.
+        for _ in 0..10 {
+            let out = self
+                .client
+                .get_cost_and_usage()
+                .time_period(interval(from, to)?)
+                .granularity(Granularity::Daily)
+                .metrics(METRIC)
+                .group_by(GroupDefinition::builder().r#type(GroupDefinitionType::Dimension).key("SERVICE").build())
+                .set_filter(self.filter())
+                .set_next_page_token(page.take())
+                .send()
+                .await
+                .map_err(|e| ShellError::aws("ce:GetCostAndUsage", e))?;
+            results.extend(out.results_by_time().iter().cloned());
+            match out.next_page_token() {
+                Some(token) if !token.is_empty() => page = Some(token.to_string()),
+                _ => break,
+            }
+        }
+        let days = results
             .iter()
             .filter_map(|r| {
                 let day = NaiveDate::parse_from_str(r.time_period()?.start(), "%Y-%m-%d").ok()?;
@@ -60,7 +71,7 @@ impl CostExplorer<'_> {
                     .iter()
                     .map(|g| ServiceCost {
                         service: g.keys().first().cloned().unwrap_or_else(|| "(unnamed)".into()),
-                        usd: amount(g.metrics().and_then(|m| m.get(METRIC)).and_then(|m| m.amount())),
+                        usd: amount(g.metrics().and_then(|m| m.get(METRIC)).and_then(|m| m.amount())).unwrap_or(0.0),
                     })
                     .collect();
                 Some((day, services))
@@ -82,7 +93,12 @@ impl CostExplorer<'_> {
             .send()
             .await
             .map_err(|e| ShellError::aws("ce:GetCostForecast", e))?;
-        Ok(amount(out.total().and_then(|t| t.amount())))
+        amount(out.total().and_then(|t| t.amount())).ok_or_else(|| ShellError::Aws {
+            operation: "ce:GetCostForecast",
+            code: None,
+            message: "the answer has no total".into(),
+            retryable: false,
+        })
     }
 
     /// What the report needs, each part on its own: a failure is said, not fatal.

@@ -56,8 +56,8 @@ impl Clients {
 }
 
 /// The cost model: the built-in list prices, or the rates in `STAGING_COST_FILE` (or
-/// `rates`, when given), at `STAGING_GBP_PER_USD` when set. A bad file is bad input
-/// naming the file.
+/// `rates`, when given); `STAGING_GBP_PER_USD`, when set, wins over a file's
+/// `gbp_per_usd`. A bad file is bad input naming the file.
 pub fn cost_model(config: &crate::Config, rates: Option<&std::path::Path>) -> Result<crate::CostModel, ShellError> {
     let mut model = crate::CostModel::default();
     if let Some(path) = rates.or(config.cost_file.as_deref()) {
