@@ -234,12 +234,10 @@ pub fn decide_budget_alert(
     if p.next.recent_alerts.iter().any(|k| *k == key || (!message_id.is_empty() && k == message_id)) {
         return p.into_decision(format!("already handled: {} at {}%", alert.alert_type, alert.threshold_percent()));
     }
-    p.next.recent_alerts.push(key);
+    p.next.remember_alert(key);
     if !message_id.is_empty() {
-        p.next.recent_alerts.push(message_id.to_string());
+        p.next.remember_alert(message_id.to_string());
     }
-    let excess = p.next.recent_alerts.len().saturating_sub(RECENT_ALERTS);
-    p.next.recent_alerts.drain(..excess);
 
     let env = p.next.environment.clone();
     let policy = &config.budget;

@@ -298,7 +298,7 @@ impl<'a> Plan<'a> {
         &self.next.environment
     }
 
-    fn grace(&self) -> chrono::Duration {
+    pub(crate) fn grace(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.config.deploy_grace).unwrap_or(chrono::Duration::MAX)
     }
 
@@ -341,11 +341,7 @@ impl<'a> Plan<'a> {
         )?;
         let hold = hold.clone();
         if changed {
-            self.actions.push(Action::PutOneTimeSchedule {
-                name: hold_schedule_name(self.env()),
-                at: hold.until,
-                command: ScheduledCommand::HoldExpired { until: hold.until },
-            });
+            self.actions.extend(hold_schedule(&self.next, self.now));
             let subject = format!("{}: held up until {} by {who}", self.env(), hhmm(hold.until));
             let body = format!(
                 "{who} placed a hold on {} until {} ({kind:?}): {reason}\nThe scheduled teardown waits for it.",

@@ -488,11 +488,13 @@ impl EnvironmentState {
 
     /// Remembers a push as taken, forgetting the oldest beyond [`RECENT_PUSHES`].
     pub fn remember_push(&mut self, key: String) {
-        if !self.knows_push(&key) {
-            self.recent_pushes.push(key);
-        }
-        let excess = self.recent_pushes.len().saturating_sub(RECENT_PUSHES);
-        self.recent_pushes.drain(..excess);
+        remember(&mut self.recent_pushes, key, RECENT_PUSHES);
+    }
+
+    /// Remembers a budget alert (its key, or its SNS message id) as handled, forgetting
+    /// the oldest beyond [`crate::budget::RECENT_ALERTS`].
+    pub fn remember_alert(&mut self, key: String) {
+        remember(&mut self.recent_alerts, key, crate::budget::RECENT_ALERTS);
     }
 
     /// Queues a push's deployment. Pushes merge into one pending deployment (the union
@@ -616,6 +618,15 @@ impl EnvironmentState {
             HealthChange { from, to }
         })
     }
+}
+
+/// Adds `key` to a newest-last list unless it is there, keeping at most `bound`.
+fn remember(list: &mut Vec<String>, key: String, bound: usize) {
+    if !list.contains(&key) {
+        list.push(key);
+    }
+    let excess = list.len().saturating_sub(bound);
+    list.drain(..excess);
 }
 
 /// The first seven characters of a commit id, as GitHub shows it.

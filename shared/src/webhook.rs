@@ -488,7 +488,7 @@ pub fn decide_push(
     let dispatched = p.dispatch_pending();
     p.quiet = false;
 
-    let grace = chrono::Duration::from_std(config.deploy_grace).unwrap_or(chrono::Duration::MAX);
+    let grace = p.grace();
     let (verb, summary, extra) = match (&dispatched, p.next.active_deployment(now, grace)) {
         (Some(line), _) => ("deploying", line.clone(), None),
         (None, Some(running)) if config.github.can_dispatch() => {

@@ -1,5 +1,5 @@
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::{Value, json};
+use serde_json::Value;
 use staging_core::Config;
 use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
@@ -15,19 +15,11 @@ async fn main() -> Result<(), Error> {
         async move {
             // Boxed: the handler's future nests deep enough to overflow the compiler's
             // layout queries for this block.
-            match Box::pin(budget_alert::handle(executor, event.payload, chrono::Utc::now())).await {
-                Ok(answer) => Ok(answer),
-                // SNS and Lambda retry a failed delivery whatever the error says; only
-                // what a retry can help is returned as a failure.
-                Err(e) if e.is_retryable() => Err(Diagnostic {
-                    error_type: "Retryable".into(),
-                    error_message: e.to_string(),
-                }),
-                Err(e) => {
-                    tracing::error!(error = %e, "not retried: trying again cannot help");
-                    Ok(json!({ "error": e.to_string(), "retryable": false }))
-                }
-            }
+            let result = Box::pin(budget_alert::handle(executor, event.payload, chrono::Utc::now())).await;
+            staging_core::shell::async_answer(result).map_err(|e| Diagnostic {
+                error_type: "Retryable".into(),
+                error_message: e.to_string(),
+            })
         }
     }))
     .await

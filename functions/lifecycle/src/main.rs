@@ -1,5 +1,5 @@
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::{Value, json};
+use serde_json::Value;
 use staging_core::Config;
 use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
@@ -21,19 +21,11 @@ async fn main() -> Result<(), Error> {
         async move {
             // Boxed: the handler's future nests deep enough to overflow the compiler's
             // layout queries for this block in a release build.
-            match Box::pin(lifecycle::handle(executor, event.payload, chrono::Utc::now())).await {
-                Ok(outcome) => Ok(outcome),
-                // Lambda retries a failed asynchronous invocation twice whatever the error
-                // says; only what a retry can help is returned as a failure.
-                Err(e) if e.is_retryable() => Err(Diagnostic {
-                    error_type: "Retryable".into(),
-                    error_message: e.to_string(),
-                }),
-                Err(e) => {
-                    tracing::error!(error = %e, "not retried: trying again cannot help");
-                    Ok(json!({ "error": e.to_string(), "retryable": false }))
-                }
-            }
+            let result = Box::pin(lifecycle::handle(executor, event.payload, chrono::Utc::now())).await;
+            staging_core::shell::async_answer(result).map_err(|e| Diagnostic {
+                error_type: "Retryable".into(),
+                error_message: e.to_string(),
+            })
         }
     }))
     .await

@@ -77,6 +77,20 @@ pub fn cost_model(config: &crate::Config, rates: Option<&std::path::Path>) -> Re
     Ok(model)
 }
 
+/// What an asynchronously invoked function (Scheduler, SNS) answers for its handler's
+/// result. Lambda retries a failed asynchronous invocation whatever the error says, so
+/// only an error a retry can help stays an error; any other is logged and answered as
+/// `{"error": …, "retryable": false}`.
+pub fn async_answer(result: Result<serde_json::Value, ShellError>) -> Result<serde_json::Value, ShellError> {
+    match result {
+        Err(e) if !e.is_retryable() => {
+            tracing::error!(error = %e, "not retried: trying again cannot help");
+            Ok(serde_json::json!({ "error": e.to_string(), "retryable": false }))
+        }
+        other => other,
+    }
+}
+
 /// A required resource name, or an error naming its variable.
 pub(crate) fn required<'a>(value: &'a Option<String>, variable: &'static str) -> Result<&'a str, ShellError> {
     value.as_deref().ok_or(ShellError::NotConfigured(variable))
