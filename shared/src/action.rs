@@ -49,6 +49,12 @@ pub enum NotificationEvent {
     HealthDown,
     #[serde(rename = "health.resolved")]
     HealthResolved,
+    #[serde(rename = "health.degraded")]
+    HealthDegraded,
+    #[serde(rename = "health.healing")]
+    HealthHealing,
+    #[serde(rename = "deploy.rolled_back")]
+    DeployRolledBack,
 }
 
 /// A message for the team.
@@ -105,6 +111,9 @@ impl NotificationEvent {
             Self::CostReport => "cost.report",
             Self::HealthDown => "health.down",
             Self::HealthResolved => "health.resolved",
+            Self::HealthDegraded => "health.degraded",
+            Self::HealthHealing => "health.healing",
+            Self::DeployRolledBack => "deploy.rolled_back",
         }
     }
 }
@@ -213,6 +222,10 @@ pub enum Action {
     ScaleService { desired_count: u32 },
     /// Bring the service back to the count remembered before it was scaled to zero.
     RestoreService,
+    /// Start a new deployment of the service's task definition (self-healing).
+    ForceNewDeployment,
+    /// Point the service at another task definition (a rollback).
+    RollbackService { task_definition: String },
     /// Dispatch the deploy workflow on `git_ref` for the deployment of `sha` (recorded
     /// in flight before this runs; the run builds the branch head).
     DispatchDeploy {
@@ -297,7 +310,8 @@ mod tests {
     fn event_names_match_their_serialized_form() {
         use NotificationEvent::*;
         for e in [DeployPlanned, DeployPending, DeploySucceeded, DeployFailed, EnvStartup, EnvTeardown, EnvHold,
-                  BudgetWarning, BudgetLocked, BudgetUnlocked, CostReport, HealthDown, HealthResolved] {
+                  BudgetWarning, BudgetLocked, BudgetUnlocked, CostReport, HealthDown, HealthResolved,
+                  HealthDegraded, HealthHealing, DeployRolledBack] {
             assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
         }
     }

@@ -447,7 +447,7 @@ mod tests {
     fn budget_policy_table() {
         let config = Config::from_lookup(|_| None).unwrap();
         let now: DateTime<Utc> = "2026-11-27T14:03:00.25Z".parse().unwrap();
-        let up = Observed { desired_count: 2, running_count: 2 };
+        let up = Observed::counts(2, 2);
         let running = EnvironmentState { phase: Phase::Up, version: 4, ..EnvironmentState::new("staging") };
         let handled = {
             let mut s = running.clone();
@@ -468,16 +468,16 @@ mod tests {
                 vec!["notify budget.warning warning"], "warned: ACTUAL 51%"),
         ];
         for (name, state, alert, id, expected, summary) in cases {
-            let d = decide_budget_alert(state, up, &alert, id, now, &config);
+            let d = decide_budget_alert(state, up.clone(), &alert, id, now, &config);
             assert_eq!(kinds(&d), expected, "{name}");
             assert_eq!(d.summary, summary, "{name}");
         }
-        let locked = decide_budget_alert(&running, up, &alert(AlertType::Actual, 600, 642), "m1", now, &config);
+        let locked = decide_budget_alert(&running, up.clone(), &alert(AlertType::Actual, 600, 642), "m1", now, &config);
         assert!(locked.next_state.active_budget_lock(now).is_some());
         assert!(!locked.next_state.wants_running());
-        let again = decide_budget_alert(&EnvironmentState { version: 5, ..locked.next_state.clone() }, up, &alert(AlertType::Forecasted, 600, 900), "m1", now, &config);
+        let again = decide_budget_alert(&EnvironmentState { version: 5, ..locked.next_state.clone() }, up.clone(), &alert(AlertType::Forecasted, 600, 900), "m1", now, &config);
         assert!(again.actions.is_empty(), "the same SNS message id");
-        let forecast = decide_budget_alert(&running, up, &alert(AlertType::Forecasted, 600, 910), "m3", now, &config);
+        let forecast = decide_budget_alert(&running, up.clone(), &alert(AlertType::Forecasted, 600, 910), "m3", now, &config);
         assert_eq!(forecast.next_state.hold_cap, Some(BudgetPeriod::containing(now)));
     }
 
@@ -487,16 +487,16 @@ mod tests {
         let now: DateTime<Utc> = "2026-11-27T19:00:00.5Z".parse().unwrap();
         let state = EnvironmentState { hold_cap: Some(BudgetPeriod::containing(now)), version: 2, ..EnvironmentState::new("staging") };
         let hold = crate::lifecycle::Command::Up { hold: Some(std::time::Duration::from_secs(12 * 3600)), reason: "x".into(), who: "bob".into(), force: false };
-        let down = Observed { desired_count: 0, running_count: 0 };
-        let d = crate::lifecycle::decide(&state, down, &hold, now, &config).unwrap();
+        let down = Observed::counts(0, 0);
+        let d = crate::lifecycle::decide(&state, down.clone(), &hold, now, &config).unwrap();
         assert_eq!(d.next_state.hold.unwrap().until, "2026-11-27T21:00:00Z".parse::<DateTime<Utc>>().unwrap());
         // An emergency bypass is not capped.
         let bypass = crate::lifecycle::Command::Hold { duration: std::time::Duration::from_secs(12 * 3600), reason: "x".into(), who: "bob".into() };
-        let d = crate::lifecycle::decide(&state, down, &bypass, now, &config).unwrap();
+        let d = crate::lifecycle::decide(&state, down.clone(), &bypass, now, &config).unwrap();
         assert_eq!(d.next_state.hold.unwrap().until, "2026-11-28T07:00:00Z".parse::<DateTime<Utc>>().unwrap());
         // Next month the cap is gone.
         let december: DateTime<Utc> = "2026-12-01T19:00:00Z".parse().unwrap();
-        let d = crate::lifecycle::decide(&state, down, &hold, december, &config).unwrap();
+        let d = crate::lifecycle::decide(&state, down.clone(), &hold, december, &config).unwrap();
         assert_eq!(d.next_state.hold.unwrap().until, "2026-12-02T07:00:00Z".parse::<DateTime<Utc>>().unwrap());
     }
 
@@ -514,12 +514,12 @@ mod tests {
     #[test]
     fn an_alert_acts_on_the_period_it_was_sent_in() {
         let config = Config::from_lookup(|_| None).unwrap();
-        let up = Observed { desired_count: 1, running_count: 1 };
+        let up = Observed::counts(1, 1);
         let running = EnvironmentState { phase: Phase::Up, version: 4, ..EnvironmentState::new("staging") };
         let Message::Alert(november) = parse_message(None, &sample("actual-over")).unwrap() else { panic!() };
         assert_eq!(november.notified_on, chrono::NaiveDate::from_ymd_opt(2026, 11, 27));
         // Delivered (or retried) just after midnight on 1 December: nothing is locked.
-        let late = decide_budget_alert(&running, up, &november, "m1", "2026-12-01T00:00:04.5Z".parse().unwrap(), &config);
+        let late = decide_budget_alert(&running, up.clone(), &november, "m1", "2026-12-01T00:00:04.5Z".parse().unwrap(), &config);
         assert_eq!(late.summary, "warned: the alert is about 2026-11, which has ended; nothing was changed");
         assert!(late.next_state.budget_lock.is_none());
         // December's own alert at the same threshold still acts.
@@ -532,7 +532,7 @@ mod tests {
     fn what_does_not_act_table() {
         let config = Config::from_lookup(|_| None).unwrap();
         let now: DateTime<Utc> = "2026-11-27T14:03:00Z".parse().unwrap();
-        let up = Observed { desired_count: 1, running_count: 1 };
+        let up = Observed::counts(1, 1);
         let running = EnvironmentState { phase: Phase::Up, version: 4, ..EnvironmentState::new("staging") };
         let locked = {
             let mut s = running.clone();
@@ -540,14 +540,14 @@ mod tests {
             s.phase = Phase::Down;
             s
         };
-        let down = Observed { desired_count: 0, running_count: 0 };
+        let down = Observed::counts(0, 0);
         #[rustfmt::skip]
         let cases: Vec<(&str, &EnvironmentState, Observed, BudgetAlert, &str, Vec<&str>, &str)> = vec![
-            ("a daily budget warns only", &running, up, BudgetAlert { daily: true, ..alert(AlertType::Actual, 600, 700) }, "d1",
+            ("a daily budget warns only", &running, up.clone(), BudgetAlert { daily: true, ..alert(AlertType::Actual, 600, 700) }, "d1",
                 vec!["notify budget.warning warning"], "warned: a daily budget was exceeded; the lock is for a monthly budget, so nothing was changed"),
-            ("a zero budget warns only", &running, up, BudgetAlert { budgeted: usd(0), ..alert(AlertType::Actual, 0, 700) }, "z1",
+            ("a zero budget warns only", &running, up.clone(), BudgetAlert { budgeted: usd(0), ..alert(AlertType::Actual, 0, 700) }, "z1",
                 vec!["notify budget.warning warning"], "warned: the budgeted amount is zero; nothing was changed"),
-            ("a higher threshold while locked: no second lock notice", &locked, down, alert(AlertType::Actual, 720, 750), "h1",
+            ("a higher threshold while locked: no second lock notice", &locked, down.clone(), alert(AlertType::Actual, 720, 750), "h1",
                 vec![], "already locked for 2026-11; already down"),
         ];
         for (name, state, observed, alert, id, expected, summary) in cases {
@@ -556,7 +556,7 @@ mod tests {
             assert_eq!(d.summary, summary, "{name}");
         }
         // An empty message id is not remembered as one.
-        let first = decide_budget_alert(&running, up, &alert(AlertType::Actual, 480, 490), "", now, &config);
+        let first = decide_budget_alert(&running, up.clone(), &alert(AlertType::Actual, 480, 490), "", now, &config);
         assert!(!first.next_state.recent_alerts.iter().any(String::is_empty));
         let other = decide_budget_alert(&EnvironmentState { version: 5, ..first.next_state }, up, &alert(AlertType::Forecasted, 600, 900), "", now, &config);
         assert_eq!(other.summary, "warned: forecast 150%; holds capped for 2026-11");

@@ -49,12 +49,7 @@ impl fmt::Display for Repository {
     }
 }
 
-/// An HTTP endpoint the health check probes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
-    pub name: String,
-    pub url: String,
-}
+pub use crate::health::{HealthPolicy, Probe};
 
 /// Names of the AWS resources the functions act on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -153,7 +148,9 @@ pub struct Config {
     pub filters_file: Option<PathBuf>,
     pub resources: Resources,
     pub github: GitHub,
+    /// What the health check probes (`STAGING_PROBES`, see [`crate::health::parse_probes`]).
     pub probes: Vec<Probe>,
+    pub health: HealthPolicy,
 }
 
 impl Config {
@@ -316,7 +313,32 @@ impl Config {
 
         let probes = match get("STAGING_PROBES") {
             None => Vec::new(),
-            Some(v) => parse_probes(&v).map_err(|r| bad("STAGING_PROBES", &v, &r))?,
+            Some(v) => crate::health::parse_probes(&v).map_err(|r| bad("STAGING_PROBES", &v, &r))?,
+        };
+        let count = |name: &'static str, default: u32| -> Result<u32> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<u32>() {
+                    Ok(n @ 1..=100) => Ok(n),
+                    _ => Err(bad(name, &v, "expected a whole number from 1 to 100")),
+                },
+            }
+        };
+        let policy = HealthPolicy::default();
+        let auto_rollback = match get("STAGING_AUTO_ROLLBACK").map(|v| v.trim().to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(v) => return Err(bad("STAGING_AUTO_ROLLBACK", &v, "expected true or false")),
+        };
+        let health = HealthPolicy {
+            failures: count("STAGING_HEALTH_FAILURES", policy.failures)?,
+            successes: count("STAGING_HEALTH_SUCCESSES", policy.successes)?,
+            reminder: duration("STAGING_HEALTH_REMINDER", policy.reminder)?,
+            grace: duration("STAGING_HEALTH_GRACE", policy.grace)?,
+            heal_after: count("STAGING_HEAL_AFTER", policy.heal_after)?,
+            heal_interval: duration("STAGING_HEAL_INTERVAL", policy.heal_interval)?,
+            auto_rollback,
         };
 
         Ok(Self {
@@ -335,6 +357,7 @@ impl Config {
             resources,
             github,
             probes,
+            health,
         })
     }
 }
@@ -418,29 +441,7 @@ fn parse_secrets(value: &str) -> std::result::Result<Vec<Secret>, String> {
     Ok(secrets)
 }
 
-/// `name=url,name=url`.
-fn parse_probes(value: &str) -> std::result::Result<Vec<Probe>, String> {
-    let mut probes: Vec<Probe> = Vec::new();
-    for entry in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (name, url) = entry
-            .split_once('=')
-            .ok_or_else(|| format!("`{entry}` is not name=url"))?;
-        let (name, url) = (name.trim(), url.trim());
-        if name.is_empty() || !is_http_url(url) {
-            return Err(format!("`{entry}` is not name=http(s)://..."));
-        }
-        if probes.iter().any(|p| p.name == name) {
-            return Err(format!("probe `{name}` is named twice"));
-        }
-        probes.push(Probe {
-            name: name.into(),
-            url: url.into(),
-        });
-    }
-    Ok(probes)
-}
-
-fn is_http_url(s: &str) -> bool {
+pub(crate) fn is_http_url(s: &str) -> bool {
     ["http://", "https://"].iter().any(|scheme| {
         s.strip_prefix(scheme)
             .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/') && !s.contains(char::is_whitespace))
@@ -540,7 +541,7 @@ mod tests {
         assert_eq!(c.deploy_grace, Duration::from_secs(2700));
         assert_eq!(c.budget, BudgetPolicy { warn_percent: 75, lock_percent: 110, forecast_percent: 120 });
         assert!(c.github.can_dispatch());
-        assert_eq!(c.probes[1], Probe { name: "frontend".into(), url: "https://example.com".into() });
+        assert_eq!(c.probes[1], Probe::new("frontend", "https://example.com"));
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub enum Error {
     #[error("invalid hold: {reason}")]
     Hold { reason: String },
 
+    /// A rollback that cannot be made (nothing to go back to, already there).
+    #[error("cannot roll back: {reason}")]
+    Rollback { reason: String },
+
     /// A recorded deployment step that does not match the state.
     #[error("deployment: {reason}")]
     Deployment { reason: String },

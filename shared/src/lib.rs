@@ -11,6 +11,7 @@ pub mod budget;
 pub mod config;
 pub mod cost;
 pub mod error;
+pub mod health;
 pub mod lifecycle;
 pub mod report;
 pub mod schedule;

@@ -29,13 +29,30 @@ const MAX_SCHEDULE_LAG: chrono::Duration = chrono::Duration::days(2);
 pub const TEARDOWN_RETRY: chrono::Duration = chrono::Duration::minutes(15);
 
 /// What ECS says about the service now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
     pub desired_count: u32,
     pub running_count: u32,
+    /// The task definition the service runs (what a deployment changes and a rollback
+    /// restores).
+    #[serde(default)]
+    pub task_definition: Option<String>,
+    /// Whether the primary deployment's rollout has FAILED.
+    #[serde(default)]
+    pub rollout_failed: bool,
 }
 
 impl Observed {
+    /// Counts only (no task definition, rollout not failed).
+    pub const fn counts(desired_count: u32, running_count: u32) -> Self {
+        Self {
+            desired_count,
+            running_count,
+            task_definition: None,
+            rollout_failed: false,
+        }
+    }
+
     /// The phase these counts show.
     pub fn phase(&self) -> Phase {
         match (self.desired_count, self.running_count) {
@@ -220,7 +237,7 @@ pub fn decide(
         Command::Scheduled(ScheduledCommand::Startup { .. }) => match plan.next.wanted(due.unwrap_or(now), &config.business_hours) {
             Wanted::UpScheduled | Wanted::UpHeld => plan.start("scheduled startup"),
             // A lock wins over everything: whatever is still running goes.
-            Wanted::DownBudgetLocked if observed.desired_count > 0 || plan.next.wants_running() => {
+            Wanted::DownBudgetLocked if plan.observed.desired_count > 0 || plan.next.wants_running() => {
                 format!("not starting: locked by the budget; {}", plan.stop("locked by the budget"))
             }
             Wanted::DownBudgetLocked => "not starting: locked by the budget".into(),
@@ -261,7 +278,7 @@ pub fn decide(
 pub(crate) struct Plan<'a> {
     pub(crate) next: EnvironmentState,
     pub(crate) actions: Vec<Action>,
-    observed: Observed,
+    pub(crate) observed: Observed,
     now: DateTime<Utc>,
     config: &'a Config,
     /// Leave the team notifications to the caller (a deploy tells the team once).
@@ -387,6 +404,7 @@ impl<'a> Plan<'a> {
             return "starting".into();
         }
         self.next.phase = Phase::Starting;
+        self.next.started_at = Some(self.now);
         let subject = format!("{}: starting ({why})", self.env());
         self.notify(NotificationEvent::EnvStartup, Severity::Info, subject, format!("{}: {why}.", self.env()));
         "starting".into()
@@ -476,6 +494,13 @@ impl<'a> Plan<'a> {
         let grace = self.grace();
         let (d, stale) = self.next.dispatch_pending(self.now, grace)?;
         let d = d.clone();
+        // What a rollback of this deployment goes back to (a stale run folded in keeps
+        // what ran before it).
+        if let Some(in_flight) = self.next.deployment_in_flight.as_mut()
+            && in_flight.task_definition_before.is_none()
+        {
+            in_flight.task_definition_before = self.observed.task_definition.clone();
+        }
         let Some(deployment_type) = d.deployment_type else {
             // Nothing to deploy was never queued; drop it rather than dispatch nothing.
             self.next.deployment_in_flight = None;
@@ -622,8 +647,8 @@ mod tests {
         Config::from_lookup(|_| None).unwrap()
     }
 
-    const UP: Observed = Observed { desired_count: 2, running_count: 2 };
-    const DOWN: Observed = Observed { desired_count: 0, running_count: 0 };
+    const UP: Observed = Observed::counts(2, 2);
+    const DOWN: Observed = Observed::counts(0, 0);
     // Friday 2026-11-27: 10:00 is working hours, 20:00 is not.
     const WORKING: &str = "2026-11-27T10:00:00Z";
     const EVENING: &str = "2026-11-27T20:00:00Z";
@@ -782,7 +807,7 @@ mod tests {
         #[rustfmt::skip]
         let cases = [((0, 0), Phase::Down), ((0, 1), Phase::Stopping), ((2, 1), Phase::Starting), ((2, 2), Phase::Up), ((1, 3), Phase::Up)];
         for ((desired_count, running_count), phase) in cases {
-            assert_eq!(Observed { desired_count, running_count }.phase(), phase);
+            assert_eq!(Observed::counts(desired_count, running_count).phase(), phase);
         }
         let d = decide(&EnvironmentState::new("staging"), UP, &Command::Release { who: "x".into() }, utc(WORKING), &config()).unwrap();
         assert_eq!(d.next_state.phase, Phase::Up);

@@ -187,6 +187,16 @@ pub struct Deployment {
     /// The workflow run's id, once it reported.
     #[serde(default)]
     pub run_id: Option<u64>,
+    /// The task definition the service ran when this was dispatched (what a rollback
+    /// of it goes back to).
+    #[serde(default)]
+    pub task_definition_before: Option<String>,
+    /// The task definition the service ran when the run reported success.
+    #[serde(default)]
+    pub task_definition_after: Option<String>,
+    /// When it was rolled back (by hand or automatically).
+    #[serde(default)]
+    pub rolled_back_at: Option<DateTime<Utc>>,
 }
 
 impl Deployment {
@@ -204,6 +214,9 @@ impl Deployment {
             run_duration_secs: None,
             built_sha: None,
             run_id: None,
+            task_definition_before: None,
+            task_definition_after: None,
+            rolled_back_at: None,
         }
     }
 
@@ -228,48 +241,52 @@ impl Deployment {
 }
 
 /// What the probes last said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
+    /// Not probed yet since the last start (or paused: down by design).
+    #[default]
     Unknown,
     Healthy,
+    /// Answering, but slower than a probe's limit.
+    Degraded,
     Unhealthy,
 }
 
-/// Health with the counters that debounce it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Health with the counters that debounce it (see [`crate::health`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     pub status: HealthStatus,
+    /// When the status began: the first tick of the streak that made it.
     pub since: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
+    /// Ticks in a row on which every probe answered (slow or not).
     pub consecutive_successes: u32,
-}
-
-impl Default for Health {
-    fn default() -> Self {
-        Self {
-            status: HealthStatus::Unknown,
-            since: None,
-            consecutive_failures: 0,
-            consecutive_successes: 0,
-        }
-    }
-}
-
-/// How many probe results in a row change the health status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HealthPolicy {
-    pub failures_to_alert: u32,
-    pub successes_to_resolve: u32,
-}
-
-impl Default for HealthPolicy {
-    fn default() -> Self {
-        Self {
-            failures_to_alert: 2,
-            successes_to_resolve: 1,
-        }
-    }
+    #[serde(default)]
+    pub consecutive_slow: u32,
+    #[serde(default)]
+    pub consecutive_fast: u32,
+    /// The first tick of the current failing (or answering) streak.
+    #[serde(default)]
+    pub streak_since: Option<DateTime<Utc>>,
+    /// The last `health.down` alert or reminder.
+    #[serde(default)]
+    pub last_alert_at: Option<DateTime<Utc>>,
+    /// The last forced deployment (self-healing).
+    #[serde(default)]
+    pub last_heal_at: Option<DateTime<Utc>>,
+    /// The last forced deployment or rollback: the grace period runs from it.
+    #[serde(default)]
+    pub redeployed_at: Option<DateTime<Utc>>,
+    /// The scheduled time of the last tick counted: a tick delivered twice counts once.
+    #[serde(default)]
+    pub last_tick: Option<DateTime<Utc>>,
+    /// The task definition that last ran healthy outside a grace period.
+    #[serde(default)]
+    pub last_good_task_definition: Option<String>,
+    /// The last transitions, oldest first (at most [`crate::health::HISTORY`]).
+    #[serde(default)]
+    pub history: Vec<crate::health::HealthTransition>,
 }
 
 /// A change of health status, which is what gets alerted.
@@ -325,6 +342,9 @@ pub struct EnvironmentState {
     pub phase: Phase,
     pub hold: Option<Hold>,
     pub budget_lock: Option<BudgetLock>,
+    /// When the last start was decided (the health check's grace period runs from it).
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
     /// Pushes waiting to be deployed, merged into one plan: behind the run in flight,
     /// behind a budget lock, or (without a token) recorded only.
     pub pending_deployment: Option<Deployment>,
@@ -364,6 +384,7 @@ impl EnvironmentState {
             phase: Phase::Down,
             hold: None,
             budget_lock: None,
+            started_at: None,
             pending_deployment: None,
             deployment_in_flight: None,
             last_deployment: None,
@@ -556,7 +577,7 @@ impl EnvironmentState {
     }
 
     /// The run in flight finished: it becomes the last deployment, with what it built.
-    pub fn deployment_finished(&mut self, outcome: RunOutcome, now: DateTime<Utc>) -> Result<&Deployment> {
+    pub fn deployment_finished(&mut self, outcome: RunOutcome, now: DateTime<Utc>) -> Result<&mut Deployment> {
         if !outcome.status.is_finished() {
             return Err(Error::Deployment {
                 reason: format!("{:?} is not a final status", outcome.status),
@@ -582,41 +603,6 @@ impl EnvironmentState {
         d.built_sha = Some(outcome.built_sha);
         d.run_id = outcome.run_id;
         Ok(self.last_deployment.insert(d))
-    }
-
-    /// Counts one probe result; returns the status change, if this result made one.
-    pub fn record_probe(
-        &mut self,
-        healthy: bool,
-        now: DateTime<Utc>,
-        policy: HealthPolicy,
-    ) -> Option<HealthChange> {
-        let h = &mut self.health;
-        let from = h.status;
-        let to = if healthy {
-            h.consecutive_successes = h.consecutive_successes.saturating_add(1);
-            h.consecutive_failures = 0;
-            if from == HealthStatus::Unhealthy
-                && h.consecutive_successes < policy.successes_to_resolve
-            {
-                from
-            } else {
-                HealthStatus::Healthy
-            }
-        } else {
-            h.consecutive_failures = h.consecutive_failures.saturating_add(1);
-            h.consecutive_successes = 0;
-            if h.consecutive_failures >= policy.failures_to_alert {
-                HealthStatus::Unhealthy
-            } else {
-                from
-            }
-        };
-        (to != from).then(|| {
-            h.status = to;
-            h.since = Some(now);
-            HealthChange { from, to }
-        })
     }
 }
 
@@ -819,30 +805,6 @@ mod tests {
         assert_eq!(s.recent_pushes.len(), RECENT_PUSHES);
         assert!(!s.knows_push("a0..b0"));
         assert!(s.knows_push("a5..b5"));
-    }
-
-    #[test]
-    fn health_changes_only_after_enough_results_in_a_row() {
-        let policy = HealthPolicy { failures_to_alert: 2, successes_to_resolve: 2 };
-        let t = utc("2026-11-27T10:00:00Z");
-        use HealthStatus::*;
-        // (probe result, expected change)
-        #[rustfmt::skip]
-        let steps = [
-            (true, Some((Unknown, Healthy))),
-            (false, None),
-            (true, None),               // the failure streak is broken
-            (false, None),
-            (false, Some((Healthy, Unhealthy))),
-            (false, None),              // still down: no second alert
-            (true, None),               // one success is not enough to resolve
-            (true, Some((Unhealthy, Healthy))),
-        ];
-        let mut s = EnvironmentState::new("staging");
-        for (i, (ok, expected)) in steps.into_iter().enumerate() {
-            let got = s.record_probe(ok, t, policy).map(|c| (c.from, c.to));
-            assert_eq!(got, expected, "step {i}");
-        }
     }
 
     #[test]

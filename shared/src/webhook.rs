@@ -471,7 +471,7 @@ pub fn decide_push(
     // Waking is about the committed intent, not the moment's ECS count: a teardown that
     // committed "down" and has not scaled yet is down all the same.
     let woke = if p.next.wants_running() {
-        if observed.desired_count == 0 {
+        if p.observed.desired_count == 0 {
             // Meant to run but not running (an action not yet carried out): put it right.
             p.start("woken for a deploy");
         }
@@ -633,8 +633,12 @@ pub fn decide_deploy_finished(
         run_id: run.id,
         duration_secs: duration,
     };
+    let after = (status == DeploymentStatus::Succeeded).then(|| p.observed.task_definition.clone()).flatten();
     let finished = match p.next.deployment_finished(outcome, now) {
-        Ok(d) => d.clone(),
+        Ok(d) => {
+            d.task_definition_after = after;
+            d.clone()
+        }
         Err(e) => return p.into_decision(format!("ignored: {e}")),
     };
     let took = duration
@@ -886,8 +890,8 @@ mod tests {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    const UP: Observed = Observed { desired_count: 1, running_count: 1 };
-    const DOWN: Observed = Observed { desired_count: 0, running_count: 0 };
+    const UP: Observed = Observed::counts(1, 1);
+    const DOWN: Observed = Observed::counts(0, 0);
     const SHA: &str = "2222222222222222222222222222222222222222";
 
     fn decide(state: &EnvironmentState, observed: Observed, push: &Push, can_dispatch: bool, now: &str) -> Decision {

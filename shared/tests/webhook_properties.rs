@@ -90,15 +90,15 @@ fn now() -> DateTime<Utc> {
 
 /// A fresh environment, one with a run in flight and more waiting, one locked.
 fn states() -> Vec<(EnvironmentState, Observed)> {
-    let up = Observed { desired_count: 1, running_count: 1 };
-    let down = Observed { desired_count: 0, running_count: 0 };
+    let up = Observed::counts(1, 1);
+    let down = Observed::counts(0, 0);
     let mut busy = EnvironmentState { version: 3, ..EnvironmentState::new("staging") };
     busy.queue_deployment("0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", DeploymentPlan::FULL, now());
     busy.dispatch_pending(now(), chrono::Duration::minutes(30));
     busy.queue_deployment("1111111", DeploymentPlan::FULL, now());
     let mut locked = EnvironmentState::new("staging");
     locked.lock_budget(now(), "over");
-    vec![(EnvironmentState::new("staging"), down), (busy, up), (locked, down)]
+    vec![(EnvironmentState::new("staging"), down.clone()), (busy, up), (locked, down)]
 }
 
 proptest! {

@@ -18,6 +18,8 @@ pub struct ServiceStatus {
     pub pending_count: u32,
     /// The primary deployment's rollout state (`IN_PROGRESS`, `COMPLETED`, `FAILED`).
     pub rollout_state: Option<String>,
+    /// The task definition the service runs.
+    pub task_definition: Option<String>,
 }
 
 impl ServiceStatus {
@@ -25,6 +27,8 @@ impl ServiceStatus {
         Observed {
             desired_count: self.desired_count,
             running_count: self.running_count,
+            task_definition: self.task_definition.clone(),
+            rollout_failed: self.rollout_state.as_deref() == Some("FAILED"),
         }
     }
 }
@@ -71,6 +75,7 @@ impl Service<'_> {
             running_count: count(s.running_count()),
             pending_count: count(s.pending_count()),
             rollout_state,
+            task_definition: s.task_definition().map(str::to_string),
         })
     }
 
@@ -125,6 +130,19 @@ impl Service<'_> {
             .cluster(self.cluster)
             .service(self.service)
             .desired_count(i32::try_from(desired).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| ShellError::aws("ecs:UpdateService", e))?;
+        Ok(())
+    }
+
+    /// Points the service at `task_definition` (a rollback): ECS replaces the tasks.
+    pub async fn use_task_definition(&self, task_definition: &str) -> Result<(), ShellError> {
+        self.client
+            .update_service()
+            .cluster(self.cluster)
+            .service(self.service)
+            .task_definition(task_definition)
             .send()
             .await
             .map_err(|e| ShellError::aws("ecs:UpdateService", e))?;

@@ -119,6 +119,14 @@ impl<'a> Executor<'a> {
                 let n = self.service()?.restore().await?;
                 format!("restored the service to {n}")
             }
+            Action::ForceNewDeployment => {
+                self.service()?.force_new_deployment().await?;
+                "forced a new deployment of the service".to_string()
+            }
+            Action::RollbackService { task_definition } => {
+                self.service()?.use_task_definition(task_definition).await?;
+                format!("rolled the service back to {}", crate::health::task_name(task_definition))
+            }
             Action::PutOneTimeSchedule { name, at, command } => {
                 let input = serde_json::to_string(command).expect("commands serialize");
                 self.schedules()?.put_one_time(name, *at, &input).await?;
@@ -171,7 +179,8 @@ impl<'a> Executor<'a> {
             Action::RecordHealth { at, change } => {
                 let id = format!("health#{env}#{}", at.timestamp());
                 let record = serde_json::to_value(change).expect("health changes serialize");
-                self.store()?.put_record(&id, &record, Some(*at + chrono::Duration::days(30))).await?;
+                // Kept for the audit trail and the yearly figures; the state keeps the last ones.
+                self.store()?.put_record(&id, &record, Some(*at + chrono::Duration::days(400))).await?;
                 format!("recorded health {:?} -> {:?}", change.from, change.to)
             }
         })

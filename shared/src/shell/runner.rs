@@ -141,7 +141,7 @@ where
         }
         let state = store.load(environment).await?;
         let observed = service.observe().await?.observed();
-        let decision = decide(&state, observed)?;
+        let decision = decide(&state, observed.clone())?;
         if decision.next_state == state {
             return Ok((decision, state, observed, false));
         }

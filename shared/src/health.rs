@@ -1,0 +1,1225 @@
+//! Health: what a probe's answer means, the Gatus-like state machine that turns ticks
+//! into alerts, self-healing, rollback, and the month's availability and MTTR.
+//!
+//! The rules:
+//! - A tick is *failing* when any probe fails (the ECS service among them), *slow* when
+//!   all answer but one is over its latency limit, *fine* otherwise.
+//! - `failures` failing ticks in a row → unhealthy → one `health.down` (critical) naming
+//!   the probes and their errors; while unhealthy, a reminder every `reminder`.
+//!   `successes` answering ticks in a row → one `health.resolved` with the outage's
+//!   length. Slow ticks → `health.degraded` (warning) with the same thresholds.
+//!   Healthy and steady says nothing.
+//! - Staging down or stopping by design is planned downtime: nothing is probed, the
+//!   counters start again at the next start, and an outage still open is closed.
+//! - In the grace period after a start, a deployment or a rollback, ticks are counted
+//!   but raise no alert (a deployment that turns unhealthy is rolled back, once, when
+//!   `STAGING_AUTO_ROLLBACK` is on).
+//! - After `heal_after` failing ticks with fewer tasks running than desired, or a
+//!   backend probe failing, a new ECS deployment is forced — at most once per
+//!   `heal_interval`.
+//!
+//! Instants are whole seconds, as everywhere in the core.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::action::{Action, Decision, Notification, NotificationEvent, Severity};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::lifecycle::{Observed, whole_seconds};
+use crate::schedule::BusinessHours;
+use crate::state::{Deployment, DeploymentStatus, EnvironmentState, HealthChange, HealthStatus, short_sha};
+
+/// How long a probe may take when its entry does not say.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest timeout a probe may ask for (the function must answer within its own).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(20);
+/// How many transitions the state keeps for the figures (a month of flapping fits).
+pub const HISTORY: usize = 200;
+/// The name of the ECS service's probe in results and messages.
+pub const ECS_PROBE: &str = "ecs";
+
+/// Which HTTP statuses count as up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusSpec {
+    /// `2xx`, `3xx`…: every status of one class.
+    Class(u16),
+    /// `200`, or `200|204`.
+    Exact(Vec<u16>),
+}
+
+impl StatusSpec {
+    pub fn accepts(&self, status: u16) -> bool {
+        match self {
+            Self::Class(c) => status / 100 == *c,
+            Self::Exact(list) => list.contains(&status),
+        }
+    }
+}
+
+impl Default for StatusSpec {
+    fn default() -> Self {
+        Self::Class(2)
+    }
+}
+
+impl fmt::Display for StatusSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Class(c) => write!(f, "{c}xx"),
+            Self::Exact(list) => {
+                let list: Vec<String> = list.iter().map(u16::to_string).collect();
+                f.write_str(&list.join("|"))
+            }
+        }
+    }
+}
+
+/// An HTTP endpoint the health check probes (one entry of `STAGING_PROBES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub name: String,
+    pub url: String,
+    /// The statuses that count as up (`status=`; any 2xx by default).
+    pub status: StatusSpec,
+    /// Slower than this (but up) is degraded (`latency=`).
+    pub max_latency: Option<Duration>,
+    /// Text the body must contain (`body=`).
+    pub body: Option<String>,
+    /// No answer within this is a failure (`timeout=`; [`DEFAULT_TIMEOUT`]).
+    pub timeout: Duration,
+    /// Served by the ECS service, so its failure is something a new deployment can heal
+    /// (`backend`; a probe named `backend` is one).
+    pub backend: bool,
+}
+
+impl Probe {
+    /// A probe of `url` with every option at its default.
+    pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
+        let name = name.into();
+        Self {
+            backend: name == "backend",
+            name,
+            url: url.into(),
+            status: StatusSpec::default(),
+            max_latency: None,
+            body: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// `STAGING_PROBES`: entries separated by commas or new lines, each
+/// `name=url[;option]…` with the options `status=200|204` or `status=2xx`,
+/// `latency=800ms`, `body=TEXT`, `timeout=5s` and `backend`. A URL holding `,` or `;`
+/// must percent-encode them.
+pub fn parse_probes(value: &str) -> std::result::Result<Vec<Probe>, String> {
+    let mut probes: Vec<Probe> = Vec::new();
+    for entry in value.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
+        let mut parts = entry.split(';').map(str::trim);
+        let head = parts.next().unwrap_or_default();
+        let (name, url) = head.split_once('=').ok_or_else(|| format!("`{entry}` is not name=url"))?;
+        let (name, url) = (name.trim(), url.trim());
+        if name.is_empty() || !crate::config::is_http_url(url) {
+            return Err(format!("`{entry}` is not name=http(s)://..."));
+        }
+        if name == ECS_PROBE {
+            return Err(format!("`{ECS_PROBE}` is the ECS service's probe; name this one otherwise"));
+        }
+        if probes.iter().any(|p| p.name == name) {
+            return Err(format!("probe `{name}` is named twice"));
+        }
+        let mut probe = Probe::new(name, url);
+        for option in parts.filter(|s| !s.is_empty()) {
+            let (key, val) = option.split_once('=').map(|(k, v)| (k.trim(), v.trim())).unwrap_or((option, ""));
+            let bad = |why: &str| format!("probe `{name}`: `{option}`: {why}");
+            match key {
+                "backend" if val.is_empty() => probe.backend = true,
+                "status" => probe.status = parse_status(val).map_err(|why| bad(&why))?,
+                "latency" | "timeout" => {
+                    let d = humantime::parse_duration(val)
+                        .ok()
+                        .filter(|d| !d.is_zero())
+                        .ok_or_else(|| bad("expected a duration like 800ms or 5s"))?;
+                    if key == "latency" {
+                        probe.max_latency = Some(d);
+                    } else if d > MAX_TIMEOUT {
+                        return Err(bad(&format!("at most {}", humantime::format_duration(MAX_TIMEOUT))));
+                    } else {
+                        probe.timeout = d;
+                    }
+                }
+                "body" if !val.is_empty() => probe.body = Some(val.to_string()),
+                _ => return Err(bad("options are status=, latency=, body=, timeout= and backend")),
+            }
+        }
+        if probe.max_latency.is_some_and(|l| l >= probe.timeout) {
+            return Err(format!("probe `{name}`: latency must be under the timeout ({})", humantime::format_duration(probe.timeout)));
+        }
+        probes.push(probe);
+    }
+    Ok(probes)
+}
+
+fn parse_status(value: &str) -> std::result::Result<StatusSpec, String> {
+    let v = value.to_ascii_lowercase();
+    if let Some(class) = v.strip_suffix("xx") {
+        return match class.parse::<u16>() {
+            Ok(c @ 1..=5) if class.len() == 1 => Ok(StatusSpec::Class(c)),
+            _ => Err("expected a class like 2xx".into()),
+        };
+    }
+    v.split('|')
+        .map(|s| match s.trim().parse::<u16>() {
+            Ok(code @ 100..=599) => Ok(code),
+            _ => Err(format!("`{s}` is not an HTTP status")),
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map(StatusSpec::Exact)
+}
+
+/// What a probe came back with, as the shell saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// An HTTP answer: its status, how long it took, the start of its body.
+    Answer { status: u16, latency: Duration, body: String },
+    /// No answer: refused, reset, a TLS failure, or the timeout.
+    NoAnswer { latency: Duration, error: String },
+}
+
+/// One probe's verdict, as the function answers it and the state machine reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeResult {
+    pub name: String,
+    pub ok: bool,
+    /// Up, but slower than its limit.
+    #[serde(default)]
+    pub slow: bool,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    /// Its failure is one a new ECS deployment can heal.
+    #[serde(default)]
+    pub backend: bool,
+}
+
+impl Probe {
+    /// What `reply` means for this probe.
+    pub fn judge(&self, reply: &Reply) -> ProbeResult {
+        let mut result = ProbeResult {
+            name: self.name.clone(),
+            ok: false,
+            slow: false,
+            status: None,
+            latency_ms: 0,
+            error: None,
+            backend: self.backend,
+        };
+        match reply {
+            Reply::NoAnswer { latency, error } => {
+                result.latency_ms = millis(*latency);
+                result.error = Some(error.clone());
+            }
+            Reply::Answer { status, latency, body } => {
+                result.status = Some(*status);
+                result.latency_ms = millis(*latency);
+                if !self.status.accepts(*status) {
+                    result.error = Some(format!("HTTP {status}, expected {}", self.status));
+                } else if let Some(text) = self.body.as_deref().filter(|t| !body.contains(*t)) {
+                    result.error = Some(format!("the body does not contain {text:?}"));
+                } else {
+                    result.ok = true;
+                    if let Some(limit) = self.max_latency.filter(|l| latency > l) {
+                        result.slow = true;
+                        result.error = Some(format!("slow: {} ms, limit {} ms", millis(*latency), millis(limit)));
+                    }
+                }
+            }
+        }
+        result
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The ECS service as a probe: the tasks it wants are running, and the primary
+/// deployment has not FAILED.
+pub fn judge_ecs(observed: &Observed) -> ProbeResult {
+    let error = if observed.rollout_failed {
+        Some("the primary deployment's rollout FAILED".to_string())
+    } else if observed.desired_count == 0 {
+        Some("scaled to zero".to_string())
+    } else if observed.running_count < observed.desired_count {
+        Some(format!("{} of {} tasks running", observed.running_count, observed.desired_count))
+    } else {
+        None
+    };
+    ProbeResult {
+        name: ECS_PROBE.into(),
+        ok: error.is_none(),
+        slow: false,
+        status: None,
+        latency_ms: 0,
+        error,
+        backend: true,
+    }
+}
+
+/// When a tick alerts, heals and reminds (`STAGING_HEALTH_*`, `STAGING_HEAL_*`,
+/// `STAGING_AUTO_ROLLBACK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthPolicy {
+    /// Failing (or slow) ticks in a row that make it unhealthy (or degraded).
+    pub failures: u32,
+    /// Answering (or fast) ticks in a row that resolve it.
+    pub successes: u32,
+    /// How often an outage is told again.
+    pub reminder: Duration,
+    /// After a start, a deployment or a rollback: counted, not alerted.
+    pub grace: Duration,
+    /// Failing ticks in a row before a new deployment is forced.
+    pub heal_after: u32,
+    /// At most one forced deployment per this.
+    pub heal_interval: Duration,
+    /// Roll back a deployment that turns unhealthy within the grace period.
+    pub auto_rollback: bool,
+}
+
+impl Default for HealthPolicy {
+    fn default() -> Self {
+        Self {
+            failures: 2,
+            successes: 2,
+            reminder: Duration::from_secs(3600),
+            grace: Duration::from_secs(600),
+            heal_after: 3,
+            heal_interval: Duration::from_secs(3600),
+            auto_rollback: false,
+        }
+    }
+}
+
+/// A health status change, at the time it began (the first tick of the streak that
+/// made it), kept in the state for the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthTransition {
+    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    pub at: DateTime<Utc>,
+    pub from: HealthStatus,
+    pub to: HealthStatus,
+}
+
+/// The outcome of one tick, for the function's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tick {
+    Fine,
+    Slow,
+    Failing,
+}
+
+fn chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(chrono(d)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// How long, for people: `12m`, `1h 5m`.
+fn length(d: chrono::Duration) -> String {
+    let secs = d.num_seconds().max(0) as u64;
+    let rounded = if secs >= 60 { secs / 60 * 60 } else { secs };
+    humantime::format_duration(Duration::from_secs(rounded)).to_string()
+}
+
+fn hhmm(t: DateTime<Utc>) -> String {
+    t.format("%H:%M UTC").to_string()
+}
+
+/// Why the grace period is in force at `now`, if it is: staging was started, a
+/// deployment is running or just finished, or the service was just redeployed.
+pub fn grace(state: &EnvironmentState, now: DateTime<Utc>, policy: &HealthPolicy, deploy_grace: Duration) -> Option<String> {
+    let within = |t: Option<DateTime<Utc>>| t.is_some_and(|t| now < after(t, policy.grace));
+    if within(state.started_at) {
+        return Some("staging was just started".into());
+    }
+    if let Some(d) = state.active_deployment(now, chrono(deploy_grace)) {
+        return Some(format!("the deploy of {} is running", short_sha(&d.sha)));
+    }
+    if let Some(d) = &state.last_deployment
+        && within(d.finished_at)
+    {
+        return Some(format!("the deploy of {} just finished", short_sha(&d.sha)));
+    }
+    if within(state.health.redeployed_at) {
+        return Some("the service was just redeployed".into());
+    }
+    None
+}
+
+/// Decides one health tick: `results` are the HTTP probes' verdicts (`None`: not
+/// probed, because staging was not meant to be up when the tick began), `observed` is
+/// ECS. `tick` is the schedule's own time, when it says: a tick seen again is not
+/// counted twice.
+pub fn decide(
+    state: &EnvironmentState,
+    observed: &Observed,
+    results: Option<&[ProbeResult]>,
+    tick: Option<DateTime<Utc>>,
+    clock: DateTime<Utc>,
+    config: &Config,
+) -> Decision {
+    let now = whole_seconds(clock);
+    let tick = tick.map(whole_seconds);
+    let mut next = state.clone();
+    let mut actions = Vec::new();
+    let env = state.environment.clone();
+
+    if !state.wants_running() {
+        let summary = pause(&mut next, &mut actions, now);
+        return Decision { actions, next_state: next, summary };
+    }
+    let Some(results) = results else {
+        return Decision {
+            actions,
+            next_state: next,
+            summary: "not probed: staging was not meant to be up when the tick began".into(),
+        };
+    };
+    if let (Some(t), Some(last)) = (tick, state.health.last_tick)
+        && t <= last
+    {
+        return Decision {
+            actions,
+            next_state: next,
+            summary: format!("ignored: the tick of {} was already counted", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        };
+    }
+    if tick.is_some() {
+        next.health.last_tick = tick;
+    }
+
+    let policy = &config.health;
+    let mut all: Vec<ProbeResult> = results.to_vec();
+    all.push(judge_ecs(observed));
+    let failing: Vec<&ProbeResult> = all.iter().filter(|r| !r.ok).collect();
+    let slow: Vec<&ProbeResult> = all.iter().filter(|r| r.slow).collect();
+    let verdict = if !failing.is_empty() {
+        Tick::Failing
+    } else if !slow.is_empty() {
+        Tick::Slow
+    } else {
+        Tick::Fine
+    };
+
+    // Count the tick.
+    let h = &mut next.health;
+    let was_failing = h.consecutive_failures > 0;
+    match verdict {
+        Tick::Failing => {
+            if !was_failing {
+                h.streak_since = Some(now);
+            }
+            h.consecutive_failures = h.consecutive_failures.saturating_add(1);
+            h.consecutive_successes = 0;
+            h.consecutive_slow = 0;
+            h.consecutive_fast = 0;
+        }
+        Tick::Slow | Tick::Fine => {
+            if was_failing || h.consecutive_successes == 0 {
+                h.streak_since = Some(now);
+            }
+            h.consecutive_failures = 0;
+            h.consecutive_successes = h.consecutive_successes.saturating_add(1);
+            if verdict == Tick::Slow {
+                h.consecutive_slow = h.consecutive_slow.saturating_add(1);
+                h.consecutive_fast = 0;
+            } else {
+                h.consecutive_fast = h.consecutive_fast.saturating_add(1);
+                h.consecutive_slow = 0;
+            }
+        }
+    }
+    let grace = grace(state, now, policy, config.deploy_grace);
+    let from = h.status;
+    let to = target(from, h, policy, grace.is_some());
+    let streak_start = h.streak_since.unwrap_or(now);
+    let fail_list = list(&failing);
+    let mut summary = format!("{} probe{}: {}", all.len(), if all.len() == 1 { "" } else { "s" }, match verdict {
+        Tick::Fine => "all fine".to_string(),
+        Tick::Slow => format!("slow: {}", list(&slow)),
+        Tick::Failing => format!("failing: {fail_list}"),
+    });
+    if let Some(why) = &grace {
+        summary.push_str(&format!(" (grace: {why})"));
+    }
+
+    // A deployment that turns unhealthy within its grace period is rolled back, once.
+    let rollback = (verdict == Tick::Failing && next.health.consecutive_failures >= policy.failures && policy.auto_rollback)
+        .then(|| auto_rollback_target(&next, observed, now, policy))
+        .flatten();
+
+    let mut told_down = false;
+    if let Some((deployment, target)) = rollback {
+        let failed = deployment.clone();
+        actions.push(Action::RollbackService { task_definition: target.clone() });
+        if let Some(d) = next.last_deployment.as_mut() {
+            d.rolled_back_at = Some(now);
+            actions.push(Action::RecordDeployment(d.clone()));
+        }
+        next.health.redeployed_at = Some(now);
+        let subject = format!("{env}: deploy of {} rolled back: unhealthy after deploying", short_sha(&failed.sha));
+        let body = format!(
+            "The deploy of {} (pushes {}{}) turned staging unhealthy within {} of finishing.\nFailing: {fail_list}\n\n\
+             Rolled back: the service is back on {} (it ran {}).",
+            short_sha(&failed.sha),
+            failed.push_list(),
+            failed.run_url.as_deref().map(|u| format!("; run {u}")).unwrap_or_default(),
+            humantime::format_duration(policy.grace),
+            task_name(&target),
+            observed.task_definition.as_deref().map(task_name).unwrap_or("an unknown task definition"),
+        );
+        actions.push(notify(NotificationEvent::HealthDown, Severity::Critical, subject, body));
+        told_down = true;
+        summary.push_str(&format!("; rolled back the deploy of {} to {}", short_sha(&failed.sha), task_name(&target)));
+    }
+    // A rollback is a transition to unhealthy even inside the grace period.
+    let to = if told_down { HealthStatus::Unhealthy } else { to };
+
+    // Self-healing: a new deployment of the same task definition.
+    let h = &next.health;
+    let heal = !told_down
+        && grace.is_none()
+        && verdict == Tick::Failing
+        && h.consecutive_failures >= policy.heal_after
+        && observed.desired_count > 0
+        && (observed.running_count < observed.desired_count || failing.iter().any(|r| r.backend && r.name != ECS_PROBE))
+        && h.last_heal_at.is_none_or(|t| now >= after(t, policy.heal_interval));
+    let heal_line = heal.then(|| {
+        format!(
+            "Self-healing: forced a new deployment of the ECS service after {} failing checks in a row (at most once every {}).",
+            next.health.consecutive_failures,
+            humantime::format_duration(policy.heal_interval)
+        )
+    });
+    if heal {
+        actions.push(Action::ForceNewDeployment);
+        next.health.last_heal_at = Some(now);
+        next.health.redeployed_at = Some(now);
+        summary.push_str("; forced a new deployment");
+    }
+
+    if to != from {
+        let at = match (from, to) {
+            // An outage (or a slow spell) began with the first tick of its streak; it
+            // ended with the first answer of the streak that resolved it.
+            (_, HealthStatus::Unhealthy | HealthStatus::Healthy | HealthStatus::Degraded) => streak_start,
+            _ => now,
+        };
+        let began = state.health.since;
+        transition(&mut next, &mut actions, at, from, to);
+        summary.push_str(&format!("; {} -> {}", status_name(from), status_name(to)));
+        match (from, to) {
+            (_, HealthStatus::Unhealthy) if !told_down => {
+                next.health.last_alert_at = Some(now);
+                let subject = format!("{env}: DOWN — {}", first_line(&fail_list));
+                let mut body = format!(
+                    "{env} failed {} health checks in a row, since {}.\nFailing: {fail_list}",
+                    next.health.consecutive_failures,
+                    hhmm(streak_start)
+                );
+                if let Some(line) = &heal_line {
+                    body.push_str(&format!("\n\n{line}"));
+                }
+                actions.push(notify(NotificationEvent::HealthDown, Severity::Critical, subject, body));
+                told_down = true;
+            }
+            (_, HealthStatus::Unhealthy) => next.health.last_alert_at = Some(now),
+            (HealthStatus::Unhealthy, _) => {
+                let lasted = began.map(|b| length(at - b)).unwrap_or_else(|| "an unknown time".into());
+                let still = if to == HealthStatus::Degraded { format!("; still slow: {}", list(&slow)) } else { String::new() };
+                let subject = format!("{env}: resolved after {lasted}");
+                let body = format!(
+                    "{env} answers again: {} checks in a row passed since {}. The outage lasted {lasted}{still}.",
+                    next.health.consecutive_successes,
+                    hhmm(at)
+                );
+                actions.push(notify(NotificationEvent::HealthResolved, Severity::Info, subject, body));
+            }
+            (_, HealthStatus::Degraded) => {
+                let subject = format!("{env}: slow — {}", first_line(&list(&slow)));
+                let body = format!("{env} answers, but slowly, {} checks in a row.\nSlow: {}", next.health.consecutive_slow, list(&slow));
+                actions.push(notify(NotificationEvent::HealthDegraded, Severity::Warning, subject, body));
+            }
+            (HealthStatus::Degraded, HealthStatus::Healthy) => {
+                let lasted = began.map(|b| length(at - b)).unwrap_or_else(|| "an unknown time".into());
+                let subject = format!("{env}: no longer slow after {lasted}");
+                let body = format!("{env} answers within its limits again; it was slow for {lasted}.");
+                actions.push(notify(NotificationEvent::HealthResolved, Severity::Info, subject, body));
+            }
+            _ => {}
+        }
+    } else if to == HealthStatus::Unhealthy
+        && !told_down
+        && grace.is_none()
+        && next.health.last_alert_at.is_none_or(|t| now >= after(t, policy.reminder))
+    {
+        next.health.last_alert_at = Some(now);
+        let since = next.health.since.unwrap_or(now);
+        let subject = format!("{env}: still DOWN after {}", length(now - since));
+        let mut body = format!("{env} has been unhealthy since {} ({}).\nFailing: {fail_list}", hhmm(since), length(now - since));
+        if let Some(line) = &heal_line {
+            body.push_str(&format!("\n\n{line}"));
+        }
+        actions.push(notify(NotificationEvent::HealthDown, Severity::Critical, subject, body));
+        told_down = true;
+        summary.push_str("; reminded");
+    }
+    if let (Some(line), false) = (&heal_line, told_down) {
+        let subject = format!("{env}: forced a new deployment (self-healing)");
+        let body = format!("{line}\nFailing: {fail_list}");
+        actions.push(notify(NotificationEvent::HealthHealing, Severity::Warning, subject, body));
+    }
+
+    // The task definition that ran healthy outside any grace period is the last good one.
+    if next.health.status == HealthStatus::Healthy
+        && grace.is_none()
+        && let Some(td) = &observed.task_definition
+        && next.health.last_good_task_definition.as_ref() != Some(td)
+    {
+        next.health.last_good_task_definition = Some(td.clone());
+    }
+    Decision { actions, next_state: next, summary }
+}
+
+/// Staging is down by design: nothing to probe. The counters start again at the next
+/// start; an outage still open is closed (and told), since nobody will resolve it now.
+fn pause(next: &mut EnvironmentState, actions: &mut Vec<Action>, now: DateTime<Utc>) -> String {
+    let from = next.health.status;
+    let h = &mut next.health;
+    h.consecutive_failures = 0;
+    h.consecutive_successes = 0;
+    h.consecutive_slow = 0;
+    h.consecutive_fast = 0;
+    h.streak_since = None;
+    if from == HealthStatus::Unknown {
+        return "not probed: staging is down by design".into();
+    }
+    let began = h.since;
+    transition(next, actions, now, from, HealthStatus::Unknown);
+    if from == HealthStatus::Unhealthy {
+        let env = next.environment.clone();
+        let lasted = began.map(|b| length(now - b)).unwrap_or_else(|| "an unknown time".into());
+        let subject = format!("{env}: outage closed by the teardown after {lasted}");
+        let body = format!(
+            "{env} was scaled down by design while unhealthy (for {lasted}). Health checks pause until it starts \
+             again; if it is still broken then, it is reported again."
+        );
+        actions.push(notify(NotificationEvent::HealthResolved, Severity::Info, subject, body));
+    }
+    format!("not probed: staging is down by design; health {} -> unknown (paused)", status_name(from))
+}
+
+fn transition(next: &mut EnvironmentState, actions: &mut Vec<Action>, at: DateTime<Utc>, from: HealthStatus, to: HealthStatus) {
+    let h = &mut next.health;
+    h.status = to;
+    h.since = Some(at);
+    if to != HealthStatus::Unhealthy {
+        h.last_alert_at = None;
+    }
+    h.history.push(HealthTransition { at, from, to });
+    let excess = h.history.len().saturating_sub(HISTORY);
+    h.history.drain(..excess);
+    actions.push(Action::RecordHealth { at, change: HealthChange { from, to } });
+}
+
+/// The status the counters call for. Entering unhealthy or degraded waits out the
+/// grace period; leaving them does not.
+fn target(from: HealthStatus, h: &crate::state::Health, p: &HealthPolicy, in_grace: bool) -> HealthStatus {
+    use HealthStatus::*;
+    let (f, s) = (p.failures.max(1), p.successes.max(1));
+    if h.consecutive_failures >= f && !in_grace {
+        return Unhealthy;
+    }
+    match from {
+        Unhealthy if h.consecutive_successes >= s => {
+            if h.consecutive_slow > 0 { Degraded } else { Healthy }
+        }
+        Unhealthy => Unhealthy,
+        _ if h.consecutive_slow >= f && !in_grace => Degraded,
+        Degraded if h.consecutive_fast >= s => Healthy,
+        Degraded => Degraded,
+        Unknown if h.consecutive_fast > 0 => Healthy,
+        Healthy | Unknown => from,
+    }
+}
+
+/// The deployment to roll back and the task definition to go back to: the last
+/// deployment succeeded within the grace period, was not rolled back yet, and changed
+/// the task definition the service runs.
+fn auto_rollback_target<'s>(state: &'s EnvironmentState, observed: &Observed, now: DateTime<Utc>, policy: &HealthPolicy) -> Option<(&'s Deployment, String)> {
+    let d = state.last_deployment.as_ref()?;
+    let finished = d.finished_at?;
+    if d.status != DeploymentStatus::Succeeded || d.rolled_back_at.is_some() || now >= after(finished, policy.grace) {
+        return None;
+    }
+    let before = d.task_definition_before.clone()?;
+    (observed.task_definition.as_ref() != Some(&before)).then_some((d, before))
+}
+
+/// `stagingctl rollback [--to TASKDEF]`: points the service back at `to`, or at the
+/// last good task definition (the one that last ran healthy, or the one the last
+/// deployment replaced), and tells the team.
+pub fn decide_rollback(state: &EnvironmentState, observed: &Observed, to: Option<&str>, who: &str, clock: DateTime<Utc>) -> Result<Decision> {
+    let now = whole_seconds(clock);
+    let current = observed.task_definition.as_deref();
+    let bad = |reason: String| Error::Rollback { reason };
+    if who.trim().is_empty() {
+        return Err(bad("it must say who rolls back".into()));
+    }
+    let last = state.last_deployment.as_ref();
+    let target = match to.map(str::trim) {
+        Some("") => return Err(bad("--to is empty".into())),
+        Some(t) => t.to_string(),
+        None => [state.health.last_good_task_definition.as_deref(), last.and_then(|d| d.task_definition_before.as_deref())]
+            .into_iter()
+            .flatten()
+            .find(|t| Some(*t) != current)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                bad(format!(
+                    "nothing to go back to: the service runs {}, the last good task definition; name one with --to",
+                    current.map(task_name).unwrap_or("an unknown task definition")
+                ))
+            })?,
+    };
+    if Some(target.as_str()) == current || current.is_some_and(|c| task_name(c) == target) {
+        return Err(bad(format!("the service already runs {}", task_name(&target))));
+    }
+    let mut next = state.clone();
+    let mut actions = vec![Action::RollbackService { task_definition: target.clone() }];
+    next.health.redeployed_at = Some(now);
+    let mut about = String::new();
+    if let Some(d) = next.last_deployment.as_mut()
+        && d.task_definition_before.as_deref() == Some(target.as_str())
+        && d.rolled_back_at.is_none()
+    {
+        d.rolled_back_at = Some(now);
+        about = format!(", undoing the deploy of {} (pushes {})", short_sha(&d.sha), d.push_list());
+        actions.push(Action::RecordDeployment(d.clone()));
+    }
+    let env = &state.environment;
+    let from = current.map(task_name).unwrap_or("an unknown task definition");
+    let subject = format!("{env}: rolled back to {} by {who}", task_name(&target));
+    let body = format!("{who} rolled {env} back from {from} to {}{about}. ECS replaces the tasks now.", task_name(&target));
+    actions.push(notify(NotificationEvent::DeployRolledBack, Severity::Warning, subject, body));
+    Ok(Decision {
+        actions,
+        next_state: next,
+        summary: format!("rolled back from {from} to {}", task_name(&target)),
+    })
+}
+
+/// `family:revision` of a task definition ARN (the ARN's last part), as people name it.
+pub fn task_name(task_definition: &str) -> &str {
+    task_definition.rsplit('/').next().unwrap_or(task_definition)
+}
+
+fn notify(event: NotificationEvent, severity: Severity, subject: String, body: String) -> Action {
+    Action::Notify(Notification::new(event, severity, subject, body))
+}
+
+fn list(results: &[&ProbeResult]) -> String {
+    results
+        .iter()
+        .map(|r| format!("{}: {}", r.name, r.error.as_deref().unwrap_or("ok")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+fn status_name(s: HealthStatus) -> &'static str {
+    match s {
+        HealthStatus::Unknown => "unknown",
+        HealthStatus::Healthy => "healthy",
+        HealthStatus::Degraded => "degraded",
+        HealthStatus::Unhealthy => "unhealthy",
+    }
+}
+
+/// Availability and recovery over a span: the seed's success metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Figures {
+    /// Business-hours time in the span, in seconds.
+    pub business_secs: i64,
+    /// Of which unhealthy, in seconds.
+    pub down_secs: i64,
+    /// `1 - down / business`; `None` without business hours in the span.
+    pub availability: Option<f64>,
+    /// Outages that ended in the span.
+    pub outages: u32,
+    /// Their mean length (time to recovery), in seconds.
+    pub mttr_secs: Option<i64>,
+}
+
+/// Availability in business hours and the mean time to recovery between `from` and
+/// `now`, from the recorded transitions (an outage still open counts up to `now`).
+pub fn figures(history: &[HealthTransition], hours: &BusinessHours, from: DateTime<Utc>, now: DateTime<Utc>) -> Figures {
+    let mut sorted: Vec<HealthTransition> = history.to_vec();
+    sorted.sort_by_key(|t| t.at);
+    let mut outages: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
+    for t in &sorted {
+        match (t.to, outages.last_mut()) {
+            (HealthStatus::Unhealthy, Some((_, None))) => {}
+            (HealthStatus::Unhealthy, _) => outages.push((t.at, None)),
+            (_, Some((_, end @ None))) => *end = Some(t.at),
+            _ => {}
+        }
+    }
+    let windows = hours.windows(from, now);
+    let business_secs: i64 = windows.iter().map(|w| (w.end - w.start).num_seconds()).sum();
+    let mut down_secs = 0;
+    let mut ended = Vec::new();
+    for (start, end) in &outages {
+        let stop = end.unwrap_or(now).min(now);
+        for w in &windows {
+            let (a, b) = ((*start).max(w.start), stop.min(w.end));
+            if b > a {
+                down_secs += (b - a).num_seconds();
+            }
+        }
+        if let Some(end) = end
+            && *end >= from
+            && *end <= now
+        {
+            ended.push((*end - *start).num_seconds());
+        }
+    }
+    Figures {
+        business_secs,
+        down_secs,
+        availability: (business_secs > 0).then(|| 1.0 - down_secs as f64 / business_secs as f64),
+        outages: ended.len() as u32,
+        mttr_secs: (!ended.is_empty()).then(|| ended.iter().sum::<i64>() / ended.len() as i64),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
+mod tests {
+    use super::*;
+    use crate::state::Phase;
+    use std::collections::HashMap;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned()).unwrap()
+    }
+
+    const TD1: &str = "arn:aws:ecs:eu-west-2:123456789012:task-definition/app:41";
+    const TD2: &str = "arn:aws:ecs:eu-west-2:123456789012:task-definition/app:42";
+
+    fn ecs(desired: u32, running: u32, td: &str) -> Observed {
+        Observed { task_definition: Some(td.into()), ..Observed::counts(desired, running) }
+    }
+
+    /// Running staging, committed, healthy.
+    fn up() -> EnvironmentState {
+        EnvironmentState { phase: Phase::Up, version: 3, ..EnvironmentState::new("staging") }
+    }
+
+    fn ok(name: &str) -> ProbeResult {
+        Probe::new(name, "http://x").judge(&Reply::Answer { status: 200, latency: Duration::from_millis(20), body: String::new() })
+    }
+
+    fn fail(name: &str) -> ProbeResult {
+        Probe::new(name, "http://x").judge(&Reply::Answer { status: 500, latency: Duration::from_millis(20), body: String::new() })
+    }
+
+    fn slow(name: &str) -> ProbeResult {
+        let probe = Probe { max_latency: Some(Duration::from_millis(100)), ..Probe::new(name, "http://x") };
+        probe.judge(&Reply::Answer { status: 200, latency: Duration::from_millis(900), body: String::new() })
+    }
+
+    fn events(d: &Decision) -> Vec<&'static str> {
+        d.actions
+            .iter()
+            .map(|a| match a {
+                Action::Notify(n) => n.event.as_str(),
+                Action::ForceNewDeployment => "force",
+                Action::RollbackService { .. } => "rollback",
+                Action::RecordHealth { .. } => "record",
+                Action::RecordDeployment(_) => "record-deploy",
+                _ => "other",
+            })
+            .collect()
+    }
+
+    /// Runs ticks five minutes apart (starting at `start`, sub-second), each with its
+    /// probe results and ECS; returns each tick's events and the final state.
+    fn ticks(mut state: EnvironmentState, start: &str, steps: &[(Vec<ProbeResult>, Observed)], cfg: &Config) -> (Vec<Vec<&'static str>>, EnvironmentState) {
+        let mut out = Vec::new();
+        for (i, (results, observed)) in steps.iter().enumerate() {
+            let now = utc(start) + chrono::Duration::minutes(5 * i as i64) + chrono::Duration::milliseconds(731);
+            let d = decide(&state, observed, Some(results), Some(now), now, cfg);
+            out.push(events(&d));
+            state = d.next_state;
+        }
+        (out, state)
+    }
+
+    #[test]
+    fn probe_entries_parse_with_their_options() {
+        let probes = parse_probes(
+            "backend=https://api.example.com/health;status=200|204;latency=800ms;body=\"ok\";timeout=3s,\n\
+             web=https://example.com ; status=3xx ; backend, plain=http://127.0.0.1:8080/",
+        )
+        .unwrap();
+        assert_eq!(probes.len(), 3);
+        let b = &probes[0];
+        assert_eq!((b.status.clone(), b.max_latency, b.body.as_deref(), b.timeout, b.backend),
+            (StatusSpec::Exact(vec![200, 204]), Some(Duration::from_millis(800)), Some("\"ok\""), Duration::from_secs(3), true));
+        assert_eq!((probes[1].status.clone(), probes[1].backend, probes[1].url.as_str()), (StatusSpec::Class(3), true, "https://example.com"));
+        assert_eq!((probes[2].status.to_string(), probes[2].timeout, probes[2].backend), ("2xx".to_string(), DEFAULT_TIMEOUT, false));
+    }
+
+    #[test]
+    fn bad_probe_entries_say_what_is_wrong() {
+        #[rustfmt::skip]
+        let cases = [
+            ("backend", "is not name=url"),
+            ("a=ftp://x", "is not name=http(s)"),
+            ("a=http://", "is not name=http(s)"),
+            ("a=http://x,a=http://y", "named twice"),
+            ("ecs=http://x", "the ECS service's probe"),
+            ("a=http://x;status=600", "`600` is not an HTTP status"),
+            ("a=http://x;status=2xxx", "expected a class like 2xx"),
+            ("a=http://x;status=20x", "`20x` is not an HTTP status"),
+            ("a=http://x;status=9xx", "expected a class like 2xx"),
+            ("a=http://x;latency=fast", "expected a duration"),
+            ("a=http://x;timeout=0s", "expected a duration"),
+            ("a=http://x;timeout=1m", "at most 20s"),
+            ("a=http://x;latency=6s", "latency must be under the timeout"),
+            ("a=http://x;retries=3", "options are status=, latency=, body=, timeout= and backend"),
+            ("a=http://x;body=", "options are"),
+        ];
+        for (value, expected) in cases {
+            let err = parse_probes(value).unwrap_err();
+            assert!(err.contains(expected), "{value}: {err}");
+        }
+    }
+
+    #[test]
+    fn replies_are_judged_by_status_body_and_latency() {
+        let probe = Probe { status: StatusSpec::Exact(vec![200]), max_latency: Some(Duration::from_millis(500)), body: Some("ok".into()), ..Probe::new("api", "http://x") };
+        let answer = |status, ms, body: &str| Reply::Answer { status, latency: Duration::from_millis(ms), body: body.into() };
+        #[rustfmt::skip]
+        let cases = [
+            ("fine", answer(200, 120, "{\"status\":\"ok\"}"), true, false, None),
+            ("slow but up", answer(200, 501, "ok"), true, true, Some("slow: 501 ms, limit 500 ms")),
+            ("wrong status", answer(503, 10, "ok"), false, false, Some("HTTP 503, expected 200")),
+            ("body missing", answer(200, 10, "maintenance"), false, false, Some("the body does not contain \"ok\"")),
+            ("no answer", Reply::NoAnswer { latency: Duration::from_secs(5), error: "timed out after 5s".into() }, false, false, Some("timed out after 5s")),
+        ];
+        for (name, reply, ok, slow, error) in cases {
+            let r = probe.judge(&reply);
+            assert_eq!((r.ok, r.slow, r.error.as_deref()), (ok, slow, error), "{name}");
+        }
+        let r = probe.judge(&answer(503, 10, ""));
+        assert_eq!((r.status, r.latency_ms), (Some(503), 10));
+    }
+
+    #[test]
+    fn the_ecs_service_is_a_probe() {
+        #[rustfmt::skip]
+        let cases = [
+            (ecs(2, 2, TD1), None),
+            (ecs(2, 1, TD1), Some("1 of 2 tasks running")),
+            (ecs(0, 0, TD1), Some("scaled to zero")),
+            (Observed { rollout_failed: true, ..ecs(1, 1, TD1) }, Some("the primary deployment's rollout FAILED")),
+        ];
+        for (observed, error) in cases {
+            assert_eq!(judge_ecs(&observed).error.as_deref(), error, "{observed:?}");
+        }
+    }
+
+    #[test]
+    fn thresholds_alert_once_and_resolve_once_with_the_outage_length() {
+        let cfg = config(&[]);
+        let running = ecs(1, 1, TD1);
+        let steps = [
+            (vec![ok("backend")], running.clone()),
+            (vec![fail("backend")], running.clone()),   // one failure: nothing yet
+            (vec![fail("backend")], running.clone()),   // two: down
+            (vec![ok("backend")], running.clone()),     // one success: not resolved
+            (vec![ok("backend")], running.clone()),     // two: resolved
+            (vec![ok("backend")], running.clone()),     // steady: nothing
+        ];
+        let (events, state) = ticks(up(), "2026-11-27T10:00:00Z", &steps, &cfg);
+        assert_eq!(events, vec![
+            vec!["record"],
+            vec![],
+            vec!["record", "health.down"],
+            vec![],
+            vec!["record", "health.resolved"],
+            vec![],
+        ]);
+        // Down from the first failure (10:05) to the first answer again (10:15).
+        let t: Vec<(String, HealthStatus)> = state.health.history.iter().map(|t| (t.at.to_rfc3339(), t.to)).collect();
+        assert_eq!(t[1], ("2026-11-27T10:05:00+00:00".to_string(), HealthStatus::Unhealthy));
+        assert_eq!(t[2], ("2026-11-27T10:15:00+00:00".to_string(), HealthStatus::Healthy));
+    }
+
+    #[test]
+    fn the_resolved_notice_says_how_long_the_outage_lasted() {
+        let cfg = config(&[("STAGING_HEAL_AFTER", "100")]);
+        let mut steps = vec![(vec![fail("web")], ecs(1, 1, TD1)); 5];
+        steps.extend(vec![(vec![ok("web")], ecs(1, 1, TD1)); 2]);
+        let mut state = up();
+        let mut last = None;
+        for (i, (r, o)) in steps.iter().enumerate() {
+            let now = utc("2026-11-27T10:00:00.250Z") + chrono::Duration::minutes(5 * i as i64);
+            let d = decide(&state, o, Some(r), None, now, &cfg);
+            last = d.actions.iter().find_map(|a| match a { Action::Notify(n) => Some(n.clone()), _ => None }).or(last);
+            state = d.next_state;
+        }
+        let n = last.unwrap();
+        assert_eq!(n.event, NotificationEvent::HealthResolved);
+        assert_eq!(n.subject, "staging: resolved after 25m");
+    }
+
+    #[test]
+    fn reminders_come_every_interval_while_down() {
+        let cfg = config(&[("STAGING_HEALTH_REMINDER", "15m"), ("STAGING_HEAL_AFTER", "100")]);
+        let steps = vec![(vec![fail("web")], ecs(1, 1, TD1)); 8];
+        let (events, _) = ticks(up(), "2026-11-27T10:00:00Z", &steps, &cfg);
+        let downs: Vec<usize> = events.iter().enumerate().filter(|(_, e)| e.contains(&"health.down")).map(|(i, _)| i).collect();
+        // Down at tick 1 (10:05), then every 15 minutes: 10:20, 10:35.
+        assert_eq!(downs, vec![1, 4, 7]);
+    }
+
+    #[test]
+    fn slow_answers_degrade_with_the_same_thresholds_and_recover() {
+        let cfg = config(&[]);
+        let running = ecs(1, 1, TD1);
+        let steps = [
+            (vec![ok("web")], running.clone()),
+            (vec![slow("web")], running.clone()),
+            (vec![slow("web")], running.clone()),
+            (vec![slow("web")], running.clone()),
+            (vec![ok("web")], running.clone()),
+            (vec![ok("web")], running.clone()),
+        ];
+        let (events, state) = ticks(up(), "2026-11-27T10:00:00Z", &steps, &cfg);
+        assert_eq!(events, vec![vec!["record"], vec![], vec!["record", "health.degraded"], vec![], vec![], vec!["record", "health.resolved"]]);
+        assert_eq!(state.health.status, HealthStatus::Healthy);
+    }
+
+    #[test]
+    fn the_grace_period_after_a_start_or_a_deploy_counts_but_does_not_alert() {
+        let cfg = config(&[]);
+        let t0 = "2026-11-27T10:00:00Z";
+        let started = EnvironmentState { started_at: Some(utc("2026-11-27T09:59:00Z")), ..up() };
+        let mut deployed = up();
+        deployed.queue_deployment("abc1234", crate::DeploymentPlan::FULL, utc("2026-11-27T09:50:00Z"));
+        deployed.dispatch_pending(utc("2026-11-27T09:50:00Z"), chrono::Duration::minutes(30));
+        let failing = vec![(vec![fail("web")], ecs(1, 0, TD1)); 4];
+        // (name, state, events of each tick): grace ends 10 minutes after the start, so
+        // the third tick (10:10) alerts at once on the failures counted in grace (and,
+        // three failures in, heals, saying so in the alert).
+        #[rustfmt::skip]
+        let cases: [(&str, EnvironmentState, Vec<Vec<&str>>); 3] = [
+            ("after a start", started, vec![vec![], vec![], vec!["force", "record", "health.down"], vec![]]),
+            ("while a deploy runs", deployed, vec![vec![], vec![], vec![], vec![]]),
+            ("no grace", up(), vec![vec![], vec!["record", "health.down"], vec!["force", "health.healing"], vec![]]),
+        ];
+        for (name, state, expected) in cases {
+            let (events, _) = ticks(state, t0, &failing, &cfg);
+            assert_eq!(events, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn down_by_design_is_not_probed_and_closes_an_open_outage() {
+        let cfg = config(&[]);
+        let (_, down_state) = ticks(up(), "2026-11-27T17:40:00Z", &vec![(vec![fail("web")], ecs(1, 1, TD1)); 2], &cfg);
+        assert_eq!(down_state.health.status, HealthStatus::Unhealthy);
+        let torn = EnvironmentState { phase: Phase::Down, ..down_state };
+        let now = utc("2026-11-27T18:00:00.5Z");
+        let d = decide(&torn, &ecs(0, 0, TD1), None, None, now, &cfg);
+        assert_eq!(events(&d), vec!["record", "health.resolved"]);
+        assert_eq!(d.next_state.health.status, HealthStatus::Unknown);
+        assert!(d.summary.starts_with("not probed: staging is down by design"), "{}", d.summary);
+        // Down and quiet: nothing at all.
+        let again = decide(&d.next_state, &ecs(0, 0, TD1), None, None, now + chrono::Duration::minutes(5), &cfg);
+        assert!(again.actions.is_empty() && again.next_state == d.next_state);
+        // Stopping counts as down by design too, even with probes in hand.
+        let stopping = EnvironmentState { phase: Phase::Stopping, ..up() };
+        let d = decide(&stopping, &ecs(1, 1, TD1), Some(&[fail("web")]), None, now, &cfg);
+        assert!(d.actions.is_empty() && d.next_state.health.consecutive_failures == 0);
+    }
+
+    #[test]
+    fn self_healing_is_rate_limited_and_needs_a_cause_it_can_fix() {
+        let cfg = config(&[("STAGING_HEALTH_REMINDER", "12h")]);
+        // (name, probe results, ECS, ticks, expected forced deployments)
+        #[rustfmt::skip]
+        let cases = [
+            ("backend failing: once in an hour", vec![fail("backend")], ecs(1, 1, TD1), 12, vec![2]),
+            ("and again after the hour", vec![fail("backend")], ecs(1, 1, TD1), 15, vec![2, 14]),
+            ("tasks missing", vec![ok("web")], ecs(2, 1, TD1), 4, vec![2]),
+            ("only the front end failing: ECS cannot fix it", vec![fail("web")], ecs(1, 1, TD1), 6, vec![]),
+        ];
+        for (name, results, observed, n, expected) in cases {
+            let (events, _) = ticks(up(), "2026-11-27T10:00:00Z", &vec![(results, observed); n], &cfg);
+            let forced: Vec<usize> = events.iter().enumerate().filter(|(_, e)| e.contains(&"force")).map(|(i, _)| i).collect();
+            assert_eq!(forced, expected, "{name}");
+        }
+        // A heal threshold at the alert threshold says so in the alert itself.
+        let cfg = config(&[("STAGING_HEAL_AFTER", "2")]);
+        let mut state = up();
+        let mut alert = None;
+        for i in 0..2 {
+            let now = utc("2026-11-27T10:00:00.4Z") + chrono::Duration::minutes(5 * i);
+            let d = decide(&state, &ecs(1, 1, TD1), Some(&[fail("backend")]), None, now, &cfg);
+            alert = d.actions.iter().find_map(|a| match a { Action::Notify(n) => Some(n.clone()), _ => None });
+            assert_eq!(d.actions.contains(&Action::ForceNewDeployment), i == 1);
+            state = d.next_state;
+        }
+        let alert = alert.unwrap();
+        assert_eq!(alert.event, NotificationEvent::HealthDown);
+        assert!(alert.body.contains("forced a new deployment"), "{}", alert.body);
+    }
+
+    fn deployed_state(finished: &str) -> EnvironmentState {
+        let mut s = up();
+        s.queue_deployment("abc1234def", crate::DeploymentPlan::FULL, utc("2026-11-27T09:40:00Z"));
+        s.dispatch_pending(utc("2026-11-27T09:40:00Z"), chrono::Duration::minutes(30));
+        s.deployment_in_flight.as_mut().unwrap().task_definition_before = Some(TD1.into());
+        let outcome = crate::state::RunOutcome { status: DeploymentStatus::Succeeded, built_sha: "abc1234def".into(), run_url: None, run_id: Some(1), duration_secs: Some(300) };
+        s.deployment_finished(outcome, utc(finished)).unwrap().task_definition_after = Some(TD2.into());
+        s
+    }
+
+    #[test]
+    fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_once() {
+        let on = config(&[("STAGING_AUTO_ROLLBACK", "true")]);
+        let off = config(&[]);
+        let failing = vec![(vec![fail("backend")], ecs(1, 1, TD2)); 6];
+        // (name, state, config, expected per tick)
+        #[rustfmt::skip]
+        let cases = [
+            ("rolled back at the second failure, once", deployed_state("2026-11-27T09:59:00.5Z"), &on,
+                vec![vec![], vec!["rollback", "record-deploy", "health.down", "record"], vec![],
+                     // Still failing when the rollback's grace ends: a new deployment.
+                     vec!["force", "health.healing"], vec![], vec![]]),
+            ("without auto-rollback: alert after the grace", deployed_state("2026-11-27T09:59:00.5Z"), &off,
+                vec![vec![], vec![], vec!["force", "record", "health.down"], vec![], vec![], vec![]]),
+            ("a deploy long finished is not rolled back", deployed_state("2026-11-27T08:00:00Z"), &on,
+                vec![vec![], vec!["record", "health.down"], vec!["force", "health.healing"], vec![], vec![], vec![]]),
+        ];
+        for (name, state, cfg, expected) in cases {
+            let (events, end) = ticks(state, "2026-11-27T10:00:00Z", &failing, cfg);
+            assert_eq!(events, expected, "{name}");
+            if name.starts_with("rolled back") {
+                assert_eq!(end.last_deployment.as_ref().unwrap().rolled_back_at, Some(utc("2026-11-27T10:05:00Z")));
+            }
+        }
+        // The rollback goes to what ran before the deploy, and says which deploy failed.
+        let d = {
+            let (_, s) = ticks(deployed_state("2026-11-27T09:59:00Z"), "2026-11-27T10:00:00Z", &failing[..1], &on);
+            decide(&s, &ecs(1, 1, TD2), Some(&[fail("backend")]), None, utc("2026-11-27T10:05:00Z"), &on)
+        };
+        assert!(d.actions.contains(&Action::RollbackService { task_definition: TD1.into() }));
+        let alert = d.actions.iter().find_map(|a| match a { Action::Notify(n) => Some(n), _ => None }).unwrap();
+        assert!(alert.subject.contains("deploy of abc1234 rolled back"), "{}", alert.subject);
+        assert!(alert.body.contains("back on app:41 (it ran app:42)"), "{}", alert.body);
+    }
+
+    #[test]
+    fn a_tick_delivered_twice_counts_once() {
+        let cfg = config(&[]);
+        let t = utc("2026-11-27T10:00:00.9Z");
+        let once = decide(&up(), &ecs(1, 1, TD1), Some(&[fail("web")]), Some(t), t, &cfg);
+        // The schedule's time round-trips through the state as JSON.
+        let stored: EnvironmentState = serde_json::from_str(&serde_json::to_string(&once.next_state).unwrap()).unwrap();
+        let twice = decide(&stored, &ecs(1, 1, TD1), Some(&[fail("web")]), Some(t), t + chrono::Duration::seconds(40), &cfg);
+        assert_eq!(twice.next_state.health.consecutive_failures, 1);
+        assert!(twice.summary.starts_with("ignored"), "{}", twice.summary);
+    }
+
+    #[test]
+    fn manual_rollback_goes_to_the_last_good_task_definition() {
+        let now = utc("2026-11-27T11:00:00.3Z");
+        let deployed = deployed_state("2026-11-27T10:00:00Z");
+        let good = EnvironmentState { health: crate::state::Health { last_good_task_definition: Some(TD2.into()), ..Default::default() }, ..deployed.clone() };
+        #[rustfmt::skip]
+        let cases: [(&str, &EnvironmentState, Option<&str>, std::result::Result<&str, &str>); 5] = [
+            ("the deploy's previous task definition", &deployed, None, Ok(TD1)),
+            ("last good is the current one: the deploy's previous", &good, None, Ok(TD1)),
+            ("named", &deployed, Some("app:7"), Ok("app:7")),
+            ("already there", &deployed, Some("app:42"), Err("already runs app:42")),
+            ("nothing known", &up(), None, Err("nothing to go back to")),
+        ];
+        for (name, state, to, expected) in cases {
+            match (decide_rollback(state, &ecs(1, 1, TD2), to, "alice", now), expected) {
+                (Ok(d), Ok(td)) => {
+                    assert_eq!(d.actions[0], Action::RollbackService { task_definition: td.into() }, "{name}");
+                    assert_eq!(events(&d).last(), Some(&"deploy.rolled_back"), "{name}");
+                }
+                (Err(e), Err(msg)) => assert!(e.to_string().contains(msg), "{name}: {e}"),
+                (got, _) => panic!("{name}: {got:?}"),
+            }
+        }
+        let d = decide_rollback(&deployed, &ecs(1, 1, TD2), None, "alice", now).unwrap();
+        assert_eq!(d.next_state.last_deployment.unwrap().rolled_back_at, Some(utc("2026-11-27T11:00:00Z")));
+    }
+
+    #[test]
+    fn availability_and_mttr_count_business_hours_only() {
+        let hours = BusinessHours::default(); // Mon-Fri 08:00-18:00 UTC
+        let t = |at: &str, from, to| HealthTransition { at: utc(at), from, to };
+        use HealthStatus::*;
+        let month = utc("2026-11-01T00:00:00Z");
+        // Mon 23 Nov: down 10:00-10:30 (30 min). Tue 24: down 17:50 - Wed 08:10, i.e. 10
+        // min on Tuesday and 10 on Wednesday in business hours; the night does not count.
+        let history = [
+            t("2026-11-23T09:00:00Z", Unknown, Healthy),
+            t("2026-11-23T10:00:00Z", Healthy, Unhealthy),
+            t("2026-11-23T10:30:00Z", Unhealthy, Healthy),
+            t("2026-11-24T17:50:00Z", Healthy, Unhealthy),
+            t("2026-11-25T08:10:00Z", Unhealthy, Healthy),
+        ];
+        let now = utc("2026-11-27T18:00:00Z");
+        let f = figures(&history, &hours, month, now);
+        // 20 working days in November up to Friday the 27th, 10 hours each.
+        assert_eq!(f.business_secs, 20 * 10 * 3600);
+        assert_eq!(f.down_secs, 50 * 60);
+        assert_eq!(f.outages, 2);
+        assert_eq!(f.mttr_secs, Some((30 * 60 + 14 * 3600 + 20 * 60) / 2));
+        assert!((f.availability.unwrap() - (1.0 - 3000.0 / 720000.0)).abs() < 1e-12);
+        // An open outage counts up to now; no outage ended, no MTTR.
+        let open = [t("2026-11-27T17:00:00Z", Healthy, Unhealthy)];
+        let f = figures(&open, &hours, month, now);
+        assert_eq!((f.down_secs, f.outages, f.mttr_secs), (3600, 0, None));
+        // A month with no business hours has no availability.
+        let f = figures(&[], &BusinessHours { up_time: None, ..hours.clone() }, month, now);
+        assert_eq!((f.availability, f.business_secs), (None, 0));
+        // Paused (down by design) ends an outage like a recovery does.
+        let paused = [t("2026-11-27T17:30:00Z", Healthy, Unhealthy), t("2026-11-27T18:00:00Z", Unhealthy, Unknown)];
+        let f = figures(&paused, &hours, month, utc("2026-11-27T20:00:00Z"));
+        assert_eq!((f.down_secs, f.outages), (1800, 1));
+    }
+}
