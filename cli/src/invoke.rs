@@ -12,8 +12,7 @@ use crate::error::CliError;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The function: lifecycle, github-webhook or budget-alert (health-check's probes
-    /// are not wired yet).
+    /// The function: lifecycle, github-webhook, budget-alert or health-check.
     function: String,
     /// The event, as JSON.
     #[arg(long, value_name = "FILE")]
@@ -28,10 +27,7 @@ pub struct Args {
 
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
     match args.function.as_str() {
-        "lifecycle" | "github-webhook" | "budget-alert" => {}
-        "health-check" => {
-            return Err(CliError::Failed(format!("{} is not wired yet", args.function)));
-        }
+        "lifecycle" | "github-webhook" | "budget-alert" | "health-check" => {}
         other => {
             return Err(CliError::Input(format!(
                 "unknown function `{other}`; one of lifecycle, github-webhook, budget-alert, health-check"
@@ -52,6 +48,9 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         let response = github_webhook::handle(&app, &request, now).await;
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
         serde_json::json!({ "statusCode": response.status().as_u16(), "body": body })
+    } else if args.function == "health-check" {
+        let prober = staging_core::shell::probe::Prober::new(&config.probes)?;
+        health_check::handle(&Executor::new(&clients, &config), &prober, event, now).await?
     } else if args.function == "budget-alert" {
         budget_alert::handle(&Executor::new(&clients, &config), event, now).await?
     } else {

@@ -47,6 +47,8 @@ enum Command {
     Release(operate::CommonArgs),
     /// Lift the budget lock.
     Unlock(operate::CommonArgs),
+    /// Point the service back at the last good task definition (or --to one).
+    Rollback(operate::RollbackArgs),
     /// Run one function's handler in process on an event file.
     Invoke(invoke::Args),
     /// The daily cost report: the bill from Cost Explorer beside the model.
@@ -79,6 +81,7 @@ async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Re
         Command::Status(args) => return operate::status(config, args, out).await,
         Command::Invoke(args) => return invoke::run(config, args, out).await,
         Command::Report(args) => return report::run(config, args, out).await,
+        Command::Rollback(args) => return operate::rollback(config, args, out).await,
         Command::Up(args) => operate::up(args),
         Command::Down(args) => operate::down(args),
         Command::Hold(args) => operate::hold(args),

@@ -11,7 +11,8 @@ use staging_core::shell::github::{GitHubApi, resolve_webhook_secret};
 use staging_core::shell::{Clients, runner};
 use staging_core::lifecycle::{Command, hold_schedule_name};
 use staging_core::schedule::Transition;
-use staging_core::state::{BudgetLock, Deployment, Health, Hold, Phase};
+use staging_core::health::{Figures, figures, task_name};
+use staging_core::state::{BudgetLock, BudgetPeriod, Deployment, Health, Hold, Phase};
 use staging_core::Config;
 
 use crate::error::CliError;
@@ -47,6 +48,16 @@ pub struct HoldArgs {
     /// Why, for the team.
     #[arg(long, default_value = "emergency bypass")]
     reason: String,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args)]
+pub struct RollbackArgs {
+    /// The task definition to go back to (`family:revision` or an ARN) [default: the
+    /// last good one: the one that last ran healthy, or the one the last deploy replaced]
+    #[arg(long, value_name = "TASKDEF")]
+    to: Option<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -130,6 +141,24 @@ pub async fn run(config: &Config, command: Command, json: bool, out: &mut impl W
     let mut executor = Executor::new(&clients, &config);
     executor.github = github.as_ref();
     let outcome = runner::run(&executor, &command, Utc::now()).await?;
+    print_outcome(&config, &outcome, json, out)
+}
+
+/// `stagingctl rollback [--to TASKDEF]`: points the service back at a task definition
+/// (the core picks the last good one) and tells the team.
+pub async fn rollback(config: &Config, args: RollbackArgs, out: &mut impl Write) -> Result<(), CliError> {
+    let who = args.common.who();
+    let clients = Clients::from_env().await;
+    let executor = Executor::new(&clients, config);
+    let now = Utc::now();
+    let outcome = runner::run_with(&executor, now, |state, observed| {
+        staging_core::health::decide_rollback(state, &observed, args.to.as_deref(), &who, now)
+    })
+    .await?;
+    print_outcome(config, &outcome, args.common.json, out)
+}
+
+fn print_outcome(config: &Config, outcome: &runner::Outcome, json: bool, out: &mut impl Write) -> Result<(), CliError> {
     if json {
         return crate::write_json(out, &outcome);
     }
@@ -158,6 +187,9 @@ struct Status {
     deployment_in_flight: Option<Deployment>,
     pending_deployment: Option<Deployment>,
     health: Health,
+    task_definition: Option<String>,
+    /// Availability in business hours and MTTR this month (UTC), from the transitions.
+    this_month: Figures,
     next_transition: Option<Transition>,
     version: u64,
 }
@@ -186,6 +218,8 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
         deployment_in_flight: state.deployment_in_flight.clone(),
         pending_deployment: state.pending_deployment.clone(),
         health: state.health.clone(),
+        task_definition: service.task_definition.clone(),
+        this_month: figures(&state.health.history, &config.business_hours, BudgetPeriod::containing(now).bounds().0, now),
         next_transition: config.business_hours.next_transition(now),
         version: state.version,
     };
@@ -212,7 +246,17 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
             writeln!(out, "  {label}: {} {kind} {:?} (pushes {})", staging_core::state::short_sha(&d.sha), d.status, d.push_list())?;
         }
     }
-    writeln!(out, "  health: {:?}", status.health.status)?;
+    let since = status.health.since.map(|t| format!(" since {}", secs(t))).unwrap_or_default();
+    writeln!(out, "  health: {:?}{since}", status.health.status)?;
+    let f = &status.this_month;
+    let availability = f.availability.map(|a| format!("{:.3} %", a * 100.0)).unwrap_or_else(|| "no business hours yet".into());
+    let mttr = f.mttr_secs.map(|s| humantime::format_duration(Duration::from_secs(s.unsigned_abs())).to_string()).unwrap_or_else(|| "none".into());
+    writeln!(out, "  this month: availability {availability} in business hours (target 99.9 %), {} outage{}, MTTR {mttr} (target < 10m)",
+        f.outages, if f.outages == 1 { "" } else { "s" })?;
+    if let Some(td) = &status.task_definition {
+        let good = status.health.last_good_task_definition.as_deref().map(task_name).unwrap_or("none yet");
+        writeln!(out, "  task definition: {} (last good: {good})", task_name(td))?;
+    }
     match status.next_transition {
         Some(t) => writeln!(out, "  next: {:?} at {}", t.kind, secs(t.at))?,
         None => writeln!(out, "  next: no scheduled transition")?,

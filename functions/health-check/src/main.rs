@@ -1,31 +1,28 @@
-//! health-check: EventBridge Scheduler → probe HTTP and ECS, alert on transitions, heal.
-//!
-//! The probes and the health state machine are the issue "health-check". What this
-//! build does is what every invocation owes the committed state: every 5 minutes it
-//! makes ECS match the intent the state records (a teardown whose scale-down failed or
-//! was overtaken by a racing decision is put right within 5 minutes), and says that no
-//! probe ran rather than pretending the environment is healthy.
-
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
-use serde_json::{Value, json};
+use serde_json::Value;
 use staging_core::Config;
 use staging_core::shell::executor::Executor;
-use staging_core::shell::{Clients, runner};
+use staging_core::shell::probe::Prober;
+use staging_core::shell::Clients;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = Config::from_env()?;
+    // A bad probe URL fails the cold start, naming it.
+    let prober = Prober::new(&config.probes)?;
     let clients = Clients::from_env().await;
     let executor = Executor::new(&clients, &config);
-    run(service_fn(|_event: LambdaEvent<Value>| {
-        let executor = &executor;
+    run(service_fn(|event: LambdaEvent<Value>| {
+        let (executor, prober) = (&executor, &prober);
         async move {
-            let done = runner::reconcile(executor, chrono::Utc::now()).await.map_err(|e| Diagnostic {
-                error_type: if e.is_retryable() { "Retryable" } else { "NonRetryable" }.into(),
+            // Boxed: the handler's future nests deep enough to overflow the compiler's
+            // layout queries for this block in a release build.
+            let result = Box::pin(health_check::handle(executor, prober, event.payload, chrono::Utc::now())).await;
+            staging_core::shell::async_answer(result).map_err(|e| Diagnostic {
+                error_type: "Retryable".into(),
                 error_message: e.to_string(),
-            })?;
-            Ok::<_, Diagnostic>(json!({ "reconciled": done, "probes": "not wired yet (issue \"health-check\")" }))
+            })
         }
     }))
     .await

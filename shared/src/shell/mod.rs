@@ -11,6 +11,8 @@ pub mod executor;
 #[cfg(feature = "github")]
 pub mod github;
 pub mod notify;
+#[cfg(feature = "probes")]
+pub mod probe;
 pub mod runner;
 pub mod scheduler;
 pub mod store;

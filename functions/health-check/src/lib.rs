@@ -1,0 +1,93 @@
+//! health-check: EventBridge Scheduler (every 5 minutes) → probe the HTTP endpoints and
+//! the ECS service, count the tick, alert on transitions, heal, roll back.
+//!
+//! The event is the schedule's input, `{"command":"health","scheduled_time":
+//! "<aws.scheduler.scheduled-time>"}` (a tick delivered twice counts once), `{}` or
+//! `{"command":"health"}` by hand, or an EventBridge "Scheduled Event". Nothing is
+//! probed while staging is down or stopping by design. Every tick also makes ECS match
+//! the committed state (and the hold's schedule exist), so a failed or overtaken
+//! lifecycle action is put right within 5 minutes. The same handler runs in the Lambda
+//! binary and in `stagingctl invoke health-check`.
+
+use std::cell::RefCell;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use staging_core::health::{self, ProbeResult};
+use staging_core::lifecycle::Observed;
+use staging_core::shell::executor::Executor;
+use staging_core::shell::probe::Prober;
+use staging_core::shell::{ShellError, runner};
+
+#[derive(Deserialize)]
+struct Tick {
+    #[serde(default)]
+    command: Option<String>,
+    #[serde(default)]
+    scheduled_time: Option<DateTime<Utc>>,
+    /// An EventBridge "Scheduled Event" carries its time here.
+    #[serde(default, rename = "detail-type")]
+    detail_type: Option<String>,
+    #[serde(default)]
+    time: Option<DateTime<Utc>>,
+}
+
+/// The tick's own time (when the schedule says), or a bad-event error.
+fn parse(event: Value) -> Result<Option<DateTime<Utc>>, ShellError> {
+    if event.is_null() {
+        return Ok(None);
+    }
+    let tick: Tick = serde_json::from_value(event).map_err(|e| {
+        ShellError::BadEvent(format!("expected {{\"command\":\"health\"}} or a scheduled event: {e}"))
+    })?;
+    match tick.command.as_deref() {
+        None | Some("health") => {}
+        Some(other) => {
+            return Err(ShellError::BadEvent(format!(
+                "unknown command `{other}`: the health check takes {{\"command\":\"health\"}}"
+            )));
+        }
+    }
+    let scheduled = tick.detail_type.as_deref() == Some("Scheduled Event");
+    Ok(tick.scheduled_time.or(if scheduled { tick.time } else { None }))
+}
+
+/// One tick. Answers every probe (name, ok, status, latency, error), the decision, what
+/// was done, and the health status now.
+pub async fn handle(executor: &Executor<'_>, prober: &Prober, event: Value, clock: DateTime<Utc>) -> Result<Value, ShellError> {
+    let tick = parse(event)?;
+    let config = executor.config;
+    let state = executor.store()?.load(&config.environment).await?;
+    let results: Option<Vec<ProbeResult>> = if state.wants_running() { Some(prober.probe_all().await) } else { None };
+    let seen: RefCell<Option<Observed>> = RefCell::new(None);
+    let outcome = runner::run_with(executor, clock, |state, observed| {
+        let decision = health::decide(state, &observed, results.as_deref(), tick, clock, config);
+        seen.replace(Some(observed));
+        Ok(decision)
+    })
+    .await?;
+    // The hold's end must stay scheduled: put it back if it went missing.
+    let mut done = outcome.done;
+    if outcome.state.active_hold(clock).is_some() {
+        done.extend(runner::reconcile(executor, clock).await?);
+    }
+    // The ECS service is a probe too, when anything was probed.
+    let probes: Vec<ProbeResult> = match (results, seen.into_inner()) {
+        (Some(mut probes), Some(observed)) => {
+            probes.push(health::judge_ecs(&observed));
+            probes
+        }
+        (probes, _) => probes.unwrap_or_default(),
+    };
+    for failed in &outcome.failed {
+        lambda_runtime::tracing::warn!(error = %failed, "a notification was not sent; the decision stands");
+    }
+    Ok(json!({
+        "decision": outcome.summary,
+        "health": outcome.state.health.status,
+        "probes": probes,
+        "done": done,
+        "failed": outcome.failed,
+    }))
+}
