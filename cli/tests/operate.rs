@@ -140,3 +140,36 @@ fn a_missing_resource_variable_exits_2_naming_it() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("STAGING_SERVICE is not set"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn invoke_health_check_probes_and_rollback_names_what_it_cannot_do() {
+    let _serial = serial();
+    let mut env = reset();
+    let app = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .mount(&app)
+        .await;
+    env.insert("STAGING_PROBES".into(), format!("backend={}/health", app.uri()));
+    env.insert("STAGING_UP_TIME".into(), "none".into());
+    assert_eq!(stagingctl(&env, &["up", "--json"]).code, 0);
+    let event = staging_system_tests::repo_root().join("events/health-check.scheduled.json");
+    let out = stagingctl(&env, &["invoke", "health-check", "--event", event.to_str().unwrap(), "--now", "2026-11-27T10:05:00.5Z", "--json"]).json();
+    assert_eq!(out["probes"][0], json!({"name": "backend", "ok": false, "slow": false, "status": 503,
+        "latency_ms": out["probes"][0]["latency_ms"], "error": "HTTP 503, expected 2xx", "backend": true}), "{out}");
+    assert_eq!(out["probes"][1]["name"], "ecs");
+    assert!(out["decision"].as_str().unwrap().starts_with("2 probes: failing: backend: HTTP 503"), "{out}");
+    let status = stagingctl(&env, &["status"]);
+    assert!(status.stdout.contains("this month: availability"), "{}", status.stdout);
+
+    // Nothing recorded to go back to: exit 2, naming why; nothing changed.
+    let before = stagingctl(&env, &["status", "--json"]).json()["version"].clone();
+    let run = stagingctl(&env, &["rollback"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot roll back: nothing to go back to"), "{}", run.stderr);
+    assert_eq!(stagingctl(&env, &["status", "--json"]).json()["version"], before);
+    // Back to a named one.
+    let td = stagingctl(&env, &["status", "--json"]).json()["task_definition"].as_str().unwrap().to_string();
+    let run = stagingctl(&env, &["rollback", "--to", &td]);
+    assert!(run.stderr.contains("already runs"), "{}", run.stderr);
+}
