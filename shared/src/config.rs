@@ -477,6 +477,7 @@ mod tests {
         assert_eq!(c.github.api_url, "https://api.github.com");
         assert!(c.github.token.is_none() && c.github.webhook_secrets.is_empty());
         assert!(c.filters_file.is_none() && c.probes.is_empty());
+        assert_eq!(c.health, HealthPolicy::default());
     }
 
     #[test]
@@ -516,6 +517,13 @@ mod tests {
             ("STAGING_BUDGET_FORECAST_PERCENT", "120"),
             ("GITHUB_API_URL", "http://127.0.0.1:8080/"),
             ("STAGING_PROBES", "backend=https://api.example.com/api/health, frontend=https://example.com"),
+            ("STAGING_HEALTH_FAILURES", "3"),
+            ("STAGING_HEALTH_SUCCESSES", "4"),
+            ("STAGING_HEALTH_REMINDER", "30m"),
+            ("STAGING_HEALTH_GRACE", "5m"),
+            ("STAGING_HEAL_AFTER", "6"),
+            ("STAGING_HEAL_INTERVAL", "2h"),
+            ("STAGING_AUTO_ROLLBACK", "TRUE"),
         ])
         .unwrap();
         let h = &c.business_hours;
@@ -542,6 +550,15 @@ mod tests {
         assert_eq!(c.budget, BudgetPolicy { warn_percent: 75, lock_percent: 110, forecast_percent: 120 });
         assert!(c.github.can_dispatch());
         assert_eq!(c.probes[1], Probe::new("frontend", "https://example.com"));
+        assert_eq!(c.health, HealthPolicy {
+            failures: 3,
+            successes: 4,
+            reminder: Duration::from_secs(1800),
+            grace: Duration::from_secs(300),
+            heal_after: 6,
+            heal_interval: Duration::from_secs(7200),
+            auto_rollback: true,
+        });
     }
 
     #[test]
@@ -599,6 +616,11 @@ mod tests {
             ("STAGING_PROBES", "backend", r#"STAGING_PROBES="backend": `backend` is not name=url"#),
             ("STAGING_PROBES", "a=ftp://x", r#"STAGING_PROBES="a=ftp://x": `a=ftp://x` is not name=http(s)"#),
             ("STAGING_PROBES", "a=http://x,a=http://y", "probe `a` is named twice"),
+            ("STAGING_PROBES", "a=http://x;latency=2", "probe `a`: `latency=2`: expected a duration"),
+            ("STAGING_HEALTH_FAILURES", "0", r#"STAGING_HEALTH_FAILURES="0": expected a whole number from 1 to 100"#),
+            ("STAGING_HEAL_AFTER", "three", r#"STAGING_HEAL_AFTER="three": expected a whole number"#),
+            ("STAGING_HEALTH_REMINDER", "soon", r#"STAGING_HEALTH_REMINDER="soon": expected a duration"#),
+            ("STAGING_AUTO_ROLLBACK", "yes", r#"STAGING_AUTO_ROLLBACK="yes": expected true or false"#),
         ];
         for (name, value, expected) in cases {
             let err = config(&[(name, value)]).unwrap_err().to_string();
