@@ -193,10 +193,19 @@ async fn a_scripted_outage_alerts_once_heals_once_resolves_once_and_is_quiet_whe
     // Down from the first failure (09:05) to the first answer again (09:20).
     assert_eq!(subject("health.resolved"), ("info".into(), "staging: resolved after 15m".into()));
     assert_eq!(subject("health.healing").0, "warning");
+    // Slow from the first slow answer (09:35) to the first fast one (09:45).
+    let resolved: Vec<&str> = all.iter().filter(|(e, _, _)| e == "health.resolved").map(|(_, _, s)| s.as_str()).collect();
+    assert_eq!(resolved, ["staging: resolved after 15m", "staging: no longer slow after 10m"]);
 
     // The same tick delivered again counts once.
     let again = health_check::handle(&executor, &prober, tick("2026-11-27T09:55:00Z"), utc("2026-11-27T09:55:03.5Z")).await.unwrap();
     assert!(again["decision"].as_str().unwrap().starts_with("ignored: the tick of 2026-11-27T09:55:00Z was already counted"), "{again}");
+
+    // Every transition is its own record beside the state (none overwrites another).
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config(&env).await);
+    let items = ddb.scan().table_name(&env["STAGING_TABLE"]).send().await.unwrap();
+    let records = items.items().iter().filter(|i| i["id"].as_s().is_ok_and(|id| id.starts_with("health#staging#"))).count();
+    assert_eq!(records, 5);
 
     // The figures come from the transitions stored in DynamoDB: 15 minutes down of the
     // two business hours since 08:00, one outage.
@@ -278,21 +287,36 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     assert_eq!(last.task_definition_after.as_deref(), Some(broken.as_str()));
     drain_team_queue(&env).await;
 
-    // The new version fails its health checks within the grace period: rolled back at
-    // the second failure, once.
+    // The new version fails its health checks within the grace period. At the second
+    // failure the rollback is decided, but ECS refuses the update: the team is told it
+    // failed (not that it happened), and it is tried again at the next check.
     app.set(Mode::Failing).await;
+    let out = health_check::handle(&executor, &prober, tick("2026-11-27T08:07:00Z"), utc("2026-11-27T08:07:00.25Z")).await.unwrap();
+    assert!(!out["decision"].as_str().unwrap().contains("rolled back"), "{out}");
+    let refusing = staging_core::shell::Clients { ecs: staging_system_tests::ecs_failing_updates(&env).await, ..clients.clone() };
+    let failing_executor = Executor::new(&refusing, &config);
+    let err = health_check::handle(&failing_executor, &prober, tick("2026-11-27T08:12:00Z"), utc("2026-11-27T08:12:00.5Z")).await.unwrap_err();
+    assert!(err.to_string().contains("the rollback to"), "{err}");
+    assert!(err.is_retryable(), "{err}");
+    let messages = told(&env).await;
+    assert_eq!(messages.iter().map(|(e, s, _)| (e.as_str(), s.as_str())).collect::<Vec<_>>(), [("health.down", "critical")], "{messages:?}");
+    assert!(messages[0].2.ends_with("FAILED"), "{messages:?}");
+    assert_eq!(service.observe().await.unwrap().task_definition.as_deref(), Some(broken.as_str()));
+    assert_eq!(store.load("staging").await.unwrap().last_deployment.unwrap().rolled_back_at, None);
+
+    // ECS answers again: the next check rolls back, once.
     let mut messages = Vec::new();
-    for (i, at) in ["2026-11-27T08:07:00", "2026-11-27T08:12:00", "2026-11-27T08:17:00"].iter().enumerate() {
+    for (i, at) in ["2026-11-27T08:14:00", "2026-11-27T08:17:00"].iter().enumerate() {
         let out = health_check::handle(&executor, &prober, tick(&format!("{at}Z")), utc(&format!("{at}.{}Z", 250 + i))).await.unwrap();
         let rolled = out["decision"].as_str().unwrap().contains("rolled back");
-        assert_eq!(rolled, i == 1, "{at}: {out}");
+        assert_eq!(rolled, i == 0, "{at}: {out}");
         messages.extend(told(&env).await);
     }
     assert_eq!(service.observe().await.unwrap().task_definition.as_deref(), Some(before.as_str()), "back on the earlier task definition");
     assert_eq!(events(&messages), ["health.down"], "{messages:?}");
     assert!(messages[0].2.contains("deploy of abc1234 rolled back"), "{messages:?}");
     let state = store.load("staging").await.unwrap();
-    assert_eq!(state.last_deployment.as_ref().unwrap().rolled_back_at, Some(utc("2026-11-27T08:12:00Z")));
+    assert_eq!(state.last_deployment.as_ref().unwrap().rolled_back_at, Some(utc("2026-11-27T08:14:00Z")));
 
     // By hand: nothing better to go back to than what runs now.
     let err = staging_core::health::decide_rollback(&state, &service.observe().await.unwrap().observed(), None, "alice", utc("2026-11-27T08:20:00Z")).unwrap_err();

@@ -168,8 +168,10 @@ async fn invoke_health_check_probes_and_rollback_names_what_it_cannot_do() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("cannot roll back: nothing to go back to"), "{}", run.stderr);
     assert_eq!(stagingctl(&env, &["status", "--json"]).json()["version"], before);
-    // Back to a named one.
+    // Named, but it is what runs already (given as family:revision): exit 2.
     let td = stagingctl(&env, &["status", "--json"]).json()["task_definition"].as_str().unwrap().to_string();
-    let run = stagingctl(&env, &["rollback", "--to", &td]);
-    assert!(run.stderr.contains("already runs"), "{}", run.stderr);
+    let name = td.rsplit('/').next().unwrap();
+    let run = stagingctl(&env, &["rollback", "--to", name]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("the service already runs {name}")), "{}", run.stderr);
 }

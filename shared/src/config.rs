@@ -313,7 +313,9 @@ impl Config {
 
         let probes = match get("STAGING_PROBES") {
             None => Vec::new(),
-            Some(v) => crate::health::parse_probes(&v).map_err(|r| bad("STAGING_PROBES", &v, &r))?,
+            // A probe URL may carry a token: errors never repeat a query or user-info.
+            Some(v) => crate::health::parse_probes(&v)
+                .map_err(|r| bad("STAGING_PROBES", &crate::health::redact_urls(&v), &crate::health::redact_urls(&r)))?,
         };
         let count = |name: &'static str, default: u32| -> Result<u32> {
             match get(name) {

@@ -38,7 +38,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest timeout a probe may ask for (the function must answer within its own).
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(20);
 /// How many transitions the state keeps for the figures (a month of flapping fits).
-pub const HISTORY: usize = 200;
+pub const HISTORY: usize = 500;
+/// How far (minutes) a tick's scheduled time may be from the clock to be remembered:
+/// Scheduler delivers within seconds, and retries a failed invocation within minutes.
+pub const MAX_TICK_LAG_MINUTES: i64 = 30;
 /// The name of the ECS service's probe in results and messages.
 pub const ECS_PROBE: &str = "ecs";
 
@@ -162,6 +165,39 @@ pub fn parse_probes(value: &str) -> std::result::Result<Vec<Probe>, String> {
         probes.push(probe);
     }
     Ok(probes)
+}
+
+/// `text` with the user-info and the query of every URL in it replaced by `…`: a probe
+/// URL may carry a token, and errors about it are logged.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let end = rest.find([',', ';', ' ', '`', '"', '\n']).unwrap_or(rest.len());
+        let url = &rest[..end];
+        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        let authority = &url[..authority_end];
+        match authority.rfind('@') {
+            Some(at) => {
+                out.push_str("…@");
+                out.push_str(&authority[at + 1..]);
+            }
+            None => out.push_str(authority),
+        }
+        let path = &url[authority_end..];
+        match path.find('?') {
+            Some(q) => {
+                out.push_str(&path[..q]);
+                out.push_str("?…");
+            }
+            None => out.push_str(path),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn parse_status(value: &str) -> std::result::Result<StatusSpec, String> {
@@ -375,7 +411,9 @@ pub fn decide(
     config: &Config,
 ) -> Decision {
     let now = whole_seconds(clock);
-    let tick = tick.map(whole_seconds);
+    // A tick's own time far from the clock is not a schedule's (an event file replayed
+    // by hand): it counts, but is not remembered, so it cannot mask the real ticks.
+    let tick = tick.map(whole_seconds).filter(|t| (*t - now).abs() <= chrono::Duration::minutes(MAX_TICK_LAG_MINUTES));
     let mut next = state.clone();
     let mut actions = Vec::new();
     let env = state.environment.clone();
@@ -427,8 +465,8 @@ pub fn decide(
             }
             h.consecutive_failures = h.consecutive_failures.saturating_add(1);
             h.consecutive_successes = 0;
-            h.consecutive_slow = 0;
-            h.consecutive_fast = 0;
+            (h.consecutive_slow, h.slow_since) = (0, None);
+            (h.consecutive_fast, h.fast_since) = (0, None);
         }
         Tick::Slow | Tick::Fine => {
             if was_failing || h.consecutive_successes == 0 {
@@ -437,11 +475,17 @@ pub fn decide(
             h.consecutive_failures = 0;
             h.consecutive_successes = h.consecutive_successes.saturating_add(1);
             if verdict == Tick::Slow {
+                if h.consecutive_slow == 0 {
+                    h.slow_since = Some(now);
+                }
                 h.consecutive_slow = h.consecutive_slow.saturating_add(1);
-                h.consecutive_fast = 0;
+                (h.consecutive_fast, h.fast_since) = (0, None);
             } else {
+                if h.consecutive_fast == 0 {
+                    h.fast_since = Some(now);
+                }
                 h.consecutive_fast = h.consecutive_fast.saturating_add(1);
-                h.consecutive_slow = 0;
+                (h.consecutive_slow, h.slow_since) = (0, None);
             }
         }
     }
@@ -449,6 +493,15 @@ pub fn decide(
     let from = h.status;
     let to = target(from, h, policy, grace.is_some());
     let streak_start = h.streak_since.unwrap_or(now);
+    // When the new status began: an outage with the first failing tick of its streak,
+    // its end with the first answer again, a slow spell with its first slow tick, its
+    // end with the first fast one.
+    let began = match (from, to) {
+        (_, HealthStatus::Unhealthy) | (HealthStatus::Unhealthy, _) => streak_start,
+        (_, HealthStatus::Degraded) => h.slow_since.unwrap_or(now),
+        (_, HealthStatus::Healthy) => h.fast_since.unwrap_or(now),
+        _ => now,
+    };
     let fail_list = list(&failing);
     let mut summary = format!("{} probe{}: {}", all.len(), if all.len() == 1 { "" } else { "s" }, match verdict {
         Tick::Fine => "all fine".to_string(),
@@ -460,8 +513,13 @@ pub fn decide(
     }
 
     // A deployment that turns unhealthy within its grace period is rolled back, once.
-    let rollback = (verdict == Tick::Failing && next.health.consecutive_failures >= policy.failures && policy.auto_rollback)
-        .then(|| auto_rollback_target(&next, observed, now, policy))
+    // Only an outage that began after the deploy finished is the deploy's, and only one
+    // the service can cause (a backend probe or ECS failing).
+    let rollback = (verdict == Tick::Failing
+        && next.health.consecutive_failures >= policy.failures
+        && policy.auto_rollback
+        && failing.iter().any(|r| r.backend))
+        .then(|| auto_rollback_target(&next, observed, streak_start, now, policy))
         .flatten();
 
     let mut told_down = false;
@@ -515,12 +573,7 @@ pub fn decide(
     }
 
     if to != from {
-        let at = match (from, to) {
-            // An outage (or a slow spell) began with the first tick of its streak; it
-            // ended with the first answer of the streak that resolved it.
-            (_, HealthStatus::Unhealthy | HealthStatus::Healthy | HealthStatus::Degraded) => streak_start,
-            _ => now,
-        };
+        let at = began;
         let began = state.health.since;
         transition(&mut next, &mut actions, at, from, to);
         summary.push_str(&format!("; {} -> {}", status_name(from), status_name(to)));
@@ -565,6 +618,7 @@ pub fn decide(
             _ => {}
         }
     } else if to == HealthStatus::Unhealthy
+        && verdict == Tick::Failing
         && !told_down
         && grace.is_none()
         && next.health.last_alert_at.is_none_or(|t| now >= after(t, policy.reminder))
@@ -588,6 +642,7 @@ pub fn decide(
 
     // The task definition that ran healthy outside any grace period is the last good one.
     if next.health.status == HealthStatus::Healthy
+        && verdict == Tick::Fine
         && grace.is_none()
         && let Some(td) = &observed.task_definition
         && next.health.last_good_task_definition.as_ref() != Some(td)
@@ -604,8 +659,8 @@ fn pause(next: &mut EnvironmentState, actions: &mut Vec<Action>, now: DateTime<U
     let h = &mut next.health;
     h.consecutive_failures = 0;
     h.consecutive_successes = 0;
-    h.consecutive_slow = 0;
-    h.consecutive_fast = 0;
+    (h.consecutive_slow, h.slow_since) = (0, None);
+    (h.consecutive_fast, h.fast_since) = (0, None);
     h.streak_since = None;
     if from == HealthStatus::Unknown {
         return "not probed: staging is down by design".into();
@@ -660,12 +715,22 @@ fn target(from: HealthStatus, h: &crate::state::Health, p: &HealthPolicy, in_gra
 }
 
 /// The deployment to roll back and the task definition to go back to: the last
-/// deployment succeeded within the grace period, was not rolled back yet, and changed
-/// the task definition the service runs.
-fn auto_rollback_target<'s>(state: &'s EnvironmentState, observed: &Observed, now: DateTime<Utc>, policy: &HealthPolicy) -> Option<(&'s Deployment, String)> {
+/// deployment succeeded within the grace period, the outage began after it finished,
+/// it was not rolled back yet, and it changed the task definition the service runs.
+fn auto_rollback_target<'s>(
+    state: &'s EnvironmentState,
+    observed: &Observed,
+    outage_began: DateTime<Utc>,
+    now: DateTime<Utc>,
+    policy: &HealthPolicy,
+) -> Option<(&'s Deployment, String)> {
     let d = state.last_deployment.as_ref()?;
     let finished = d.finished_at?;
-    if d.status != DeploymentStatus::Succeeded || d.rolled_back_at.is_some() || now >= after(finished, policy.grace) {
+    if d.status != DeploymentStatus::Succeeded
+        || d.rolled_back_at.is_some()
+        || outage_began < finished
+        || now >= after(finished, policy.grace)
+    {
         return None;
     }
     let before = d.task_definition_before.clone()?;
@@ -689,7 +754,7 @@ pub fn decide_rollback(state: &EnvironmentState, observed: &Observed, to: Option
         None => [state.health.last_good_task_definition.as_deref(), last.and_then(|d| d.task_definition_before.as_deref())]
             .into_iter()
             .flatten()
-            .find(|t| Some(*t) != current)
+            .find(|t| current.is_none_or(|c| task_name(c) != task_name(t)))
             .map(str::to_string)
             .ok_or_else(|| {
                 bad(format!(
@@ -698,7 +763,7 @@ pub fn decide_rollback(state: &EnvironmentState, observed: &Observed, to: Option
                 ))
             })?,
     };
-    if Some(target.as_str()) == current || current.is_some_and(|c| task_name(c) == target) {
+    if current.is_some_and(|c| task_name(c) == task_name(&target)) {
         return Err(bad(format!("the service already runs {}", task_name(&target))));
     }
     let mut next = state.clone();
@@ -706,7 +771,7 @@ pub fn decide_rollback(state: &EnvironmentState, observed: &Observed, to: Option
     next.health.redeployed_at = Some(now);
     let mut about = String::new();
     if let Some(d) = next.last_deployment.as_mut()
-        && d.task_definition_before.as_deref() == Some(target.as_str())
+        && d.task_definition_before.as_deref().is_some_and(|b| task_name(b) == task_name(&target))
         && d.rolled_back_at.is_none()
     {
         d.rolled_back_at = Some(now);
@@ -723,6 +788,50 @@ pub fn decide_rollback(state: &EnvironmentState, observed: &Observed, to: Option
         next_state: next,
         summary: format!("rolled back from {from} to {}", task_name(&target)),
     })
+}
+
+/// A rollback or a forced deployment failed after its decision was committed: what
+/// assumed it happened is undone (no grace period runs from it; a rollback can be tried
+/// again, by the next failing check within the deploy's grace period or by hand; a
+/// forced deployment waits out its interval), and the team is told, with the notice the
+/// failure withheld.
+pub fn decide_repair_failed(state: &EnvironmentState, action: &Action, error: &str, withheld: Option<&Notification>) -> Decision {
+    let mut next = state.clone();
+    let env = &state.environment;
+    next.health.redeployed_at = None;
+    // What the withheld alert said about the outage (its first paragraph; the rest
+    // announced the repair that did not happen).
+    let withheld_body = withheld
+        .filter(|n| n.event == NotificationEvent::HealthDown)
+        .and_then(|n| n.body.split("\n\n").next())
+        .map(|b| format!("\n\n{b}"))
+        .unwrap_or_default();
+    let event = withheld.map(|n| n.event).unwrap_or(NotificationEvent::HealthDown);
+    let (subject, body, summary) = match action {
+        Action::RollbackService { task_definition } => {
+            let name = task_name(task_definition);
+            if let Some(d) = next.last_deployment.as_mut()
+                && d.task_definition_before.as_deref().is_some_and(|b| task_name(b) == name)
+            {
+                d.rolled_back_at = None;
+            }
+            (
+                format!("{env}: rollback to {name} FAILED"),
+                format!("{error}\n\nThe service was not pointed back at {name}; it still runs what it ran.{withheld_body}"),
+                format!("the rollback to {name} failed"),
+            )
+        }
+        _ => (
+            format!("{env}: forced deployment FAILED"),
+            format!("{error}\n\nNo new deployment was started; the next try is after the healing interval.{withheld_body}"),
+            "the forced deployment failed".to_string(),
+        ),
+    };
+    Decision {
+        actions: vec![notify(event, Severity::Critical, subject, body)],
+        next_state: next,
+        summary,
+    }
 }
 
 /// `family:revision` of a task definition ARN (the ARN's last part), as people name it.
@@ -764,9 +873,10 @@ pub struct Figures {
     pub down_secs: i64,
     /// `1 - down / business`; `None` without business hours in the span.
     pub availability: Option<f64>,
-    /// Outages that ended in the span.
+    /// Outages that ended in the span (recovered, or closed by a planned teardown).
     pub outages: u32,
-    /// Their mean length (time to recovery), in seconds.
+    /// The mean time to recovery (wall clock, first failure to first answer again) of
+    /// those that recovered, in seconds; an outage closed by a teardown did not recover.
     pub mttr_secs: Option<i64>,
 }
 
@@ -775,12 +885,17 @@ pub struct Figures {
 pub fn figures(history: &[HealthTransition], hours: &BusinessHours, from: DateTime<Utc>, now: DateTime<Utc>) -> Figures {
     let mut sorted: Vec<HealthTransition> = history.to_vec();
     sorted.sort_by_key(|t| t.at);
-    let mut outages: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
+    // (start, end, recovered): an outage ends with a recovery, or is closed by a
+    // planned teardown (paused, not recovered).
+    let mut outages: Vec<(DateTime<Utc>, Option<DateTime<Utc>>, bool)> = Vec::new();
     for t in &sorted {
         match (t.to, outages.last_mut()) {
-            (HealthStatus::Unhealthy, Some((_, None))) => {}
-            (HealthStatus::Unhealthy, _) => outages.push((t.at, None)),
-            (_, Some((_, end @ None))) => *end = Some(t.at),
+            (HealthStatus::Unhealthy, Some((_, None, _))) => {}
+            (HealthStatus::Unhealthy, _) => outages.push((t.at, None, false)),
+            (to, Some((_, end @ None, recovered))) => {
+                *end = Some(t.at);
+                *recovered = to != HealthStatus::Unknown;
+            }
             _ => {}
         }
     }
@@ -788,7 +903,8 @@ pub fn figures(history: &[HealthTransition], hours: &BusinessHours, from: DateTi
     let business_secs: i64 = windows.iter().map(|w| (w.end - w.start).num_seconds()).sum();
     let mut down_secs = 0;
     let mut ended = Vec::new();
-    for (start, end) in &outages {
+    let mut outage_count = 0;
+    for (start, end, recovered) in &outages {
         let stop = end.unwrap_or(now).min(now);
         for w in &windows {
             let (a, b) = ((*start).max(w.start), stop.min(w.end));
@@ -800,14 +916,17 @@ pub fn figures(history: &[HealthTransition], hours: &BusinessHours, from: DateTi
             && *end >= from
             && *end <= now
         {
-            ended.push((*end - *start).num_seconds());
+            outage_count += 1;
+            if *recovered {
+                ended.push((*end - *start).num_seconds());
+            }
         }
     }
     Figures {
         business_secs,
         down_secs,
         availability: (business_secs > 0).then(|| 1.0 - down_secs as f64 / business_secs as f64),
-        outages: ended.len() as u32,
+        outages: outage_count,
         mttr_secs: (!ended.is_empty()).then(|| ended.iter().sum::<i64>() / ended.len() as i64),
     }
 }
@@ -919,6 +1038,26 @@ mod tests {
             let err = parse_probes(value).unwrap_err();
             assert!(err.contains(expected), "{value}: {err}");
         }
+    }
+
+    #[test]
+    fn tokens_in_probe_urls_are_not_repeated_in_errors() {
+        #[rustfmt::skip]
+        let cases = [
+            ("a=https://api.example.com/health?token=s3cret;status=9xx", "a=https://api.example.com/health?…;status=9xx"),
+            ("b=https://user:s3cret@example.com/x, c", "b=https://…@example.com/x, c"),
+            ("plain=http://127.0.0.1:8080/health", "plain=http://127.0.0.1:8080/health"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact_urls(input), expected);
+        }
+        let err = config_error(&[("STAGING_PROBES", "a=https://x.example/h?token=s3cret;status=9xx")]);
+        assert!(!err.contains("s3cret") && err.contains("?…"), "{err}");
+    }
+
+    fn config_error(vars: &[(&str, &str)]) -> String {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned()).unwrap_err().to_string()
     }
 
     #[test]
@@ -1185,6 +1324,9 @@ mod tests {
         }
         let d = decide_rollback(&deployed, &ecs(1, 1, TD2), None, "alice", now).unwrap();
         assert_eq!(d.next_state.last_deployment.unwrap().rolled_back_at, Some(utc("2026-11-27T11:00:00Z")));
+        // Named as people name it, it is the same task definition as the recorded ARN.
+        let d = decide_rollback(&deployed, &ecs(1, 1, TD2), Some("app:41"), "alice", now).unwrap();
+        assert!(d.next_state.last_deployment.unwrap().rolled_back_at.is_some());
     }
 
     #[test]
@@ -1220,6 +1362,61 @@ mod tests {
         // Paused (down by design) ends an outage like a recovery does.
         let paused = [t("2026-11-27T17:30:00Z", Healthy, Unhealthy), t("2026-11-27T18:00:00Z", Unhealthy, Unknown)];
         let f = figures(&paused, &hours, month, utc("2026-11-27T20:00:00Z"));
-        assert_eq!((f.down_secs, f.outages), (1800, 1));
+        assert_eq!((f.down_secs, f.outages, f.mttr_secs), (1800, 1, None), "closed by the teardown: not a recovery");
+    }
+
+    #[test]
+    fn a_slow_spell_is_dated_from_its_first_slow_tick_to_its_first_fast_one() {
+        let cfg = config(&[]);
+        let running = ecs(1, 1, TD1);
+        let mut steps = vec![(vec![ok("web")], running.clone()); 12];
+        steps.extend(vec![(vec![slow("web")], running.clone()); 3]);
+        steps.extend(vec![(vec![ok("web")], running.clone()); 2]);
+        let mut state = up();
+        let mut notices = Vec::new();
+        for (i, (r, o)) in steps.iter().enumerate() {
+            let now = utc("2026-11-27T09:00:00.6Z") + chrono::Duration::minutes(5 * i as i64);
+            let d = decide(&state, o, Some(r), None, now, &cfg);
+            notices.extend(d.actions.iter().filter_map(|a| match a { Action::Notify(n) => Some(n.subject.clone()), _ => None }));
+            state = d.next_state;
+        }
+        let t: Vec<(String, HealthStatus)> = state.health.history.iter().map(|t| (t.at.format("%H:%M").to_string(), t.to)).collect();
+        use HealthStatus::*;
+        assert_eq!(t, vec![("09:00".into(), Healthy), ("10:00".into(), Degraded), ("10:15".into(), Healthy)]);
+        assert_eq!(notices, vec!["staging: slow — web: slow: 900 ms, limit 100 ms", "staging: no longer slow after 15m"]);
+    }
+
+    #[test]
+    fn auto_rollback_needs_an_outage_the_deploy_could_have_caused() {
+        let on = config(&[("STAGING_AUTO_ROLLBACK", "true")]);
+        // Failing since before the deploy finished (09:59): the deploy did not cause it.
+        let (_, failing_before) = ticks(up(), "2026-11-27T09:50:00Z", &[(vec![fail("backend")], ecs(1, 1, TD1))], &on);
+        let state = EnvironmentState { health: failing_before.health, ..deployed_state("2026-11-27T09:59:00Z") };
+        let (events, _) = ticks(state, "2026-11-27T10:00:00Z", &[(vec![fail("backend")], ecs(1, 1, TD2))], &on);
+        assert!(!events[0].contains(&"rollback"), "{events:?}");
+        // Only the front end (not served by ECS) failing: not the deploy's to undo.
+        let (events, _) = ticks(deployed_state("2026-11-27T09:59:00Z"), "2026-11-27T10:00:00Z", &vec![(vec![ok("backend"), fail("web")], ecs(1, 1, TD2)); 3], &on);
+        assert!(events.iter().all(|e| !e.contains(&"rollback")), "{events:?}");
+    }
+
+    #[test]
+    fn a_tick_far_from_the_clock_counts_but_is_not_remembered() {
+        let cfg = config(&[]);
+        let now = utc("2026-11-20T10:00:00.3Z");
+        let d = decide(&up(), &ecs(1, 1, TD1), Some(&[ok("web")]), Some(utc("2026-11-27T10:05:00Z")), now, &cfg);
+        assert_eq!((d.next_state.health.last_tick, d.next_state.health.consecutive_successes), (None, 1));
+        let later = decide(&d.next_state, &ecs(1, 1, TD1), Some(&[ok("web")]), Some(utc("2026-11-20T10:05:00Z")), now + chrono::Duration::minutes(5), &cfg);
+        assert_eq!(later.next_state.health.consecutive_successes, 2, "the real tick still counts");
+    }
+
+    #[test]
+    fn last_good_is_a_task_definition_seen_fine_and_reminders_need_a_failing_tick() {
+        let cfg = config(&[("STAGING_HEALTH_FAILURES", "3"), ("STAGING_HEALTH_SUCCESSES", "3"), ("STAGING_HEALTH_REMINDER", "5m"), ("STAGING_HEAL_AFTER", "100")]);
+        let (_, s) = ticks(up(), "2026-11-27T10:00:00Z", &[(vec![ok("web")], ecs(1, 1, TD1)), (vec![fail("web")], ecs(1, 1, TD2))], &cfg);
+        assert_eq!(s.health.last_good_task_definition.as_deref(), Some(TD1), "a failing tick on TD2 is not good");
+        let mut steps = vec![(vec![fail("web")], ecs(1, 1, TD1)); 3];
+        steps.extend(vec![(vec![ok("web")], ecs(1, 1, TD1)); 2]);
+        let (events, _) = ticks(up(), "2026-11-27T10:00:00Z", &steps, &cfg);
+        assert_eq!(events[3..], [Vec::<&str>::new(), vec![]], "answering again: no reminder");
     }
 }

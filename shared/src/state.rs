@@ -269,6 +269,11 @@ pub struct Health {
     /// The first tick of the current failing (or answering) streak.
     #[serde(default)]
     pub streak_since: Option<DateTime<Utc>>,
+    /// The first tick of the current slow streak, and of the current fast one.
+    #[serde(default)]
+    pub slow_since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub fast_since: Option<DateTime<Utc>>,
     /// The last `health.down` alert or reminder.
     #[serde(default)]
     pub last_alert_at: Option<DateTime<Utc>>,

@@ -31,7 +31,8 @@ pub struct Report {
     /// One line per action done.
     pub done: Vec<String>,
     pub failed: Vec<Failure>,
-    /// Notices not sent because they announced a dispatch that failed.
+    /// Notices not sent because they announced a dispatch, a rollback or a forced
+    /// deployment that failed.
     pub withheld: Vec<crate::action::Notification>,
 }
 
@@ -81,15 +82,17 @@ impl<'a> Executor<'a> {
     }
 
     /// Runs every action in order, whatever fails; reports what was done and what failed.
-    /// Once a dispatch has failed, the notification announcing it is not sent (the
-    /// decision that follows the failure tells the team instead).
+    /// Once a dispatch (or a rollback, or a forced deployment) has failed, the
+    /// notification announcing it is not sent (the decision that follows the failure
+    /// tells the team instead).
     pub async fn execute_all(&self, actions: &[Action]) -> Report {
+        use crate::action::NotificationEvent::{DeployPlanned, DeployRolledBack, HealthDown, HealthHealing};
         let mut report = Report::default();
-        let mut dispatch_failed = false;
+        let (mut dispatch_failed, mut repair_failed) = (false, false);
         for action in actions {
-            if dispatch_failed
-                && let Action::Notify(n) = action
-                && n.event == crate::action::NotificationEvent::DeployPlanned
+            if let Action::Notify(n) = action
+                && ((dispatch_failed && n.event == DeployPlanned)
+                    || (repair_failed && matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)))
             {
                 report.withheld.push(n.clone());
                 continue;
@@ -98,6 +101,7 @@ impl<'a> Executor<'a> {
                 Ok(line) => report.done.push(line),
                 Err(error) => {
                     dispatch_failed |= matches!(action, Action::DispatchDeploy { .. });
+                    repair_failed |= matches!(action, Action::RollbackService { .. } | Action::ForceNewDeployment);
                     report.failed.push(Failure {
                         action: Some(action.clone()),
                         error,
@@ -177,7 +181,7 @@ impl<'a> Executor<'a> {
                 format!("recorded deployment {}", crate::state::short_sha(&d.sha))
             }
             Action::RecordHealth { at, change } => {
-                let id = format!("health#{env}#{}", at.timestamp());
+                let id = format!("health#{env}#{}#{:?}-{:?}", at.timestamp(), change.from, change.to);
                 let record = serde_json::to_value(change).expect("health changes serialize");
                 // Kept for the audit trail and the yearly figures; the state keeps the last ones.
                 self.store()?.put_record(&id, &record, Some(*at + chrono::Duration::days(400))).await?;

@@ -37,7 +37,7 @@ impl Prober {
                 let uri: http::Uri = p.url.parse().map_err(|e: http::uri::InvalidUri| {
                     ShellError::Core(crate::Error::Config {
                         variable: "STAGING_PROBES",
-                        value: p.url.clone(),
+                        value: crate::health::redact_urls(&p.url),
                         reason: format!("probe `{}`: {e}", p.name),
                     })
                 })?;

@@ -87,6 +87,34 @@ where
         }
     }
 
+    // A rollback or forced deployment that failed after its decision was committed: the
+    // core undoes what assumed it happened and tells the team what did not.
+    let failed_repairs: Vec<(Action, String)> = report
+        .failed
+        .iter()
+        .filter_map(|f| match &f.action {
+            Some(a @ (Action::RollbackService { .. } | Action::ForceNewDeployment)) => Some((a.clone(), f.error.to_string())),
+            _ => None,
+        })
+        .collect();
+    for (action, error) in failed_repairs {
+        use crate::action::NotificationEvent::{DeployRolledBack, HealthDown, HealthHealing};
+        let withheld = report.withheld.iter().find(|n| matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)).cloned();
+        let followed = decide_and_commit(executor, &store, &|state: &EnvironmentState, _| {
+            Ok(crate::health::decide_repair_failed(state, &action, &error, withheld.as_ref()))
+        })
+        .await;
+        match followed {
+            Ok((follow_up, ..)) => {
+                summary = format!("{summary}; {}", follow_up.summary);
+                let told = executor.execute_all(&follow_up.actions).await;
+                report.done.extend(told.done);
+                report.failed.extend(told.failed);
+            }
+            Err(e) => report_failure(&mut report, None, e),
+        }
+    }
+
     if committed || !decision.actions.is_empty() {
         let check_schedule = decision
             .actions
