@@ -319,7 +319,7 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     assert_eq!(state.last_deployment.as_ref().unwrap().rolled_back_at, Some(utc("2026-11-27T08:14:00Z")));
 
     // By hand: nothing better to go back to than what runs now.
-    let err = staging_core::health::decide_rollback(&state, &service.observe().await.unwrap().observed(), None, "alice", utc("2026-11-27T08:20:00Z")).unwrap_err();
+    let err = staging_core::health::decide_rollback(&state, &service.observe().await.unwrap().observed(), None, "alice", false, utc("2026-11-27T08:20:00Z")).unwrap_err();
     assert!(err.to_string().contains("nothing to go back to"), "{err}");
 }
 

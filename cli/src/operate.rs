@@ -58,6 +58,10 @@ pub struct RollbackArgs {
     /// last good one: the one that last ran healthy, or the one the last deploy replaced]
     #[arg(long, value_name = "TASKDEF")]
     to: Option<String>,
+    /// Roll back even while a deploy is in flight (it will replace the rollback when it
+    /// finishes).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -152,7 +156,7 @@ pub async fn rollback(config: &Config, args: RollbackArgs, out: &mut impl Write)
     let executor = Executor::new(&clients, config);
     let now = Utc::now();
     let outcome = runner::run_with(&executor, now, |state, observed| {
-        staging_core::health::decide_rollback(state, &observed, args.to.as_deref(), &who, now)
+        staging_core::health::decide_rollback(state, &observed, args.to.as_deref(), &who, args.force, now)
     })
     .await?;
     print_outcome(config, &outcome, args.common.json, out)

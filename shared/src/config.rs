@@ -337,7 +337,11 @@ impl Config {
             failures: count("STAGING_HEALTH_FAILURES", policy.failures)?,
             successes: count("STAGING_HEALTH_SUCCESSES", policy.successes)?,
             reminder: duration("STAGING_HEALTH_REMINDER", policy.reminder)?,
-            grace: duration("STAGING_HEALTH_GRACE", policy.grace)?,
+            // `0s` turns the grace period off.
+            grace: match get("STAGING_HEALTH_GRACE").map(|v| v.trim().to_string()) {
+                Some(v) if v == "0" || v == "0s" => Duration::ZERO,
+                _ => duration("STAGING_HEALTH_GRACE", policy.grace)?,
+            },
             heal_after: count("STAGING_HEAL_AFTER", policy.heal_after)?,
             heal_interval: duration("STAGING_HEAL_INTERVAL", policy.heal_interval)?,
             auto_rollback,
@@ -591,6 +595,11 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(parse_working_days(input).unwrap().to_string(), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn the_health_grace_period_can_be_turned_off() {
+        assert_eq!(config(&[("STAGING_HEALTH_GRACE", "0s")]).unwrap().health.grace, Duration::ZERO);
     }
 
     #[test]

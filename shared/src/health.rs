@@ -737,15 +737,29 @@ fn auto_rollback_target<'s>(
     (observed.task_definition.as_ref() != Some(&before)).then_some((d, before))
 }
 
-/// `stagingctl rollback [--to TASKDEF]`: points the service back at `to`, or at the
-/// last good task definition (the one that last ran healthy, or the one the last
-/// deployment replaced), and tells the team.
-pub fn decide_rollback(state: &EnvironmentState, observed: &Observed, to: Option<&str>, who: &str, clock: DateTime<Utc>) -> Result<Decision> {
+/// `stagingctl rollback [--to TASKDEF] [--force]`: points the service back at `to`, or
+/// at the last good task definition (the one that last ran healthy, or the one the last
+/// deployment replaced), and tells the team. Refused while a deploy is in flight (it
+/// would undo the rollback when it finishes) unless forced.
+pub fn decide_rollback(
+    state: &EnvironmentState,
+    observed: &Observed,
+    to: Option<&str>,
+    who: &str,
+    force: bool,
+    clock: DateTime<Utc>,
+) -> Result<Decision> {
     let now = whole_seconds(clock);
     let current = observed.task_definition.as_deref();
     let bad = |reason: String| Error::Rollback { reason };
     if who.trim().is_empty() {
         return Err(bad("it must say who rolls back".into()));
+    }
+    if let Some(d) = state.deployment_in_flight.as_ref().filter(|_| !force) {
+        return Err(bad(format!(
+            "the deploy of {} is in flight, and would replace the rollback when it finishes; wait for it, or pass --force",
+            short_sha(&d.sha)
+        )));
     }
     let last = state.last_deployment.as_ref();
     let target = match to.map(str::trim) {
@@ -1313,7 +1327,7 @@ mod tests {
             ("nothing known", &up(), None, Err("nothing to go back to")),
         ];
         for (name, state, to, expected) in cases {
-            match (decide_rollback(state, &ecs(1, 1, TD2), to, "alice", now), expected) {
+            match (decide_rollback(state, &ecs(1, 1, TD2), to, "alice", false, now), expected) {
                 (Ok(d), Ok(td)) => {
                     assert_eq!(d.actions[0], Action::RollbackService { task_definition: td.into() }, "{name}");
                     assert_eq!(events(&d).last(), Some(&"deploy.rolled_back"), "{name}");
@@ -1322,10 +1336,17 @@ mod tests {
                 (got, _) => panic!("{name}: {got:?}"),
             }
         }
-        let d = decide_rollback(&deployed, &ecs(1, 1, TD2), None, "alice", now).unwrap();
+        let d = decide_rollback(&deployed, &ecs(1, 1, TD2), None, "alice", false, now).unwrap();
         assert_eq!(d.next_state.last_deployment.unwrap().rolled_back_at, Some(utc("2026-11-27T11:00:00Z")));
+        // While a deploy is in flight: refused, unless forced.
+        let mut busy = deployed.clone();
+        busy.queue_deployment("fff0000", crate::DeploymentPlan::FULL, now);
+        busy.dispatch_pending(now, chrono::Duration::minutes(30));
+        let err = decide_rollback(&busy, &ecs(1, 1, TD2), None, "alice", false, now).unwrap_err();
+        assert!(err.to_string().contains("the deploy of fff0000 is in flight"), "{err}");
+        assert!(decide_rollback(&busy, &ecs(1, 1, TD2), None, "alice", true, now).is_ok());
         // Named as people name it, it is the same task definition as the recorded ARN.
-        let d = decide_rollback(&deployed, &ecs(1, 1, TD2), Some("app:41"), "alice", now).unwrap();
+        let d = decide_rollback(&deployed, &ecs(1, 1, TD2), Some("app:41"), "alice", false, now).unwrap();
         assert!(d.next_state.last_deployment.unwrap().rolled_back_at.is_some());
     }
 
