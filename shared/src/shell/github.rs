@@ -4,9 +4,15 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Full;
 use serde::Deserialize;
 
+use super::http::HttpClient;
 use crate::config::{GitHub, Repository, Secret};
+
+/// The most of an answer read (a compare of 300 files with their patches fits).
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// How long a GitHub call may take: the webhook must answer within GitHub's 10 s.
 const TIMEOUT: Duration = Duration::from_secs(4);
@@ -61,7 +67,7 @@ enum Token {
 pub struct GitHubApi {
     /// Built on the first call: loading the TLS roots is a cold-start cost that pings
     /// and ignored deliveries should not pay.
-    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    http: HttpClient,
     base: String,
     repository: Repository,
     token: Token,
@@ -90,7 +96,7 @@ impl GitHubApi {
     /// A client, when a repository and a token are configured; `None` means dry mode.
     pub fn new(config: &GitHub) -> Option<Self> {
         Some(Self {
-            http: std::sync::OnceLock::new(),
+            http: HttpClient::new(true),
             base: config.api_url.clone(),
             repository: config.repository.clone()?,
             token: Token::Given(config.token.clone()?),
@@ -110,7 +116,7 @@ impl GitHubApi {
             (None, None) => return None,
         };
         Some(Self {
-            http: std::sync::OnceLock::new(),
+            http: HttpClient::new(true),
             base: config.api_url.clone(),
             repository: config.repository.clone()?,
             token,
@@ -132,45 +138,41 @@ impl GitHubApi {
         }
     }
 
-    async fn request(&self, call: &'static str, method: reqwest::Method, path: &str) -> Result<reqwest::RequestBuilder, GitHubError> {
+    /// Calls `method /repos/{owner}/{name}{path}` with the token; the body of a
+    /// success, or the error GitHub answered with.
+    async fn call(&self, call: &'static str, method: http::Method, path: &str, body: Option<String>) -> Result<Vec<u8>, GitHubError> {
         let token = self.token(call).await?;
-        let http = self
-            .http
-            .get_or_init(|| {
-                reqwest::Client::builder()
-                    .timeout(TIMEOUT)
-                    .user_agent(concat!("staging-control/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| GitHubError::unsent(call, format!("no HTTP client: {e}")))?;
-        Ok(http
-            .request(method, format!("{}/repos/{}{path}", self.base, self.repository))
-            .bearer_auth(token.expose())
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28"))
-    }
-
-    async fn send(&self, call: &'static str, request: reqwest::RequestBuilder) -> Result<reqwest::Response, GitHubError> {
-        let response = request.send().await.map_err(|e| GitHubError {
+        let url = format!("{}/repos/{}{path}", self.base, self.repository);
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header(http::header::USER_AGENT, concat!("staging-control/", env!("CARGO_PKG_VERSION")))
+            .header(http::header::AUTHORIZATION, format!("Bearer {}", token.expose()))
+            .header(http::header::ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if body.is_some() {
+            request = request.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| GitHubError::unsent(call, format!("cannot build the request: {e}")))?;
+        let answer = self.http.send(request, TIMEOUT, BODY_LIMIT).await.map_err(|e| GitHubError {
             call,
             status: None,
-            sent: !(e.is_connect() || e.is_builder()),
-            detail: e.without_url().to_string(),
+            detail: e.detail,
+            sent: e.sent,
         })?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
+        if (200..300).contains(&answer.status) {
+            return Ok(answer.body);
         }
-        let text = response.text().await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&answer.body);
         let message = serde_json::from_str::<ApiMessage>(&text)
             .map(|m| m.message)
             .unwrap_or_else(|_| text.chars().take(200).collect());
         Err(GitHubError {
             call,
-            status: Some(status.as_u16()),
-            detail: format!("HTTP {}: {message}", status.as_u16()),
+            status: Some(answer.status),
+            detail: format!("HTTP {}: {message}", answer.status),
             sent: true,
         })
     }
@@ -178,13 +180,7 @@ impl GitHubApi {
     /// Files changed between two commits (renames count under both names). The API
     /// lists at most 300.
     pub async fn compare(&self, base: &str, head: &str) -> Result<Vec<String>, GitHubError> {
-        let request = self.request("compare", reqwest::Method::GET, &format!("/compare/{base}...{head}")).await?;
-        let body = self.send("compare", request).await?.bytes().await.map_err(|e| GitHubError {
-            call: "compare",
-            status: None,
-            detail: e.to_string(),
-            sent: true,
-        })?;
+        let body = self.call("compare", http::Method::GET, &format!("/compare/{base}...{head}"), None).await?;
         let compare: Compare = serde_json::from_slice(&body).map_err(|e| GitHubError {
             call: "compare",
             status: None,
@@ -203,12 +199,8 @@ impl GitHubApi {
         let inputs: serde_json::Map<String, serde_json::Value> =
             inputs.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
         let body = serde_json::json!({ "ref": git_ref, "inputs": inputs });
-        let request = self
-            .request("workflow dispatch", reqwest::Method::POST, &format!("/actions/workflows/{workflow}/dispatches"))
-            .await?
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
-        self.send("workflow dispatch", request).await?;
+        self.call("workflow dispatch", http::Method::POST, &format!("/actions/workflows/{workflow}/dispatches"), Some(body.to_string()))
+            .await?;
         Ok(())
     }
 }

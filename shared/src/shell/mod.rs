@@ -10,6 +10,8 @@ pub mod error;
 pub mod executor;
 #[cfg(feature = "github")]
 pub mod github;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod notify;
 #[cfg(feature = "probes")]
 pub mod probe;
