@@ -340,3 +340,28 @@ async fn a_bad_probe_url_is_a_configuration_error_and_a_bad_event_changes_nothin
     let err = Prober::new(&[bad]).unwrap_err().to_string();
     assert!(err.starts_with("STAGING_PROBES=\"http://exa mple.com/\": probe `web`"), "{err}");
 }
+
+#[tokio::test]
+async fn a_tick_puts_back_a_missing_hold_schedule_and_a_quiet_tick_makes_no_extra_round() {
+    let _serial = serial();
+    let app = App::start().await;
+    let env = environment(&app, &[("STAGING_UP_TIME", "none")]);
+    let (clients, config) = (clients(&env).await, config(&env));
+    let executor = Executor::new(&clients, &config);
+    let prober = Prober::new(&config.probes).unwrap();
+    let now = Utc::now();
+    let out = lifecycle::handle(&executor, json!({"command": "up", "who": "carol", "reason": "demo", "hold": "2h"}), now).await.unwrap();
+    assert!(out["summary"].as_str().unwrap().starts_with("held until"), "{out}");
+    let schedules = executor.schedules().unwrap();
+    let name = staging_core::lifecycle::hold_schedule_name("staging");
+    assert!(schedules.delete(&name).await.unwrap(), "the hold's schedule existed");
+
+    let out = health_check::handle(&executor, &prober, json!({"command": "health"}), now + chrono::Duration::seconds(1)).await.unwrap();
+    let done: Vec<&str> = out["done"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(done.iter().filter(|l| l.starts_with(&format!("reconciled: scheduled {name} at "))).count(), 1, "{out}");
+    assert!(schedules.get(&name).await.unwrap().is_some());
+
+    // The next tick counts and commits, and does nothing else.
+    let out = health_check::handle(&executor, &prober, json!({"command": "health"}), now + chrono::Duration::seconds(2)).await.unwrap();
+    assert_eq!(out["done"], json!([]), "{out}");
+}

@@ -55,7 +55,7 @@ where
     F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
 {
     let store = executor.store()?;
-    let (decision, state, observed, committed) = decide_and_commit(executor, &store, &decide).await?;
+    let (decision, state, observed, committed, intent_changed) = decide_and_commit(executor, &store, &decide).await?;
     let mut report = executor.execute_all(&decision.actions).await;
 
     // A dispatch that failed after its intent was committed: the core decides what that
@@ -115,15 +115,29 @@ where
         }
     }
 
-    if committed || !decision.actions.is_empty() {
+    // Whoever changed the intent or acted on ECS or the schedules looks again until they
+    // agree; an invocation that did neither (a push recorded, a health tick counted)
+    // only checks what it observed moments ago, which costs no call.
+    let touched_world = decision.actions.iter().any(|a| {
+        matches!(
+            a,
+            Action::ScaleService { .. }
+                | Action::RestoreService
+                | Action::PutOneTimeSchedule { .. }
+                | Action::DeleteSchedule { .. }
+                | Action::RollbackService { .. }
+                | Action::ForceNewDeployment
+        )
+    });
+    if touched_world || (committed && intent_changed) {
         let check_schedule = decision
             .actions
             .iter()
             .any(|a| matches!(a, Action::PutOneTimeSchedule { .. } | Action::DeleteSchedule { .. }));
         converge(executor, &store, now, check_schedule, &mut report).await;
     } else if let Some(action) = lifecycle::reconcile(&state, observed) {
-        // Nothing decided, but ECS and the state disagree (a failed or overtaken action
-        // of an earlier invocation): put it right.
+        // The intent is as it was, but ECS and the state disagree (a failed or
+        // overtaken action of an earlier invocation): put it right.
         let fixed = executor.execute_all(&[action]).await;
         report.done.extend(fixed.done.into_iter().map(|l| format!("reconciled: {l}")));
         report.failed.extend(fixed.failed);
@@ -152,12 +166,13 @@ fn finish(summary: String, report: Report, state: EnvironmentState) -> Result<Ou
     })
 }
 
-/// Load, observe, decide; commit unless nothing changed; on a lost race, again.
+/// Load, observe, decide; commit unless nothing changed; on a lost race, again. Also
+/// says whether the commit changed the intent (the phase).
 async fn decide_and_commit<F>(
     executor: &Executor<'_>,
     store: &Store<'_>,
     decide: &F,
-) -> Result<(Decision, EnvironmentState, Observed, bool), ShellError>
+) -> Result<(Decision, EnvironmentState, Observed, bool, bool), ShellError>
 where
     F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
 {
@@ -171,10 +186,12 @@ where
         let observed = service.observe().await?.observed();
         let decision = decide(&state, observed.clone())?;
         if decision.next_state == state {
-            return Ok((decision, state, observed, false));
+            return Ok((decision, state, observed, false, false));
         }
+        // A never-written state holds no intent: its first commit sets one.
+        let intent_changed = state.version == 0 || decision.next_state.phase != state.phase;
         match store.commit(&decision.next_state).await {
-            Ok(committed) => return Ok((decision, committed, observed, true)),
+            Ok(committed) => return Ok((decision, committed, observed, true, intent_changed)),
             Err(ShellError::Conflict { .. }) => continue,
             Err(e) => return Err(e),
         }
@@ -205,16 +222,10 @@ pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<
             Err(e) => return report_failure(report, None, e),
         };
         let mut actions: Vec<Action> = lifecycle::reconcile(&state, observed).into_iter().collect();
-        if check_schedule
-            && let Some(put) = lifecycle::hold_schedule(&state, now)
-            && let Action::PutOneTimeSchedule { name, at, command } = &put
-            && let Ok(schedules) = executor.schedules()
-        {
-            let input = serde_json::to_string(command).expect("commands serialize");
-            match schedules.get(name).await {
-                Ok(Some(info)) if info.expression == at_expression(*at) && info.input.as_deref() == Some(input.as_str()) => {}
-                Ok(_) => actions.push(put),
-                Err(e) => return report_failure(report, Some(put), e),
+        if check_schedule {
+            match missing_hold_schedule(executor, &state, now).await {
+                Ok(put) => actions.extend(put),
+                Err((put, e)) => return report_failure(report, Some(put), e),
             }
         }
         if actions.is_empty() {
@@ -233,6 +244,38 @@ pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<
             report.failed.extend(round.failed);
             return;
         }
+    }
+}
+
+/// The action that puts back the hold's end schedule when it is missing or stale
+/// (one `GetSchedule`; none without a hold in force or without schedules configured).
+async fn missing_hold_schedule(executor: &Executor<'_>, state: &EnvironmentState, now: DateTime<Utc>) -> Result<Option<Action>, (Action, ShellError)> {
+    let Some(put) = lifecycle::hold_schedule(state, now) else {
+        return Ok(None);
+    };
+    let (Action::PutOneTimeSchedule { name, at, command }, Ok(schedules)) = (&put, executor.schedules()) else {
+        return Ok(None);
+    };
+    let input = serde_json::to_string(command).expect("commands serialize");
+    match schedules.get(name).await {
+        Ok(Some(info)) if info.expression == at_expression(*at) && info.input.as_deref() == Some(input.as_str()) => Ok(None),
+        Ok(_) => Ok(Some(put)),
+        Err(e) => Err((put, e)),
+    }
+}
+
+/// Puts back the end schedule of the hold in `state` if it went missing (what the
+/// 5-minute health check does for every hold). Returns what it did.
+pub async fn ensure_hold_schedule(executor: &Executor<'_>, state: &EnvironmentState, now: DateTime<Utc>) -> Result<Vec<String>, ShellError> {
+    let put = match missing_hold_schedule(executor, state, now).await {
+        Ok(None) => return Ok(Vec::new()),
+        Ok(Some(put)) => put,
+        Err((_, e)) => return Err(e),
+    };
+    let report = executor.execute_all(&[put]).await;
+    match finish(String::new(), report, state.clone()) {
+        Ok(outcome) => Ok(outcome.done.into_iter().map(|l| format!("reconciled: {l}")).collect()),
+        Err(e) => Err(e),
     }
 }
 
