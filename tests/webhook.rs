@@ -232,11 +232,14 @@ async fn github_refusing_the_dispatch_is_a_clear_error_and_the_deploy_waits_for_
     for (status, body, expected) in [
         (422, json!({"message": "Unexpected inputs provided: [\"skip-tests\"]"}), "GitHub workflow dispatch failed: HTTP 422: Unexpected inputs provided"),
         (500, json!({"message": "Server Error"}), "GitHub workflow dispatch failed: HTTP 500: Server Error"),
+        // A renamed repository: not followed, named.
+        (307, json!({"message": "Temporary Redirect"}), "GitHub workflow dispatch failed: HTTP 307: moved to https://api.github.com/repositories/1/actions; the repository was renamed or transferred: update GITHUB_REPOSITORY"),
     ] {
         let env = reset();
         let github = MockServer::start().await;
         Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
-        Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(status).set_body_json(body)).mount(&github).await;
+        let answer = ResponseTemplate::new(status).set_body_json(body).insert_header("location", "https://api.github.com/repositories/1/actions");
+        Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(answer).mount(&github).await;
         let app = app(&env, Some(&github)).await;
         let store = Executor::new(&app.clients, &app.config).store().unwrap();
         drain_team_queue(&env).await;

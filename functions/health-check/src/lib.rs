@@ -69,7 +69,9 @@ pub async fn handle(executor: &Executor<'_>, prober: &Prober, event: Value, cloc
     .await?;
     // The hold's end must stay scheduled: put it back if it went missing.
     let mut done = outcome.done;
-    done.extend(runner::ensure_hold_schedule(executor, &outcome.state, clock).await?);
+    if outcome.state.active_hold(clock).is_some() {
+        done.extend(runner::ensure_hold_schedule(executor, clock).await?);
+    }
     // The ECS service is a probe too, when anything was probed.
     let probes: Vec<ProbeResult> = match (results, seen.into_inner()) {
         (Some(mut probes), Some(observed)) => {

@@ -147,7 +147,7 @@ impl GitHubApi {
             .method(method)
             .uri(url)
             .header(http::header::USER_AGENT, concat!("staging-control/", env!("CARGO_PKG_VERSION")))
-            .header(http::header::AUTHORIZATION, format!("Bearer {}", token.expose()))
+            .header(http::header::AUTHORIZATION, bearer(token).ok_or_else(|| GitHubError::unsent(call, "the token is not a valid header value".into()))?)
             .header(http::header::ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28");
         if body.is_some() {
@@ -163,7 +163,25 @@ impl GitHubApi {
             sent: e.sent,
         })?;
         if (200..300).contains(&answer.status) {
+            if answer.truncated {
+                return Err(GitHubError {
+                    call,
+                    status: Some(answer.status),
+                    detail: format!("the answer is larger than {} MiB", BODY_LIMIT >> 20),
+                    sent: true,
+                });
+            }
             return Ok(answer.body);
+        }
+        if (300..400).contains(&answer.status) {
+            // Not followed: a moved repository is a configuration to fix, not to guess.
+            let to = answer.location.as_deref().unwrap_or("(no Location)");
+            return Err(GitHubError {
+                call,
+                status: Some(answer.status),
+                detail: format!("HTTP {}: moved to {to}; the repository was renamed or transferred: update GITHUB_REPOSITORY", answer.status),
+                sent: true,
+            });
         }
         let text = String::from_utf8_lossy(&answer.body);
         let message = serde_json::from_str::<ApiMessage>(&text)
@@ -203,6 +221,13 @@ impl GitHubApi {
             .await?;
         Ok(())
     }
+}
+
+/// The `Authorization` value, marked sensitive so that no header dump shows it.
+fn bearer(token: &Secret) -> Option<http::HeaderValue> {
+    let mut value = http::HeaderValue::from_str(&format!("Bearer {}", token.expose())).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// A secret's value, trimmed.

@@ -27,6 +27,10 @@ pub struct HttpError {
 pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The body was longer than the limit and was cut.
+    pub truncated: bool,
+    /// Where a redirect points (`Location`).
+    pub location: Option<String>,
 }
 
 /// A lazily built HTTPS (and HTTP) client.
@@ -76,13 +80,21 @@ impl HttpClient {
                 detail: describe(&e),
             })?;
             let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let mut body = response.into_body();
             let mut bytes = Vec::new();
-            while bytes.len() < body_limit {
+            let mut truncated = false;
+            while !truncated {
                 match body.frame().await {
                     Some(Ok(frame)) => {
                         if let Some(data) = frame.data_ref() {
-                            bytes.extend_from_slice(&data[..data.len().min(body_limit - bytes.len())]);
+                            let room = body_limit - bytes.len();
+                            truncated = data.len() > room;
+                            bytes.extend_from_slice(&data[..data.len().min(room)]);
                         }
                     }
                     Some(Err(e)) => {
@@ -94,7 +106,7 @@ impl HttpClient {
                     None => break,
                 }
             }
-            Ok(Answer { status, body: bytes })
+            Ok(Answer { status, body: bytes, truncated, location })
         };
         tokio::time::timeout(timeout, exchange).await.unwrap_or_else(|_| {
             Err(HttpError {

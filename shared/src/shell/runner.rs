@@ -135,12 +135,12 @@ where
             .iter()
             .any(|a| matches!(a, Action::PutOneTimeSchedule { .. } | Action::DeleteSchedule { .. }));
         converge(executor, &store, now, check_schedule, &mut report).await;
-    } else if let Some(action) = lifecycle::reconcile(&state, observed) {
-        // The intent is as it was, but ECS and the state disagree (a failed or
-        // overtaken action of an earlier invocation): put it right.
-        let fixed = executor.execute_all(&[action]).await;
-        report.done.extend(fixed.done.into_iter().map(|l| format!("reconciled: {l}")));
-        report.failed.extend(fixed.failed);
+    } else if lifecycle::reconcile(&state, observed).is_some() {
+        // The intent is as it was, but ECS and the state disagreed when this invocation
+        // looked (a failed or overtaken action of an earlier one): put it right from
+        // what is true now, not from that look, which a racing decision may have made
+        // stale in the meantime.
+        converge(executor, &store, now, false, &mut report).await;
     }
 
     finish(summary, report, state)
@@ -264,9 +264,15 @@ async fn missing_hold_schedule(executor: &Executor<'_>, state: &EnvironmentState
     }
 }
 
-/// Puts back the end schedule of the hold in `state` if it went missing (what the
+/// Puts back the end schedule of the hold in force if it went missing (what the
 /// 5-minute health check does for every hold). Returns what it did.
-pub async fn ensure_hold_schedule(executor: &Executor<'_>, state: &EnvironmentState, now: DateTime<Utc>) -> Result<Vec<String>, ShellError> {
+pub async fn ensure_hold_schedule(executor: &Executor<'_>, now: DateTime<Utc>) -> Result<Vec<String>, ShellError> {
+    // The state as stored now: a hold extended or released since this invocation
+    // decided must not be put back as it was.
+    let state = &executor.store()?.load(&executor.config.environment).await?;
+    if state.active_hold(now).is_none() {
+        return Ok(Vec::new());
+    }
     let put = match missing_hold_schedule(executor, state, now).await {
         Ok(None) => return Ok(Vec::new()),
         Ok(Some(put)) => put,
