@@ -131,7 +131,7 @@ pub fn unlock(args: CommonArgs) -> (Command, bool) {
 /// when `GITHUB_WEBHOOK_SECRET_ARN` names it, and the GitHub client (its token given, or
 /// read from `GITHUB_TOKEN_ARN` when needed: a start or an unlock dispatches what waited).
 pub async fn connect(config: &Config) -> Result<(Clients, Config, Option<GitHubApi>), CliError> {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let sdk = staging_core::shell::sdk_config().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let mut config = config.clone();
     resolve_webhook_secret(&secrets, &mut config.github).await?;

@@ -6,7 +6,7 @@ use staging_core::shell::Clients;
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let mut config = Config::from_env()?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let sdk = staging_core::shell::sdk_config().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     staging_core::shell::github::resolve_webhook_secret(&secrets, &mut config.github).await?;
     let github = staging_core::shell::github::GitHubApi::with_secrets(&config.github, &secrets);

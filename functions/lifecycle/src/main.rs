@@ -9,7 +9,7 @@ use staging_core::shell::github::GitHubApi;
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let sdk = staging_core::shell::sdk_config().await;
     let clients = Clients::new(&sdk);
     // A start or an unlock dispatches what waited for it; the token is read from Secrets
     // Manager only then.

@@ -55,7 +55,65 @@ impl Clients {
     /// Loads the standard configuration chain (environment, profile, container or
     /// Lambda credentials; `AWS_ENDPOINT_URL`) and builds every client from it.
     pub async fn from_env() -> Self {
-        Self::new(&aws_config::defaults(BehaviorVersion::latest()).load().await)
+        Self::new(&sdk_config().await)
+    }
+}
+
+/// The standard configuration chain (environment, profile, container or Lambda
+/// credentials; `AWS_ENDPOINT_URL`), with the SDK's own HTTPS client, whose root
+/// certificates are read on the first AWS call instead of at cold start: an invocation
+/// that calls no AWS API (a ping) does not pay for them, and none pays before the
+/// runtime asks for its first event.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(lazy_tls::LazyTls::new())
+        .load()
+        .await
+}
+
+mod lazy_tls {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
+    use aws_smithy_runtime_api::box_error::BoxError;
+    use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+    use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+    use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, RuntimeComponentsBuilder};
+    use aws_sdk_dynamodb::config::ConfigBag;
+
+    /// The client `aws-config` builds by default (hyper 1, rustls on aws-lc, proxy from
+    /// the environment), minus its eager certificate load: that client builds its TCP
+    /// connector when a Smithy client is created, so that certificates load at
+    /// initialisation; this one builds it on the first request.
+    #[derive(Debug, Clone)]
+    pub struct LazyTls(SharedHttpClient);
+
+    impl LazyTls {
+        pub fn new() -> Self {
+            Self(Builder::new().build_with_connector_fn(|settings, components| {
+                let mut builder = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
+                builder.set_connector_settings(settings.cloned());
+                if let Some(components) = components {
+                    builder.set_sleep_impl(components.sleep_impl());
+                }
+                builder.set_proxy_config(Some(ProxyConfig::from_env()));
+                builder.build()
+            }))
+        }
+    }
+
+    impl HttpClient for LazyTls {
+        fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+            self.0.http_connector(settings, components)
+        }
+
+        /// Deliberately not the inner client's (which builds the connector now).
+        fn validate_base_client_config(&self, _: &RuntimeComponentsBuilder, _: &ConfigBag) -> Result<(), BoxError> {
+            Ok(())
+        }
+
+        fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+            self.0.connector_metadata()
+        }
     }
 }
 
