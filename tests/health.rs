@@ -293,7 +293,7 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     app.set(Mode::Failing).await;
     let out = health_check::handle(&executor, &prober, tick("2026-11-27T08:07:00Z"), utc("2026-11-27T08:07:00.25Z")).await.unwrap();
     assert!(!out["decision"].as_str().unwrap().contains("rolled back"), "{out}");
-    let refusing = staging_core::shell::Clients { ecs: staging_system_tests::ecs_failing_updates(&env).await, ..clients.clone() };
+    let refusing = staging_core::shell::Clients { ecs: staging_system_tests::ecs_failing_updates(&env).await.into(), ..clients.clone() };
     let failing_executor = Executor::new(&refusing, &config);
     let err = health_check::handle(&failing_executor, &prober, tick("2026-11-27T08:12:00Z"), utc("2026-11-27T08:12:00.5Z")).await.unwrap_err();
     assert!(err.to_string().contains("the rollback to"), "{err}");

@@ -177,7 +177,7 @@ async fn ecs_failing_after_the_commit_is_retryable_and_a_later_invocation_conver
     let _serial = serial();
     let env = environment(None);
     let (clients, config) = (clients(&env).await, config(&env));
-    let failing = Clients { ecs: ecs_failing_updates(&env).await, ..clients.clone() };
+    let failing = Clients { ecs: ecs_failing_updates(&env).await.into(), ..clients.clone() };
     let teardown = json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"});
     let err = lifecycle::handle(&Executor::new(&failing, &config), teardown, Utc::now()).await.unwrap_err();
     assert!(matches!(err, ShellError::AfterCommit { .. }), "{err}");
@@ -209,7 +209,7 @@ async fn sns_failing_after_the_commit_leaves_one_dispatch_and_the_state_saying_s
     let broken_sns = MockServer::start().await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).mount(&broken_sns).await;
     let env = environment(Some(&github));
-    let clients = Clients { sns: sns_failing(&env, &broken_sns.uri()).await, ..clients(&env).await };
+    let clients = Clients { sns: sns_failing(&env, &broken_sns.uri()).await.into(), ..clients(&env).await };
     let app = Webhook::new(clients, config(&env)).unwrap();
     let now = Utc::now();
 
@@ -264,7 +264,7 @@ async fn an_invocation_that_acts_after_a_newer_commit_puts_ecs_back_to_the_newer
     let (clients, config) = (clients(&env).await, config(&env));
     let executor = Executor::new(&clients, &config);
     let store = executor.store().unwrap();
-    let slow = Clients { ecs: staging_system_tests::ecs_slow_updates(&env, Duration::from_millis(1500)).await, ..clients.clone() };
+    let slow = Clients { ecs: staging_system_tests::ecs_slow_updates(&env, Duration::from_millis(1500)).await.into(), ..clients.clone() };
     let now = Utc::now();
 
     let teardown = {

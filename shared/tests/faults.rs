@@ -11,7 +11,7 @@ use staging_core::Config;
 use staging_core::shell::ecs::Service;
 use staging_core::shell::store::Store;
 use staging_core::shell::executor::Executor;
-use staging_core::shell::{Clients, ShellError, runner};
+use staging_core::shell::{Clients, Lazy, ShellError, runner};
 use staging_core::lifecycle::Command;
 
 const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
@@ -41,12 +41,12 @@ macro_rules! client {
 
 fn clients(ecs: &[&Rule], dynamodb: &[&Rule]) -> Clients {
     Clients {
-        budgets: client!(aws_sdk_budgets, [] as [&Rule; 0]),
-        costexplorer: client!(aws_sdk_costexplorer, [] as [&Rule; 0]),
-        dynamodb: client!(aws_sdk_dynamodb, dynamodb),
-        ecs: client!(aws_sdk_ecs, ecs),
-        scheduler: client!(aws_sdk_scheduler, [] as [&Rule; 0]),
-        sns: client!(aws_sdk_sns, [] as [&Rule; 0]),
+        budgets: Lazy::from(client!(aws_sdk_budgets, [] as [&Rule; 0])),
+        costexplorer: Lazy::from(client!(aws_sdk_costexplorer, [] as [&Rule; 0])),
+        dynamodb: Lazy::from(client!(aws_sdk_dynamodb, dynamodb)),
+        ecs: Lazy::from(client!(aws_sdk_ecs, ecs)),
+        scheduler: Lazy::from(client!(aws_sdk_scheduler, [] as [&Rule; 0])),
+        sns: Lazy::from(client!(aws_sdk_sns, [] as [&Rule; 0])),
     }
 }
 
@@ -171,7 +171,7 @@ async fn a_notification_that_fails_after_the_commit_leaves_the_decision_standing
         .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
     let sns_publish = mock!(aws_sdk_sns::Client::publish).sequence().http_status(500, None).times(3).build();
     let mut clients = clients(&[&describe, &tag, &update], &[&get, &put]);
-    clients.sns = client!(aws_sdk_sns, [&sns_publish]);
+    clients.sns = Lazy::from(client!(aws_sdk_sns, [&sns_publish]));
     let mut config = config();
     config.resources.team_topic_arn = Some("arn:aws:sns:us-east-1:123456789012:team".into());
     let teardown = Command::Scheduled(staging_core::ScheduledCommand::Teardown { scheduled_time: None });

@@ -23,32 +23,39 @@ pub use error::ShellError;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-/// Every AWS client the functions use, built once and shared by reference.
+/// Every AWS client the functions use, shared by reference, each built the first time it
+/// is used: a cold start pays only for the clients its invocation calls.
 #[derive(Clone, Debug)]
 pub struct Clients {
-    pub budgets: aws_sdk_budgets::Client,
+    pub budgets: Lazy<aws_sdk_budgets::Client>,
     /// Cost Explorer answers from us-east-1 only.
-    pub costexplorer: aws_sdk_costexplorer::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub scheduler: aws_sdk_scheduler::Client,
-    pub sns: aws_sdk_sns::Client,
+    pub costexplorer: Lazy<aws_sdk_costexplorer::Client>,
+    pub dynamodb: Lazy<aws_sdk_dynamodb::Client>,
+    pub ecs: Lazy<aws_sdk_ecs::Client>,
+    pub scheduler: Lazy<aws_sdk_scheduler::Client>,
+    pub sns: Lazy<aws_sdk_sns::Client>,
 }
 
 impl Clients {
     /// Clients sharing one configuration (credentials, region, endpoint, retries).
     pub fn new(sdk: &SdkConfig) -> Self {
+        fn lazy<T: 'static>(sdk: &SdkConfig, make: fn(&SdkConfig) -> T) -> Lazy<T> {
+            let sdk = sdk.clone();
+            Lazy::new(move || make(&sdk))
+        }
         Self {
-            budgets: aws_sdk_budgets::Client::new(sdk),
-            costexplorer: aws_sdk_costexplorer::Client::from_conf(
-                aws_sdk_costexplorer::config::Builder::from(sdk)
-                    .region(aws_sdk_costexplorer::config::Region::new("us-east-1"))
-                    .build(),
-            ),
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            ecs: aws_sdk_ecs::Client::new(sdk),
-            scheduler: aws_sdk_scheduler::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
+            budgets: lazy(sdk, aws_sdk_budgets::Client::new),
+            costexplorer: lazy(sdk, |sdk| {
+                aws_sdk_costexplorer::Client::from_conf(
+                    aws_sdk_costexplorer::config::Builder::from(sdk)
+                        .region(aws_sdk_costexplorer::config::Region::new("us-east-1"))
+                        .build(),
+                )
+            }),
+            dynamodb: lazy(sdk, aws_sdk_dynamodb::Client::new),
+            ecs: lazy(sdk, aws_sdk_ecs::Client::new),
+            scheduler: lazy(sdk, aws_sdk_scheduler::Client::new),
+            sns: lazy(sdk, aws_sdk_sns::Client::new),
         }
     }
 
@@ -56,6 +63,50 @@ impl Clients {
     /// Lambda credentials; `AWS_ENDPOINT_URL`) and builds every client from it.
     pub async fn from_env() -> Self {
         Self::new(&sdk_config().await)
+    }
+}
+
+/// A value built the first time it is used (and shared by clones); `Lazy::from(value)`
+/// is one built already.
+#[derive(Clone)]
+pub struct Lazy<T> {
+    cell: std::sync::Arc<std::sync::OnceLock<T>>,
+    make: std::sync::Arc<dyn Fn() -> T + Send + Sync>,
+}
+
+impl<T> Lazy<T> {
+    pub fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        Self {
+            cell: std::sync::Arc::new(std::sync::OnceLock::new()),
+            make: std::sync::Arc::new(make),
+        }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> From<T> for Lazy<T> {
+    fn from(value: T) -> Self {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(value.clone());
+        Self {
+            cell: std::sync::Arc::new(cell),
+            make: std::sync::Arc::new(move || value.clone()),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Lazy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.cell.get_or_init(|| (self.make)())
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Lazy<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.cell.get() {
+            Some(value) => value.fmt(f),
+            None => f.write_str("<not built yet>"),
+        }
     }
 }
 
