@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::action::{Action, Decision, Notification, NotificationEvent, Severity};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::lifecycle::{Observed, whole_seconds};
+use crate::lifecycle::{Observed, hhmm, whole_seconds};
 use crate::schedule::BusinessHours;
 use crate::state::{Deployment, DeploymentStatus, EnvironmentState, HealthChange, HealthStatus, short_sha};
 
@@ -371,10 +371,6 @@ fn length(d: chrono::Duration) -> String {
     let secs = d.num_seconds().max(0) as u64;
     let rounded = if secs >= 60 { secs / 60 * 60 } else { secs };
     humantime::format_duration(Duration::from_secs(rounded)).to_string()
-}
-
-fn hhmm(t: DateTime<Utc>) -> String {
-    t.format("%H:%M UTC").to_string()
 }
 
 /// Why the grace period is in force at `now`, if it is: staging was started, a

@@ -72,18 +72,12 @@ where
     let mut summary = decision.summary;
     let announced = report.withheld.first().map(|n| n.body.clone());
     for (sha, refused, error) in failed_dispatches {
-        let followed = decide_and_commit(executor, &store, &|state: &EnvironmentState, _| {
-            Ok(lifecycle::decide_dispatch_failed(state, &sha, refused, &error, announced.as_deref(), executor.config))
+        let decided = follow_up(executor, &store, &mut report, &|state: &EnvironmentState| {
+            lifecycle::decide_dispatch_failed(state, &sha, refused, &error, announced.as_deref(), executor.config)
         })
         .await;
-        match followed {
-            Ok((follow_up, ..)) => {
-                summary = follow_up.summary;
-                let told = executor.execute_all(&follow_up.actions).await;
-                report.done.extend(told.done);
-                report.failed.extend(told.failed);
-            }
-            Err(e) => report_failure(&mut report, None, e),
+        if let Some(line) = decided {
+            summary = line;
         }
     }
 
@@ -100,18 +94,12 @@ where
     for (action, error) in failed_repairs {
         use crate::action::NotificationEvent::{DeployRolledBack, HealthDown, HealthHealing};
         let withheld = report.withheld.iter().find(|n| matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)).cloned();
-        let followed = decide_and_commit(executor, &store, &|state: &EnvironmentState, _| {
-            Ok(crate::health::decide_repair_failed(state, &action, &error, withheld.as_ref()))
+        let decided = follow_up(executor, &store, &mut report, &|state: &EnvironmentState| {
+            crate::health::decide_repair_failed(state, &action, &error, withheld.as_ref())
         })
         .await;
-        match followed {
-            Ok((follow_up, ..)) => {
-                summary = format!("{summary}; {}", follow_up.summary);
-                let told = executor.execute_all(&follow_up.actions).await;
-                report.done.extend(told.done);
-                report.failed.extend(told.failed);
-            }
-            Err(e) => report_failure(&mut report, None, e),
+        if let Some(line) = decided {
+            summary = format!("{summary}; {line}");
         }
     }
 
@@ -144,6 +132,27 @@ where
     }
 
     finish(summary, report, state)
+}
+
+/// Commits and carries out a decision that follows a failed action (a refused dispatch,
+/// a refused rollback), adding what it did to `report`; returns its summary, or `None`
+/// when it could not be committed (the failure is in `report`).
+async fn follow_up<F>(executor: &Executor<'_>, store: &Store<'_>, report: &mut Report, decide: &F) -> Option<String>
+where
+    F: Fn(&EnvironmentState) -> Decision,
+{
+    match decide_and_commit(executor, store, &|state: &EnvironmentState, _| Ok(decide(state))).await {
+        Ok((decision, ..)) => {
+            let told = executor.execute_all(&decision.actions).await;
+            report.done.extend(told.done);
+            report.failed.extend(told.failed);
+            Some(decision.summary)
+        }
+        Err(e) => {
+            report_failure(report, None, e);
+            None
+        }
+    }
 }
 
 /// The outcome, or the failures that matter. Notifications that failed are reported
