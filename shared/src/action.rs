@@ -25,6 +25,8 @@ pub enum Severity {
 pub enum NotificationEvent {
     #[serde(rename = "deploy.planned")]
     DeployPlanned,
+    #[serde(rename = "deploy.started")]
+    DeployStarted,
     #[serde(rename = "deploy.pending")]
     DeployPending,
     #[serde(rename = "deploy.succeeded")]
@@ -99,6 +101,7 @@ impl NotificationEvent {
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::DeployPlanned => "deploy.planned",
+            Self::DeployStarted => "deploy.started",
             Self::DeployPending => "deploy.pending",
             Self::DeploySucceeded => "deploy.succeeded",
             Self::DeployFailed => "deploy.failed",

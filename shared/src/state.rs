@@ -220,6 +220,21 @@ impl Deployment {
         }
     }
 
+    /// A run of the deploy workflow that a person started (GitHub's "Run workflow"), in
+    /// progress since `started_at`: no push of ours, and what it deploys is the person's
+    /// choice (`deployment_type` unknown).
+    pub fn started_by_hand(sha: &str, run_id: Option<u64>, run_url: Option<String>, started_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        Self {
+            pushes: Vec::new(),
+            deployment_type: None,
+            status: DeploymentStatus::InProgress,
+            started_at: Some(started_at),
+            run_id,
+            run_url,
+            ..Self::new(sha, DeploymentPlan::default(), now)
+        }
+    }
+
     /// Folds `later` into this one: the union of both plans (a migration if either
     /// needs one), every push, the newest sha, the earliest request.
     fn merge(&mut self, later: Deployment) {
@@ -236,6 +251,9 @@ impl Deployment {
 
     /// The pushes, short, for people: `abc1234, def5678`.
     pub fn push_list(&self) -> String {
+        if self.pushes.is_empty() {
+            return format!("none (started by hand at {})", short_sha(&self.sha));
+        }
         self.pushes.iter().map(|s| short_sha(s)).collect::<Vec<_>>().join(", ")
     }
 }

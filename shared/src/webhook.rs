@@ -229,6 +229,27 @@ pub struct WorkflowRun {
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub html_url: Option<String>,
+    /// Who started the run (a re-run's is who re-ran it).
+    #[serde(default)]
+    pub triggering_actor: Option<Actor>,
+    #[serde(default)]
+    pub actor: Option<Actor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Actor {
+    pub login: String,
+}
+
+impl WorkflowRun {
+    /// Who started the run, as GitHub names them.
+    pub fn started_by(&self) -> &str {
+        self.triggering_actor
+            .as_ref()
+            .or(self.actor.as_ref())
+            .map(|a| a.login.as_str())
+            .unwrap_or("someone")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -250,6 +271,9 @@ pub enum Route {
     Push(Box<Push>),
     /// The deploy workflow finished on the configured branch.
     DeployFinished(WorkflowRun),
+    /// A `workflow_dispatch` run of the deploy workflow was requested on the configured
+    /// branch: one of ours, or a person's "Run workflow".
+    DeployRequested(WorkflowRun),
 }
 
 fn parse<'a, T: Deserialize<'a>>(event: &str, body: &'a [u8]) -> Result<T, Rejection> {
@@ -296,7 +320,7 @@ pub fn route(event: &str, body: &[u8], github: &GitHub) -> Result<Route, Rejecti
             check_repository(github, &envelope.repository.full_name)?;
             let run = envelope.workflow_run;
             let workflow_file = run.path.rsplit('/').next().unwrap_or_default();
-            if envelope.action != "completed" {
+            if envelope.action != "completed" && envelope.action != "requested" {
                 Ok(Route::Ignored(format!("workflow_run {}", envelope.action)))
             } else if workflow_file != github.deploy_workflow {
                 Ok(Route::Ignored(format!("workflow {} is not {}", run.path, github.deploy_workflow)))
@@ -306,8 +330,15 @@ pub fn route(event: &str, body: &[u8], github: &GitHub) -> Result<Route, Rejecti
                     run.head_branch.as_deref().unwrap_or("no branch"),
                     github.branch
                 )))
-            } else {
+            } else if envelope.action == "completed" {
                 Ok(Route::DeployFinished(run))
+            } else if run.event.as_deref() != Some("workflow_dispatch") {
+                Ok(Route::Ignored(format!(
+                    "workflow_run requested by {}, not workflow_dispatch",
+                    run.event.as_deref().unwrap_or("an unknown event")
+                )))
+            } else {
+                Ok(Route::DeployRequested(run))
             }
         }
         other => Ok(Route::Ignored(other.to_string())),
@@ -592,6 +623,85 @@ fn is_run_of(run: &WorkflowRun, d: &crate::state::Deployment) -> bool {
     }
 }
 
+/// How close to our dispatch the run it started is created (GitHub creates it at once).
+const DISPATCH_TO_RUN: chrono::Duration = chrono::Duration::minutes(2);
+
+/// A `workflow_dispatch` run of the deploy workflow was requested. One we dispatched (the
+/// run in flight, created within two minutes of its dispatch) changes nothing. One a
+/// person started by hand ("Run workflow" in GitHub, no AWS credentials needed) wakes
+/// staging like `stagingctl up` — held for `STAGING_HOLD_DEFAULT` outside business hours,
+/// refused while the budget locks staging (told, since the run goes on without it) — and
+/// is tracked as the deployment in flight, so the teardown waits for it and its outcome
+/// is told; a run already in flight is left alone (this one is not tracked).
+pub fn decide_deploy_requested(
+    state: &EnvironmentState,
+    observed: Observed,
+    run: &WorkflowRun,
+    now: DateTime<Utc>,
+    config: &Config,
+) -> Result<Decision> {
+    let now = whole_seconds(now);
+    let mut p = Plan::new(state, observed, now, config);
+    let env = state.environment.clone();
+    let link = run.html_url.as_deref().unwrap_or("(no link)");
+    let created = run.created_at.map(whole_seconds);
+    if let Some(d) = &state.deployment_in_flight {
+        if d.run_id.is_some() && d.run_id == run.id {
+            return Ok(p.into_decision(format!("ignored: run {} is already tracked", run.id.unwrap_or_default())));
+        }
+        // Ours: a run in flight that pushes asked for, and this one created within
+        // minutes of its dispatch (without timestamps, the same commit).
+        let ours = !d.pushes.is_empty()
+            && match (d.started_at, created) {
+                (Some(dispatched), Some(created)) => (created - dispatched).abs() <= DISPATCH_TO_RUN,
+                _ => run.head_sha == d.sha,
+            };
+        if ours {
+            return Ok(p.into_decision(format!("ignored: the run of our dispatch for {} started", short_sha(&d.sha))));
+        }
+    }
+    let who = run.started_by().to_string();
+    let sha = short_sha(&run.head_sha);
+    if let Some(lock) = p.next.active_budget_lock(now) {
+        let subject = format!("{env}: {who} ran the deploy by hand, but staging is locked by the budget");
+        let body = format!(
+            "{who} started the deploy workflow by hand @ {sha}, but {env} is locked by the budget ({}: {}); it stays \
+             down and the run will find no service to deploy to. `stagingctl unlock` (or `up --force`) lifts the lock.\nRun: {link}",
+            lock.period, lock.reason
+        );
+        p.notify(NotificationEvent::DeployStarted, Severity::Warning, subject, body);
+        return Ok(p.into_decision("not starting: locked by the budget".into()));
+    }
+    let reason = format!("deploy workflow run by hand @ {sha}");
+    let mut summary = String::new();
+    if !config.business_hours.is_up_time(now) {
+        let until = p.hold(HoldKind::OnDemand, config.hold_default, &reason, &who)?;
+        summary = format!("held until {}; ", hhmm(until));
+    }
+    summary.push_str(&p.start(&format!("started by {who}: {reason}")));
+    let tracked = p.next.deployment_in_flight.is_none();
+    if tracked {
+        let mut d = crate::state::Deployment::started_by_hand(&run.head_sha, run.id, run.html_url.clone(), created.unwrap_or(now), now);
+        d.task_definition_before = p.observed.task_definition.clone();
+        p.next.deployment_in_flight = Some(d);
+        summary.push_str(&format!("; tracking run {} by {who}", run.id.map(|i| i.to_string()).unwrap_or_else(|| sha.to_string())));
+    } else {
+        summary.push_str("; a deploy is already in flight: this run is not tracked");
+    }
+    let subject = format!("{env}: {who} started the deploy by hand @ {sha}");
+    let body = format!(
+        "{who} started the deploy workflow by hand on {} @ {sha}. {}\nRun: {link}",
+        config.github.branch,
+        if tracked {
+            "staging-control tracks the run: the teardown waits for it and its outcome will be told."
+        } else {
+            "Another deploy is in flight; this run's outcome is told only if it fails."
+        }
+    );
+    p.notify(NotificationEvent::DeployStarted, Severity::Info, subject, body);
+    Ok(p.into_decision(summary))
+}
+
 /// The deploy workflow finished. The run in flight → recorded with the commit it built
 /// (said when newer than the push), told (info on success, critical with the run's
 /// link otherwise), and the deploy that waited behind it dispatched. A run we were not
@@ -814,7 +924,10 @@ mod tests {
             ("json of the wrong shape", "push", br#"{"ref": 1}"#.to_vec(), Err(400)),
             ("other event", "issues", b"{}".to_vec(), Ok("ignored: issues")),
             ("deploy finished", "workflow_run", run(serde_json::json!({})), Ok("deploy finished")),
-            ("run requested", "workflow_run", run(serde_json::json!({"action": "requested"})), Ok("ignored: workflow_run requested")),
+            ("run requested by hand", "workflow_run", run(serde_json::json!({"action": "requested", "event": "workflow_dispatch"})), Ok("deploy requested")),
+            ("run requested by a push", "workflow_run", run(serde_json::json!({"action": "requested", "event": "push"})), Ok("ignored: workflow_run requested by push, not workflow_dispatch")),
+            ("run in progress", "workflow_run", run(serde_json::json!({"action": "in_progress", "event": "workflow_dispatch"})), Ok("ignored: workflow_run in_progress")),
+            ("run requested on main", "workflow_run", run(serde_json::json!({"action": "requested", "event": "workflow_dispatch", "head_branch": "main"})), Ok("ignored: run on main, not develop")),
             ("another workflow", "workflow_run", run(serde_json::json!({"path": ".github/workflows/ci.yml"})), Ok("ignored: workflow .github/workflows/ci.yml is not deploy-staging.yml")),
             ("run on main", "workflow_run", run(serde_json::json!({"head_branch": "main"})), Ok("ignored: run on main, not develop")),
         ];
@@ -823,6 +936,7 @@ mod tests {
                 Route::Ping { .. } => "ping".to_string(),
                 Route::Push(_) => "push".to_string(),
                 Route::DeployFinished(_) => "deploy finished".to_string(),
+                Route::DeployRequested(_) => "deploy requested".to_string(),
                 Route::Ignored(why) => format!("ignored: {why}"),
             });
             match (got, expected) {
@@ -1057,6 +1171,8 @@ mod tests {
             run_started_at: Some(utc("2026-11-27T10:00:05Z")),
             updated_at: Some(utc("2026-11-27T10:04:17Z")),
             html_url: Some("https://github.com/acme/app/actions/runs/1".into()),
+            triggering_actor: None,
+            actor: None,
         }
     }
 
@@ -1104,5 +1220,95 @@ mod tests {
         // Nothing in flight.
         let idle = EnvironmentState::new("staging");
         assert!(decide_deploy_finished(&idle, UP, &run("success", SHA), now, &config).actions.is_empty());
+    }
+
+    /// A run requested by hand: `(name, state, observed, run created at, now) ->
+    /// (kinds of actions, summary, tracked run id)`.
+    #[test]
+    fn a_deploy_run_by_hand_wakes_staging_and_is_tracked_and_ours_change_nothing() {
+        let config = config_with(true);
+        let manual = |created: &str| WorkflowRun {
+            id: Some(777),
+            conclusion: None,
+            created_at: Some(utc(created)),
+            triggering_actor: Some(Actor { login: "dave".into() }),
+            ..run("success", SHA)
+        };
+        let down = EnvironmentState { phase: crate::Phase::Down, version: 4, ..EnvironmentState::new("staging") };
+        let up = EnvironmentState { phase: crate::Phase::Up, version: 4, ..EnvironmentState::new("staging") };
+        let ours = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:01.5Z");
+        let mut tracked = up.clone();
+        tracked.deployment_in_flight = Some(crate::state::Deployment::started_by_hand(SHA, Some(777), None, utc("2026-11-27T10:00:00Z"), utc("2026-11-27T10:00:00Z")));
+        let mut locked = down.clone();
+        locked.budget_lock = Some(crate::state::BudgetLock { period: "2026-11".parse().unwrap(), locked_at: utc("2026-11-20T00:00:00Z"), reason: "actual > budget".into() });
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &EnvironmentState, Observed, &str, &str, Vec<&str>, &str, Option<u64>)> = vec![
+            ("evening, down: woken, held, tracked", &down, DOWN, "2026-11-27T19:00:00.4Z", "2026-11-27T19:00:01.6Z",
+             vec!["put_schedule", "notify env.hold", "restore", "notify env.startup", "notify deploy.started"],
+             "held until 21:00 UTC; starting; tracking run 777 by dave", Some(777)),
+            ("working hours, up: tracked only", &up, UP, "2026-11-27T11:00:00Z", "2026-11-27T11:00:02.9Z",
+             vec!["notify deploy.started"], "already up; tracking run 777 by dave", Some(777)),
+            ("locked: stays down, told", &locked, DOWN, "2026-11-27T19:00:00Z", "2026-11-27T19:00:02Z",
+             vec!["notify deploy.started"], "not starting: locked by the budget", None),
+            ("the run of our dispatch: nothing", &ours, UP, "2026-11-27T10:00:03Z", "2026-11-27T10:00:04Z",
+             vec![], "ignored: the run of our dispatch for 2222222 started", None),
+            ("a manual run while ours is in flight: not tracked", &ours, UP, "2026-11-27T10:20:00Z", "2026-11-27T10:20:01Z",
+             vec!["notify deploy.started"], "already up; a deploy is already in flight: this run is not tracked", None),
+            ("the same run again: nothing", &tracked, UP, "2026-11-27T10:00:00Z", "2026-11-27T10:00:09Z",
+             vec![], "ignored: run 777 is already tracked", Some(777)),
+        ];
+        for (name, state, observed, created, now, expected, summary, run_id) in cases {
+            let d = decide_deploy_requested(state, observed.clone(), &manual(created), utc(now), &config).unwrap();
+            assert_eq!(kinds(&d), expected, "{name}");
+            assert_eq!(d.summary, summary, "{name}");
+            let in_flight = d.next_state.deployment_in_flight.as_ref();
+            if run_id == Some(777) {
+                let t = in_flight.unwrap();
+                assert_eq!((t.status, t.deployment_type, t.pushes.len()), (DeploymentStatus::InProgress, None, 0), "{name}");
+                assert_eq!(t.started_at.map(|t| t.timestamp_subsec_nanos()), Some(0), "{name}: whole seconds");
+            } else if std::ptr::eq(state, &ours) {
+                assert_eq!(in_flight, ours.deployment_in_flight.as_ref(), "{name}: ours is left as it was");
+            } else {
+                assert!(in_flight.is_none(), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_started_by_hand_finishes_like_ours_and_the_teardown_waits_for_it() {
+        let config = config_with(true);
+        let down = EnvironmentState { phase: crate::Phase::Down, version: 4, ..EnvironmentState::new("staging") };
+        let requested = WorkflowRun {
+            id: Some(777),
+            conclusion: None,
+            created_at: Some(utc("2026-11-27T19:00:00Z")),
+            actor: Some(Actor { login: "dave".into() }),
+            ..run("success", SHA)
+        };
+        let d = decide_deploy_requested(&down, DOWN, &requested, utc("2026-11-27T19:00:00.5Z"), &config).unwrap();
+        let state = EnvironmentState { version: 5, ..d.next_state };
+        // Round trip through JSON, as the store does.
+        let state: EnvironmentState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+        let finished = WorkflowRun {
+            conclusion: Some("success".into()),
+            run_started_at: Some(utc("2026-11-27T19:00:04Z")),
+            updated_at: Some(utc("2026-11-27T19:06:04Z")),
+            ..requested.clone()
+        };
+        let d = decide_deploy_finished(&state, UP, &finished, utc("2026-11-27T19:06:05.3Z"), &config);
+        assert_eq!(kinds(&d), ["record", "notify deploy.succeeded"]);
+        let Some(Action::Notify(n)) = d.actions.last() else { panic!() };
+        assert_eq!(n.subject, "staging: deploy succeeded @ 2222222 in 6m");
+        assert!(n.body.contains("Pushes: none (started by hand at 2222222)"), "{}", n.body);
+
+        // Run by hand just before 18:00: the scheduled teardown waits for it.
+        let up = EnvironmentState { phase: crate::Phase::Up, version: 4, ..EnvironmentState::new("staging") };
+        let late = WorkflowRun { created_at: Some(utc("2026-11-27T17:58:00Z")), ..requested };
+        let d = decide_deploy_requested(&up, UP, &late, utc("2026-11-27T17:58:01.1Z"), &config).unwrap();
+        let state = EnvironmentState { version: 5, ..d.next_state };
+        let teardown = crate::lifecycle::Command::Scheduled(crate::action::ScheduledCommand::Teardown { scheduled_time: Some(utc("2026-11-27T18:00:00Z")) });
+        let d = crate::lifecycle::decide(&state, UP, &teardown, utc("2026-11-27T18:00:00.8Z"), &config).unwrap();
+        assert!(d.summary.starts_with("scheduled teardown deferred to 18:15 UTC: the deploy of 2222222"), "{}", d.summary);
+        assert!(d.next_state.wants_running());
     }
 }

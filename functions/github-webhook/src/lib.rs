@@ -20,6 +20,9 @@ use staging_core::shell::store::Claim;
 use staging_core::shell::{Clients, ShellError};
 use staging_core::shell::github::GitHubApi;
 use staging_core::webhook::{self, Delivery, Route};
+use staging_core::action::Decision;
+use staging_core::lifecycle::Observed;
+use staging_core::state::EnvironmentState;
 use staging_core::{Config, Filters};
 
 /// Redeliveries are possible for 3 days; keep the record a day longer.
@@ -98,6 +101,7 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
         Route::Ignored(reason) => (202, json!({ "delivery": delivery.id, "ignored": reason })),
         Route::Push(push) => once(app, &delivery, body, Act::Push(push), now).await,
         Route::DeployFinished(run) => once(app, &delivery, body, Act::DeployFinished(Box::new(run)), now).await,
+        Route::DeployRequested(run) => once(app, &delivery, body, Act::DeployRequested(Box::new(run)), now).await,
     }
 }
 
@@ -105,6 +109,7 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
 enum Act {
     Push(Box<webhook::Push>),
     DeployFinished(Box<webhook::WorkflowRun>),
+    DeployRequested(Box<webhook::WorkflowRun>),
 }
 
 /// Acts on a delivery at most once: a repeat gets the stored answer.
@@ -129,7 +134,18 @@ async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], act: Act, now: Da
     }
     let result = match act {
         Act::Push(push) => on_push(app, delivery, &push, now).await,
-        Act::DeployFinished(run) => on_deploy_finished(app, delivery, &run, now).await,
+        Act::DeployFinished(run) => {
+            on_workflow_run(app, delivery, now, |state, observed| {
+                Ok(webhook::decide_deploy_finished(state, observed, &run, now, &app.config))
+            })
+            .await
+        }
+        Act::DeployRequested(run) => {
+            on_workflow_run(app, delivery, now, |state, observed| {
+                webhook::decide_deploy_requested(state, observed, &run, now, &app.config)
+            })
+            .await
+        }
     };
     match result {
         Ok((status, body)) => {
@@ -191,18 +207,16 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
     ))
 }
 
-async fn on_deploy_finished(
+/// A run of the deploy workflow was requested or finished: decided by `decide`.
+async fn on_workflow_run(
     app: &Webhook,
     delivery: &Delivery,
-    run: &webhook::WorkflowRun,
     now: DateTime<Utc>,
+    decide: impl Fn(&EnvironmentState, Observed) -> staging_core::Result<Decision>,
 ) -> Result<(u16, Value), ShellError> {
     let mut executor = Executor::new(&app.clients, &app.config);
     executor.github = app.github.as_ref();
-    let outcome = run_with(&executor, now, |state, observed| {
-        Ok(webhook::decide_deploy_finished(state, observed, run, now, &app.config))
-    })
-    .await?;
+    let outcome = run_with(&executor, now, decide).await?;
     Ok((
         200,
         json!({

@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let app = github_webhook::Webhook::with_github(Clients::new(&sdk), config, github)?;
     run(service_fn(|request: Request| {
         let app = &app;
-        async move { Ok::<_, Error>(github_webhook::handle(app, &request, chrono::Utc::now()).await) }
+        async move { Ok::<_, Error>(github_webhook::handle(app, &request, staging_core::shell::now()).await) }
     }))
     .await
 }

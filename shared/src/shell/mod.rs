@@ -23,6 +23,23 @@ pub use error::ShellError;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+/// The clock the functions decide by: the system's. Built with the feature `demo-clock`
+/// (only `scripts/demo` builds it so; release packages never do), the RFC 3339 instant in
+/// the file named by `STAGING_DEMO_CLOCK`, read at every invocation, so that a day can be
+/// replayed through the real Lambda runtime. A missing or unreadable file is the system
+/// clock, said once per invocation in the log.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    #[cfg(feature = "demo-clock")]
+    if let Some(path) = std::env::var_os("STAGING_DEMO_CLOCK") {
+        match std::fs::read_to_string(&path).map(|s| chrono::DateTime::parse_from_rfc3339(s.trim())) {
+            Ok(Ok(t)) => return t.with_timezone(&chrono::Utc),
+            Ok(Err(e)) => tracing::warn!(error = %e, "STAGING_DEMO_CLOCK: not an RFC 3339 instant; using the system clock"),
+            Err(e) => tracing::warn!(error = %e, "STAGING_DEMO_CLOCK: unreadable; using the system clock"),
+        }
+    }
+    chrono::Utc::now()
+}
+
 /// Every AWS client the functions use, shared by reference, each built the first time it
 /// is used: a cold start pays only for the clients its invocation calls.
 #[derive(Clone, Debug)]

@@ -1,0 +1,478 @@
+"""A working day of Staging Control, replayed through the real Lambda Runtime API.
+
+Run by scripts/demo (which starts moto and finds cargo-lambda): builds the four functions
+with the `demo-clock` feature (their clock is the instant in a file this script moves
+forward), serves a loopback GitHub API and a loopback app, starts `cargo lambda watch`
+and replays the day with `cargo lambda invoke --data-file`. After each step it reads
+what the world looks like: the ECS service's desired count (DescribeServices), the
+notifications published to the team topic (an SQS queue subscribed to it), the workflow
+dispatches GitHub received.
+"""
+import argparse
+import datetime as dt
+import importlib.machinery
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FUNCTIONS = ["lifecycle", "github-webhook", "budget-alert", "health-check"]
+WEBHOOK_SECRET = "demo-webhook-secret"
+GITHUB_TOKEN = "ghp_demo0000000000000000000000000000000000"
+REPOSITORY = "acme/app"
+signer = importlib.machinery.SourceFileLoader("signer", str(ROOT / "scripts" / "sign-webhook-events")).load_module()
+
+
+def log(message):
+    print(f"demo: {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def iso(t):
+    """RFC 3339 UTC with nanoseconds: the functions' clocks carry sub-second instants."""
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond:06d}417Z"
+
+
+def whole(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------------------
+# Loopback peers: GitHub's REST API (compare, workflow dispatch) and the app's /health.
+
+
+class GitHub:
+    def __init__(self):
+        self.compares = {}  # "base...head" -> [paths]
+        self.dispatches = []
+        self.lock = threading.Lock()
+
+
+class App:
+    healthy = True
+
+
+def serve(handler):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def github_handler(github):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def answer(self, status, body=None):
+            data = b"" if body is None else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def authorised(self):
+            if self.headers.get("authorization") != f"Bearer {GITHUB_TOKEN}":
+                self.answer(401, {"message": "Bad credentials"})
+                return False
+            return True
+
+        def do_GET(self):
+            prefix = f"/repos/{REPOSITORY}/compare/"
+            if not self.authorised():
+                return
+            if self.path.startswith(prefix):
+                key = self.path[len(prefix):].split("?")[0]
+                files = github.compares.get(key)
+                if files is None:
+                    return self.answer(404, {"message": "Not Found"})
+                return self.answer(200, {"status": "ahead", "total_commits": 1, "files": [{"filename": f, "status": "modified"} for f in files]})
+            self.answer(404, {"message": "Not Found"})
+
+        def do_POST(self):
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length)
+            if not self.authorised():
+                return
+            prefix = f"/repos/{REPOSITORY}/actions/workflows/"
+            if self.path.startswith(prefix) and self.path.endswith("/dispatches"):
+                with github.lock:
+                    github.dispatches.append({"workflow": self.path[len(prefix):-len("/dispatches")], **json.loads(body)})
+                return self.answer(204)
+            self.answer(404, {"message": "Not Found"})
+
+    return Handler
+
+
+def app_handler(app):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            status, body = (200, b"ok") if app.healthy else (503, b"database connection refused")
+            self.send_response(status)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+# ---------------------------------------------------------------------------------------
+# Events, as the real senders shape them.
+
+
+def push(before, after, files, at, message, who="alice"):
+    commit = {
+        "id": after, "tree_id": "0" * 40, "distinct": True, "message": message,
+        "timestamp": whole(at), "url": f"https://github.com/{REPOSITORY}/commit/{after}",
+        "author": {"name": who, "email": f"{who}@example.com", "username": who},
+        "committer": {"name": who, "email": f"{who}@example.com", "username": who},
+        "added": [], "removed": [], "modified": files,
+    }
+    return "push", {
+        "ref": "refs/heads/develop", "before": before, "after": after,
+        "repository": {"name": "app", "full_name": REPOSITORY, "default_branch": "main"},
+        "pusher": {"name": who, "email": f"{who}@example.com"}, "sender": {"login": who},
+        "created": False, "deleted": False, "forced": False,
+        "compare": f"https://github.com/{REPOSITORY}/compare/{before[:12]}...{after[:12]}",
+        "commits": [commit], "head_commit": commit,
+    }
+
+
+def workflow_run(action, sha, event, created, started=None, finished=None, conclusion=None, run_id=30433642, who="alice"):
+    run = {
+        "id": run_id, "name": "Deploy staging", "head_branch": "develop", "head_sha": sha,
+        "path": ".github/workflows/deploy-staging.yml", "event": event,
+        "status": "completed" if conclusion else "queued", "conclusion": conclusion,
+        "html_url": f"https://github.com/{REPOSITORY}/actions/runs/{run_id}",
+        "created_at": whole(created), "updated_at": whole(finished or created),
+        "run_started_at": whole(started or created),
+        "actor": {"login": who}, "triggering_actor": {"login": who},
+    }
+    return "workflow_run", {
+        "action": action, "workflow_run": run,
+        "workflow": {"name": "Deploy staging", "path": ".github/workflows/deploy-staging.yml"},
+        "repository": {"name": "app", "full_name": REPOSITORY}, "sender": {"login": who},
+    }
+
+
+def delivery(kind_and_payload, at):
+    kind, payload = kind_and_payload
+    body = json.dumps(payload, separators=(",", ":"))
+    return signer.function_url_request(kind, body, WEBHOOK_SECRET.encode(), str(uuid.uuid4()), time_epoch_ms=int(at.timestamp() * 1000))
+
+
+def budget_notification(at, actual, limit, kind="ACTUAL"):
+    message = (
+        f"AWS Budget Notification {at.strftime('%B')} {at.day}, {at.year}\nAWS Account 123456789012\n\nDear AWS Customer,\n\n"
+        f"You requested that we alert you when the {kind} Cost associated with your staging-monthly budget is greater than "
+        f"${limit:.2f} for the current month. The {kind} Cost associated with this budget is ${actual:.2f}. You can find "
+        "additional details below and by accessing the AWS Budgets dashboard [1].\n\n"
+        f"Budget Name: staging-monthly\nBudget Type: Cost\nBudgeted Amount: ${limit:.2f}\nAlert Type: {kind}\n"
+        f"Alert Threshold: > ${limit:.2f}\n{kind} Amount: ${actual:.2f}\n\n[1] https://console.aws.amazon.com/billing/home#/budgets\n"
+    )
+    return {"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0",
+        "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:staging-control-budget:5f2ab4e1",
+        "Sns": {
+            "Type": "Notification", "MessageId": str(uuid.uuid4()),
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:staging-control-budget",
+            "Subject": "AWS Budgets: staging-monthly has exceeded your alert threshold",
+            "Message": message, "Timestamp": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
+            "SignatureVersion": "1", "Signature": "EXAMPLE",
+            "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-EXAMPLE.pem",
+            "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe", "MessageAttributes": {},
+        },
+    }]}
+
+
+# ---------------------------------------------------------------------------------------
+
+
+class World:
+    """What the demo reads after each step: through the same APIs a person would use."""
+
+    def __init__(self, env):
+        kw = dict(endpoint_url=env["AWS_ENDPOINT_URL"], region_name=env["AWS_REGION"], aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.env = env
+        self.ecs = boto3.client("ecs", **kw)
+        self.sqs = boto3.client("sqs", **kw)
+        self.scheduler = boto3.client("scheduler", **kw)
+        self.secrets = boto3.client("secretsmanager", **kw)
+
+    def desired(self):
+        s = self.ecs.describe_services(cluster=self.env["STAGING_CLUSTER"], services=[self.env["STAGING_SERVICE"]])["services"][0]
+        return s["desiredCount"]
+
+    def notifications(self):
+        out = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=self.env["STAGING_TEAM_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = got.get("Messages", [])
+            if not messages:
+                return out
+            for m in messages:
+                body = json.loads(m["Body"])
+                chatbot = json.loads(body["Message"]) if body.get("Type") == "Notification" else body
+                meta = chatbot.get("metadata", {})
+                out.append({
+                    "event": meta.get("eventType"),
+                    "severity": meta.get("additionalContext", {}).get("severity"),
+                    "subject": meta.get("summary") or chatbot.get("content", {}).get("title"),
+                })
+                self.sqs.delete_message(QueueUrl=self.env["STAGING_TEAM_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
+
+    def hold_schedule_input(self):
+        group = self.env["STAGING_SCHEDULE_GROUP"]
+        for s in self.scheduler.list_schedules(GroupName=group)["Schedules"]:
+            got = self.scheduler.get_schedule(GroupName=group, Name=s["Name"])
+            if "hold" in s["Name"]:
+                return json.loads(got["Target"]["Input"]), got["ScheduleExpression"]
+        return None, None
+
+
+def summary_of(function, answer):
+    """The decision, in a line, from what the function answered."""
+    if function == "github-webhook":
+        try:
+            body = json.loads(answer.get("body") or "{}")
+        except json.JSONDecodeError:
+            body = {"raw": answer.get("body")}
+        decision = body.get("decision") or body.get("summary") or body.get("reason") or body.get("status") or body
+        return f"{answer.get('statusCode')} {decision if isinstance(decision, str) else json.dumps(decision)}"
+    if isinstance(answer.get("records"), list):
+        return "; ".join(
+            (r.get("answer") or {}).get("summary") or f"error: {r.get('error')}" for r in answer["records"]
+        )
+    for key in ("summary", "decision"):
+        if isinstance(answer.get(key), str):
+            return answer[key]
+        if isinstance(answer.get(key), dict) and isinstance(answer[key].get("summary"), str):
+            return answer[key]["summary"]
+    return json.dumps(answer)[:160]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cargo-lambda", required=True)
+    ap.add_argument("--exit", action="store_true", help="stop after the day (tests, CI)")
+    ap.add_argument("--json", metavar="FILE", help="write the timeline as JSON")
+    ap.add_argument("--date", default="2026-11-25", help="the working day replayed (YYYY-MM-DD)")
+    ap.add_argument("--port", type=int, default=9010, help="cargo lambda watch's invoke port")
+    args = ap.parse_args()
+
+    day = dt.datetime.strptime(args.date, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+    if day.weekday() >= 4:
+        sys.exit("demo: --date must be a Monday to Thursday (the next day is replayed too)")
+    env = dict(os.environ)
+    world = World(env)
+    work = ROOT / ".local" / "demo"
+    work.mkdir(parents=True, exist_ok=True)
+    clock = work / "clock"
+
+    github, app = GitHub(), App()
+    github_server, app_server = serve(github_handler(github)), serve(app_handler(app))
+    webhook_arn = world.secrets.create_secret(Name=f"demo-webhook-{uuid.uuid4().hex[:8]}", SecretString=WEBHOOK_SECRET)["ARN"]
+    token_arn = world.secrets.create_secret(Name=f"demo-token-{uuid.uuid4().hex[:8]}", SecretString=GITHUB_TOKEN)["ARN"]
+    env.update({
+        "STAGING_DEMO_CLOCK": str(clock),
+        "GITHUB_API_URL": f"http://127.0.0.1:{github_server.server_address[1]}",
+        "GITHUB_REPOSITORY": REPOSITORY,
+        "GITHUB_BRANCH": "develop",
+        # As deployed: both secrets come from Secrets Manager (moto's).
+        "GITHUB_WEBHOOK_SECRET_ARN": webhook_arn,
+        "GITHUB_TOKEN_ARN": token_arn,
+        "STAGING_PROBES": f"app=http://127.0.0.1:{app_server.server_address[1]}/health;latency=2s",
+        "STAGING_HEALTH_GRACE": "10m",
+        "RUST_LOG": env.get("RUST_LOG", "warn"),
+    })
+    env.pop("GITHUB_WEBHOOK_SECRET", None)
+    env.pop("GITHUB_TOKEN", None)
+
+    features = "staging-core/demo-clock"
+    cargo_lambda = args.cargo_lambda
+    log("building the four functions (debug, feature demo-clock)")
+    subprocess.run(["cargo", "build", "--locked", "--features", features] + sum((["-p", f] for f in FUNCTIONS), []), cwd=ROOT, check=True)
+
+    clock.write_text(iso(day))
+    watch_log = open(work / "watch.log", "w")
+    log(f"starting cargo lambda watch on 127.0.0.1:{args.port} (log: {work / 'watch.log'})")
+    watch = subprocess.Popen(
+        [cargo_lambda, "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(args.port), "--features", features],
+        cwd=ROOT, env=env, stdout=watch_log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+    def stop_watch():
+        if watch.poll() is None:
+            os.killpg(watch.pid, signal.SIGTERM)
+            try:
+                watch.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(watch.pid, signal.SIGKILL)
+
+    try:
+        for _ in range(600):
+            try:
+                with socket.create_connection(("127.0.0.1", args.port), timeout=0.2):
+                    break
+            except OSError:
+                if watch.poll() is not None:
+                    sys.exit(f"demo: cargo lambda watch exited; see {work / 'watch.log'}")
+                time.sleep(0.1)
+        timeline = replay(args, day, clock, world, github, app, cargo_lambda, work)
+    except BaseException:
+        stop_watch()
+        raise
+
+    print_timeline(timeline)
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps({"date": args.date, "steps": timeline}, indent=1) + "\n")
+        log(f"wrote {args.json}")
+    if args.exit:
+        stop_watch()
+        return
+    print(
+        f"\ncargo lambda watch is up on 127.0.0.1:{args.port}, against local AWS at {env['AWS_ENDPOINT_URL']}.\n"
+        f"Post your own events, e.g.:\n"
+        f"  {cargo_lambda} lambda invoke lifecycle -A 127.0.0.1 -P {args.port} --data-file events/lifecycle.teardown.json\n"
+        f"The functions' clock is the instant in {clock} (edit it to move time). Ctrl-C stops everything.",
+        flush=True,
+    )
+    try:
+        watch.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_watch()
+
+
+def replay(args, day, clock, world, github, app, cargo_lambda, work):
+    steps = []
+    yesterday = day - dt.timedelta(days=1)
+    tomorrow = day + dt.timedelta(days=1)
+
+    def at(base, hhmm, ms=250):
+        h, m = map(int, hhmm.split(":"))
+        return base.replace(hour=h, minute=m, second=0, microsecond=ms * 1000)
+
+    def invoke(when, what, function, event):
+        clock.write_text(iso(when))
+        data = work / f"event-{len(steps):02d}.json"
+        data.write_text(json.dumps(event))
+        got = subprocess.run(
+            [cargo_lambda, "lambda", "invoke", function, "-A", "127.0.0.1", "-P", str(args.port), "--data-file", str(data), "--output-format", "json"],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )
+        if got.returncode != 0:
+            answer = {"error": (got.stdout + got.stderr).strip()[-400:]}
+        else:
+            try:
+                answer = json.loads(got.stdout)
+            except json.JSONDecodeError:
+                answer = {"raw": got.stdout.strip()}
+        with github.lock:
+            dispatched, github.dispatches[:] = list(github.dispatches), []
+        step = {
+            "at": whole(when),
+            "event": what,
+            "function": function,
+            "ok": got.returncode == 0,
+            "decision": summary_of(function, answer) if got.returncode == 0 else answer["error"],
+            "ecs_desired": world.desired(),
+            "notifications": world.notifications(),
+            "dispatches": [{"deployment_type": d.get("inputs", {}).get("deployment-type"), "ref": d.get("ref")} for d in dispatched],
+            "answer": answer,
+        }
+        steps.append(step)
+        mark = "" if step["ok"] else "  [FAILED]"
+        log(f"{step['at']} {what}: {step['decision']}{mark}")
+        return step
+
+    def scheduled(command, when):
+        return {"command": command, "scheduled_time": whole(when)}
+
+    base_sha, backend_sha, docs_sha = "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "9b2e4c71d0a35f8e6c1b7a2d4e9f03c5a8b6d1e2"
+    github.compares[f"{base_sha}...{backend_sha}"] = ["apps/express-api/src/routes/teams.ts", "apps/express-api/src/app.ts"]
+    github.compares[f"{backend_sha}...{docs_sha}"] = ["docs/runbook.md", "README.md"]
+
+    invoke(at(yesterday, "18:00"), "the evening before: scheduled teardown", "lifecycle", scheduled("teardown", at(yesterday, "18:00", 0)))
+    invoke(at(day, "08:00"), "scheduled startup", "lifecycle", scheduled("startup", at(day, "08:00", 0)))
+    t = at(day, "10:00")
+    invoke(t, "push to develop: apps/express-api (backend only)", "github-webhook",
+           delivery(push(base_sha, backend_sha, github.compares[f"{base_sha}...{backend_sha}"], t, "Add the teams endpoint"), t))
+    t = at(day, "10:03")
+    invoke(t, "push to develop: docs only", "github-webhook",
+           delivery(push(backend_sha, docs_sha, github.compares[f"{backend_sha}...{docs_sha}"], t, "Runbook: restarts", who="bob"), t))
+    t = at(day, "10:07")
+    invoke(t, "the deploy workflow finishes: success", "github-webhook",
+           delivery(workflow_run("completed", docs_sha, "workflow_dispatch", at(day, "10:00", 900) + dt.timedelta(seconds=2),
+                                 at(day, "10:00") + dt.timedelta(seconds=6), at(day, "10:06"), "success"), t))
+    for hhmm, healthy, what in [
+        ("11:00", True, "health check: the app answers"),
+        ("11:05", False, "health check: the app answers 503"),
+        ("11:10", False, "health check: still 503"),
+        ("11:15", True, "health check: the app is back"),
+        ("11:20", True, "health check: still answering"),
+    ]:
+        app.healthy = healthy
+        invoke(at(day, hhmm), what, "health-check", scheduled("health", at(day, hhmm, 0)))
+    t = at(day, "12:30")
+    invoke(t, "dave runs the deploy workflow by hand (Run workflow)", "github-webhook",
+           delivery(workflow_run("requested", docs_sha, "workflow_dispatch", at(day, "12:30", 0), run_id=30433700, who="dave"), t))
+    t = at(day, "12:36")
+    invoke(t, "dave's run finishes: success", "github-webhook",
+           delivery(workflow_run("completed", docs_sha, "workflow_dispatch", at(day, "12:30", 0), at(day, "12:30") + dt.timedelta(seconds=4),
+                                 at(day, "12:35") + dt.timedelta(seconds=30), "success", run_id=30433700, who="dave"), t))
+    invoke(at(day, "18:00"), "scheduled teardown", "lifecycle", scheduled("teardown", at(day, "18:00", 0)))
+    invoke(at(day, "20:00"), "on-demand start with a 2 h hold (carol)", "lifecycle",
+           {"command": "up", "hold": "2h", "reason": "evening demo for a client", "who": "carol"})
+    hold_input, expression = world.hold_schedule_input()
+    if hold_input is None:
+        raise SystemExit("demo: the on-demand start left no hold schedule in EventBridge Scheduler")
+    log(f"the hold's schedule in EventBridge Scheduler: {expression}, input {json.dumps(hold_input)}")
+    invoke(at(day, "22:00", 40), "the hold's one-time schedule fires", "lifecycle", hold_input)
+    invoke(at(day, "22:30"), "AWS Budgets: actual cost over the budget", "budget-alert", budget_notification(at(day, "22:30"), 6.42, 6.00))
+    invoke(at(tomorrow, "08:00"), "next morning: scheduled startup", "lifecycle", scheduled("startup", at(tomorrow, "08:00", 0)))
+    t = at(tomorrow, "08:30")
+    invoke(t, "dave runs the deploy workflow by hand", "github-webhook",
+           delivery(workflow_run("requested", docs_sha, "workflow_dispatch", at(tomorrow, "08:30", 0), run_id=30433900, who="dave"), t))
+    invoke(at(tomorrow, "09:00"), "daily cost report", "budget-alert", {"command": "daily_report"})
+    return steps
+
+
+def print_timeline(steps):
+    print()
+    print(f"{'time (UTC)':<17} {'event':<52} {'ECS':>3}  decision / notifications")
+    for s in steps:
+        when = s["at"][:16].replace("T", " ")
+        print(f"{when:<17} {s['event'][:52]:<52} {s['ecs_desired']:>3}  {s['decision'][:100]}")
+        for d in s["dispatches"]:
+            print(f"{'':<75}  -> GitHub: workflow_dispatch {d['deployment_type']} on {d['ref']}")
+        for n in s["notifications"]:
+            print(f"{'':<75}  -> {n['event']} ({n['severity']}): {n['subject']}")
+    failed = [s for s in steps if not s["ok"]]
+    if failed:
+        print(f"\n{len(failed)} step(s) failed.", flush=True)
+
+
+if __name__ == "__main__":
+    main()
