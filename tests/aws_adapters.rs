@@ -136,12 +136,16 @@ async fn one_time_schedules_are_created_replaced_and_deleted_in_utc() {
     assert_eq!(first.expression, "at(2026-11-27T20:00:00)");
     assert_eq!(first.time_zone.as_deref(), Some("UTC"));
     assert_eq!(first.input.as_deref(), Some(input));
+    // Retried, then kept in the dead-letter queue rather than lost.
+    assert_eq!(first.dead_letter_arn.as_deref(), Some(env["STAGING_SCHEDULE_DLQ_ARN"].as_str()));
+    assert_eq!(first.retry_attempts, Some(staging_core::shell::scheduler::RETRY_ATTEMPTS));
 
     // Putting it again replaces it (and keeps the time zone explicit).
     schedules.put_one_time("staging-hold-expiry", utc("2026-11-27T22:30:00Z"), "{}").await.unwrap();
     let second = schedules.get("staging-hold-expiry").await.unwrap().unwrap();
     assert_eq!(second.expression, "at(2026-11-27T22:30:00)");
     assert_eq!(second.time_zone.as_deref(), Some("UTC"));
+    assert_eq!(second.dead_letter_arn.as_deref(), Some(env["STAGING_SCHEDULE_DLQ_ARN"].as_str()));
 
     assert!(schedules.delete("staging-hold-expiry").await.unwrap());
     assert!(!schedules.delete("staging-hold-expiry").await.unwrap(), "deleting twice is not an error");

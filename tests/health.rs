@@ -365,3 +365,24 @@ async fn a_tick_puts_back_a_missing_hold_schedule_and_a_quiet_tick_makes_no_extr
     let out = health_check::handle(&executor, &prober, json!({"command": "health"}), now + chrono::Duration::seconds(2)).await.unwrap();
     assert_eq!(out["done"], json!([]), "{out}");
 }
+
+#[tokio::test]
+async fn a_missed_teardown_is_reported_by_the_tick_after_fifteen_minutes_and_not_before() {
+    let _serial = serial();
+    let app = App::start().await;
+    let env = environment(&app, &[]);
+    let (clients, config) = (clients(&env).await, config(&env));
+    let executor = Executor::new(&clients, &config);
+    let prober = Prober::new(&config.probes).unwrap();
+    let out = lifecycle::handle(&executor, json!({"command": "startup", "scheduled_time": "2026-11-27T08:00:00Z"}), utc("2026-11-27T08:00:00.42Z")).await.unwrap();
+    assert_eq!(out["summary"], "already up", "{out}");
+    // The 18:00 teardown never arrives (its schedule broken, say).
+    for (at, overdue) in [("2026-11-27T17:55:00", false), ("2026-11-27T18:10:00", false), ("2026-11-27T18:15:00", true), ("2026-11-27T18:20:00", true)] {
+        let out = health_check::handle(&executor, &prober, tick(&format!("{at}Z")), utc(&format!("{at}.61Z"))).await.unwrap();
+        assert_eq!(out["teardown_overdue"], json!(overdue), "{at}: {out}");
+    }
+    // Once it has run, the tick says all is well again.
+    lifecycle::handle(&executor, json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}), utc("2026-11-27T18:21:00.3Z")).await.unwrap();
+    let out = health_check::handle(&executor, &prober, tick("2026-11-27T18:25:00Z"), utc("2026-11-27T18:25:00.9Z")).await.unwrap();
+    assert_eq!(out["teardown_overdue"], json!(false), "{out}");
+}

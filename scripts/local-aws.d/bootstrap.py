@@ -94,6 +94,10 @@ if not subscribed:
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     log(f"subscribed {names['queue']} to {names['topic']}")
 
+# The dead-letter queue for schedule events Scheduler could not deliver.
+dlq_url = sqs.create_queue(QueueName="staging-control-schedule-dlq")["QueueUrl"]
+dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
 # Scheduler: the group for one-time schedules, and the role it would invoke with.
 scheduler, iam = client("scheduler"), client("iam")
 try:
@@ -145,6 +149,7 @@ exports = {
     "STAGING_TEAM_QUEUE_URL": queue_url,
     "STAGING_SCHEDULE_GROUP": names["schedule_group"],
     "STAGING_SCHEDULER_ROLE_ARN": role_arn,
+    "STAGING_SCHEDULE_DLQ_ARN": dlq_arn,
     "STAGING_LIFECYCLE_FUNCTION_ARN": f"arn:aws:lambda:{region}:{account}:function:staging-control-lifecycle",
     "STAGING_BUDGET_NAME": names["budget"],
     "GITHUB_REPOSITORY": "acme/app",

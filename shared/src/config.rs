@@ -62,6 +62,9 @@ pub struct Resources {
     pub schedule_group: Option<String>,
     pub scheduler_role_arn: Option<String>,
     pub lifecycle_function_arn: Option<String>,
+    /// Where EventBridge Scheduler sends a one-time schedule's event it could not
+    /// deliver after its retries (`STAGING_SCHEDULE_DLQ_ARN`, an SQS queue; optional).
+    pub schedule_dlq_arn: Option<String>,
     pub budget_name: Option<String>,
 }
 
@@ -268,6 +271,7 @@ impl Config {
             schedule_group: get("STAGING_SCHEDULE_GROUP"),
             scheduler_role_arn: get("STAGING_SCHEDULER_ROLE_ARN"),
             lifecycle_function_arn: get("STAGING_LIFECYCLE_FUNCTION_ARN"),
+            schedule_dlq_arn: get("STAGING_SCHEDULE_DLQ_ARN"),
             budget_name: get("STAGING_BUDGET_NAME"),
         };
 

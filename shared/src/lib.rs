@@ -13,6 +13,7 @@ pub mod cost;
 pub mod error;
 pub mod health;
 pub mod lifecycle;
+pub mod metrics;
 pub mod report;
 pub mod schedule;
 pub mod scope;

@@ -158,6 +158,27 @@ pub fn hold_schedule(state: &EnvironmentState, now: DateTime<Utc>) -> Option<Act
 /// early or late is still the transition it was meant to be, and is ignored once the
 /// next transition has come due. Refusals (a start while locked, a hold that cannot be
 /// placed) are errors and change nothing.
+/// How long staging may run past the end of business hours (or of its hold) before the
+/// teardown counts as missed.
+pub const TEARDOWN_OVERDUE_AFTER: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Whether the committed intent still keeps staging running when it should have been torn
+/// down: outside business hours for more than [`TEARDOWN_OVERDUE_AFTER`], with no hold in
+/// force and none that ended less than that ago, and no deploy in flight that the
+/// teardown legitimately waits for. The health check says so every tick (the metric
+/// `TeardownOverdue`), and an alarm watches it: a missed 18:00 teardown is the failure
+/// that costs money.
+pub fn teardown_overdue(state: &EnvironmentState, now: DateTime<Utc>, config: &Config) -> bool {
+    let hours = &config.business_hours;
+    let grace = chrono::Duration::from_std(config.deploy_grace).unwrap_or(chrono::Duration::MAX);
+    let since = now - TEARDOWN_OVERDUE_AFTER;
+    state.wants_running()
+        && !hours.is_up_time(now)
+        && !hours.is_up_time(since)
+        && state.hold.as_ref().is_none_or(|h| h.until <= since)
+        && state.active_deployment(now, grace).is_none()
+}
+
 pub fn decide(
     state: &EnvironmentState,
     observed: Observed,
@@ -891,6 +912,30 @@ mod tests {
         s.queue_deployment("abcdef0123", crate::DeploymentPlan::FULL, utc(dispatched));
         s.dispatch_pending(utc(dispatched), chrono::Duration::minutes(30)).unwrap();
         s
+    }
+
+    #[test]
+    fn a_teardown_is_overdue_fifteen_minutes_after_the_hours_or_the_hold_end() {
+        let up = EnvironmentState { phase: Phase::Up, version: 4, ..EnvironmentState::new("staging") };
+        let hold_until = |until: &str| EnvironmentState { hold: held(until), ..up.clone() };
+        let down = EnvironmentState { phase: Phase::Down, ..up.clone() };
+        let deploying = with_deploy_in_flight("2026-11-27T17:55:00.3Z");
+        #[rustfmt::skip]
+        let cases: Vec<(&str, EnvironmentState, &str, bool)> = vec![
+            ("up, Friday 18:14:59.9", up.clone(), "2026-11-27T18:14:59.9Z", false),
+            ("up, Friday 18:15:00.4", up.clone(), "2026-11-27T18:15:00.4Z", true),
+            ("up, Friday noon", up.clone(), "2026-11-27T12:00:00.5Z", false),
+            ("up, Saturday 10:00", up.clone(), "2026-11-28T10:00:00Z", true),
+            ("down, Friday 19:00", down, "2026-11-27T19:00:00Z", false),
+            ("held until 20:00, at 20:10", hold_until("2026-11-27T20:00:00Z"), "2026-11-27T20:10:00.7Z", false),
+            ("held until 20:00, at 20:15:00.2", hold_until("2026-11-27T20:00:00Z"), "2026-11-27T20:15:00.2Z", true),
+            ("held until 22:00, at 21:00", hold_until("2026-11-27T22:00:00Z"), "2026-11-27T21:00:00Z", false),
+            ("a deploy in flight since 17:55, at 18:20", deploying.clone(), "2026-11-27T18:20:00.5Z", false),
+            ("a deploy in flight since 17:55, past its grace at 18:26", deploying, "2026-11-27T18:26:00Z", true),
+        ];
+        for (name, state, now, overdue) in cases {
+            assert_eq!(teardown_overdue(&state, utc(now), &config()), overdue, "{name}");
+        }
     }
 
     #[test]

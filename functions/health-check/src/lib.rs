@@ -86,6 +86,8 @@ pub async fn handle(executor: &Executor<'_>, prober: &Prober, event: Value, cloc
     Ok(json!({
         "decision": outcome.summary,
         "health": outcome.state.health.status,
+        // The Lambda binary turns it into the TeardownOverdue metric (an alarm watches it).
+        "teardown_overdue": staging_core::lifecycle::teardown_overdue(&outcome.state, clock, config),
         "probes": probes,
         "done": done,
         "failed": outcome.failed,

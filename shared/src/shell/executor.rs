@@ -78,6 +78,7 @@ impl<'a> Executor<'a> {
             group: required(&r.schedule_group, "STAGING_SCHEDULE_GROUP")?,
             target_arn: required(&r.lifecycle_function_arn, "STAGING_LIFECYCLE_FUNCTION_ARN")?,
             role_arn: required(&r.scheduler_role_arn, "STAGING_SCHEDULER_ROLE_ARN")?,
+            dead_letter_arn: r.schedule_dlq_arn.as_deref(),
         })
     }
 

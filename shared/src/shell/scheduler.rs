@@ -1,13 +1,19 @@
 //! EventBridge Scheduler: one-time `at()` schedules that invoke the lifecycle function
 //! (hold expiry, deferred teardown), deleted by the service once they have fired.
 
-use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
+use aws_sdk_scheduler::types::{
+    ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
+};
 use chrono::{DateTime, Utc};
 
 use super::ShellError;
 
 /// The time zone is always given: an update without one resets it to UTC.
 const TIME_ZONE: &str = "UTC";
+
+/// How often Scheduler retries delivering a one-time schedule's event, and for how long.
+pub const RETRY_ATTEMPTS: i32 = 10;
+pub const RETRY_FOR_SECONDS: i32 = 3600;
 
 /// One-time schedules in one group, all targeting the lifecycle function.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +22,8 @@ pub struct Schedules<'a> {
     pub group: &'a str,
     pub target_arn: &'a str,
     pub role_arn: &'a str,
+    /// The SQS queue for events Scheduler could not deliver after its retries.
+    pub dead_letter_arn: Option<&'a str>,
 }
 
 /// A schedule as stored.
@@ -24,6 +32,8 @@ pub struct ScheduleInfo {
     pub expression: String,
     pub time_zone: Option<String>,
     pub input: Option<String>,
+    pub dead_letter_arn: Option<String>,
+    pub retry_attempts: Option<i32>,
 }
 
 /// `at(2026-11-27T20:00:00)`, to the second, in UTC.
@@ -38,10 +48,18 @@ impl Schedules<'_> {
             .mode(FlexibleTimeWindowMode::Off)
             .build()
             .expect("mode is set");
+        // A missed hold expiry leaves staging up and billing: retried for up to an hour,
+        // then kept in the dead-letter queue (where an alarm sees it).
+        let retry = RetryPolicy::builder()
+            .maximum_retry_attempts(RETRY_ATTEMPTS)
+            .maximum_event_age_in_seconds(RETRY_FOR_SECONDS)
+            .build();
         let target = Target::builder()
             .arn(self.target_arn)
             .role_arn(self.role_arn)
             .input(input)
+            .retry_policy(retry)
+            .set_dead_letter_config(self.dead_letter_arn.map(|arn| DeadLetterConfig::builder().arn(arn).build()))
             .build()
             .expect("arn and role are set");
         let created = self
@@ -93,6 +111,8 @@ impl Schedules<'_> {
                 expression: out.schedule_expression().unwrap_or_default().to_string(),
                 time_zone: out.schedule_expression_timezone().map(str::to_string),
                 input: out.target().and_then(|t| t.input()).map(str::to_string),
+                dead_letter_arn: out.target().and_then(|t| t.dead_letter_config()).and_then(|d| d.arn()).map(str::to_string),
+                retry_attempts: out.target().and_then(|t| t.retry_policy()).and_then(|r| r.maximum_retry_attempts()),
             })),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(None),
             Err(e) => Err(ShellError::aws("scheduler:GetSchedule", e)),
