@@ -29,7 +29,8 @@ import boto3
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FUNCTIONS = ["lifecycle", "github-webhook", "budget-alert", "health-check"]
-WEBHOOK_SECRET = "demo-webhook-secret"
+# The secret events/github-webhook.*.json are signed with, so they can be posted too.
+WEBHOOK_SECRET = "local-webhook-secret"
 GITHUB_TOKEN = "ghp_demo0000000000000000000000000000000000"
 REPOSITORY = "acme/app"
 signer = importlib.machinery.SourceFileLoader("signer", str(ROOT / "scripts" / "sign-webhook-events")).load_module()
