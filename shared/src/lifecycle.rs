@@ -163,18 +163,19 @@ pub fn hold_schedule(state: &EnvironmentState, now: DateTime<Utc>) -> Option<Act
 pub const TEARDOWN_OVERDUE_AFTER: chrono::Duration = chrono::Duration::minutes(15);
 
 /// Whether the committed intent still keeps staging running when it should have been torn
-/// down: outside business hours for more than [`TEARDOWN_OVERDUE_AFTER`], with no hold in
-/// force and none that ended less than that ago, and no deploy in flight that the
-/// teardown legitimately waits for. The health check says so every tick (the metric
-/// `TeardownOverdue`), and an alarm watches it: a missed 18:00 teardown is the failure
-/// that costs money.
+/// down: more than [`TEARDOWN_OVERDUE_AFTER`] past both the end of the business hours of
+/// its last start (`up_until`, recorded by the start) and the end of any hold, with no
+/// deploy in flight that the teardown legitimately waits for. The health check says so
+/// every tick (the metric `TeardownOverdue`), and an alarm watches it: a missed 18:00
+/// teardown is the failure that costs money. It compares instants only, so the health
+/// check links no time-zone tables. A state from before `up_until` was recorded is never
+/// overdue until its next start.
 pub fn teardown_overdue(state: &EnvironmentState, now: DateTime<Utc>, config: &Config) -> bool {
-    let hours = &config.business_hours;
     let grace = chrono::Duration::from_std(config.deploy_grace).unwrap_or(chrono::Duration::MAX);
     let since = now - TEARDOWN_OVERDUE_AFTER;
+    let Some(up_until) = state.up_until else { return false };
     state.wants_running()
-        && !hours.is_up_time(now)
-        && !hours.is_up_time(since)
+        && up_until <= since
         && state.hold.as_ref().is_none_or(|h| h.until <= since)
         && state.active_deployment(now, grace).is_none()
 }
@@ -413,6 +414,11 @@ impl<'a> Plan<'a> {
     /// Makes the intent "running" and brings the service back if it is scaled to zero.
     pub(crate) fn start(&mut self, why: &str) -> String {
         self.next.teardown_deferred_at = None;
+        let hours = &self.config.business_hours;
+        self.next.up_until = Some(match hours.next_transition(self.now) {
+            Some(t) if hours.is_up_time(self.now) => t.at,
+            _ => self.now,
+        });
         if self.observed.desired_count > 0 {
             if !self.next.wants_running() {
                 self.next.phase = Phase::Up;
@@ -916,25 +922,41 @@ mod tests {
 
     #[test]
     fn a_teardown_is_overdue_fifteen_minutes_after_the_hours_or_the_hold_end() {
-        let up = EnvironmentState { phase: Phase::Up, version: 4, ..EnvironmentState::new("staging") };
-        let hold_until = |until: &str| EnvironmentState { hold: held(until), ..up.clone() };
-        let down = EnvironmentState { phase: Phase::Down, ..up.clone() };
-        let deploying = with_deploy_in_flight("2026-11-27T17:55:00.3Z");
+        // States made by real starts (which record `up_until`), committed through JSON.
+        let started = |state: &EnvironmentState, observed: Observed, command: Command, at: &str| {
+            let d = decide(state, observed, &command, utc(at), &config()).unwrap();
+            let next = EnvironmentState { version: state.version + 1, ..d.next_state };
+            serde_json::from_str::<EnvironmentState>(&serde_json::to_string(&next).unwrap()).unwrap()
+        };
+        let startup = |at: &str| Command::Scheduled(ScheduledCommand::Startup { scheduled_time: Some(utc(at)) });
+        let fresh = EnvironmentState { phase: Phase::Down, version: 3, ..EnvironmentState::new("staging") };
+        let day = started(&fresh, DOWN, startup("2026-11-27T08:00:00Z"), "2026-11-27T08:00:00.37Z");
+        assert_eq!(day.up_until, Some(utc("2026-11-27T18:00:00Z")));
+        let evening = started(&fresh, DOWN, up(Some(2), false), "2026-11-27T19:00:00.81Z");
+        assert_eq!(evening.up_until, Some(utc("2026-11-27T19:00:00Z")), "outside the hours: only the hold");
+        let bypass = Command::Hold { duration: Duration::from_secs(3 * 3600), reason: "incident".into(), who: "bob".into() };
+        let bypassed = started(&day, UP, bypass, "2026-11-27T17:00:00.5Z");
+        let mut deploying = with_deploy_in_flight("2026-11-27T17:55:00.3Z");
+        deploying.up_until = day.up_until;
+        let unrecorded = EnvironmentState { up_until: None, ..day.clone() };
+        let down = EnvironmentState { phase: Phase::Down, ..day.clone() };
         #[rustfmt::skip]
-        let cases: Vec<(&str, EnvironmentState, &str, bool)> = vec![
-            ("up, Friday 18:14:59.9", up.clone(), "2026-11-27T18:14:59.9Z", false),
-            ("up, Friday 18:15:00.4", up.clone(), "2026-11-27T18:15:00.4Z", true),
-            ("up, Friday noon", up.clone(), "2026-11-27T12:00:00.5Z", false),
-            ("up, Saturday 10:00", up.clone(), "2026-11-28T10:00:00Z", true),
-            ("down, Friday 19:00", down, "2026-11-27T19:00:00Z", false),
-            ("held until 20:00, at 20:10", hold_until("2026-11-27T20:00:00Z"), "2026-11-27T20:10:00.7Z", false),
-            ("held until 20:00, at 20:15:00.2", hold_until("2026-11-27T20:00:00Z"), "2026-11-27T20:15:00.2Z", true),
-            ("held until 22:00, at 21:00", hold_until("2026-11-27T22:00:00Z"), "2026-11-27T21:00:00Z", false),
-            ("a deploy in flight since 17:55, at 18:20", deploying.clone(), "2026-11-27T18:20:00.5Z", false),
-            ("a deploy in flight since 17:55, past its grace at 18:26", deploying, "2026-11-27T18:26:00Z", true),
+        let cases: Vec<(&str, &EnvironmentState, &str, bool)> = vec![
+            ("a working day, 18:14:59.9", &day, "2026-11-27T18:14:59.9Z", false),
+            ("a working day, 18:15:00.4", &day, "2026-11-27T18:15:00.4Z", true),
+            ("a working day, noon", &day, "2026-11-27T12:00:00.5Z", false),
+            ("still up on Saturday", &day, "2026-11-28T10:00:00Z", true),
+            ("down by design", &down, "2026-11-27T19:00:00Z", false),
+            ("held from 19:00 to 21:00, at 21:10", &evening, "2026-11-27T21:10:00.7Z", false),
+            ("held from 19:00 to 21:00, at 21:15:00.2", &evening, "2026-11-27T21:15:00.2Z", true),
+            ("an emergency bypass to 20:00, at 19:00", &bypassed, "2026-11-27T19:00:00Z", false),
+            ("an emergency bypass to 20:00, at 20:16", &bypassed, "2026-11-27T20:16:00Z", true),
+            ("a deploy in flight since 17:55, at 18:20", &deploying, "2026-11-27T18:20:00.5Z", false),
+            ("a deploy in flight since 17:55, past its grace at 18:26", &deploying, "2026-11-27T18:26:00Z", true),
+            ("a state from before up_until was recorded", &unrecorded, "2026-11-28T10:00:00Z", false),
         ];
         for (name, state, now, overdue) in cases {
-            assert_eq!(teardown_overdue(&state, utc(now), &config()), overdue, "{name}");
+            assert_eq!(teardown_overdue(state, utc(now), &config()), overdue, "{name}");
         }
     }
 

@@ -368,6 +368,11 @@ pub struct EnvironmentState {
     /// When the last start was decided (the health check's grace period runs from it).
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
+    /// Until when the last start keeps staging up by itself: the end of the business hours
+    /// it was made in, or the start itself when made outside them (then only a hold keeps
+    /// it up). Instants only: whoever compares with it needs no time zone.
+    #[serde(default)]
+    pub up_until: Option<DateTime<Utc>>,
     /// Pushes waiting to be deployed, merged into one plan: behind the run in flight,
     /// behind a budget lock, or (without a token) recorded only.
     pub pending_deployment: Option<Deployment>,
@@ -408,6 +413,7 @@ impl EnvironmentState {
             hold: None,
             budget_lock: None,
             started_at: None,
+            up_until: None,
             pending_deployment: None,
             deployment_in_flight: None,
             last_deployment: None,
