@@ -177,7 +177,9 @@ pub fn teardown_overdue(state: &EnvironmentState, now: DateTime<Utc>, config: &C
     state.wants_running()
         && up_until <= since
         && state.hold.as_ref().is_none_or(|h| h.until <= since)
-        && state.active_deployment(now, grace).is_none()
+        // A deploy past its grace still holds the teardown until the retry that gives up
+        // on it: counted from `since`, it is not overdue before that retry could act.
+        && state.active_deployment(since, grace).is_none()
 }
 
 pub fn decide(
@@ -952,7 +954,8 @@ mod tests {
             ("an emergency bypass to 20:00, at 19:00", &bypassed, "2026-11-27T19:00:00Z", false),
             ("an emergency bypass to 20:00, at 20:16", &bypassed, "2026-11-27T20:16:00Z", true),
             ("a deploy in flight since 17:55, at 18:20", &deploying, "2026-11-27T18:20:00.5Z", false),
-            ("a deploy in flight since 17:55, past its grace at 18:26", &deploying, "2026-11-27T18:26:00Z", true),
+            ("a deploy in flight since 17:55, past its grace at 18:26", &deploying, "2026-11-27T18:26:00Z", false),
+            ("a deploy in flight since 17:55, past its grace and 15 min at 18:41", &deploying, "2026-11-27T18:41:00.1Z", true),
             ("a state from before up_until was recorded", &unrecorded, "2026-11-28T10:00:00Z", false),
         ];
         for (name, state, now, overdue) in cases {

@@ -197,6 +197,9 @@ pub struct Deployment {
     /// When it was rolled back (by hand or automatically).
     #[serde(default)]
     pub rolled_back_at: Option<DateTime<Utc>>,
+    /// Who started it by hand in GitHub ("Run workflow"); `None` for our dispatches.
+    #[serde(default)]
+    pub by_hand: Option<String>,
 }
 
 impl Deployment {
@@ -217,14 +220,23 @@ impl Deployment {
             task_definition_before: None,
             task_definition_after: None,
             rolled_back_at: None,
+            by_hand: None,
         }
     }
 
     /// A run of the deploy workflow that a person started (GitHub's "Run workflow"), in
     /// progress since `started_at`: no push of ours, and what it deploys is the person's
     /// choice (`deployment_type` unknown).
-    pub fn started_by_hand(sha: &str, run_id: Option<u64>, run_url: Option<String>, started_at: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+    pub fn started_by_hand(
+        sha: &str,
+        who: &str,
+        run_id: Option<u64>,
+        run_url: Option<String>,
+        started_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
+            by_hand: Some(who.to_string()),
             pushes: Vec::new(),
             deployment_type: None,
             status: DeploymentStatus::InProgress,
@@ -251,8 +263,10 @@ impl Deployment {
 
     /// The pushes, short, for people: `abc1234, def5678`.
     pub fn push_list(&self) -> String {
-        if self.pushes.is_empty() {
-            return format!("none (started by hand at {})", short_sha(&self.sha));
+        if let Some(who) = &self.by_hand
+            && self.pushes.is_empty()
+        {
+            return format!("none (run by hand by {who} at {})", short_sha(&self.sha));
         }
         self.pushes.iter().map(|s| short_sha(s)).collect::<Vec<_>>().join(", ")
     }
@@ -385,6 +399,10 @@ pub struct EnvironmentState {
     /// id) does nothing.
     #[serde(default)]
     pub recent_pushes: Vec<String>,
+    /// The deploy workflow runs (`id#attempt`) already handled, newest last: a
+    /// `requested` delivered again, or after its `completed`, changes nothing.
+    #[serde(default)]
+    pub recent_runs: Vec<String>,
     /// When a scheduled teardown was first deferred for a deploy in flight (told once).
     #[serde(default)]
     pub teardown_deferred_at: Option<DateTime<Utc>>,
@@ -418,6 +436,7 @@ impl EnvironmentState {
             deployment_in_flight: None,
             last_deployment: None,
             recent_pushes: Vec::new(),
+            recent_runs: Vec::new(),
             teardown_deferred_at: None,
             recent_alerts: Vec::new(),
             hold_cap: None,
@@ -467,7 +486,7 @@ impl EnvironmentState {
             .into_iter()
             .flatten()
         {
-            if d.pushes.is_empty() {
+            if d.pushes.is_empty() && d.by_hand.is_none() {
                 d.pushes.push(d.sha.clone());
             }
         }
@@ -536,6 +555,16 @@ impl EnvironmentState {
         self.recent_pushes.iter().any(|k| k == key)
     }
 
+    /// Whether this workflow run (`id#attempt`) was handled already.
+    pub fn knows_run(&self, key: &str) -> bool {
+        self.recent_runs.iter().any(|k| k == key)
+    }
+
+    /// Remembers a workflow run as handled, forgetting the oldest beyond [`RECENT_PUSHES`].
+    pub fn remember_run(&mut self, key: String) {
+        remember(&mut self.recent_runs, key, RECENT_PUSHES);
+    }
+
     /// Remembers a push as taken, forgetting the oldest beyond [`RECENT_PUSHES`].
     pub fn remember_push(&mut self, key: String) {
         remember(&mut self.recent_pushes, key, RECENT_PUSHES);
@@ -582,11 +611,34 @@ impl EnvironmentState {
         if let Some(stale) = &stale {
             let mut merged = stale.clone();
             merged.merge(next);
+            // A new run: the stale one's identity is not this one's.
+            (merged.run_id, merged.run_url, merged.by_hand) = (None, None, None);
             next = merged;
         }
         next.status = DeploymentStatus::InProgress;
         next.started_at = Some(now);
         Some((self.deployment_in_flight.insert(next), stale))
+    }
+
+    /// A run in flight that has gone `grace` without reporting gives way: the pushes it
+    /// carried go back to waiting, ahead of anything queued since (it may never have run);
+    /// a run started by hand is let go. Returns it.
+    pub fn give_up_stale_run(&mut self, now: DateTime<Utc>, grace: Duration) -> Option<Deployment> {
+        if self.active_deployment(now, grace).is_some() {
+            return None;
+        }
+        let stale = self.deployment_in_flight.take()?;
+        if stale.by_hand.is_none() {
+            let mut back = stale.clone();
+            back.status = DeploymentStatus::Pending;
+            back.started_at = None;
+            (back.run_id, back.run_url) = (None, None);
+            if let Some(later) = self.pending_deployment.take() {
+                back.merge(later);
+            }
+            self.pending_deployment = Some(back);
+        }
+        Some(stale)
     }
 
     /// GitHub refused the dispatch of `sha`: it goes back to waiting, ahead of anything
@@ -598,6 +650,7 @@ impl EnvironmentState {
         let mut back = self.deployment_in_flight.take().expect("checked above");
         back.status = DeploymentStatus::Pending;
         back.started_at = None;
+        (back.run_id, back.run_url) = (None, None);
         if let Some(later) = self.pending_deployment.take() {
             back.merge(later);
         }

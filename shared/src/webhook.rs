@@ -229,6 +229,9 @@ pub struct WorkflowRun {
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub html_url: Option<String>,
+    /// 1 for a run, 2… for its re-runs (same `id`).
+    #[serde(default)]
+    pub run_attempt: Option<u32>,
     /// Who started the run (a re-run's is who re-ran it).
     #[serde(default)]
     pub triggering_actor: Option<Actor>,
@@ -242,6 +245,14 @@ pub struct Actor {
 }
 
 impl WorkflowRun {
+    /// What names this attempt of this run: `id#attempt`.
+    pub fn key(&self) -> String {
+        match self.id {
+            Some(id) => format!("{id}#{}", self.run_attempt.unwrap_or(1)),
+            None => format!("{}@{}", self.head_sha, self.created_at.map(|t| t.timestamp()).unwrap_or_default()),
+        }
+    }
+
     /// Who started the run, as GitHub names them.
     pub fn started_by(&self) -> &str {
         self.triggering_actor
@@ -617,6 +628,10 @@ fn is_run_of(run: &WorkflowRun, d: &crate::state::Deployment) -> bool {
     if run.event.as_deref().is_some_and(|e| e != "workflow_dispatch") {
         return false;
     }
+    // Its id, once known (from its `requested` delivery, or a run tracked by hand).
+    if let Some(id) = d.run_id {
+        return run.id == Some(id);
+    }
     match (d.started_at, run.created_at.or(run.run_started_at)) {
         (Some(dispatched), Some(created)) => dispatched.checked_sub_signed(CLOCK_SKEW).is_none_or(|t| created >= t),
         _ => run.head_sha == d.sha,
@@ -644,20 +659,33 @@ pub fn decide_deploy_requested(
     let mut p = Plan::new(state, observed, now, config);
     let env = state.environment.clone();
     let link = run.html_url.as_deref().unwrap_or("(no link)");
+    let key = run.key();
+    // Delivered again, or after its `completed` (GitHub does not order deliveries).
+    if state.knows_run(&key)
+        || state.last_deployment.as_ref().is_some_and(|d| d.run_id.is_some() && d.run_id == run.id && run.run_attempt.unwrap_or(1) <= 1)
+    {
+        return Ok(p.into_decision(format!("ignored: run {key} was already handled")));
+    }
+    p.next.remember_run(key.clone());
     let created = run.created_at.map(whole_seconds);
-    if let Some(d) = &state.deployment_in_flight {
+    if let Some(d) = p.next.deployment_in_flight.as_mut() {
         if d.run_id.is_some() && d.run_id == run.id {
-            return Ok(p.into_decision(format!("ignored: run {} is already tracked", run.id.unwrap_or_default())));
+            return Ok(p.into_decision(format!("ignored: run {key} is already tracked")));
         }
-        // Ours: a run in flight that pushes asked for, and this one created within
-        // minutes of its dispatch (without timestamps, the same commit).
-        let ours = !d.pushes.is_empty()
+        // Ours: the run in flight is a dispatch of ours whose run has not reported, and
+        // this one was created within minutes of that dispatch (without timestamps, the
+        // same commit). Its id is kept, so that its outcome is known by id.
+        let ours = d.by_hand.is_none()
+            && d.run_id.is_none()
             && match (d.started_at, created) {
                 (Some(dispatched), Some(created)) => (created - dispatched).abs() <= DISPATCH_TO_RUN,
                 _ => run.head_sha == d.sha,
             };
         if ours {
-            return Ok(p.into_decision(format!("ignored: the run of our dispatch for {} started", short_sha(&d.sha))));
+            d.run_id = run.id;
+            d.run_url = run.html_url.clone();
+            let summary = format!("ignored: the run of our dispatch for {} started ({key})", short_sha(&d.sha));
+            return Ok(p.into_decision(summary));
         }
     }
     let who = run.started_by().to_string();
@@ -679,12 +707,21 @@ pub fn decide_deploy_requested(
         summary = format!("held until {}; ", hhmm(until));
     }
     summary.push_str(&p.start(&format!("started by {who}: {reason}")));
+    let grace = p.grace();
+    if let Some(stale) = p.next.give_up_stale_run(now, grace) {
+        summary.push_str(&format!("; the run for {} never reported and gives way", short_sha(&stale.sha)));
+    }
     let tracked = p.next.deployment_in_flight.is_none();
     if tracked {
-        let mut d = crate::state::Deployment::started_by_hand(&run.head_sha, run.id, run.html_url.clone(), created.unwrap_or(now), now);
+        // A re-run keeps its first `created_at`: it started at the latest of the two.
+        let started = match (created, run.run_started_at.map(whole_seconds)) {
+            (Some(c), Some(s)) => c.max(s),
+            (c, s) => c.or(s).unwrap_or(now),
+        };
+        let mut d = crate::state::Deployment::started_by_hand(&run.head_sha, &who, run.id, run.html_url.clone(), started.min(now), now);
         d.task_definition_before = p.observed.task_definition.clone();
         p.next.deployment_in_flight = Some(d);
-        summary.push_str(&format!("; tracking run {} by {who}", run.id.map(|i| i.to_string()).unwrap_or_else(|| sha.to_string())));
+        summary.push_str(&format!("; tracking run {key} by {who}"));
     } else {
         summary.push_str("; a deploy is already in flight: this run is not tracked");
     }
@@ -723,6 +760,8 @@ pub fn decide_deploy_finished(
         (Some(start), Some(end)) if end >= start => Some((end - start).num_seconds()),
         _ => None,
     };
+    // Its `requested`, should it come after this, changes nothing.
+    p.next.remember_run(run.key());
     let ours = p.next.deployment_in_flight.as_ref().is_some_and(|d| is_run_of(run, d));
     if !ours {
         if status == DeploymentStatus::Succeeded {
@@ -1171,6 +1210,7 @@ mod tests {
             run_started_at: Some(utc("2026-11-27T10:00:05Z")),
             updated_at: Some(utc("2026-11-27T10:04:17Z")),
             html_url: Some("https://github.com/acme/app/actions/runs/1".into()),
+            run_attempt: None,
             triggering_actor: None,
             actor: None,
         }
@@ -1208,12 +1248,14 @@ mod tests {
         let config = config_with(true);
         let now = utc("2026-11-27T10:31:00Z");
         // Created before the dispatch (beyond the clock skew): an earlier run.
+        // Nothing changes but the run remembered (its late `requested` changes nothing).
+        let remembered = EnvironmentState { recent_runs: vec!["30433642#1".into()], ..state.clone() };
         let ok = decide_deploy_finished(&state, UP, &run("success", SHA), now, &config);
         assert!(ok.actions.is_empty());
-        assert_eq!(ok.next_state, state);
+        assert_eq!(ok.next_state, remembered);
         let failed = decide_deploy_finished(&state, UP, &run("failure", SHA), now, &config);
         assert_eq!(kinds(&failed), ["notify deploy.failed"]);
-        assert_eq!(failed.next_state, state);
+        assert_eq!(failed.next_state, remembered);
         // A run started by a push, not a dispatch.
         let pushed = WorkflowRun { event: Some("push".into()), created_at: Some(utc("2026-11-27T10:30:30Z")), ..run("success", SHA) };
         assert!(decide_deploy_finished(&state, UP, &pushed, now, &config).actions.is_empty());
@@ -1222,8 +1264,8 @@ mod tests {
         assert!(decide_deploy_finished(&idle, UP, &run("success", SHA), now, &config).actions.is_empty());
     }
 
-    /// A run requested by hand: `(name, state, observed, run created at, now) ->
-    /// (kinds of actions, summary, tracked run id)`.
+    /// A run requested by hand: `(name, state, observed, run created at, now) -> (kinds
+    /// of actions, summary, what is in flight after: (run id, by hand), whether pushes wait)`.
     #[test]
     fn a_deploy_run_by_hand_wakes_staging_and_is_tracked_and_ours_change_nothing() {
         let config = config_with(true);
@@ -1238,40 +1280,64 @@ mod tests {
         let up = EnvironmentState { phase: crate::Phase::Up, version: 4, ..EnvironmentState::new("staging") };
         let ours = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:01.5Z");
         let mut tracked = up.clone();
-        tracked.deployment_in_flight = Some(crate::state::Deployment::started_by_hand(SHA, Some(777), None, utc("2026-11-27T10:00:00Z"), utc("2026-11-27T10:00:00Z")));
+        tracked.deployment_in_flight = Some(crate::state::Deployment::started_by_hand(SHA, "dave", Some(777), None, utc("2026-11-27T10:00:00Z"), utc("2026-11-27T10:00:00Z")));
+        let mut other_by_hand = tracked.clone();
+        other_by_hand.deployment_in_flight.as_mut().unwrap().run_id = Some(700);
         let mut locked = down.clone();
         locked.budget_lock = Some(crate::state::BudgetLock { period: "2026-11".parse().unwrap(), locked_at: utc("2026-11-20T00:00:00Z"), reason: "actual > budget".into() });
+        let finished = EnvironmentState { recent_runs: vec!["777#1".into()], ..up.clone() };
+        let stale = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T09:00:00.5Z");
         #[rustfmt::skip]
-        let cases: Vec<(&str, &EnvironmentState, Observed, &str, &str, Vec<&str>, &str, Option<u64>)> = vec![
+        let cases: Vec<(&str, &EnvironmentState, Observed, &str, &str, Vec<&str>, &str, Option<(u64, bool)>, bool)> = vec![
             ("evening, down: woken, held, tracked", &down, DOWN, "2026-11-27T19:00:00.4Z", "2026-11-27T19:00:01.6Z",
              vec!["put_schedule", "notify env.hold", "restore", "notify env.startup", "notify deploy.started"],
-             "held until 21:00 UTC; starting; tracking run 777 by dave", Some(777)),
+             "held until 21:00 UTC; starting; tracking run 777#1 by dave", Some((777, true)), false),
             ("working hours, up: tracked only", &up, UP, "2026-11-27T11:00:00Z", "2026-11-27T11:00:02.9Z",
-             vec!["notify deploy.started"], "already up; tracking run 777 by dave", Some(777)),
+             vec!["notify deploy.started"], "already up; tracking run 777#1 by dave", Some((777, true)), false),
             ("locked: stays down, told", &locked, DOWN, "2026-11-27T19:00:00Z", "2026-11-27T19:00:02Z",
-             vec!["notify deploy.started"], "not starting: locked by the budget", None),
-            ("the run of our dispatch: nothing", &ours, UP, "2026-11-27T10:00:03Z", "2026-11-27T10:00:04Z",
-             vec![], "ignored: the run of our dispatch for 2222222 started", None),
+             vec!["notify deploy.started"], "not starting: locked by the budget", None, false),
+            ("the run of our dispatch: its id kept, nothing done", &ours, UP, "2026-11-27T10:00:03Z", "2026-11-27T10:00:04Z",
+             vec![], "ignored: the run of our dispatch for 2222222 started (777#1)", Some((777, false)), false),
             ("a manual run while ours is in flight: not tracked", &ours, UP, "2026-11-27T10:20:00Z", "2026-11-27T10:20:01Z",
-             vec!["notify deploy.started"], "already up; a deploy is already in flight: this run is not tracked", None),
+             vec!["notify deploy.started"], "already up; a deploy is already in flight: this run is not tracked", Some((0, false)), false),
+            ("a second manual run a minute after another: not ours", &other_by_hand, UP, "2026-11-27T10:01:00Z", "2026-11-27T10:01:01Z",
+             vec!["notify deploy.started"], "already up; a deploy is already in flight: this run is not tracked", Some((700, true)), false),
             ("the same run again: nothing", &tracked, UP, "2026-11-27T10:00:00Z", "2026-11-27T10:00:09Z",
-             vec![], "ignored: run 777 is already tracked", Some(777)),
+             vec![], "ignored: run 777#1 is already tracked", Some((777, true)), false),
+            ("requested after its completed: nothing", &finished, UP, "2026-11-27T10:00:00Z", "2026-11-27T10:09:00Z",
+             vec![], "ignored: run 777#1 was already handled", None, false),
+            ("a run of ours that never reported gives way; its pushes wait", &stale, UP, "2026-11-27T10:00:00Z", "2026-11-27T10:00:01Z",
+             vec!["notify deploy.started"], "already up; the run for 2222222 never reported and gives way; tracking run 777#1 by dave", Some((777, true)), true),
         ];
-        for (name, state, observed, created, now, expected, summary, run_id) in cases {
+        for (name, state, observed, created, now, expected, summary, after, waiting) in cases {
             let d = decide_deploy_requested(state, observed.clone(), &manual(created), utc(now), &config).unwrap();
             assert_eq!(kinds(&d), expected, "{name}");
             assert_eq!(d.summary, summary, "{name}");
             let in_flight = d.next_state.deployment_in_flight.as_ref();
-            if run_id == Some(777) {
-                let t = in_flight.unwrap();
+            assert_eq!(in_flight.map(|t| (t.run_id.unwrap_or_default(), t.by_hand.is_some())), after, "{name}");
+            assert_eq!(d.next_state.pending_deployment.is_some(), waiting, "{name}");
+            if let Some(t) = in_flight.filter(|t| t.by_hand.is_some() && t.run_id == Some(777)) {
                 assert_eq!((t.status, t.deployment_type, t.pushes.len()), (DeploymentStatus::InProgress, None, 0), "{name}");
                 assert_eq!(t.started_at.map(|t| t.timestamp_subsec_nanos()), Some(0), "{name}: whole seconds");
-            } else if std::ptr::eq(state, &ours) {
-                assert_eq!(in_flight, ours.deployment_in_flight.as_ref(), "{name}: ours is left as it was");
-            } else {
-                assert!(in_flight.is_none(), "{name}");
             }
         }
+    }
+
+    #[test]
+    fn once_ours_is_known_by_id_another_run_finishing_does_not_close_it() {
+        let config = config_with(true);
+        let ours = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:01.5Z");
+        let requested = WorkflowRun { id: Some(777), conclusion: None, created_at: Some(utc("2026-11-27T10:00:03Z")), ..run("success", SHA) };
+        let d = decide_deploy_requested(&ours, UP, &requested, utc("2026-11-27T10:00:04.2Z"), &config).unwrap();
+        let state = EnvironmentState { version: 4, ..d.next_state };
+        // Dave's run, created after our dispatch, finishes first: not ours.
+        let daves = WorkflowRun { id: Some(778), created_at: Some(utc("2026-11-27T10:01:00Z")), ..run("success", SHA) };
+        let d = decide_deploy_finished(&state, UP, &daves, utc("2026-11-27T10:05:00Z"), &config);
+        assert!(d.summary.starts_with("ignored"), "{}", d.summary);
+        assert!(d.next_state.deployment_in_flight.is_some());
+        let d = decide_deploy_finished(&state, UP, &WorkflowRun { conclusion: Some("success".into()), ..requested }, utc("2026-11-27T10:06:00.9Z"), &config);
+        assert_eq!(d.summary, "deploy succeeded");
+        assert!(d.next_state.deployment_in_flight.is_none());
     }
 
     #[test]
@@ -1287,8 +1353,9 @@ mod tests {
         };
         let d = decide_deploy_requested(&down, DOWN, &requested, utc("2026-11-27T19:00:00.5Z"), &config).unwrap();
         let state = EnvironmentState { version: 5, ..d.next_state };
-        // Round trip through JSON, as the store does.
-        let state: EnvironmentState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+        // Round trip through JSON and the upgrade every read applies, as the store does.
+        let state = serde_json::from_str::<EnvironmentState>(&serde_json::to_string(&state).unwrap()).unwrap().upgraded();
+        assert!(state.deployment_in_flight.as_ref().unwrap().pushes.is_empty(), "a run by hand gets no push");
         let finished = WorkflowRun {
             conclusion: Some("success".into()),
             run_started_at: Some(utc("2026-11-27T19:00:04Z")),
@@ -1299,7 +1366,7 @@ mod tests {
         assert_eq!(kinds(&d), ["record", "notify deploy.succeeded"]);
         let Some(Action::Notify(n)) = d.actions.last() else { panic!() };
         assert_eq!(n.subject, "staging: deploy succeeded @ 2222222 in 6m");
-        assert!(n.body.contains("Pushes: none (started by hand at 2222222)"), "{}", n.body);
+        assert!(n.body.contains("Pushes: none (run by hand by dave at 2222222)"), "{}", n.body);
 
         // Run by hand just before 18:00: the scheduled teardown waits for it.
         let up = EnvironmentState { phase: crate::Phase::Up, version: 4, ..EnvironmentState::new("staging") };
