@@ -8,27 +8,28 @@ received. Exits 1 naming every difference.
 import json
 import sys
 
-# (what happened, ECS desired after, notifications "event[:severity]", dispatched deployment types)
+# (what happened, ECS desired after, notifications "event[:severity]", dispatched deployment
+# types, what the decision says)
 SCENARIO = [
-    ("the evening before: scheduled teardown", 0, ["env.teardown"], []),
-    ("scheduled startup", 1, ["env.startup"], []),
-    ("push to develop: apps/express-api (backend only)", 1, ["deploy.planned"], ["backend-only"]),
-    ("push to develop: docs only", 1, [], []),
-    ("the deploy workflow finishes: success", 1, ["deploy.succeeded"], []),
-    ("health check: the app answers", 1, [], []),
-    ("health check: the app answers 503", 1, [], []),
-    ("health check: still 503", 1, ["health.down:critical"], []),
-    ("health check: the app is back", 1, [], []),
-    ("health check: still answering", 1, ["health.resolved"], []),
-    ("dave runs the deploy workflow by hand (Run workflow)", 1, ["deploy.started:info"], []),
-    ("dave's run finishes: success", 1, ["deploy.succeeded"], []),
-    ("scheduled teardown", 0, ["env.teardown"], []),
-    ("on-demand start with a 2 h hold (carol)", 1, ["env.hold", "env.startup"], []),
-    ("the hold's one-time schedule fires", 0, ["env.teardown"], []),
-    ("AWS Budgets: actual cost over the budget", 0, ["budget.locked:critical"], []),
-    ("next morning: scheduled startup", 0, [], []),
-    ("dave runs the deploy workflow by hand", 0, ["deploy.started:warning"], []),
-    ("daily cost report", 0, ["cost.report"], []),
+    ("the evening before: scheduled teardown", 0, ["env.teardown"], [], "stopping"),
+    ("scheduled startup", 1, ["env.startup"], [], "starting"),
+    ("push to develop: apps/express-api (backend only)", 1, ["deploy.planned"], ["backend-only"], "202 dispatched backend-only for 1 push"),
+    ("push to develop: docs only", 1, [], [], "200 validation only: nothing to deploy"),
+    ("the deploy workflow finishes: success", 1, ["deploy.succeeded"], [], "200 deploy succeeded"),
+    ("health check: the app answers", 1, [], [], "all fine; unknown -> healthy"),
+    ("health check: the app answers 503", 1, [], [], "failing: app: HTTP 503"),
+    ("health check: still 503", 1, ["health.down:critical"], [], "healthy -> unhealthy"),
+    ("health check: the app is back", 1, [], [], "all fine"),
+    ("health check: still answering", 1, ["health.resolved"], [], "unhealthy -> healthy"),
+    ("dave runs the deploy workflow by hand (Run workflow)", 1, ["deploy.started:info"], [], "tracking run 30433700#1 by dave"),
+    ("dave's run finishes: success", 1, ["deploy.succeeded"], [], "200 deploy succeeded"),
+    ("scheduled teardown", 0, ["env.teardown"], [], "stopping"),
+    ("on-demand start with a 2 h hold (carol)", 1, ["env.hold", "env.startup"], [], "held until 22:00 UTC; starting"),
+    ("the hold's one-time schedule fires", 0, ["env.teardown"], [], "hold expired; stopping"),
+    ("AWS Budgets: actual cost over the budget", 0, ["budget.locked:critical"], [], "locked for"),
+    ("next morning: scheduled startup", 0, [], [], "not starting: locked by the budget"),
+    ("dave runs the deploy workflow by hand", 0, ["deploy.started:warning"], [], "not starting: locked by the budget"),
+    ("daily cost report", 0, ["cost.report"], [], "cost report"),
 ]
 
 
@@ -37,12 +38,14 @@ def main():
     problems = []
     if len(timeline) != len(SCENARIO):
         problems.append(f"{len(timeline)} steps, expected {len(SCENARIO)}")
-    for i, (step, (event, desired, notices, dispatched)) in enumerate(zip(timeline, SCENARIO)):
+    for i, (step, (event, desired, notices, dispatched, says)) in enumerate(zip(timeline, SCENARIO)):
         where = f"step {i + 1} ({step['at']} {step['event']})"
         if step["event"] != event:
             problems.append(f"{where}: expected the step {event!r}")
         if not step["ok"]:
             problems.append(f"{where}: the invocation failed: {step['decision']}")
+        if says not in step["decision"]:
+            problems.append(f"{where}: the decision {step['decision']!r} does not say {says!r}")
         if step["ecs_desired"] != desired:
             problems.append(f"{where}: ECS desired {step['ecs_desired']}, expected {desired}")
         got = [n["event"] for n in step["notifications"]]

@@ -40,12 +40,6 @@ def log(message):
     print(f"demo: {message}", file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def iso(t):
     """RFC 3339 UTC with nanoseconds: the functions' clocks carry sub-second instants."""
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond:06d}417Z"
@@ -272,18 +266,46 @@ def summary_of(function, answer):
     return json.dumps(answer)[:160]
 
 
+def port_in_use(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_on_signals():
+    """SIGTERM and SIGHUP (a CI timeout, a closed terminal) stop the demo like Ctrl-C, so
+    the `finally` below still stops cargo lambda watch (it runs in its own session)."""
+    def interrupt(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupt)
+    # Started in the background by scripts/demo, which a shell starts with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cargo-lambda", required=True)
     ap.add_argument("--exit", action="store_true", help="stop after the day (tests, CI)")
     ap.add_argument("--json", metavar="FILE", help="write the timeline as JSON")
     ap.add_argument("--date", default="2026-11-25", help="the working day replayed (YYYY-MM-DD)")
-    ap.add_argument("--port", type=int, default=9010, help="cargo lambda watch's invoke port")
+    ap.add_argument("--port", type=int, default=int(os.environ.get("DEMO_WATCH_PORT", "9010")), help="cargo lambda watch's invoke port")
     args = ap.parse_args()
 
-    day = dt.datetime.strptime(args.date, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
-    if day.weekday() >= 4:
-        sys.exit("demo: --date must be a Monday to Thursday (the next day is replayed too)")
+    try:
+        day = dt.datetime.strptime(args.date, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+    except ValueError:
+        sys.exit(f"demo: --date {args.date!r} is not YYYY-MM-DD")
+    if day.weekday() >= 4 or (day + dt.timedelta(days=1)).month != day.month:
+        sys.exit("demo: --date must be a Monday to Thursday whose next day is in the same month "
+                 "(the next morning is replayed too, under the same month's budget)")
+    if port_in_use(args.port):
+        sys.exit(f"demo: something already listens on 127.0.0.1:{args.port} (another scripts/demo?); "
+                 "stop it or set DEMO_WATCH_PORT")
+    if args.json:
+        json_out = pathlib.Path(args.json)
+        if not json_out.parent.is_dir():
+            sys.exit(f"demo: --json {args.json}: no such directory {json_out.parent}")
+    stop_on_signals()
     env = dict(os.environ)
     world = World(env)
     work = ROOT / ".local" / "demo"
@@ -311,8 +333,9 @@ def main():
 
     features = "staging-core/demo-clock"
     cargo_lambda = args.cargo_lambda
-    log("building the four functions (debug, feature demo-clock)")
-    subprocess.run(["cargo", "build", "--locked", "--features", features] + sum((["-p", f] for f in FUNCTIONS), []), cwd=ROOT, check=True)
+    log("building the four functions (debug, feature demo-clock), each on its own as watch builds it")
+    for function in FUNCTIONS:
+        subprocess.run(["cargo", "build", "--locked", "-p", function, "--features", features], cwd=ROOT, check=True)
 
     clock.write_text(iso(day))
     watch_log = open(work / "watch.log", "w")
@@ -331,34 +354,30 @@ def main():
                 os.killpg(watch.pid, signal.SIGKILL)
 
     try:
-        for _ in range(600):
-            try:
-                with socket.create_connection(("127.0.0.1", args.port), timeout=0.2):
-                    break
-            except OSError:
-                if watch.poll() is not None:
-                    sys.exit(f"demo: cargo lambda watch exited; see {work / 'watch.log'}")
-                time.sleep(0.1)
+        deadline = time.monotonic() + 60
+        while not port_in_use(args.port):
+            if watch.poll() is not None:
+                sys.exit(f"demo: cargo lambda watch exited; see {work / 'watch.log'}")
+            if time.monotonic() > deadline:
+                sys.exit(f"demo: cargo lambda watch did not listen on {args.port} within 60 s; see {work / 'watch.log'}")
+            time.sleep(0.1)
         timeline = replay(args, day, clock, world, github, app, cargo_lambda, work)
-    except BaseException:
-        stop_watch()
-        raise
-
-    print_timeline(timeline)
-    if args.json:
-        pathlib.Path(args.json).write_text(json.dumps({"date": args.date, "steps": timeline}, indent=1) + "\n")
-        log(f"wrote {args.json}")
-    if args.exit:
-        stop_watch()
-        return
-    print(
-        f"\ncargo lambda watch is up on 127.0.0.1:{args.port}, against local AWS at {env['AWS_ENDPOINT_URL']}.\n"
-        f"Post your own events, e.g.:\n"
-        f"  {cargo_lambda} lambda invoke lifecycle -A 127.0.0.1 -P {args.port} --data-file events/lifecycle.teardown.json\n"
-        f"The functions' clock is the instant in {clock} (edit it to move time). Ctrl-C stops everything.",
-        flush=True,
-    )
-    try:
+        print_timeline(timeline)
+        if args.json:
+            json_out.write_text(json.dumps({"date": args.date, "steps": timeline}, indent=1) + "\n")
+            log(f"wrote {args.json}")
+        failed = [s for s in timeline if not s["ok"]]
+        if args.exit:
+            if failed:
+                sys.exit(f"demo: {len(failed)} step(s) failed")
+            return
+        print(
+            f"\ncargo lambda watch is up on 127.0.0.1:{args.port}, against local AWS at {env['AWS_ENDPOINT_URL']}.\n"
+            f"Post your own events, e.g.:\n"
+            f"  {cargo_lambda} lambda invoke lifecycle -A 127.0.0.1 -P {args.port} --data-file events/lifecycle.teardown.json\n"
+            f"The functions' clock is the instant in {clock} (edit it to move time). Ctrl-C stops everything.",
+            flush=True,
+        )
         watch.wait()
     except KeyboardInterrupt:
         pass
@@ -396,7 +415,8 @@ def replay(args, day, clock, world, github, app, cargo_lambda, work):
             "at": whole(when),
             "event": what,
             "function": function,
-            "ok": got.returncode == 0,
+            # A function error fails the invoke; the webhook answers its errors as statuses.
+            "ok": got.returncode == 0 and (function != "github-webhook" or 200 <= answer.get("statusCode", 0) < 300),
             "decision": summary_of(function, answer) if got.returncode == 0 else answer["error"],
             "ecs_desired": world.desired(),
             "notifications": world.notifications(),
