@@ -168,8 +168,9 @@ pub const TEARDOWN_OVERDUE_AFTER: chrono::Duration = chrono::Duration::minutes(1
 /// deploy in flight that the teardown legitimately waits for. The health check says so
 /// every tick (the metric `TeardownOverdue`), and an alarm watches it: a missed 18:00
 /// teardown is the failure that costs money. It compares instants only, so the health
-/// check links no time-zone tables. A state from before `up_until` was recorded is never
-/// overdue until its next start.
+/// check links no time-zone tables. A state never written that finds staging running
+/// records it as a start; one stored before `up_until` existed is never overdue until its
+/// next start (or its next scheduled startup, which records it too).
 pub fn teardown_overdue(state: &EnvironmentState, now: DateTime<Utc>, config: &Config) -> bool {
     let grace = chrono::Duration::from_std(config.deploy_grace).unwrap_or(chrono::Duration::MAX);
     let since = now - TEARDOWN_OVERDUE_AFTER;
@@ -298,6 +299,16 @@ pub fn decide(
     Ok(plan.into_decision(summary))
 }
 
+/// Until when a start made at `now` keeps staging up by itself: the end of the business
+/// hours it is made in, or `now` outside them (then only a hold keeps it up).
+fn up_until(config: &Config, now: DateTime<Utc>) -> DateTime<Utc> {
+    let hours = &config.business_hours;
+    match hours.next_transition(now) {
+        Some(t) if hours.is_up_time(now) => t.at,
+        _ => now,
+    }
+}
+
 /// A decision being built: the next state and the actions so far.
 pub(crate) struct Plan<'a> {
     pub(crate) next: EnvironmentState,
@@ -316,6 +327,10 @@ impl<'a> Plan<'a> {
         let mut next = state.clone();
         if state.version == 0 {
             next.phase = observed.phase();
+            // Found running: as if started now (see `up_until`).
+            if next.wants_running() {
+                next.up_until = Some(up_until(config, whole_seconds(now)));
+            }
         }
         Self {
             next,
@@ -416,11 +431,7 @@ impl<'a> Plan<'a> {
     /// Makes the intent "running" and brings the service back if it is scaled to zero.
     pub(crate) fn start(&mut self, why: &str) -> String {
         self.next.teardown_deferred_at = None;
-        let hours = &self.config.business_hours;
-        self.next.up_until = Some(match hours.next_transition(self.now) {
-            Some(t) if hours.is_up_time(self.now) => t.at,
-            _ => self.now,
-        });
+        self.next.up_until = Some(up_until(self.config, self.now));
         if self.observed.desired_count > 0 {
             if !self.next.wants_running() {
                 self.next.phase = Phase::Up;
@@ -936,6 +947,11 @@ mod tests {
         assert_eq!(day.up_until, Some(utc("2026-11-27T18:00:00Z")));
         let evening = started(&fresh, DOWN, up(Some(2), false), "2026-11-27T19:00:00.81Z");
         assert_eq!(evening.up_until, Some(utc("2026-11-27T19:00:00Z")), "outside the hours: only the hold");
+        // A state never written, staging found running: as if started then.
+        let release = || Command::Release { who: "ana".into() };
+        let found = |at: &str| decide(&EnvironmentState::new("staging"), UP, &release(), utc(at), &config()).unwrap().next_state.up_until;
+        assert_eq!(found("2026-11-27T10:00:00.6Z"), Some(utc("2026-11-27T18:00:00Z")));
+        assert_eq!(found("2026-11-27T20:00:00.6Z"), Some(utc("2026-11-27T20:00:00Z")));
         let bypass = Command::Hold { duration: Duration::from_secs(3 * 3600), reason: "incident".into(), who: "bob".into() };
         let bypassed = started(&day, UP, bypass, "2026-11-27T17:00:00.5Z");
         let mut deploying = with_deploy_in_flight("2026-11-27T17:55:00.3Z");
