@@ -298,6 +298,29 @@ async fn the_compare_api_falls_back_to_full_when_it_fails_or_is_capped() {
 }
 
 #[tokio::test]
+async fn a_push_of_450_files_past_the_compare_cap_deploys_only_what_changed() {
+    let _serial = serial();
+    let env = reset();
+    // 450 front-end files in one commit: the Compare API lists the first 300 only.
+    let files: Vec<String> = (0..450).map(|i| format!("apps/client-ui/src/components/c{i:03}.tsx")).collect();
+    let listed: Vec<Value> = files[..300].iter().map(|f| json!({"filename": f, "status": "modified"})).collect();
+    let github = MockServer::start().await;
+    Mock::given(method("GET")).and(path(format!("/repos/acme/app/compare/{BEFORE}...{AFTER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": listed}))).expect(1).mount(&github).await;
+    Mock::given(method("POST")).and(path(DISPATCH_PATH))
+        .and(body_json(json!({"ref": "develop", "inputs": {"deployment-type": "frontend-only", "skip-tests": "false"}})))
+        .respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await;
+    let app = app(&env, Some(&github)).await;
+    let modified: Vec<&str> = files.iter().map(String::as_str).collect();
+    let body = push(json!({}), (&[], &[], &modified));
+    let (got, response) = send(&app, &request("push", "wide-push", &body), working()).await;
+    assert_eq!(got, 202, "{response}");
+    assert_eq!((response["files_source"].as_str(), response["files"].as_u64()), (Some("payload"), Some(450)), "{response}");
+    assert_eq!(response["deployment_type"], "frontend-only", "{response}");
+    assert!(response["files_reason"].as_str().unwrap().contains("hold all of them"), "{response}");
+}
+
+#[tokio::test]
 async fn a_push_in_the_evening_wakes_staging_with_a_hold() {
     let _serial = serial();
     let env = reset();

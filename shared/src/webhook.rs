@@ -23,8 +23,11 @@ use crate::state::{DeploymentStatus, EnvironmentState, HoldKind, RunOutcome, sho
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 /// GitHub lists at most 3,000 files per commit in a push payload.
 pub const COMMIT_FILE_CAP: usize = 3000;
-/// The Compare API lists at most 300 files.
+/// The Compare API lists at most 300 files, on its first page only (it pages commits,
+/// never files).
 pub const COMPARE_FILE_CAP: usize = 300;
+/// A push payload lists at most 2,048 commits, with no flag when it cut some.
+pub const PUSH_COMMIT_CAP: usize = 2048;
 /// How many files per filter a notification lists.
 const FILES_SHOWN: usize = 10;
 
@@ -393,8 +396,11 @@ pub fn compare_applies(push: &Push) -> bool {
 }
 
 /// Decides the changed files: a new branch or a forced push deploys in full; otherwise
-/// the Compare API's answer when there is one (300 files or more, or a failure, means
-/// full); otherwise the payload's lists, unless GitHub capped or emptied them.
+/// the Compare API's answer when there is one; at its cap (300 files), the commits' own
+/// lists (up to 3,000 files each), when they hold every file the Compare API listed (a
+/// check that they were not cut); a failed Compare, or lists that cannot be trusted,
+/// mean full; without a Compare answer, the payload's lists, unless GitHub capped or
+/// emptied them.
 pub fn changed_files(push: &Push, compare: Option<std::result::Result<Vec<String>, String>>) -> ChangedFiles {
     if push.created || push.before == ZERO_SHA {
         return ChangedFiles::full("the branch was just created");
@@ -403,36 +409,57 @@ pub fn changed_files(push: &Push, compare: Option<std::result::Result<Vec<String
         return ChangedFiles::full("the push was forced");
     }
     match compare {
-        Some(Ok(files)) if files.len() >= COMPARE_FILE_CAP => ChangedFiles::full(format!(
-            "the Compare API lists {} files, its cap is {COMPARE_FILE_CAP}",
-            files.len()
-        )),
+        Some(Ok(compared)) if compared.len() >= COMPARE_FILE_CAP => {
+            let cap = format!("the Compare API lists {} files, its cap", compared.len());
+            match payload_files(push) {
+                Err(full) => ChangedFiles::full(format!("{cap}, and {}", full.reason.unwrap_or_default())),
+                Ok(listed) if compared.iter().all(|f| listed.contains(f)) => ChangedFiles {
+                    reason: Some(format!("{cap}: the commits' lists ({} files) hold all of them", listed.len())),
+                    files: listed.into_iter().collect(),
+                    source: FilesSource::Payload,
+                },
+                Ok(_) => ChangedFiles::full(format!("{cap}, and the commits' lists miss some of those (cut by GitHub)")),
+            }
+        }
         Some(Ok(files)) => ChangedFiles {
             files: files.into_iter().collect::<BTreeSet<_>>().into_iter().collect(),
             source: FilesSource::Compare,
             reason: None,
         },
         Some(Err(error)) => ChangedFiles::full(format!("the Compare API failed: {error}")),
-        None => {
-            if push.commits.iter().any(|c| c.file_count() >= COMMIT_FILE_CAP) {
-                return ChangedFiles::full(format!("a commit lists {COMMIT_FILE_CAP} files, GitHub's cap"));
-            }
-            let files: BTreeSet<String> = push
-                .commits
-                .iter()
-                .flat_map(|c| c.added.iter().chain(&c.removed).chain(&c.modified))
-                .cloned()
-                .collect();
-            if files.is_empty() && push.after != push.before {
-                return ChangedFiles::full("no commit lists a file (GitHub leaves the lists empty for very large commits)");
-            }
-            ChangedFiles {
+        None => match payload_files(push) {
+            Ok(files) => ChangedFiles {
                 files: files.into_iter().collect(),
                 source: FilesSource::Payload,
                 reason: None,
-            }
-        }
+            },
+            Err(full) => full,
+        },
     }
+}
+
+/// The union of the commits' `added`/`removed`/`modified` lists, or why it cannot be
+/// trusted: a commit at GitHub's per-commit cap, as many commits as a payload holds, or
+/// no file listed at all for a push that moved the branch.
+fn payload_files(push: &Push) -> std::result::Result<BTreeSet<String>, ChangedFiles> {
+    if push.commits.iter().any(|c| c.file_count() >= COMMIT_FILE_CAP) {
+        return Err(ChangedFiles::full(format!("a commit lists {COMMIT_FILE_CAP} files, GitHub's cap")));
+    }
+    if push.commits.len() >= PUSH_COMMIT_CAP {
+        return Err(ChangedFiles::full(format!("the payload lists {PUSH_COMMIT_CAP} commits, GitHub's cap")));
+    }
+    let files: BTreeSet<String> = push
+        .commits
+        .iter()
+        .flat_map(|c| c.added.iter().chain(&c.removed).chain(&c.modified))
+        .cloned()
+        .collect();
+    if files.is_empty() && push.after != push.before {
+        return Err(ChangedFiles::full(
+            "no commit lists a file (GitHub leaves the lists empty for very large commits)",
+        ));
+    }
+    Ok(files)
 }
 
 /// A push, classified.
@@ -994,6 +1021,9 @@ mod tests {
     fn changed_files_table() {
         let many: Vec<String> = (0..COMMIT_FILE_CAP).map(|i| format!("f{i}")).collect();
         let two = || Some(Ok(vec!["b".to_string(), "a".to_string(), "b".to_string()]));
+        let wide: Vec<String> = (0..450).map(|i| format!("apps/client-ui/src/f{i:03}.tsx")).collect();
+        let mut wide_and_zz = wide.clone();
+        wide_and_zz.push("zz".into());
         #[rustfmt::skip]
         let cases: Vec<(&str, Push, Option<std::result::Result<Vec<String>, String>>, FilesSource, Vec<&str>, Option<&str>)> = vec![
             ("payload lists", push(serde_json::json!({})), None, FilesSource::Payload,
@@ -1009,8 +1039,19 @@ mod tests {
             ("3,000-file commit", push(serde_json::json!({"commits": [{"added": many, "removed": [], "modified": []}]})), None,
                 FilesSource::Full, vec![], Some("a commit lists 3000 files")),
             ("compare wins", push(serde_json::json!({})), two(), FilesSource::Compare, vec!["a", "b"], None),
-            ("compare at its cap", push(serde_json::json!({})), Some(Ok((0..300).map(|i| i.to_string()).collect())),
-                FilesSource::Full, vec![], Some("the Compare API lists 300 files")),
+            ("compare at its cap, the commits' lists hold its files", push(serde_json::json!({"commits": [
+                {"added": wide.clone(), "removed": [], "modified": []}, {"added": [], "removed": [], "modified": ["zz"]}]})),
+                Some(Ok(wide[..300].to_vec())), FilesSource::Payload, wide_and_zz.iter().map(String::as_str).collect(),
+                Some("the Compare API lists 300 files, its cap: the commits' lists (451 files) hold all of them")),
+            ("compare at its cap, the commits' lists cut", push(serde_json::json!({"commits": [
+                {"added": wide[..100].to_vec(), "removed": [], "modified": []}]})),
+                Some(Ok(wide[..300].to_vec())), FilesSource::Full, vec![],
+                Some("the Compare API lists 300 files, its cap, and the commits' lists miss some")),
+            ("compare at its cap, a commit at its cap", push(serde_json::json!({"commits": [{"added": many, "removed": [], "modified": []}]})),
+                Some(Ok(wide[..300].to_vec())), FilesSource::Full, vec![],
+                Some("the Compare API lists 300 files, its cap, and a commit lists 3000 files")),
+            ("as many commits as a payload holds", push(serde_json::json!({"commits": vec![serde_json::json!({"added": ["x"], "removed": [], "modified": []}); PUSH_COMMIT_CAP]})),
+                None, FilesSource::Full, vec![], Some("the payload lists 2048 commits")),
             ("compare failed", push(serde_json::json!({})), Some(Err("HTTP 500".into())), FilesSource::Full, vec![],
                 Some("the Compare API failed: HTTP 500")),
             ("no commits, same sha", push(serde_json::json!({"commits": [], "after": "1111111111111111111111111111111111111111"})),
