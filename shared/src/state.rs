@@ -629,16 +629,21 @@ impl EnvironmentState {
         }
         let stale = self.deployment_in_flight.take()?;
         if stale.by_hand.is_none() {
-            let mut back = stale.clone();
-            back.status = DeploymentStatus::Pending;
-            back.started_at = None;
-            (back.run_id, back.run_url) = (None, None);
-            if let Some(later) = self.pending_deployment.take() {
-                back.merge(later);
-            }
-            self.pending_deployment = Some(back);
+            self.back_to_waiting(stale.clone());
         }
         Some(stale)
+    }
+
+    /// A run that did not happen (or may not have): its pushes wait again, ahead of
+    /// anything queued since.
+    fn back_to_waiting(&mut self, mut back: Deployment) {
+        back.status = DeploymentStatus::Pending;
+        back.started_at = None;
+        (back.run_id, back.run_url) = (None, None);
+        if let Some(later) = self.pending_deployment.take() {
+            back.merge(later);
+        }
+        self.pending_deployment = Some(back);
     }
 
     /// GitHub refused the dispatch of `sha`: it goes back to waiting, ahead of anything
@@ -647,14 +652,8 @@ impl EnvironmentState {
         if self.deployment_in_flight.as_ref().is_none_or(|d| d.sha != sha) {
             return false;
         }
-        let mut back = self.deployment_in_flight.take().expect("checked above");
-        back.status = DeploymentStatus::Pending;
-        back.started_at = None;
-        (back.run_id, back.run_url) = (None, None);
-        if let Some(later) = self.pending_deployment.take() {
-            back.merge(later);
-        }
-        self.pending_deployment = Some(back);
+        let back = self.deployment_in_flight.take().expect("checked above");
+        self.back_to_waiting(back);
         true
     }
 
