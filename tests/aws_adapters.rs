@@ -156,12 +156,13 @@ async fn one_time_schedules_are_created_replaced_and_deleted_in_utc() {
 async fn the_budget_limit_is_read() {
     let _serial = serial();
     let env = reset();
-    let (clients, config) = (clients(&env).await, config(&env));
+    let config = config(&env);
     let account = config.resources.account_id().expect("derived from the topic ARN");
-    let status = budgets::read(&clients.budgets, account, &env["STAGING_BUDGET_NAME"]).await.unwrap();
+    let client = aws_sdk_budgets::Client::new(&staging_system_tests::sdk_config(&env).await);
+    let status = budgets::read(&client, account, &env["STAGING_BUDGET_NAME"]).await.unwrap();
     assert_eq!(status.limit, Some(6.0));
     assert_eq!(status.unit.as_deref(), Some("USD"));
-    let missing = budgets::read(&clients.budgets, account, "no-such-budget").await.unwrap_err();
+    let missing = budgets::read(&client, account, "no-such-budget").await.unwrap_err();
     assert!(!missing.is_retryable(), "{missing}");
 }
 

@@ -41,7 +41,6 @@ macro_rules! client {
 
 fn clients(ecs: &[&Rule], dynamodb: &[&Rule]) -> Clients {
     Clients {
-        budgets: Lazy::from(client!(aws_sdk_budgets, [] as [&Rule; 0])),
         costexplorer: Lazy::from(client!(aws_sdk_costexplorer, [] as [&Rule; 0])),
         dynamodb: Lazy::from(client!(aws_sdk_dynamodb, dynamodb)),
         ecs: Lazy::from(client!(aws_sdk_ecs, ecs)),

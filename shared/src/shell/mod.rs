@@ -3,7 +3,9 @@
 //! modules. Every client comes from one `SdkConfig` loaded once per cold start, and
 //! `AWS_ENDPOINT_URL` points them all at a local emulator when it is set.
 
+#[cfg(feature = "budgets")]
 pub mod budgets;
+#[cfg(feature = "costs")]
 pub mod costs;
 pub mod ecs;
 pub mod error;
@@ -44,8 +46,8 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 /// is used: a cold start pays only for the clients its invocation calls.
 #[derive(Clone, Debug)]
 pub struct Clients {
-    pub budgets: Lazy<aws_sdk_budgets::Client>,
-    /// Cost Explorer answers from us-east-1 only.
+    /// Cost Explorer answers from us-east-1 only (feature `costs`).
+    #[cfg(feature = "costs")]
     pub costexplorer: Lazy<aws_sdk_costexplorer::Client>,
     pub dynamodb: Lazy<aws_sdk_dynamodb::Client>,
     pub ecs: Lazy<aws_sdk_ecs::Client>,
@@ -61,7 +63,7 @@ impl Clients {
             Lazy::new(move || make(&sdk))
         }
         Self {
-            budgets: lazy(sdk, aws_sdk_budgets::Client::new),
+            #[cfg(feature = "costs")]
             costexplorer: lazy(sdk, |sdk| {
                 aws_sdk_costexplorer::Client::from_conf(
                     aws_sdk_costexplorer::config::Builder::from(sdk)
