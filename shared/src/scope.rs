@@ -23,7 +23,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
-use regex_automata::hybrid::dfa::{DFA, OverlappingState};
+use regex_automata::hybrid::dfa::DFA;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind};
 use serde::ser::SerializeMap;
@@ -185,7 +185,10 @@ impl Filters {
         })
     }
 
-    /// Puts the indices of the globs that match `path` in `hits`.
+    /// Puts the indices of the globs that match `path` in `hits`. Every glob is anchored at
+    /// both ends (globset translates `g` to `^…$`), so a match can only end at the end of
+    /// the path: the path is walked through the DFA byte by byte, and the patterns of the
+    /// state after the end of input are the matches — no search machinery, no restart.
     fn matching_globs(
         &self,
         cache: &mut regex_automata::hybrid::dfa::Cache,
@@ -193,21 +196,44 @@ impl Filters {
         hits: &mut Vec<usize>,
     ) {
         hits.clear();
+        if self.walk(cache, path, hits).is_err() {
+            hits.clear();
+            self.fallback_set().matches_candidate_into(&Candidate::new(path), hits);
+        }
+    }
+
+    fn walk(
+        &self,
+        cache: &mut regex_automata::hybrid::dfa::Cache,
+        path: &str,
+        hits: &mut Vec<usize>,
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
         let input = Input::new(path).anchored(Anchored::Yes);
-        let mut state = OverlappingState::start();
-        loop {
-            if self
-                .dfa
-                .try_search_overlapping_fwd(cache, &input, &mut state)
-                .is_err()
-            {
-                return self.fallback_set().matches_candidate_into(&Candidate::new(path), hits);
+        let mut state = self.dfa.start_state_forward(cache, &input)?;
+        for &byte in path.as_bytes() {
+            // From an ordinary state, a transition already computed is one table read;
+            // anything else (a start or match state, a transition not computed yet) takes
+            // the general path, which computes and caches it.
+            let mut next = if state.is_tagged() {
+                self.dfa.next_state(cache, state, byte)?
+            } else {
+                self.dfa.next_state_untagged(cache, state, byte)
+            };
+            if next.is_unknown() {
+                next = self.dfa.next_state(cache, state, byte)?;
             }
-            match state.get_match() {
-                Some(m) => hits.push(m.pattern().as_usize()),
-                None => return,
+            if next.is_dead() {
+                return Ok(());
+            }
+            state = next;
+        }
+        state = self.dfa.next_eoi_state(cache, state)?;
+        if state.is_match() {
+            for i in 0..self.dfa.match_len(cache, state) {
+                hits.push(self.dfa.match_pattern(cache, state, i).as_usize());
             }
         }
+        Ok(())
     }
 
     fn fallback_set(&self) -> &GlobSet {
