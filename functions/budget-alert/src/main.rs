@@ -1,4 +1,4 @@
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use staging_core::Config;
 use staging_core::shell::Clients;
@@ -6,7 +6,7 @@ use staging_core::shell::executor::Executor;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    staging_core::shell::init_logging();
     let config = Config::from_env()?;
     let clients = Clients::from_env().await;
     let executor = Executor::new(&clients, &config);

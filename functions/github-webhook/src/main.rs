@@ -1,10 +1,10 @@
-use lambda_http::{Error, Request, run, service_fn, tracing};
+use lambda_http::{Error, Request, run, service_fn};
 use staging_core::Config;
 use staging_core::shell::Clients;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    staging_core::shell::init_logging();
     let mut config = Config::from_env()?;
     let sdk = staging_core::shell::sdk_config().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);

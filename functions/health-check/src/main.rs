@@ -1,4 +1,4 @@
-use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use staging_core::{Config, metrics};
 use staging_core::shell::executor::Executor;
@@ -7,7 +7,7 @@ use staging_core::shell::Clients;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    staging_core::shell::init_logging();
     let config = Config::from_env()?;
     // A bad probe URL fails the cold start, naming it.
     let prober = Prober::new(&config.probes)?;

@@ -25,6 +25,52 @@ pub use error::ShellError;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+/// Logging as `lambda_runtime`'s default subscriber sets it up — Lambda's advanced logging
+/// controls: `AWS_LAMBDA_LOG_FORMAT=JSON` for JSON lines, the level from
+/// `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else INFO — but with a plain level filter
+/// instead of an `EnvFilter`, whose directive parser links a regex engine (about 200 KB)
+/// into functions that otherwise have none. `RUST_LOG` is read as one level (`debug`),
+/// not as per-module directives.
+pub fn init_logging() {
+    let var = |name: &str| std::env::var(name).ok();
+    let level = log_level(var("AWS_LAMBDA_LOG_LEVEL"), var("RUST_LOG"));
+    let json = var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
+    // Set once per process; a second call (a test) keeps the first.
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// The level: Lambda's setting, else `RUST_LOG`, else INFO; one that does not parse as a
+/// level counts as unset.
+fn log_level(lambda: Option<String>, rust_log: Option<String>) -> tracing_subscriber::filter::LevelFilter {
+    [lambda, rust_log]
+        .into_iter()
+        .flatten()
+        .find_map(|l| l.trim().parse().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO)
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::filter::LevelFilter;
+
+    #[test]
+    fn the_log_level_comes_from_lambda_then_rust_log_then_info() {
+        let s = |v: &str| Some(v.to_string());
+        #[rustfmt::skip]
+        let cases = [
+            (s("DEBUG"), s("error"), LevelFilter::DEBUG),
+            (None, s("warn"), LevelFilter::WARN),
+            (s("not a level"), s("trace"), LevelFilter::TRACE),
+            (None, s("staging_core=debug"), LevelFilter::INFO),
+            (None, None, LevelFilter::INFO),
+        ];
+        for (lambda, rust_log, expected) in cases {
+            assert_eq!(super::log_level(lambda.clone(), rust_log.clone()), expected, "{lambda:?} {rust_log:?}");
+        }
+    }
+}
+
 /// The clock the functions decide by: the system's. Built with the feature `demo-clock`
 /// (only `scripts/demo` builds it so; release packages never do), the RFC 3339 instant in
 /// the file named by `STAGING_DEMO_CLOCK`, read at every invocation, so that a day can be
