@@ -282,7 +282,7 @@ async fn github_secrets_are_read_from_secrets_manager_when_named_by_arn() {
     let _serial = serial();
     let env = reset();
     let sdk = staging_system_tests::sdk_config(&env).await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let secrets = staging_core::shell::Lazy::from(aws_sdk_secretsmanager::Client::new(&sdk));
     let mut arns = Vec::new();
     for (name, value) in [("webhook", "new-secret, old-secret"), ("token", "ghp_from_secrets_manager")] {
         let out = secrets.create_secret().name(format!("staging-{name}")).secret_string(value).send().await.unwrap();

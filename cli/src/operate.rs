@@ -132,7 +132,7 @@ pub fn unlock(args: CommonArgs) -> (Command, bool) {
 /// read from `GITHUB_TOKEN_ARN` when needed: a start or an unlock dispatches what waited).
 pub async fn connect(config: &Config) -> Result<(Clients, Config, Option<GitHubApi>), CliError> {
     let sdk = staging_core::shell::sdk_config().await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let secrets = staging_core::shell::Lazy::from(aws_sdk_secretsmanager::Client::new(&sdk));
     let mut config = config.clone();
     resolve_webhook_secret(&secrets, &mut config.github).await?;
     let github = GitHubApi::with_secrets(&config.github, &secrets);

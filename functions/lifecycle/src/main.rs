@@ -13,7 +13,9 @@ async fn main() -> Result<(), Error> {
     let clients = Clients::new(&sdk);
     // A start or an unlock dispatches what waited for it; the token is read from Secrets
     // Manager only then.
-    let github = GitHubApi::with_secrets(&config.github, &aws_sdk_secretsmanager::Client::new(&sdk));
+    let sdk_for_secrets = sdk.clone();
+    let secrets = staging_core::shell::Lazy::new(move || aws_sdk_secretsmanager::Client::new(&sdk_for_secrets));
+    let github = GitHubApi::with_secrets(&config.github, &secrets);
     let mut executor = Executor::new(&clients, &config);
     executor.github = github.as_ref();
     run(service_fn(|event: LambdaEvent<Value>| {

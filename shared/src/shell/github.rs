@@ -57,7 +57,7 @@ enum Token {
     Given(Secret),
     SecretsManager {
         arn: String,
-        client: aws_sdk_secretsmanager::Client,
+        client: crate::shell::Lazy<aws_sdk_secretsmanager::Client>,
         read: tokio::sync::OnceCell<Secret>,
     },
 }
@@ -105,7 +105,8 @@ impl GitHubApi {
 
     /// A client whose token is given or, named by `GITHUB_TOKEN_ARN`, read from Secrets
     /// Manager the first time a call needs it; `None` without either (dry mode).
-    pub fn with_secrets(config: &GitHub, client: &aws_sdk_secretsmanager::Client) -> Option<Self> {
+    /// The Secrets Manager client is built only then too.
+    pub fn with_secrets(config: &GitHub, client: &crate::shell::Lazy<aws_sdk_secretsmanager::Client>) -> Option<Self> {
         let token = match (&config.token, &config.token_arn) {
             (Some(token), _) => Token::Given(token.clone()),
             (None, Some(arn)) => Token::SecretsManager {
