@@ -260,7 +260,14 @@ pub fn decide(
             )
         }
         Command::Scheduled(ScheduledCommand::Startup { .. }) => match plan.next.wanted(due.unwrap_or(now), &config.business_hours) {
-            Wanted::UpScheduled | Wanted::UpHeld => plan.start("scheduled startup"),
+            Wanted::UpScheduled | Wanted::UpHeld => {
+                let started = plan.start("scheduled startup");
+                // Decided as of its due time, a second early or a minute late alike.
+                if let Some(due) = due {
+                    plan.next.up_until = Some(up_until(config, due).max(plan.now));
+                }
+                started
+            }
             // A lock wins over everything: whatever is still running goes.
             Wanted::DownBudgetLocked if plan.observed.desired_count > 0 || plan.next.wants_running() => {
                 format!("not starting: locked by the budget; {}", plan.stop("locked by the budget"))
@@ -509,6 +516,19 @@ impl<'a> Plan<'a> {
             }
             _ => self.stop(why),
         }
+    }
+
+    /// A teardown deferred for a deploy that has now finished goes ahead — unless business
+    /// hours or a hold keep staging up, or another deploy is in flight.
+    pub(crate) fn deferred_teardown_due(&mut self) -> Option<String> {
+        self.next.teardown_deferred_at?;
+        if self.next.active_deployment(self.now, self.grace()).is_some()
+            || self.next.active_hold(self.now).is_some()
+            || self.config.business_hours.is_up_time(self.now)
+        {
+            return None;
+        }
+        Some(self.scheduled_stop("deferred teardown"))
     }
 
     /// Up or down as the schedule (and any lock) says now.
@@ -945,6 +965,9 @@ mod tests {
         let fresh = EnvironmentState { phase: Phase::Down, version: 3, ..EnvironmentState::new("staging") };
         let day = started(&fresh, DOWN, startup("2026-11-27T08:00:00Z"), "2026-11-27T08:00:00.37Z");
         assert_eq!(day.up_until, Some(utc("2026-11-27T18:00:00Z")));
+        // A startup a second early decides, and records, as of its due time.
+        let early = started(&fresh, DOWN, startup("2026-11-27T08:00:00Z"), "2026-11-27T07:59:59.2Z");
+        assert_eq!(early.up_until, Some(utc("2026-11-27T18:00:00Z")));
         let evening = started(&fresh, DOWN, up(Some(2), false), "2026-11-27T19:00:00.81Z");
         assert_eq!(evening.up_until, Some(utc("2026-11-27T19:00:00Z")), "outside the hours: only the hold");
         // A state never written, staging found running: as if started then.

@@ -411,7 +411,7 @@ pub fn changed_files(push: &Push, compare: Option<std::result::Result<Vec<String
     match compare {
         Some(Ok(compared)) if compared.len() >= COMPARE_FILE_CAP => {
             let cap = format!("the Compare API lists {} files, its cap", compared.len());
-            match payload_files(push) {
+            match payload_files(push, true) {
                 Err(full) => ChangedFiles::full(format!("{cap}, and {}", full.reason.unwrap_or_default())),
                 Ok(listed) if compared.iter().all(|f| listed.contains(f)) => ChangedFiles {
                     reason: Some(format!("{cap}: the commits' lists ({} files) hold all of them", listed.len())),
@@ -427,7 +427,7 @@ pub fn changed_files(push: &Push, compare: Option<std::result::Result<Vec<String
             reason: None,
         },
         Some(Err(error)) => ChangedFiles::full(format!("the Compare API failed: {error}")),
-        None => match payload_files(push) {
+        None => match payload_files(push, false) {
             Ok(files) => ChangedFiles {
                 files: files.into_iter().collect(),
                 source: FilesSource::Payload,
@@ -441,12 +441,17 @@ pub fn changed_files(push: &Push, compare: Option<std::result::Result<Vec<String
 /// The union of the commits' `added`/`removed`/`modified` lists, or why it cannot be
 /// trusted: a commit at GitHub's per-commit cap, as many commits as a payload holds, or
 /// no file listed at all for a push that moved the branch.
-fn payload_files(push: &Push) -> std::result::Result<BTreeSet<String>, ChangedFiles> {
+/// At the Compare API's cap (`cap_reached`), a commit listing no file may be one GitHub
+/// emptied: the union cannot be trusted then.
+fn payload_files(push: &Push, cap_reached: bool) -> std::result::Result<BTreeSet<String>, ChangedFiles> {
     if push.commits.iter().any(|c| c.file_count() >= COMMIT_FILE_CAP) {
         return Err(ChangedFiles::full(format!("a commit lists {COMMIT_FILE_CAP} files, GitHub's cap")));
     }
     if push.commits.len() >= PUSH_COMMIT_CAP {
         return Err(ChangedFiles::full(format!("the payload lists {PUSH_COMMIT_CAP} commits, GitHub's cap")));
+    }
+    if cap_reached && push.commits.iter().any(|c| c.file_count() == 0) {
+        return Err(ChangedFiles::full("a commit lists no file (GitHub empties the lists of very large commits)"));
     }
     let files: BTreeSet<String> = push
         .commits
@@ -651,13 +656,18 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
 /// Whether a finished run is the one dispatched for `d`: a `workflow_dispatch` run
 /// created after the dispatch (a dispatch runs the branch head, so the sha need not
 /// match); without timestamps, the same sha.
-fn is_run_of(run: &WorkflowRun, d: &crate::state::Deployment) -> bool {
+fn is_run_of(run: &WorkflowRun, d: &crate::state::Deployment, state: &EnvironmentState) -> bool {
     if run.event.as_deref().is_some_and(|e| e != "workflow_dispatch") {
         return false;
     }
     // Its id, once known (from its `requested` delivery, or a run tracked by hand).
     if let Some(id) = d.run_id {
         return run.id == Some(id);
+    }
+    // A re-run (keeping its first `created_at`) is never a dispatch of ours, nor is a run
+    // whose `requested` was seen and judged someone else's.
+    if run.run_attempt.unwrap_or(1) > 1 || state.knows_run(&run.key()) {
+        return false;
     }
     match (d.started_at, run.created_at.or(run.run_started_at)) {
         (Some(dispatched), Some(created)) => dispatched.checked_sub_signed(CLOCK_SKEW).is_none_or(|t| created >= t),
@@ -704,6 +714,7 @@ pub fn decide_deploy_requested(
         // same commit). Its id is kept, so that its outcome is known by id.
         let ours = d.by_hand.is_none()
             && d.run_id.is_none()
+            && run.run_attempt.unwrap_or(1) == 1
             && match (d.started_at, created) {
                 (Some(dispatched), Some(created)) => (created - dispatched).abs() <= DISPATCH_TO_RUN,
                 _ => run.head_sha == d.sha,
@@ -787,9 +798,9 @@ pub fn decide_deploy_finished(
         (Some(start), Some(end)) if end >= start => Some((end - start).num_seconds()),
         _ => None,
     };
+    let ours = state.deployment_in_flight.as_ref().is_some_and(|d| is_run_of(run, d, state));
     // Its `requested`, should it come after this, changes nothing.
     p.next.remember_run(run.key());
-    let ours = p.next.deployment_in_flight.as_ref().is_some_and(|d| is_run_of(run, d));
     if !ours {
         if status == DeploymentStatus::Succeeded {
             return p.into_decision(format!("ignored: {} is not the run in flight", short_sha(&run.head_sha)));
@@ -847,10 +858,14 @@ pub fn decide_deploy_finished(
     let subject = format!("{env}: {kind} {verdict} @ {}{took}", short_sha(&run.head_sha));
     p.actions.insert(0, Action::RecordDeployment(finished));
     p.notify(event, severity, subject, body);
-    let summary = match next {
+    let mut summary = match next {
         Some(line) => format!("deploy {verdict}; {line}"),
         None => format!("deploy {verdict}"),
     };
+    // The teardown that waited for this deploy goes ahead now rather than at its next look.
+    if let Some(stop) = p.deferred_teardown_due() {
+        summary.push_str(&format!("; {stop}"));
+    }
     p.into_decision(summary)
 }
 
@@ -1050,6 +1065,10 @@ mod tests {
             ("compare at its cap, a commit at its cap", push(serde_json::json!({"commits": [{"added": many, "removed": [], "modified": []}]})),
                 Some(Ok(wide[..300].to_vec())), FilesSource::Full, vec![],
                 Some("the Compare API lists 300 files, its cap, and a commit lists 3000 files")),
+            ("compare at its cap, a commit emptied by GitHub", push(serde_json::json!({"commits": [
+                {"added": wide.clone(), "removed": [], "modified": []}, {"added": [], "removed": [], "modified": []}]})),
+                Some(Ok(wide[..300].to_vec())), FilesSource::Full, vec![],
+                Some("the Compare API lists 300 files, its cap, and a commit lists no file")),
             ("as many commits as a payload holds", push(serde_json::json!({"commits": vec![serde_json::json!({"added": ["x"], "removed": [], "modified": []}); PUSH_COMMIT_CAP]})),
                 None, FilesSource::Full, vec![], Some("the payload lists 2048 commits")),
             ("compare failed", push(serde_json::json!({})), Some(Err("HTTP 500".into())), FilesSource::Full, vec![],
@@ -1362,6 +1381,46 @@ mod tests {
                 assert_eq!(t.started_at.map(|t| t.timestamp_subsec_nanos()), Some(0), "{name}: whole seconds");
             }
         }
+    }
+
+    #[test]
+    fn a_rerun_or_a_run_judged_someone_elses_never_closes_ours() {
+        let config = config_with(true);
+        let ours = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:01.5Z");
+        // A re-run of an earlier run, created (first) a second after our dispatch.
+        let rerun = WorkflowRun { id: Some(700), run_attempt: Some(2), conclusion: None, created_at: Some(utc("2026-11-27T10:00:02Z")), ..run("success", SHA) };
+        let d = decide_deploy_requested(&ours, UP, &rerun, utc("2026-11-27T10:03:00Z"), &config).unwrap();
+        assert_eq!(d.next_state.deployment_in_flight.as_ref().unwrap().run_id, None, "{}", d.summary);
+        let d = decide_deploy_finished(&ours, UP, &WorkflowRun { conclusion: Some("success".into()), ..rerun }, utc("2026-11-27T10:05:00Z"), &config);
+        assert!(d.next_state.deployment_in_flight.is_some(), "{}", d.summary);
+        // Dave's run, requested three minutes later: judged not ours (told, not tracked);
+        // its completion does not close ours either, though it was created after the dispatch.
+        let daves = WorkflowRun { id: Some(778), conclusion: None, created_at: Some(utc("2026-11-27T10:03:30Z")), ..run("success", SHA) };
+        let mut state = ours.clone();
+        let d = decide_deploy_requested(&state, UP, &daves, utc("2026-11-27T10:03:31Z"), &config).unwrap();
+        assert!(d.summary.ends_with("this run is not tracked"), "{}", d.summary);
+        state = EnvironmentState { version: state.version + 1, ..d.next_state };
+        let d = decide_deploy_finished(&state, UP, &WorkflowRun { conclusion: Some("success".into()), ..daves }, utc("2026-11-27T10:06:00Z"), &config);
+        assert!(d.next_state.deployment_in_flight.is_some(), "{}", d.summary);
+    }
+
+    #[test]
+    fn a_deferred_teardown_goes_ahead_when_the_deploy_it_waited_for_finishes() {
+        let config = config_with(true);
+        let state = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T17:55:00.3Z");
+        let teardown = crate::lifecycle::Command::Scheduled(crate::action::ScheduledCommand::Teardown { scheduled_time: Some(utc("2026-11-27T18:00:00Z")) });
+        let d = crate::lifecycle::decide(&state, UP, &teardown, utc("2026-11-27T18:00:00.6Z"), &config).unwrap();
+        assert!(d.summary.contains("deferred"), "{}", d.summary);
+        let state = EnvironmentState { version: state.version + 1, ..d.next_state };
+        let finished = WorkflowRun { created_at: Some(utc("2026-11-27T17:55:02Z")), run_started_at: Some(utc("2026-11-27T17:55:05Z")), updated_at: Some(utc("2026-11-27T18:19:00Z")), ..run("success", SHA) };
+        let d = decide_deploy_finished(&state, UP, &finished, utc("2026-11-27T18:20:00.4Z"), &config);
+        assert_eq!(kinds(&d), ["record", "notify deploy.succeeded", "ScaleService { desired_count: 0 }", "notify env.teardown"], "{}", d.summary);
+        assert_eq!(d.summary, "deploy succeeded; stopping");
+        assert!(!crate::lifecycle::teardown_overdue(&d.next_state, utc("2026-11-27T18:40:00Z"), &config));
+        // Inside business hours there is nothing to go ahead with.
+        let state = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:00Z");
+        let d = decide_deploy_finished(&state, UP, &WorkflowRun { created_at: Some(utc("2026-11-27T10:00:02Z")), ..run("success", SHA) }, utc("2026-11-27T10:05:00Z"), &config);
+        assert_eq!(d.summary, "deploy succeeded");
     }
 
     #[test]

@@ -46,7 +46,8 @@ fn log_level(lambda: Option<String>, rust_log: Option<String>) -> tracing_subscr
     [lambda, rust_log]
         .into_iter()
         .flatten()
-        .find_map(|l| l.trim().parse().ok())
+        // Lambda's levels include FATAL, which tracing calls ERROR.
+        .find_map(|l| if l.trim().eq_ignore_ascii_case("fatal") { Some(tracing_subscriber::filter::LevelFilter::ERROR) } else { l.trim().parse().ok() })
         .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO)
 }
 
@@ -64,6 +65,7 @@ mod tests {
             (s("not a level"), s("trace"), LevelFilter::TRACE),
             (None, s("staging_core=debug"), LevelFilter::INFO),
             (None, None, LevelFilter::INFO),
+            (s("FATAL"), s("debug"), LevelFilter::ERROR),
         ];
         for (lambda, rust_log, expected) in cases {
             assert_eq!(super::log_level(lambda.clone(), rust_log.clone()), expected, "{lambda:?} {rust_log:?}");
