@@ -210,13 +210,7 @@ pub fn decide(
                 }
                 plan.unlock(who, "overridden (up --force)");
             }
-            let mut summary = String::new();
-            if hold.is_some() || !config.business_hours.is_up_time(now) {
-                let duration = hold.unwrap_or(config.hold_default);
-                let until = plan.hold(HoldKind::OnDemand, duration, reason, who)?;
-                summary = format!("held until {}; ", hhmm(until));
-            }
-            summary + &plan.start(&format!("started by {who}: {reason}"))
+            plan.start_on_demand(*hold, reason, who)?
         }
         Command::Down { who } => {
             plan.drop_hold();
@@ -433,6 +427,17 @@ impl<'a> Plan<'a> {
             );
             self.notify(NotificationEvent::BudgetUnlocked, Severity::Warning, subject, body);
         }
+    }
+
+    /// Starts on someone's behalf: held for `hold` (default `STAGING_HOLD_DEFAULT`) when one
+    /// is asked for or outside business hours, so that the scheduled teardown waits for it.
+    pub(crate) fn start_on_demand(&mut self, hold: Option<std::time::Duration>, reason: &str, who: &str) -> Result<String> {
+        let mut summary = String::new();
+        if hold.is_some() || !self.config.business_hours.is_up_time(self.now) {
+            let until = self.hold(HoldKind::OnDemand, hold.unwrap_or(self.config.hold_default), reason, who)?;
+            summary = format!("held until {}; ", hhmm(until));
+        }
+        Ok(summary + &self.start(&format!("started by {who}: {reason}")))
     }
 
     /// Makes the intent "running" and brings the service back if it is scaled to zero.

@@ -738,13 +738,7 @@ pub fn decide_deploy_requested(
         p.notify(NotificationEvent::DeployStarted, Severity::Warning, subject, body);
         return Ok(p.into_decision("not starting: locked by the budget".into()));
     }
-    let reason = format!("deploy workflow run by hand @ {sha}");
-    let mut summary = String::new();
-    if !config.business_hours.is_up_time(now) {
-        let until = p.hold(HoldKind::OnDemand, config.hold_default, &reason, &who)?;
-        summary = format!("held until {}; ", hhmm(until));
-    }
-    summary.push_str(&p.start(&format!("started by {who}: {reason}")));
+    let mut summary = p.start_on_demand(None, &format!("deploy workflow run by hand @ {sha}"), &who)?;
     let grace = p.grace();
     if let Some(stale) = p.next.give_up_stale_run(now, grace) {
         summary.push_str(&format!("; the run for {} never reported and gives way", short_sha(&stale.sha)));
