@@ -129,6 +129,36 @@ impl Default for BudgetPolicy {
     }
 }
 
+/// What a teardown stops (`STAGING_TEARDOWN`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Teardown {
+    /// Scale the service to zero; everything else keeps billing.
+    #[default]
+    Scale,
+    /// Also delete the CloudFormation stack named here (`STAGING_PAUSE_STACK`), which
+    /// holds what bills while idle (load balancer, NAT Gateway, cache, and perhaps the
+    /// service), after saving its template and parameters; a start creates it again
+    /// from them.
+    Stack(String),
+}
+
+impl Teardown {
+    /// The pause stack, in `stack` mode.
+    pub fn pause_stack(&self) -> Option<&str> {
+        match self {
+            Self::Scale => None,
+            Self::Stack(name) => Some(name),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Scale => "scale",
+            Self::Stack(_) => "stack",
+        }
+    }
+}
+
 /// Everything the functions and `stagingctl` read from the environment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -150,6 +180,8 @@ pub struct Config {
     /// A paths-filter YAML file; the built-in filters when `None`.
     pub filters_file: Option<PathBuf>,
     pub resources: Resources,
+    /// What a teardown stops (`STAGING_TEARDOWN`, `scale` or `stack`).
+    pub teardown: Teardown,
     pub github: GitHub,
     /// What the health check probes (`STAGING_PROBES`, see [`crate::health::parse_probes`]).
     pub probes: Vec<Probe>,
@@ -275,6 +307,22 @@ impl Config {
             budget_name: get("STAGING_BUDGET_NAME"),
         };
 
+        let teardown = match get("STAGING_TEARDOWN").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("scale") => Teardown::Scale,
+            Some("stack") => match get("STAGING_PAUSE_STACK").map(|v| v.trim().to_string()) {
+                Some(name) if is_stack_name(&name) => Teardown::Stack(name),
+                Some(name) => {
+                    return Err(bad(
+                        "STAGING_PAUSE_STACK",
+                        &name,
+                        "expected a CloudFormation stack name (a letter, then letters, digits and hyphens; at most 128)",
+                    ));
+                }
+                None => return Err(bad("STAGING_PAUSE_STACK", "", "STAGING_TEARDOWN=stack needs the name of the stack to pause")),
+            },
+            Some(other) => return Err(bad("STAGING_TEARDOWN", other, "expected scale or stack")),
+        };
+
         let repository = get("GITHUB_REPOSITORY")
             .map(|v| parse_repository(&v).map_err(|r| bad("GITHUB_REPOSITORY", &v, &r)))
             .transpose()?;
@@ -365,11 +413,19 @@ impl Config {
             gbp_per_usd,
             filters_file: get("STAGING_FILTERS_FILE").map(PathBuf::from),
             resources,
+            teardown,
             github,
             probes,
             health,
         })
     }
+}
+
+/// A CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128.
+fn is_stack_name(name: &str) -> bool {
+    name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn bad(variable: &'static str, value: &str, reason: &str) -> Error {

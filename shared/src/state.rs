@@ -362,6 +362,80 @@ pub struct DeployTally {
 /// How many pushes the state remembers to recognise one seen again.
 pub const RECENT_PUSHES: usize = 50;
 
+/// How long the up-windows are kept (what `stagingctl cost --compare` projects
+/// on-demand use from).
+pub const UP_WINDOW_DAYS: i64 = 30;
+
+/// How many start durations of the pause stack are kept (what "ready in about N
+/// minutes" is estimated from).
+pub const STACK_STARTS: usize = 5;
+
+/// A span during which staging was meant to be up, closed by the stop that ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpWindow {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Started on demand (a hold, `up`, a push or a run outside business hours) rather
+    /// than by the schedule.
+    pub on_demand: bool,
+}
+
+impl UpWindow {
+    pub fn hours(&self) -> f64 {
+        (self.to - self.from).num_seconds().max(0) as f64 / 3600.0
+    }
+}
+
+/// What the pause stack (`STAGING_TEARDOWN=stack`) was asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StackOperation {
+    /// Created again from its saved template and parameters (a start).
+    Create,
+    /// Deleted after its template and parameters were saved (a teardown).
+    Delete,
+}
+
+impl fmt::Display for StackOperation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Create => "create",
+            Self::Delete => "delete",
+        })
+    }
+}
+
+/// A create or delete of the pause stack asked for and not yet seen finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackProgress {
+    pub operation: StackOperation,
+    pub since: DateTime<Utc>,
+}
+
+/// A create or delete of the pause stack that failed, as CloudFormation said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackFailure {
+    pub operation: StackOperation,
+    /// The stack's status (`ROLLBACK_COMPLETE`, `DELETE_FAILED`, ...).
+    pub status: String,
+    /// The stack's status reason.
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The pause stack's side of the state (empty in `scale` mode).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseStackState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_progress: Option<StackProgress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<StackFailure>,
+    /// How long the last starts took (create asked → complete), seconds, newest last,
+    /// at most [`STACK_STARTS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start_secs: Vec<u32>,
+}
+
 /// What a finished workflow run reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOutcome {
@@ -417,6 +491,15 @@ pub struct EnvironmentState {
     /// Deployments finished this budget period.
     #[serde(default)]
     pub deploy_tally: DeployTally,
+    /// Whether the last start was on demand (see [`UpWindow::on_demand`]).
+    #[serde(default)]
+    pub started_on_demand: bool,
+    /// The up-windows of the last [`UP_WINDOW_DAYS`] days, oldest first.
+    #[serde(default)]
+    pub up_windows: Vec<UpWindow>,
+    /// The pause stack, in `stack` teardown mode.
+    #[serde(default)]
+    pub stack: PauseStackState,
     pub health: Health,
     /// Incremented by every committed write; a write expecting another version loses.
     pub version: u64,
@@ -441,6 +524,9 @@ impl EnvironmentState {
             recent_alerts: Vec::new(),
             hold_cap: None,
             deploy_tally: DeployTally::default(),
+            started_on_demand: false,
+            up_windows: Vec::new(),
+            stack: PauseStackState::default(),
             health: Health::default(),
             version: 0,
         }
@@ -551,6 +637,62 @@ impl EnvironmentState {
     }
 
     /// Whether a push (`before..after`) was already taken.
+    /// Closes the up-window of the start that `now` ends (from `started_at`), and
+    /// forgets windows older than [`UP_WINDOW_DAYS`].
+    pub fn close_up_window(&mut self, now: DateTime<Utc>) {
+        if let Some(from) = self.started_at.filter(|from| *from < now) {
+            self.up_windows.push(UpWindow {
+                from,
+                to: now,
+                on_demand: self.started_on_demand,
+            });
+        }
+        let horizon = now - Duration::days(UP_WINDOW_DAYS);
+        self.up_windows.retain(|w| w.to > horizon);
+    }
+
+    /// Up-hours recorded in the `days` before `now` (windows cut at the horizon), all
+    /// and on demand only; `None` when nothing is recorded.
+    pub fn recorded_up_hours(&self, now: DateTime<Utc>, days: i64) -> Option<(f64, f64)> {
+        let horizon = now - Duration::days(days);
+        let mut seen = false;
+        let (mut all, mut on_demand) = (0.0, 0.0);
+        for w in &self.up_windows {
+            if w.to <= horizon || w.from >= now {
+                continue;
+            }
+            seen = true;
+            let cut = UpWindow {
+                from: w.from.max(horizon),
+                to: w.to.min(now),
+                on_demand: w.on_demand,
+            };
+            all += cut.hours();
+            if w.on_demand {
+                on_demand += cut.hours();
+            }
+        }
+        seen.then_some((all, on_demand))
+    }
+
+    /// Records how long a start of the pause stack took.
+    pub fn record_stack_start(&mut self, secs: u32) {
+        self.stack.start_secs.push(secs);
+        let excess = self.stack.start_secs.len().saturating_sub(STACK_STARTS);
+        self.stack.start_secs.drain(..excess);
+    }
+
+    /// How long a start of the pause stack is expected to take: the median of the last
+    /// ones, `None` before any.
+    pub fn expected_stack_start_secs(&self) -> Option<u32> {
+        let mut secs = self.stack.start_secs.clone();
+        if secs.is_empty() {
+            return None;
+        }
+        secs.sort_unstable();
+        Some(secs[secs.len() / 2])
+    }
+
     pub fn knows_push(&self, key: &str) -> bool {
         self.recent_pushes.iter().any(|k| k == key)
     }
