@@ -200,6 +200,11 @@ pub enum ScheduledCommand {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         scheduled_time: Option<DateTime<Utc>>,
     },
+    /// Look at the pause stack (stack mode): the fallback that notices a create or
+    /// delete finishing when its EventBridge event was lost, every
+    /// [`crate::lifecycle::STACK_CHECK_EVERY`] while one is in progress. An EventBridge
+    /// "CloudFormation Stack Status Change" event of the pause stack means the same.
+    StackCheck,
     /// A hold placed for `until` has run out.
     HoldExpired {
         #[serde(with = "chrono::serde::ts_seconds")]
@@ -212,7 +217,7 @@ impl ScheduledCommand {
     pub fn due(&self) -> Option<DateTime<Utc>> {
         match self {
             Self::Teardown { scheduled_time } | Self::Startup { scheduled_time } => *scheduled_time,
-            Self::HoldExpired { .. } => None,
+            Self::HoldExpired { .. } | Self::StackCheck => None,
         }
     }
 }
@@ -246,6 +251,13 @@ pub enum Action {
         at: DateTime<Utc>,
         command: ScheduledCommand,
     },
+    /// Create the pause stack again from its saved template and parameters (stack mode);
+    /// nothing when it exists. A stack left `ROLLBACK_COMPLETE` by a failed create is
+    /// deleted first (its completion is the next look's cue to create).
+    ResumeStack,
+    /// Save the pause stack's template and parameters (and the service's count), then
+    /// delete it (stack mode); nothing when it is gone or busy.
+    PauseStack,
     /// Delete a one-time schedule if it exists.
     DeleteSchedule { name: String },
     /// Tell the team.

@@ -367,7 +367,7 @@ fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 }
 
 /// How long, for people: `12m`, `1h 5m`.
-fn length(d: chrono::Duration) -> String {
+pub(crate) fn length(d: chrono::Duration) -> String {
     let secs = d.num_seconds().max(0) as u64;
     let rounded = if secs >= 60 { secs / 60 * 60 } else { secs };
     humantime::format_duration(Duration::from_secs(rounded)).to_string()
@@ -377,7 +377,10 @@ fn length(d: chrono::Duration) -> String {
 /// deployment is running or just finished, or the service was just redeployed.
 pub fn grace(state: &EnvironmentState, now: DateTime<Utc>, policy: &HealthPolicy, deploy_grace: Duration) -> Option<String> {
     let within = |t: Option<DateTime<Utc>>| t.is_some_and(|t| now < after(t, policy.grace));
-    if within(state.started_at) {
+    if let Some(p) = state.stack.in_progress {
+        return Some(format!("the pause stack's {} is under way", p.operation));
+    }
+    if within(state.started_at) || within(state.stack.ready_at) {
         return Some("staging was just started".into());
     }
     if let Some(d) = state.active_deployment(now, chrono(deploy_grace)) {

@@ -19,7 +19,8 @@ use crate::action::{Action, Decision, Notification, NotificationEvent, Scheduled
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::schedule::{Transition, TransitionKind};
-use crate::state::{EnvironmentState, Hold, HoldKind, Phase, Wanted, short_sha};
+use crate::health::length;
+use crate::state::{EnvironmentState, Hold, HoldKind, Phase, StackFailure, StackOperation, StackProgress, Wanted, short_sha};
 
 /// How far a schedule's own time may be from the clock: Scheduler retries for at most
 /// a day, so anything further is not a schedule's.
@@ -40,6 +41,58 @@ pub struct Observed {
     /// Whether the primary deployment's rollout has FAILED.
     #[serde(default)]
     pub rollout_failed: bool,
+    /// The pause stack, in stack mode (`None` in scale mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<StackObserved>,
+}
+
+/// What CloudFormation says about the pause stack.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackObserved {
+    /// The stack's status; `None` when there is no such stack (or it is `DELETE_COMPLETE`).
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What a stack status means for the controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackCondition {
+    /// No stack: paused (nothing of it bills).
+    Absent,
+    /// A create, update, delete or rollback is under way.
+    Busy,
+    /// Created (or updated) and standing: it bills, and the service can run.
+    Ready,
+    /// A create, delete or update failed, and CloudFormation stopped there.
+    Failed,
+}
+
+impl StackObserved {
+    pub fn present(status: &str) -> Self {
+        Self {
+            status: Some(status.to_string()),
+            reason: None,
+        }
+    }
+
+    pub fn condition(&self) -> StackCondition {
+        match self.status.as_deref() {
+            None | Some("DELETE_COMPLETE") => StackCondition::Absent,
+            Some(s) if s.ends_with("_IN_PROGRESS") => StackCondition::Busy,
+            Some("CREATE_COMPLETE" | "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE" | "IMPORT_COMPLETE" | "IMPORT_ROLLBACK_COMPLETE") => {
+                StackCondition::Ready
+            }
+            // CREATE_FAILED, ROLLBACK_COMPLETE, ROLLBACK_FAILED, DELETE_FAILED,
+            // UPDATE_FAILED, UPDATE_ROLLBACK_FAILED, IMPORT_ROLLBACK_FAILED, and anything new.
+            Some(_) => StackCondition::Failed,
+        }
+    }
+
+    /// The status, for people.
+    pub fn status_text(&self) -> &str {
+        self.status.as_deref().unwrap_or("no stack")
+    }
 }
 
 impl Observed {
@@ -50,6 +103,7 @@ impl Observed {
             running_count,
             task_definition: None,
             rollout_failed: false,
+            stack: None,
         }
     }
 
@@ -118,6 +172,18 @@ pub fn hold_schedule_name(environment: &str) -> String {
     format!("{environment}-hold-expiry")
 }
 
+/// The one-time schedule that looks at the pause stack while a create or delete runs.
+pub fn stack_check_schedule_name(environment: &str) -> String {
+    format!("{environment}-stack-check")
+}
+
+/// How often the pause stack is looked at while a create or delete runs (the fallback
+/// for a lost EventBridge event).
+pub const STACK_CHECK_EVERY: chrono::Duration = chrono::Duration::minutes(5);
+
+/// How long a start of the pause stack is assumed to take before any was recorded.
+pub const STACK_START_ASSUMED_SECS: u32 = 600;
+
 /// The one-time schedule of a teardown deferred for a deploy in flight.
 pub fn teardown_retry_schedule_name(environment: &str) -> String {
     format!("{environment}-teardown-retry")
@@ -134,6 +200,18 @@ pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
 pub fn reconcile(state: &EnvironmentState, observed: Observed) -> Option<Action> {
     if state.version == 0 {
         return None;
+    }
+    if let Some(stack) = &observed.stack {
+        // Stack mode: the service goes to zero before its stack goes (its count is
+        // remembered then), and comes back once the stack stands again. A busy stack is
+        // waited for; a failed one needs a person (told when it failed).
+        return match (state.wants_running(), stack.condition(), observed.desired_count > 0) {
+            (true, StackCondition::Absent, _) => Some(Action::ResumeStack),
+            (true, StackCondition::Ready, false) => Some(Action::RestoreService),
+            (false, _, true) => Some(Action::ScaleService { desired_count: 0 }),
+            (false, StackCondition::Ready, false) => Some(Action::PauseStack),
+            _ => None,
+        };
     }
     match (state.wants_running(), observed.desired_count > 0) {
         (true, false) => Some(Action::RestoreService),
@@ -200,6 +278,9 @@ pub fn decide(
         });
     }
     let mut plan = Plan::new(state, observed, now, config);
+    // What the pause stack has done since the last look comes first: a start that
+    // finished makes staging up before the command is weighed.
+    let settled = plan.settle_stack();
     let mut summary = match command {
         Command::Up { hold, reason, who, force } => {
             if let Some(lock) = plan.next.active_budget_lock(now) {
@@ -278,6 +359,19 @@ pub fn decide(
             }
             None => plan.scheduled_stop("scheduled teardown"),
         },
+        Command::Scheduled(ScheduledCommand::StackCheck) => match (&settled, plan.next.stack.in_progress) {
+            (Some(_), _) => String::new(),
+            (None, Some(p)) => {
+                plan.check_stack_later();
+                format!(
+                    "the stack's {} asked at {} is still under way ({})",
+                    p.operation,
+                    hhmm(p.since),
+                    plan.observed.stack.as_ref().map(StackObserved::status_text).unwrap_or("not observed")
+                )
+            }
+            (None, None) => "nothing to look at: no stack operation in progress".into(),
+        },
         Command::Scheduled(ScheduledCommand::HoldExpired { until }) => match plan.next.hold.clone() {
             // The hold this schedule was made for (compared at the precision the schedule
             // carries), or any hold that has run out by now.
@@ -293,6 +387,9 @@ pub fn decide(
             None => "ignored: no hold".into(),
         },
     };
+    if let Some(settled) = settled {
+        summary = if summary.is_empty() { settled } else { format!("{settled}; {summary}") };
+    }
     // Whatever waited for staging to be up (and unlocked) goes once it is.
     if let Some(line) = plan.dispatch_pending() {
         summary = format!("{summary}; {line}");
@@ -440,10 +537,16 @@ impl<'a> Plan<'a> {
         Ok(summary + &self.start(&format!("started by {who}: {reason}")))
     }
 
-    /// Makes the intent "running" and brings the service back if it is scaled to zero.
+    /// Makes the intent "running" and brings the service back if it is scaled to zero
+    /// (in stack mode, creates the pause stack again first when it is not standing).
     pub(crate) fn start(&mut self, why: &str) -> String {
         self.next.teardown_deferred_at = None;
         self.next.up_until = Some(up_until(self.config, self.now));
+        if let Some(stack) = self.observed.stack.clone()
+            && stack.condition() != StackCondition::Ready
+        {
+            return self.start_stack(why, &stack);
+        }
         if self.observed.desired_count > 0 {
             if !self.next.wants_running() {
                 self.next.phase = Phase::Up;
@@ -457,16 +560,22 @@ impl<'a> Plan<'a> {
         }
         self.next.phase = Phase::Starting;
         self.next.started_at = Some(self.now);
+        self.next.started_on_demand = self.next.active_hold(self.now).is_some();
         let subject = format!("{}: starting ({why})", self.env());
         self.notify(NotificationEvent::EnvStartup, Severity::Info, subject, format!("{}: {why}.", self.env()));
         "starting".into()
     }
 
-    /// Makes the intent "scaled to zero" and scales the service down if it is not.
+    /// Makes the intent "scaled to zero" and scales the service down if it is not (in
+    /// stack mode, then deletes the pause stack).
     pub(crate) fn stop(&mut self, why: &str) -> String {
         self.next.teardown_deferred_at = None;
+        if let Some(stack) = self.observed.stack.clone() {
+            return self.stop_stack(why, &stack);
+        }
         if self.observed.desired_count == 0 {
             if self.next.wants_running() {
+                self.next.close_up_window(self.now);
                 self.next.phase = Phase::Down;
             }
             return "already down".into();
@@ -476,10 +585,209 @@ impl<'a> Plan<'a> {
             // Already decided and told: this only puts ECS right.
             return "stopping".into();
         }
+        self.next.close_up_window(self.now);
         self.next.phase = Phase::Stopping;
         let subject = format!("{}: tearing down ({why})", self.env());
         self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, format!("{}: {why}.", self.env()));
         "stopping".into()
+    }
+
+    /// The pause stack's name, for people.
+    fn stack_name(&self) -> &str {
+        self.config.teardown.pause_stack().unwrap_or("the pause stack")
+    }
+
+    /// When a start of the pause stack made now is expected to be ready, and whether
+    /// that comes from recorded starts (or is the assumed ten minutes).
+    pub(crate) fn stack_ready_estimate(&self) -> (DateTime<Utc>, bool) {
+        let recorded = self.next.expected_stack_start_secs();
+        let secs = recorded.unwrap_or(STACK_START_ASSUMED_SECS);
+        let since = self.next.stack.in_progress.map(|p| p.since).unwrap_or(self.now);
+        (since + chrono::Duration::seconds(i64::from(secs)), recorded.is_some())
+    }
+
+    /// While the pause stack is being created: when it is expected to be ready.
+    pub(crate) fn stack_starting(&self) -> Option<DateTime<Utc>> {
+        self.next
+            .stack
+            .in_progress
+            .filter(|p| p.operation == StackOperation::Create)
+            .map(|_| self.stack_ready_estimate().0)
+    }
+
+    /// Looks at the pause stack again in [`STACK_CHECK_EVERY`] (the fallback for a lost
+    /// EventBridge event).
+    pub(crate) fn check_stack_later(&mut self) {
+        self.actions.push(Action::PutOneTimeSchedule {
+            name: stack_check_schedule_name(self.env()),
+            at: self.now + STACK_CHECK_EVERY,
+            command: ScheduledCommand::StackCheck,
+        });
+    }
+
+    /// A start in stack mode while the pause stack is not standing: it is created again
+    /// (from the copy saved when it was paused) and staging is `starting` until the
+    /// stack reports complete ([`Self::settle_stack`]).
+    fn start_stack(&mut self, why: &str, stack: &crate::lifecycle::StackObserved) -> String {
+        let creating = self.next.stack.in_progress.is_some_and(|p| p.operation == StackOperation::Create);
+        if creating && self.next.wants_running() {
+            // Already decided and told; a stack found gone again is created again.
+            if stack.condition() == StackCondition::Absent {
+                self.actions.push(Action::ResumeStack);
+            }
+            let (at, _) = self.stack_ready_estimate();
+            return format!("starting: the stack is being created (ready about {})", hhmm(at));
+        }
+        self.next.stack.in_progress = Some(StackProgress {
+            operation: StackOperation::Create,
+            since: self.now,
+        });
+        self.next.stack.failure = None;
+        self.actions.push(Action::ResumeStack);
+        self.check_stack_later();
+        if !self.next.wants_running() {
+            self.next.started_at = Some(self.now);
+            self.next.started_on_demand = self.next.active_hold(self.now).is_some();
+        }
+        self.next.phase = Phase::Starting;
+        let (at, recorded) = self.stack_ready_estimate();
+        let basis = match self.next.expected_stack_start_secs() {
+            Some(secs) if recorded => format!("the last starts took about {}", length(chrono::Duration::seconds(i64::from(secs)))),
+            _ => "about 10 minutes: no start recorded yet".into(),
+        };
+        let subject = format!("{}: starting ({why}); ready about {}", self.env(), hhmm(at));
+        let body = format!(
+            "{}: {why}.\nThe stack {} is being created again from its saved template and parameters; staging is \
+             expected to be ready about {} ({basis}). The service is restored and any deploy that waits goes when \
+             it is up.",
+            self.env(),
+            self.stack_name(),
+            hhmm(at)
+        );
+        self.notify(NotificationEvent::EnvStartup, Severity::Info, subject, body);
+        format!("starting: creating the stack (ready about {})", hhmm(at))
+    }
+
+    /// A stop in stack mode: the service goes to zero (its count remembered), then the
+    /// pause stack is deleted once its template and parameters are saved.
+    fn stop_stack(&mut self, why: &str, stack: &crate::lifecycle::StackObserved) -> String {
+        let gone = stack.condition() == StackCondition::Absent;
+        if gone && self.observed.desired_count == 0 {
+            if self.next.wants_running() {
+                self.next.close_up_window(self.now);
+                self.next.phase = Phase::Down;
+            }
+            self.next.stack.in_progress = None;
+            return "already down".into();
+        }
+        if self.observed.desired_count > 0 {
+            self.actions.push(Action::ScaleService { desired_count: 0 });
+        }
+        if !gone {
+            self.actions.push(Action::PauseStack);
+        }
+        if self.next.stack.in_progress.map(|p| p.operation) != Some(StackOperation::Delete) {
+            self.next.stack.in_progress = Some(StackProgress {
+                operation: StackOperation::Delete,
+                since: self.now,
+            });
+            self.next.stack.failure = None;
+            self.check_stack_later();
+        }
+        if !self.next.wants_running() && self.next.version > 0 {
+            // Already decided and told: this only puts the world right.
+            return "stopping".into();
+        }
+        self.next.close_up_window(self.now);
+        self.next.phase = Phase::Stopping;
+        let subject = format!("{}: tearing down ({why})", self.env());
+        let body = format!(
+            "{}: {why}.\nThe service goes to zero and the stack {} is deleted (its template and parameters are saved; \
+             the next start creates it again).",
+            self.env(),
+            self.stack_name()
+        );
+        self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, body);
+        "stopping: deleting the stack".into()
+    }
+
+    /// What the pause stack has done since the state last looked: a create complete makes
+    /// staging up (the service restored, the team told how long it took), a delete
+    /// complete makes it down, a failure is critical and recorded with CloudFormation's
+    /// reason. Returns a line saying what settled, if anything did.
+    pub(crate) fn settle_stack(&mut self) -> Option<String> {
+        let stack = self.observed.stack.clone()?;
+        let progress = self.next.stack.in_progress?;
+        let took = length(self.now - progress.since);
+        let env = self.env().to_string();
+        let name = self.stack_name().to_string();
+        match (progress.operation, stack.condition()) {
+            (StackOperation::Create, StackCondition::Ready) => {
+                self.next.stack.in_progress = None;
+                self.next.stack.failure = None;
+                self.next.stack.ready_at = Some(self.now);
+                let secs = (self.now - progress.since).num_seconds().clamp(0, i64::from(u32::MAX));
+                self.next.record_stack_start(u32::try_from(secs).unwrap_or(u32::MAX));
+                self.next.phase = Phase::Up;
+                self.actions.push(Action::RestoreService);
+                let waiting = match &self.next.pending_deployment {
+                    Some(d) => format!(" The deploy that waited ({}) goes now.", d.push_list()),
+                    None => String::new(),
+                };
+                self.notify(
+                    NotificationEvent::EnvStartup,
+                    Severity::Info,
+                    format!("{env}: up after {took}"),
+                    format!("The stack {name} was created in {took} (asked at {}); the service is restored to its count.{waiting}", hhmm(progress.since)),
+                );
+                Some(format!("up: the stack was created in {took}"))
+            }
+            (StackOperation::Delete, StackCondition::Absent) => {
+                self.next.stack.in_progress = None;
+                self.next.stack.failure = None;
+                if !self.next.wants_running() {
+                    self.next.phase = Phase::Down;
+                }
+                Some(format!("paused: the stack was deleted in {took}"))
+            }
+            (operation, StackCondition::Failed) => {
+                let status = stack.status_text().to_string();
+                let reason = stack.reason.clone().unwrap_or_else(|| "CloudFormation gave no reason".into());
+                self.next.stack.in_progress = None;
+                self.next.stack.failure = Some(StackFailure {
+                    operation,
+                    status: status.clone(),
+                    reason: reason.clone(),
+                    at: self.now,
+                });
+                let (event, next_step) = if operation == StackOperation::Create {
+                    if self.next.wants_running() {
+                        self.next.close_up_window(self.now);
+                    }
+                    // Nothing runs: the intent says so, and the next start tries again.
+                    self.next.phase = Phase::Down;
+                    (
+                        NotificationEvent::EnvStartup,
+                        "Staging is down. The next start (`stagingctl up`, a push, the morning startup) tries again: a \
+                         stack left ROLLBACK_COMPLETE is deleted first. Fix the cause in the stack's events first.",
+                    )
+                } else {
+                    (
+                        NotificationEvent::EnvTeardown,
+                        "Parts of the stack may still be billing. Look at the stack's events, fix what blocks the delete \
+                         (a retained or protected resource), then run `stagingctl down` to try again.",
+                    )
+                };
+                self.notify(
+                    event,
+                    Severity::Critical,
+                    format!("{env}: the stack's {operation} failed ({status})"),
+                    format!("The {operation} of the stack {name}, asked at {}, failed: {status}: {reason}\n{next_step}", hhmm(progress.since)),
+                );
+                Some(format!("the stack's {operation} failed: {status}: {reason}"))
+            }
+            _ => None,
+        }
     }
 
     /// A stop the schedule asks for: it waits, 15 minutes at a time, for a deploy in
@@ -553,6 +861,8 @@ impl<'a> Plan<'a> {
         if !self.config.github.can_dispatch()
             || !self.next.wants_running()
             || self.next.active_budget_lock(self.now).is_some()
+            // A stack being created: the deploy waits for `up`.
+            || self.next.stack.in_progress.is_some()
         {
             return None;
         }
@@ -754,6 +1064,9 @@ mod tests {
                 Action::PutOneTimeSchedule { .. } => "put_schedule",
                 Action::DeleteSchedule { .. } => "delete_schedule",
                 Action::DispatchDeploy { .. } => "dispatch",
+                Action::ResumeStack => "resume_stack",
+                Action::PauseStack => "pause_stack",
+                Action::Notify(n) if n.severity == Severity::Critical => "notify_critical",
                 Action::Notify(n) => match n.event {
                     NotificationEvent::EnvStartup => "notify_startup",
                     NotificationEvent::EnvTeardown => "notify_teardown",
@@ -1171,5 +1484,163 @@ mod tests {
         let down = EnvironmentState { phase: Phase::Down, ..state };
         let d = decide(&down, DOWN, &startup, utc("2026-11-27T08:00:05Z"), &config()).unwrap();
         assert_eq!((d.summary.as_str(), d.actions.len()), ("not starting: locked by the budget", 0));
+    }
+
+    // ---- stack mode (#11) ----
+
+    fn stack_config(token: bool) -> Config {
+        let mut vars = vec![("STAGING_TEARDOWN", "stack"), ("STAGING_PAUSE_STACK", "app")];
+        if token {
+            vars.extend([("GITHUB_REPOSITORY", "acme/app"), ("GITHUB_TOKEN", "t")]);
+        }
+        config_with(&vars)
+    }
+
+    fn seen(desired: u32, status: Option<&str>, reason: Option<&str>) -> Observed {
+        Observed {
+            stack: Some(StackObserved {
+                status: status.map(str::to_string),
+                reason: reason.map(str::to_string),
+            }),
+            ..Observed::counts(desired, desired)
+        }
+    }
+
+    fn committed(phase: Phase, progress: Option<(StackOperation, &str)>) -> EnvironmentState {
+        let mut s = EnvironmentState { phase, version: 4, ..EnvironmentState::new("staging") };
+        s.stack.in_progress = progress.map(|(operation, since)| StackProgress { operation, since: utc(since) });
+        s
+    }
+
+    const CHECK: Command = Command::Scheduled(ScheduledCommand::StackCheck);
+
+    #[test]
+    fn stack_mode_phase_transitions_table() {
+        use StackOperation::{Create, Delete};
+        let teardown = Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None });
+        let startup = Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None });
+        // Monday 2026-11-30 08:00 London (UTC in winter); the teardown the Friday before.
+        #[rustfmt::skip]
+        let cases: Vec<(&str, EnvironmentState, Observed, Command, &str, &[&str], Phase, Option<StackOperation>, &str)> = vec![
+            ("teardown: the service to zero, then the stack deleted",
+                committed(Phase::Up, None), seen(2, Some("CREATE_COMPLETE"), None), teardown.clone(), "2026-11-27T18:00:00.250Z",
+                &["scale_to_zero", "pause_stack", "put_schedule", "notify_teardown"], Phase::Stopping, Some(Delete), "stopping: deleting the stack"),
+            ("the delete completes: down, nothing told",
+                committed(Phase::Stopping, Some((Delete, "2026-11-27T18:00:00Z"))), seen(0, None, None), CHECK, "2026-11-27T18:04:10.5Z",
+                &[], Phase::Down, None, "paused: the stack was deleted in 4m"),
+            ("the delete still running: look again in five minutes",
+                committed(Phase::Stopping, Some((Delete, "2026-11-27T18:00:00Z"))), seen(0, Some("DELETE_IN_PROGRESS"), None), CHECK, "2026-11-27T18:05:00.9Z",
+                &["put_schedule"], Phase::Stopping, Some(Delete), "the stack's delete asked at 18:00 UTC is still under way (DELETE_IN_PROGRESS)"),
+            ("startup while paused: the stack created again, staging starting",
+                committed(Phase::Down, None), seen(0, None, None), startup.clone(), "2026-11-30T08:00:00.75Z",
+                &["resume_stack", "put_schedule", "notify_startup"], Phase::Starting, Some(Create), "starting: creating the stack (ready about 08:10 UTC)"),
+            ("the create completes: up, the service restored, the team told how long",
+                committed(Phase::Starting, Some((Create, "2026-11-30T08:00:00Z"))), seen(0, Some("CREATE_COMPLETE"), None), CHECK, "2026-11-30T08:09:30.5Z",
+                &["restore", "notify_startup"], Phase::Up, None, "up: the stack was created in 9m"),
+            ("a failed create: critical, with CloudFormation's reason; down",
+                committed(Phase::Starting, Some((Create, "2026-11-30T08:00:00Z"))), seen(0, Some("ROLLBACK_COMPLETE"), Some("Resource creation cancelled: NAT quota")), CHECK, "2026-11-30T08:06:00.1Z",
+                &["notify_critical"], Phase::Down, None, "the stack's create failed: ROLLBACK_COMPLETE: Resource creation cancelled: NAT quota"),
+            ("a failed delete: critical; the intent stays down",
+                committed(Phase::Stopping, Some((Delete, "2026-11-27T18:00:00Z"))), seen(0, Some("DELETE_FAILED"), Some("the bucket is not empty")), CHECK, "2026-11-27T18:03:00.2Z",
+                &["notify_critical"], Phase::Stopping, None, "the stack's delete failed: DELETE_FAILED: the bucket is not empty"),
+            ("a teardown while starting: the create is overtaken by a delete",
+                committed(Phase::Starting, Some((Create, "2026-11-27T17:58:00Z"))), seen(0, Some("CREATE_IN_PROGRESS"), None), teardown.clone(), "2026-11-27T18:00:00.3Z",
+                &["pause_stack", "put_schedule", "notify_teardown"], Phase::Stopping, Some(Delete), "stopping: deleting the stack"),
+            ("...and that create completing does not make staging up",
+                committed(Phase::Stopping, Some((Delete, "2026-11-27T18:00:00Z"))), seen(1, Some("CREATE_COMPLETE"), None), CHECK, "2026-11-27T18:07:00.4Z",
+                &["put_schedule"], Phase::Stopping, Some(Delete), "the stack's delete asked at 18:00 UTC is still under way (CREATE_COMPLETE)"),
+            ("a start while the delete still runs: created when the delete is done",
+                committed(Phase::Stopping, Some((Delete, "2026-11-27T18:00:00Z"))), seen(0, Some("DELETE_IN_PROGRESS"), None), up(Some(2), false), "2026-11-27T18:01:00.6Z",
+                &["put_schedule", "notify_hold", "resume_stack", "put_schedule", "notify_startup"], Phase::Starting, Some(Create), "held until 20:01 UTC; starting: creating the stack (ready about 18:11 UTC)"),
+            ("a stack check with nothing under way does nothing",
+                committed(Phase::Up, None), seen(1, Some("CREATE_COMPLETE"), None), CHECK, "2026-11-30T10:00:00.1Z",
+                &[], Phase::Up, None, "nothing to look at: no stack operation in progress"),
+            ("a startup when the stack stands: like scale mode",
+                committed(Phase::Down, None), seen(0, Some("UPDATE_COMPLETE"), None), startup, "2026-11-30T08:00:00.75Z",
+                &["restore", "notify_startup"], Phase::Starting, None, "starting"),
+        ];
+        let config = stack_config(false);
+        for (name, state, observed, command, now, actions, phase, op, summary) in cases {
+            let d = decide(&state, observed, &command, utc(now), &config).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(kinds(&d), actions, "{name}");
+            assert_eq!(d.next_state.phase, phase, "{name}");
+            assert_eq!(d.next_state.stack.in_progress.map(|p| p.operation), op, "{name}");
+            assert_eq!(d.summary, summary, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_failed_create_is_told_with_the_reason_and_kept_in_the_state() {
+        let state = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
+        let observed = seen(0, Some("ROLLBACK_COMPLETE"), Some("Resource creation cancelled: NAT quota"));
+        let d = decide(&state, observed, &CHECK, utc("2026-11-30T08:06:00.123456789Z"), &stack_config(false)).unwrap();
+        let failure = d.next_state.stack.failure.clone().expect("recorded");
+        assert_eq!((failure.operation, failure.status.as_str()), (StackOperation::Create, "ROLLBACK_COMPLETE"));
+        assert_eq!(failure.reason, "Resource creation cancelled: NAT quota");
+        assert_eq!(failure.at, utc("2026-11-30T08:06:00Z"), "whole seconds, as stored");
+        let Action::Notify(n) = &d.actions[0] else { panic!("{:?}", d.actions) };
+        assert_eq!(n.subject, "staging: the stack's create failed (ROLLBACK_COMPLETE)");
+        assert!(n.body.contains("Resource creation cancelled: NAT quota"), "{}", n.body);
+        // The next start tries again and clears the failure.
+        let again = decide(&d.next_state, seen(0, Some("ROLLBACK_COMPLETE"), None), &up(None, false), utc("2026-11-30T09:00:00.5Z"), &stack_config(false)).unwrap();
+        assert_eq!(kinds(&again), ["resume_stack", "put_schedule", "notify_startup"]);
+        assert_eq!(again.next_state.stack.failure, None);
+    }
+
+    #[test]
+    fn a_deploy_waits_for_the_stack_and_goes_at_up_with_the_start_recorded() {
+        let config = stack_config(true);
+        let mut state = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
+        state.queue_deployment("abc1234def", crate::scope::DeploymentPlan { backend: true, ..Default::default() }, utc("2026-11-30T08:00:30Z"));
+        // Still creating: the deploy stays pending.
+        let busy = decide(&state, seen(0, Some("CREATE_IN_PROGRESS"), None), &CHECK, utc("2026-11-30T08:05:00.2Z"), &config).unwrap();
+        assert!(!kinds(&busy).contains(&"dispatch"), "{:?}", busy.actions);
+        assert!(busy.next_state.pending_deployment.is_some());
+        // Complete: up, restored, dispatched, 9 m 30 s recorded.
+        let done = decide(&state, seen(0, Some("CREATE_COMPLETE"), None), &CHECK, utc("2026-11-30T08:09:30.999Z"), &config).unwrap();
+        assert_eq!(kinds(&done), ["restore", "notify_startup", "dispatch", "notify_deploy"]);
+        assert_eq!(done.next_state.stack.start_secs, [570]);
+        assert!(done.next_state.deployment_in_flight.is_some() && done.next_state.pending_deployment.is_none());
+        // The state round-trips through JSON with what was recorded, and the next
+        // start's estimate comes from it.
+        let back: EnvironmentState = serde_json::from_str(&serde_json::to_string(&done.next_state).unwrap()).unwrap();
+        assert_eq!(back, done.next_state);
+        assert_eq!(back.expected_stack_start_secs(), Some(570));
+        let paused = EnvironmentState { phase: Phase::Down, ..back };
+        let next = decide(&paused, seen(0, None, None), &up(Some(1), false), utc("2026-11-30T19:00:00.5Z"), &config).unwrap();
+        assert!(next.summary.ends_with("ready about 19:09 UTC)"), "{}", next.summary);
+    }
+
+    #[test]
+    fn the_stack_check_schedule_input_round_trips() {
+        let d = decide(&committed(Phase::Down, None), seen(0, None, None), &Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None }), utc("2026-11-30T08:00:00.75Z"), &stack_config(false)).unwrap();
+        let Some(Action::PutOneTimeSchedule { name, at, command }) = d.actions.iter().find(|a| matches!(a, Action::PutOneTimeSchedule { .. })) else { panic!() };
+        assert_eq!(name, "staging-stack-check");
+        assert_eq!(*at, utc("2026-11-30T08:05:00Z"));
+        let input = serde_json::to_string(command).unwrap();
+        assert_eq!(input, r#"{"command":"stack_check"}"#);
+        assert_eq!(serde_json::from_str::<Command>(&input).unwrap(), CHECK);
+    }
+
+    #[test]
+    fn reconcile_in_stack_mode_table() {
+        let want_up = committed(Phase::Up, None);
+        let want_down = committed(Phase::Down, None);
+        #[rustfmt::skip]
+        let cases = [
+            ("up, stack gone: create it", &want_up, seen(0, None, None), Some(Action::ResumeStack)),
+            ("up, stack busy: wait", &want_up, seen(0, Some("CREATE_IN_PROGRESS"), None), None),
+            ("up, stack standing, service at zero: restore", &want_up, seen(0, Some("CREATE_COMPLETE"), None), Some(Action::RestoreService)),
+            ("up, all running", &want_up, seen(2, Some("UPDATE_COMPLETE"), None), None),
+            ("up, stack failed: a person's turn", &want_up, seen(0, Some("ROLLBACK_COMPLETE"), None), None),
+            ("down, service running: to zero first", &want_down, seen(2, Some("CREATE_COMPLETE"), None), Some(Action::ScaleService { desired_count: 0 })),
+            ("down, service at zero, stack standing: pause it", &want_down, seen(0, Some("CREATE_COMPLETE"), None), Some(Action::PauseStack)),
+            ("down, stack deleting: wait", &want_down, seen(0, Some("DELETE_IN_PROGRESS"), None), None),
+            ("down, stack gone", &want_down, seen(0, Some("DELETE_COMPLETE"), None), None),
+            ("down, delete failed: a person's turn", &want_down, seen(0, Some("DELETE_FAILED"), None), None),
+        ];
+        for (name, state, observed, expected) in cases {
+            assert_eq!(reconcile(state, observed), expected, "{name}");
+        }
     }
 }

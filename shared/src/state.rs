@@ -434,6 +434,9 @@ pub struct PauseStackState {
     /// at most [`STACK_STARTS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub start_secs: Vec<u32>,
+    /// When the last start was seen complete (the health check's grace runs from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<DateTime<Utc>>,
 }
 
 /// What a finished workflow run reported.

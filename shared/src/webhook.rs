@@ -565,6 +565,24 @@ pub fn decide_push(
     let grace = p.grace();
     let (verb, summary, extra) = match (&dispatched, p.next.active_deployment(now, grace)) {
         (Some(line), _) => ("deploying", line.clone(), None),
+        // Stack mode: the pause stack is being created; the deploy goes at `up`.
+        (None, None) if config.github.can_dispatch() && let Some(ready) = p.stack_starting() => {
+            let queued = p.next.pending_deployment.as_ref().expect("just queued");
+            let line = format!(
+                "pending until staging is up (expected about {}): {}, {} push{}",
+                hhmm(ready),
+                queued.deployment_type.map(|t| t.to_string()).unwrap_or_default(),
+                queued.pushes.len(),
+                if queued.pushes.len() == 1 { "" } else { "es" }
+            );
+            let extra = format!(
+                "Staging's stack is being created; it is expected to be ready about {} ({}). The deploy is dispatched \
+                 as soon as it is up.",
+                hhmm(ready),
+                if p.stack_ready_estimate().1 { "from the last starts" } else { "about 10 minutes: no start recorded yet" }
+            );
+            ("waiting to deploy", line, Some(extra))
+        }
         (None, Some(running)) if config.github.can_dispatch() => {
             let queued = p.next.pending_deployment.as_ref().expect("just queued");
             let since = running.started_at.map(hhmm).unwrap_or_else(|| "earlier".into());
