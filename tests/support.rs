@@ -196,3 +196,19 @@ pub async fn ecs_slow_updates(env: &BTreeMap<String, String>, delay: std::time::
     let config = aws_sdk_ecs::config::Builder::from(&sdk).http_client(SlowUpdates { inner, delay }).build();
     aws_sdk_ecs::Client::from_conf(config)
 }
+
+/// Asks local AWS a question about a service the functions do not call (ELBv2, EC2,
+/// Route 53), with boto3 from moto's venv (`scripts/local-aws.d/observe.py`); the answer
+/// is JSON.
+pub fn observe(env: &BTreeMap<String, String>, question: &[&str]) -> serde_json::Value {
+    let python = repo_root().join(".local/moto/bin/python");
+    let out = Command::new(python)
+        .arg(repo_root().join("scripts/local-aws.d/observe.py"))
+        .arg(&env["AWS_ENDPOINT_URL"])
+        .arg(&env["AWS_REGION"])
+        .args(question)
+        .output()
+        .expect("moto's python runs");
+    assert!(out.status.success(), "observe.py {question:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("observe.py prints JSON")
+}

@@ -195,6 +195,13 @@ struct Status {
     /// Availability in business hours and MTTR this month (UTC), from the transitions.
     this_month: Figures,
     next_transition: Option<Transition>,
+    /// `scale` or `stack` (STAGING_TEARDOWN).
+    teardown: &'static str,
+    /// What CloudFormation says about the pause stack (stack mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stack: Option<staging_core::lifecycle::StackObserved>,
+    /// The pause stack's operation in progress, last failure and start durations.
+    stack_state: staging_core::state::PauseStackState,
     version: u64,
 }
 
@@ -203,7 +210,27 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
     let executor = Executor::new(&clients, config);
     let now: DateTime<Utc> = Utc::now();
     let state = executor.store()?.load(&config.environment).await?;
-    let service = executor.service()?.observe().await?;
+    // In stack mode a service that does not exist is paused with its stack.
+    let service = match executor.service()?.observe().await {
+        Ok(service) => service,
+        Err(staging_core::shell::ShellError::Aws { code: Some(code), .. })
+            if config.teardown.pause_stack().is_some() && (code == "ServiceNotFoundException" || code == "ClusterNotFoundException") =>
+        {
+            staging_core::shell::ecs::ServiceStatus {
+                arn: String::new(),
+                desired_count: 0,
+                running_count: 0,
+                pending_count: 0,
+                rollout_state: None,
+                task_definition: None,
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let stack = match executor.pause_stack()? {
+        Some(stack) => Some(stack.observe().await?),
+        None => None,
+    };
     let hold_schedule = match executor.schedules() {
         Ok(s) => s.get(&hold_schedule_name(&config.environment)).await?.map(|i| i.expression),
         Err(_) => None,
@@ -225,6 +252,9 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
         task_definition: service.task_definition.clone(),
         this_month: figures(&state.health.history, &config.business_hours, BudgetPeriod::containing(now).bounds().0, now),
         next_transition: config.business_hours.next_transition(now),
+        teardown: config.teardown.as_str(),
+        stack,
+        stack_state: state.stack.clone(),
         version: state.version,
     };
     if args.json {
@@ -232,6 +262,16 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
     }
     let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     writeln!(out, "{}: {} ({} desired, {} running)", status.environment, status.phase, status.desired_count, status.running_count)?;
+    if let (Some(name), Some(stack)) = (config.teardown.pause_stack(), &status.stack) {
+        let mut line = format!("  stack {name}: {}", stack.status_text());
+        if let Some(p) = status.stack_state.in_progress {
+            line.push_str(&format!(" ({} asked at {})", p.operation, secs(p.since)));
+        }
+        if let Some(f) = &status.stack_state.failure {
+            line.push_str(&format!("; last {} FAILED at {}: {}: {}", f.operation, secs(f.at), f.status, f.reason));
+        }
+        writeln!(out, "{line}")?;
+    }
     match &status.hold {
         Some(h) => writeln!(out, "  hold: until {} by {} ({:?}): {}", secs(h.until), h.who, h.kind, h.reason)?,
         None => writeln!(out, "  hold: none")?,

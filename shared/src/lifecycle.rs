@@ -172,6 +172,39 @@ pub fn hold_schedule_name(environment: &str) -> String {
     format!("{environment}-hold-expiry")
 }
 
+/// EventBridge's `detail-type` of CloudFormation's stack status events.
+pub const STACK_STATUS_CHANGE: &str = "CloudFormation Stack Status Change";
+
+/// What the lifecycle function was sent: a command, or an event about a stack that is
+/// not the pause stack (answered, and ignored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LifecycleEvent {
+    Command(Command),
+    Ignored(String),
+}
+
+/// Reads the lifecycle function's event: a [`Command`] (a schedule's input, an
+/// operator's command) or a "CloudFormation Stack Status Change" event, which means
+/// "look at the pause stack" when it is about the pause stack (the status it carries is
+/// not trusted: events can arrive out of order, so the stack is described again).
+pub fn parse_event(event: serde_json::Value, config: &Config) -> Result<LifecycleEvent> {
+    if event.get("detail-type").and_then(|d| d.as_str()) == Some(STACK_STATUS_CHANGE) {
+        let stack_id = event.pointer("/detail/stack-id").and_then(|v| v.as_str()).ok_or_else(|| Error::Command {
+            reason: "a CloudFormation Stack Status Change event without detail.stack-id".into(),
+        })?;
+        // arn:aws:cloudformation:<region>:<account>:stack/<name>/<guid>
+        let name = stack_id.split(':').nth(5).and_then(|r| r.strip_prefix("stack/")).and_then(|r| r.split('/').next());
+        return Ok(match (name, config.teardown.pause_stack()) {
+            (Some(name), Some(pause)) if name == pause => LifecycleEvent::Command(Command::Scheduled(ScheduledCommand::StackCheck)),
+            (_, None) => LifecycleEvent::Ignored(format!("ignored: a stack event ({stack_id}) while STAGING_TEARDOWN is scale")),
+            _ => LifecycleEvent::Ignored(format!("ignored: {stack_id} is not the pause stack")),
+        });
+    }
+    serde_json::from_value(event).map(LifecycleEvent::Command).map_err(|e| Error::Command {
+        reason: format!("expected a lifecycle command like {{\"command\":\"teardown\"}} or a CloudFormation stack event: {e}"),
+    })
+}
+
 /// The one-time schedule that looks at the pause stack while a create or delete runs.
 pub fn stack_check_schedule_name(environment: &str) -> String {
     format!("{environment}-stack-check")
@@ -1642,5 +1675,27 @@ mod tests {
         for (name, state, observed, expected) in cases {
             assert_eq!(reconcile(state, observed), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn stack_events_of_the_pause_stack_mean_look_at_it_and_others_are_ignored() {
+        let event = |id: &str| {
+            serde_json::json!({"version":"0","id":"e1","detail-type":"CloudFormation Stack Status Change","source":"aws.cloudformation",
+                "account":"123456789012","time":"2026-11-30T08:09:30Z","region":"eu-west-2","resources":[id],
+                "detail":{"stack-id":id,"status-details":{"status":"CREATE_COMPLETE","status-reason":""}}})
+        };
+        let ours = "arn:aws:cloudformation:eu-west-2:123456789012:stack/app/5b1c8f00-aaaa-bbbb-cccc-0123456789ab";
+        let other = "arn:aws:cloudformation:eu-west-2:123456789012:stack/app-db/5b1c8f00-aaaa-bbbb-cccc-0123456789ab";
+        let stack = stack_config(false);
+        assert_eq!(parse_event(event(ours), &stack).unwrap(), LifecycleEvent::Command(CHECK));
+        assert!(matches!(parse_event(event(other), &stack).unwrap(), LifecycleEvent::Ignored(r) if r.contains("not the pause stack")));
+        assert!(matches!(parse_event(event(ours), &config()).unwrap(), LifecycleEvent::Ignored(r) if r.contains("scale")));
+        let no_id = serde_json::json!({"detail-type":"CloudFormation Stack Status Change","detail":{}});
+        assert!(parse_event(no_id, &stack).unwrap_err().to_string().contains("detail.stack-id"));
+        assert_eq!(
+            parse_event(serde_json::json!({"command":"stack_check"}), &stack).unwrap(),
+            LifecycleEvent::Command(CHECK)
+        );
+        assert!(parse_event(serde_json::json!({"command":"reboot"}), &stack).is_err());
     }
 }

@@ -42,6 +42,7 @@ macro_rules! client {
 fn clients(ecs: &[&Rule], dynamodb: &[&Rule]) -> Clients {
     Clients {
         costexplorer: Lazy::from(client!(aws_sdk_costexplorer, [] as [&Rule; 0])),
+        cloudformation: Lazy::from(client!(aws_sdk_cloudformation, [] as [&Rule; 0])),
         dynamodb: Lazy::from(client!(aws_sdk_dynamodb, dynamodb)),
         ecs: Lazy::from(client!(aws_sdk_ecs, ecs)),
         scheduler: Lazy::from(client!(aws_sdk_scheduler, [] as [&Rule; 0])),

@@ -3,23 +3,24 @@
 //! The event is a [`Command`]: a schedule's input (`{"command":"teardown",
 //! "scheduled_time":"<aws.scheduler.scheduled-time>"}`, `{"command":"startup",…}`,
 //! `{"command":"hold_expired","until":…}`) or an operator command
-//! (`{"command":"up","who":…,"reason":…}`). The same handler runs in the Lambda binary
-//! and in `stagingctl invoke lifecycle`.
+//! (`{"command":"up","who":…,"reason":…}`), or, in stack mode, EventBridge's
+//! "CloudFormation Stack Status Change" event of the pause stack (and the
+//! `{"command":"stack_check"}` schedule that is its fallback). The same handler runs in
+//! the Lambda binary and in `stagingctl invoke lifecycle`.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::{ShellError, runner};
-use staging_core::lifecycle::Command;
+use staging_core::lifecycle::{self, LifecycleEvent};
 
 /// Handles one event; `clock` is the time now (a scheduled command decides at its own
 /// scheduled time).
 pub async fn handle(executor: &Executor<'_>, event: Value, clock: DateTime<Utc>) -> Result<Value, ShellError> {
-    let command: Command = serde_json::from_value(event).map_err(|e| {
-        ShellError::BadEvent(format!(
-            "expected a lifecycle command like {{\"command\":\"teardown\"}}: {e}"
-        ))
-    })?;
+    let command = match lifecycle::parse_event(event, executor.config).map_err(|e| ShellError::BadEvent(e.to_string()))? {
+        LifecycleEvent::Command(command) => command,
+        LifecycleEvent::Ignored(summary) => return Ok(serde_json::json!({ "summary": summary })),
+    };
     let outcome = runner::run(executor, &command, clock).await?;
     for failed in &outcome.failed {
         lambda_runtime::tracing::warn!(error = %failed, "a notification was not sent; the decision stands");

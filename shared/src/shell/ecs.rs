@@ -29,6 +29,7 @@ impl ServiceStatus {
             running_count: self.running_count,
             task_definition: self.task_definition.clone(),
             rollout_failed: self.rollout_state.as_deref() == Some("FAILED"),
+            stack: None,
         }
     }
 }
@@ -118,8 +119,14 @@ impl Service<'_> {
     /// Brings back the count remembered before the scale to zero (1 if none was).
     /// Returns the count set.
     pub async fn restore(&self) -> Result<u32, ShellError> {
+        self.restore_or(None).await
+    }
+
+    /// Brings the service back to the count its tag remembers, else to `fallback` (what
+    /// a paused stack's copy remembers of a service recreated with it), else to 1.
+    pub async fn restore_or(&self, fallback: Option<u32>) -> Result<u32, ShellError> {
         let status = self.observe().await?;
-        let target = self.remembered_count(&status.arn).await?.unwrap_or(1);
+        let target = self.remembered_count(&status.arn).await?.or(fallback.filter(|n| *n > 0)).unwrap_or(1);
         self.update(target).await?;
         Ok(target)
     }

@@ -55,6 +55,10 @@ pub enum ShellError {
     /// An action this build cannot carry out.
     #[error("{0}")]
     Unsupported(String),
+    /// The pause stack cannot be paused or resumed as it is (a NoEcho parameter, a
+    /// template too large, no saved copy); nothing was changed.
+    #[error("{0}")]
+    StackRefused(String),
     /// The decision was committed, but carrying it out failed in part: what was done
     /// and what failed are listed. The state stands; a retry reconciles.
     #[error("{summary} (committed), but: {}{}", failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
@@ -73,7 +77,7 @@ impl ShellError {
     pub fn is_refusal(&self) -> bool {
         match self {
             Self::Upstream { refused, .. } => *refused,
-            Self::NotConfigured(_) | Self::Unsupported(_) => true,
+            Self::NotConfigured(_) | Self::Unsupported(_) | Self::StackRefused(_) => true,
             _ => false,
         }
     }

@@ -4,11 +4,13 @@
 //! is already recorded.
 
 use super::ecs::Service;
+use super::stack::PauseStack;
 use super::scheduler::Schedules;
 use super::store::Store;
 use super::{Clients, ShellError, notify, required};
 use crate::action::Action;
 use crate::config::Config;
+use crate::lifecycle::Observed;
 
 /// An action that failed (none: the reconciler could not read the state or ECS), and why.
 #[derive(Debug)]
@@ -62,6 +64,34 @@ impl<'a> Executor<'a> {
             cluster: required(&r.cluster, "STAGING_CLUSTER")?,
             service: required(&r.service, "STAGING_SERVICE")?,
         })
+    }
+
+    /// The pause stack, in stack mode (`None` in scale mode).
+    pub fn pause_stack(&self) -> Result<Option<PauseStack<'a>>, ShellError> {
+        let Some(name) = self.config.teardown.pause_stack() else { return Ok(None) };
+        Ok(Some(PauseStack {
+            client: &self.clients.cloudformation,
+            store: self.store()?,
+            name,
+            environment: &self.config.environment,
+        }))
+    }
+
+    /// What ECS (and, in stack mode, CloudFormation) show now. In stack mode a service
+    /// that does not exist is one paused with its stack: counted as zero.
+    pub async fn observe(&self) -> Result<Observed, ShellError> {
+        let stack = self.pause_stack()?;
+        let mut observed = match self.service()?.observe().await {
+            Ok(status) => status.observed(),
+            Err(ShellError::Aws { code: Some(code), .. }) if stack.is_some() && (code == "ServiceNotFoundException" || code == "ClusterNotFoundException") => {
+                Observed::default()
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(stack) = stack {
+            observed.stack = Some(stack.observe().await?);
+        }
+        Ok(observed)
     }
 
     pub fn store(&self) -> Result<Store<'a>, ShellError> {
@@ -121,8 +151,27 @@ impl<'a> Executor<'a> {
                 format!("scaled the service to {desired_count}")
             }
             Action::RestoreService => {
-                let n = self.service()?.restore().await?;
+                // A service recreated with its stack has lost its tag: the copy remembers.
+                let fallback = match self.pause_stack()? {
+                    Some(stack) => stack.saved().await?.and_then(|copy| copy.service_count),
+                    None => None,
+                };
+                let n = self.service()?.restore_or(fallback).await?;
                 format!("restored the service to {n}")
+            }
+            Action::ResumeStack => {
+                let stack = self.pause_stack()?.ok_or(ShellError::NotConfigured("STAGING_PAUSE_STACK"))?;
+                stack.resume().await?
+            }
+            Action::PauseStack => {
+                let stack = self.pause_stack()?.ok_or(ShellError::NotConfigured("STAGING_PAUSE_STACK"))?;
+                // The count to come back to: what the scale to zero remembered, or what runs.
+                let service = self.service()?;
+                let count = match service.observe().await {
+                    Ok(status) => service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)),
+                    Err(_) => None,
+                };
+                stack.pause(count, super::now()).await?
             }
             Action::ForceNewDeployment => {
                 self.service()?.force_new_deployment().await?;

@@ -19,6 +19,7 @@ pub mod notify;
 pub mod probe;
 pub mod runner;
 pub mod scheduler;
+pub mod stack;
 pub mod store;
 
 pub use error::ShellError;
@@ -97,6 +98,8 @@ pub struct Clients {
     /// Cost Explorer answers from us-east-1 only (feature `costs`).
     #[cfg(feature = "costs")]
     pub costexplorer: Lazy<aws_sdk_costexplorer::Client>,
+    /// The pause stack (`STAGING_TEARDOWN=stack`).
+    pub cloudformation: Lazy<aws_sdk_cloudformation::Client>,
     pub dynamodb: Lazy<aws_sdk_dynamodb::Client>,
     pub ecs: Lazy<aws_sdk_ecs::Client>,
     pub scheduler: Lazy<aws_sdk_scheduler::Client>,
@@ -119,6 +122,7 @@ impl Clients {
                         .build(),
                 )
             }),
+            cloudformation: lazy(sdk, aws_sdk_cloudformation::Client::new),
             dynamodb: lazy(sdk, aws_sdk_dynamodb::Client::new),
             ecs: lazy(sdk, aws_sdk_ecs::Client::new),
             scheduler: lazy(sdk, aws_sdk_scheduler::Client::new),

@@ -111,6 +111,8 @@ where
             a,
             Action::ScaleService { .. }
                 | Action::RestoreService
+                | Action::ResumeStack
+                | Action::PauseStack
                 | Action::PutOneTimeSchedule { .. }
                 | Action::DeleteSchedule { .. }
                 | Action::RollbackService { .. }
@@ -185,14 +187,13 @@ async fn decide_and_commit<F>(
 where
     F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
 {
-    let service = executor.service()?;
     let environment = &executor.config.environment;
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
             backoff(attempt).await;
         }
         let state = store.load(environment).await?;
-        let observed = service.observe().await?.observed();
+        let observed = executor.observe().await?;
         let decision = decide(&state, observed.clone())?;
         if decision.next_state == state {
             return Ok((decision, state, observed, false, false));
@@ -216,18 +217,14 @@ where
 /// not matter whose decision it was or in which order invocations acted; whoever writes
 /// to ECS last looks again afterwards.
 pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<Utc>, check_schedule: bool, report: &mut Report) {
-    let service = match executor.service() {
-        Ok(service) => service,
-        Err(e) => return report_failure(report, None, e),
-    };
     // The last round only looks: it reports whether the rounds before were enough.
     for round in 0..=CONVERGE_ROUNDS {
         let state = match store.load(&executor.config.environment).await {
             Ok(s) => s,
             Err(e) => return report_failure(report, None, e),
         };
-        let observed = match service.observe().await {
-            Ok(s) => s.observed(),
+        let observed = match executor.observe().await {
+            Ok(observed) => observed,
             Err(e) => return report_failure(report, None, e),
         };
         let mut actions: Vec<Action> = lifecycle::reconcile(&state, observed).into_iter().collect();

@@ -192,6 +192,14 @@ impl Store<'_> {
         Ok(())
     }
 
+    /// A record kept beside the state, if there is one.
+    pub async fn get_record(&self, id: &str) -> Result<Option<serde_json::Value>, ShellError> {
+        let Some(item) = self.get(id).await? else { return Ok(None) };
+        let corrupt = |reason: String| ShellError::Corrupt { id: id.to_string(), reason };
+        let text = text(&item, "record").ok_or_else(|| corrupt("no `record` attribute".into()))?;
+        serde_json::from_str(text).map(Some).map_err(|e| corrupt(e.to_string()))
+    }
+
     /// Keeps a record (a deployment, a health transition) beside the state.
     pub async fn put_record(&self, id: &str, record: &serde_json::Value, expiration: Option<DateTime<Utc>>) -> Result<(), ShellError> {
         let mut put = self

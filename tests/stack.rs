@@ -1,0 +1,239 @@
+//! Stack-mode teardown (#11) end to end against moto: the app stack of
+//! `events/app-stack.yaml` is paused by the teardown (saved, then deleted: its load
+//! balancer and alias record go), a push while paused wakes it (created again from the
+//! saved copy: a new load balancer, the alias recreated pointing at it) and waits, and
+//! the stack's completion event makes staging up: the service back at its earlier
+//! count, the deploy dispatched to a loopback GitHub, the team told how long it took.
+//!
+//! moto creates and deletes stacks at once and emits no EventBridge events, so the test
+//! sends the "CloudFormation Stack Status Change" events itself, as EventBridge would.
+//! moto does not delete a NAT Gateway with its stack (nor an ECS service), so the NAT
+//! Gateway's removal is checked as the stack's resource going with the stack, not as
+//! `describe_nat_gateways` no longer listing it.
+#![allow(clippy::await_holding_lock)]
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use github_webhook::Webhook;
+use hmac::{Hmac, Mac};
+use lambda_http::{Body, Request};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use staging_core::shell::executor::Executor;
+use staging_core::shell::github::GitHubApi;
+use staging_system_tests::{clients, config, drain_team_queue, observe, repo_root, reset, serial};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "local-webhook-secret";
+const STACK: &str = "staging-app";
+const API_NAME: &str = "api.staging.example.com";
+/// The service role the stack is created with (moto does not check it exists).
+const ROLE: &str = "arn:aws:iam::123456789012:role/staging-app-cloudformation";
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn stack_event(stack_id: &str, status: &str) -> Value {
+    json!({"version": "0", "id": "7e2f-1", "detail-type": "CloudFormation Stack Status Change", "source": "aws.cloudformation",
+           "account": "123456789012", "time": "2026-11-27T19:10:00Z", "region": "us-east-1", "resources": [stack_id],
+           "detail": {"stack-id": stack_id, "status-details": {"status": status, "status-reason": ""}}})
+}
+
+fn signed_push(delivery: &str, body: &[u8]) -> Request {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("https://example.lambda-url.us-east-1.on.aws/")
+        .header("content-type", "application/json")
+        .header("x-github-event", "push")
+        .header("x-github-delivery", delivery)
+        .header("x-hub-signature-256", format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+/// The stack's resources of one type, as CloudFormation lists them.
+async fn resources(cfn: &aws_sdk_cloudformation::Client, kind: &str) -> Vec<String> {
+    let out = cfn.describe_stack_resources().stack_name(STACK).send().await.unwrap();
+    out.stack_resources()
+        .iter()
+        .filter(|r| r.resource_type() == Some(kind))
+        .filter_map(|r| r.physical_resource_id().map(str::to_string))
+        .collect()
+}
+
+fn alias(env: &BTreeMap<String, String>, zone: &str) -> Option<String> {
+    let records = observe(env, &["records", zone]);
+    records.as_array().unwrap().iter().find(|r| r["name"] == API_NAME && r["type"] == "A").map(|r| r["alias"].as_str().unwrap_or_default().to_string())
+}
+
+fn load_balancers(env: &BTreeMap<String, String>) -> Vec<String> {
+    observe(env, &["load-balancers"]).as_array().unwrap().iter().map(|lb| lb["dns"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
+    let _serial = serial();
+    let mut env = reset();
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/app/actions/workflows/deploy-staging.yml/dispatches"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .named("one dispatch, after up")
+        .mount(&github)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/app/compare/6113728f27ae82c7b1a177c8d03f9e96e0adf246...0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/src/app.ts", "status": "modified"}]})))
+        .mount(&github)
+        .await;
+    for (k, v) in [
+        ("STAGING_TEARDOWN", "stack"),
+        ("STAGING_PAUSE_STACK", STACK),
+        ("STAGING_CLUSTER", "staging-app"),
+        ("STAGING_SERVICE", "api"),
+        ("GITHUB_WEBHOOK_SECRET", SECRET),
+        ("GITHUB_TOKEN", "ghp_test_token"),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    env.insert("GITHUB_API_URL".into(), github.uri());
+    let clients = clients(&env).await;
+    let config = config(&env);
+    let cfn = &clients.cloudformation;
+
+    // The app stack as a user would have it: created once, by hand, running 3 tasks.
+    let zone = observe(&env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
+    let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
+    let param = |k: &str, v: &str| aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build();
+    let created = cfn
+        .create_stack()
+        .stack_name(STACK)
+        .template_body(&template)
+        .parameters(param("HostedZoneId", &zone))
+        .parameters(param("ApiName", API_NAME))
+        .tags(aws_sdk_cloudformation::types::Tag::builder().key("Environment").value("staging").build())
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    let first_id = created.stack_id().unwrap().to_string();
+    clients.ecs.update_service().cluster("staging-app").service("api").desired_count(3).send().await.unwrap();
+    let first_lb = load_balancers(&env);
+    assert_eq!(first_lb.len(), 1, "the stack's load balancer");
+    assert_eq!(alias(&env, &zone).as_deref(), Some(first_lb[0].as_str()), "the API name points at it");
+    let first_nat = resources(cfn, "AWS::EC2::NatGateway").await;
+    assert_eq!(first_nat.len(), 1, "the stack owns a NAT Gateway");
+
+    let secrets = staging_core::shell::Lazy::from(aws_sdk_secretsmanager::Client::new(&staging_system_tests::sdk_config(&env).await));
+    let gh = GitHubApi::with_secrets(&config.github, &secrets);
+    let mut executor = Executor::new(&clients, &config);
+    executor.github = gh.as_ref();
+
+    // Friday 18:00: the scheduled teardown. The service goes to zero (3 remembered), the
+    // stack is saved and deleted.
+    let teardown = json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"});
+    let out = lifecycle::handle(&executor, teardown, utc("2026-11-27T18:00:00.417Z")).await.unwrap();
+    assert!(out["summary"].as_str().unwrap().contains("stopping: deleting the stack"), "{out}");
+    let gone = cfn.describe_stacks().stack_name(STACK).send().await;
+    assert!(gone.is_err(), "the stack is deleted");
+    assert!(load_balancers(&env).is_empty(), "the load balancer went with it");
+    assert_eq!(alias(&env, &zone), None, "the alias record went with it");
+    let copy = executor.pause_stack().unwrap().unwrap().saved().await.unwrap().expect("a saved copy");
+    assert_eq!(copy.template_body, template, "the template as submitted");
+    assert!(copy.parameters.contains(&("HostedZoneId".into(), zone.clone())) && copy.parameters.contains(&("ApiName".into(), API_NAME.into())));
+    assert_eq!(copy.tags, [("Environment".to_string(), "staging".to_string())]);
+    assert_eq!(copy.service_count, Some(3));
+    assert_eq!(copy.role_arn.as_deref(), Some(ROLE));
+    // Its DELETE_COMPLETE event: down.
+    let out = lifecycle::handle(&executor, stack_event(&first_id, "DELETE_COMPLETE"), utc("2026-11-27T18:04:12.250Z")).await.unwrap();
+    assert_eq!(out["summary"], "paused: the stack was deleted in 4m", "{out}");
+    assert_eq!(out["state"]["phase"], "down");
+    let told = drain_team_queue(&env).await;
+    assert_eq!(told.len(), 1, "the teardown, told once: {told:?}");
+
+    // 19:00, outside hours: a backend push wakes staging. The stack is created again from
+    // its copy; the deploy waits, and the notice says when staging should be ready.
+    let app = Webhook::new(clients.clone(), config.clone()).unwrap();
+    let push = json!({
+        "ref": "refs/heads/develop", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+        "created": false, "deleted": false, "forced": false, "base_ref": null, "compare": "",
+        "commits": [{"id": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "distinct": true, "message": "teams", "timestamp": "2026-11-27T18:59:00+00:00",
+                     "author": {"name": "Alice", "email": "alice@example.com", "username": "alice"},
+                     "added": [], "removed": [], "modified": ["apps/express-api/src/app.ts"]}],
+        "head_commit": null, "repository": {"name": "app", "full_name": "acme/app", "private": true},
+        "pusher": {"name": "alice", "email": "alice@example.com"}, "sender": {"login": "alice", "type": "User"}
+    });
+    let response = github_webhook::handle(&app, &signed_push("d-1", &serde_json::to_vec(&push).unwrap()), utc("2026-11-27T19:00:00.731Z")).await;
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(response.status(), 202, "{body}");
+    assert!(body["summary"].as_str().unwrap().starts_with("pending until staging is up (expected about 19:10 UTC)"), "{body}");
+    let second_lb = load_balancers(&env);
+    assert_eq!(second_lb.len(), 1, "a load balancer again");
+    assert_ne!(second_lb, first_lb, "a new one, with a new DNS name");
+    assert_eq!(alias(&env, &zone).as_deref(), Some(second_lb[0].as_str()), "the API name follows it: the front door is stable");
+    let second_nat = resources(cfn, "AWS::EC2::NatGateway").await;
+    assert_eq!(second_nat.len(), 1);
+    assert_ne!(second_nat, first_nat, "a new NAT Gateway");
+    let nats = observe(&env, &["nat-gateways"]);
+    assert!(nats.as_array().unwrap().iter().any(|n| n["id"] == second_nat[0].as_str() && n["state"] == "available"), "{nats}");
+    let told = drain_team_queue(&env).await;
+    let planned = told.iter().find(|m| m["MessageAttributes"]["event"]["Value"] == "deploy.planned").expect("the push is told");
+    assert!(planned["Message"].as_str().unwrap().contains("expected to be ready about 19:10 UTC"), "{planned}");
+    let second_id = cfn.describe_stacks().stack_name(STACK).send().await.unwrap().stacks()[0].stack_id().unwrap().to_string();
+    assert_ne!(second_id, first_id);
+
+    // An event about another stack changes nothing.
+    let other = lifecycle::handle(&executor, stack_event("arn:aws:cloudformation:us-east-1:123456789012:stack/other/1", "CREATE_COMPLETE"), utc("2026-11-27T19:05:00.5Z")).await.unwrap();
+    assert_eq!(other["summary"], "ignored: arn:aws:cloudformation:us-east-1:123456789012:stack/other/1 is not the pause stack");
+
+    // 19:09:30: CREATE_COMPLETE. Up: the service back at 3, the deploy dispatched, the
+    // start's duration told.
+    let out = lifecycle::handle(&executor, stack_event(&second_id, "CREATE_COMPLETE"), utc("2026-11-27T19:09:30.125Z")).await.unwrap();
+    let summary = out["summary"].as_str().unwrap();
+    assert!(summary.starts_with("up: the stack was created in 9m; dispatched backend-only"), "{out}");
+    assert_eq!(out["state"]["phase"], "up");
+    assert_eq!(out["state"]["stack"]["start_secs"], json!([570]));
+    let service = executor.service().unwrap().observe().await.unwrap();
+    assert_eq!(service.desired_count, 3, "the count it had before the teardown");
+    let told = drain_team_queue(&env).await;
+    let events: Vec<&str> = told.iter().map(|m| m["MessageAttributes"]["event"]["Value"].as_str().unwrap()).collect();
+    assert!(events.contains(&"env.startup") && events.contains(&"deploy.planned"), "{events:?}");
+    let up = told.iter().find(|m| m["Subject"].as_str().unwrap_or_default().contains("up after")).expect("how long it took");
+    assert_eq!(up["Subject"], "staging: up after 9m");
+    // The same event again changes nothing and dispatches nothing more (wiremock
+    // checks one dispatch when the server drops).
+    let again = lifecycle::handle(&executor, stack_event(&second_id, "CREATE_COMPLETE"), utc("2026-11-27T19:09:31.5Z")).await.unwrap();
+    assert_eq!(again["summary"], "nothing to look at: no stack operation in progress", "{again}");
+}
+
+#[tokio::test]
+async fn a_stack_that_could_not_come_back_is_not_paused() {
+    let _serial = serial();
+    let mut env = reset();
+    env.insert("STAGING_TEARDOWN".into(), "stack".into());
+    env.insert("STAGING_PAUSE_STACK".into(), STACK.into());
+    env.insert("STAGING_CLUSTER".into(), "staging-app".into());
+    env.insert("STAGING_SERVICE".into(), "api".into());
+    let clients = clients(&env).await;
+    let config = config(&env);
+    let zone = observe(&env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
+    let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
+    let param = |k: &str, v: &str| aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build();
+    // Created without a service role: the functions could not create it again.
+    clients.cloudformation.create_stack().stack_name(STACK).template_body(&template).parameters(param("HostedZoneId", &zone)).send().await.unwrap();
+    let executor = Executor::new(&clients, &config);
+    let teardown = json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"});
+    let err = lifecycle::handle(&executor, teardown, utc("2026-11-27T18:00:00.5Z")).await.unwrap_err();
+    assert!(err.to_string().contains("has no service role") && err.to_string().contains("not paused"), "{err}");
+    assert!(!err.is_retryable(), "a retry would be refused the same way");
+    let still = clients.cloudformation.describe_stacks().stack_name(STACK).send().await.unwrap();
+    assert_eq!(still.stacks()[0].stack_status().map(|s| s.as_str()), Some("CREATE_COMPLETE"), "the stack stands");
+    assert_eq!(load_balancers(&env).len(), 1, "nothing of it was deleted");
+    assert_eq!(executor.pause_stack().unwrap().unwrap().saved().await.unwrap(), None, "nothing saved");
+}
