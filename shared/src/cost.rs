@@ -395,7 +395,8 @@ pub struct Comparison {
     pub target_gbp: f64,
     /// In [`Mode::ALL`] order.
     pub modes: Vec<ModeCost>,
-    /// The cheapest mode (the quickest to wake among equals).
+    /// The cheapest mode (the quickest to wake among equals, then the later in
+    /// [`Mode::ALL`]).
     pub cheapest: Mode,
     /// The cheapest mode within the target, if any is.
     pub cheapest_meeting_target: Option<Mode>,
@@ -473,9 +474,12 @@ impl CostModel {
                 }
             })
             .collect();
+        // Among equals the quicker to wake; among exact equals the later mode, the more
+        // specific (with no up time, `stack` is `stack_on_demand`).
         let cheapest_of = |only_meeting: bool| {
             modes
                 .iter()
+                .rev()
                 .filter(|m| !only_meeting || m.meets_target)
                 .min_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd).then(a.time_to_ready_secs.cmp(&b.time_to_ready_secs)))
                 .map(|m| m.mode)
@@ -758,6 +762,7 @@ mod tests {
         assert_eq!(up, [720.0, 42.0, 42.0, 42.0]);
         assert_eq!(c.mode(Mode::Stack).monthly_usd, c.mode(Mode::StackOnDemand).monthly_usd);
         assert!(c.mode(Mode::Scale).up_hours_basis.starts_with("no up time, so on demand only"), "{}", c.mode(Mode::Scale).up_hours_basis);
+        assert_eq!(c.cheapest_meeting_target, Some(Mode::StackOnDemand), "the tie goes to the mode that says how it runs");
     }
 
     #[test]
