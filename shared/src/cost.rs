@@ -377,12 +377,12 @@ pub struct ModeCost {
 }
 
 impl ModeCost {
-    /// `at once`, `~1 min`, `~10 min`.
+    /// When it is ready after a start: `at once`, `in ~60 s`, `in ~10 min`.
     pub fn ready_in(&self) -> String {
         match self.time_to_ready_secs {
             0 => "at once".into(),
-            s if s < 90 => format!("~{s} s"),
-            s => format!("~{} min", (f64::from(s) / 60.0).round()),
+            s if s < 90 => format!("in ~{s} s"),
+            s => format!("in ~{} min", (f64::from(s) / 60.0).round()),
         }
     }
 }
@@ -439,20 +439,20 @@ impl CostModel {
             None => (on_demand.0, format!("no up time, so on demand only: {}", on_demand.1)),
         };
         let stack_start = match recorded.stack_start_secs {
-            Some(s) => (s, true, "the median of the pause stack's recorded creates".to_string()),
-            None => (ASSUMED_STACK_START_SECS, false, "creating the pause stack, assumed (no create recorded yet)".to_string()),
+            Some(s) => (s, true, "creating the pause stack, the median of its recorded creates (recorded)".to_string()),
+            None => (ASSUMED_STACK_START_SECS, false, "creating the pause stack, none recorded yet (assumed)".to_string()),
         };
         let modes: Vec<ModeCost> = Mode::ALL
             .iter()
             .map(|&mode| {
                 let (up_hours, up_hours_basis) = match mode {
-                    Mode::AlwaysOn => (period_hours, "every hour".to_string()),
+                    Mode::AlwaysOn => (period_hours, "up every hour".to_string()),
                     Mode::Scale | Mode::Stack => scheduled.clone(),
                     Mode::StackOnDemand => on_demand.clone(),
                 };
                 let (time_to_ready_secs, time_to_ready_recorded, time_to_ready_basis) = match mode {
-                    Mode::AlwaysOn => (0, false, "always up".to_string()),
-                    Mode::Scale => (TASK_START_SECS, false, "a Fargate task start, assumed".to_string()),
+                    Mode::AlwaysOn => (0, false, "it is always up".to_string()),
+                    Mode::Scale => (TASK_START_SECS, false, "a Fargate task start (assumed)".to_string()),
                     Mode::Stack | Mode::StackOnDemand => stack_start.clone(),
                 };
                 let monthly_usd: f64 = self
@@ -513,6 +513,7 @@ fn working_days(hours: &BusinessHours, from: DateTime<Utc>, to: DateTime<Utc>) -
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
 
@@ -669,12 +670,12 @@ mod tests {
         let rec = |up: Option<f64>, on_demand: Option<f64>, start: Option<u32>| Recorded { up_hours: up, on_demand_up_hours: on_demand, stack_start_secs: start, ..Recorded::NONE };
         #[rustfmt::skip]
         let cases: &[(&str, (DateTime<Utc>, DateTime<Utc>), Recorded, f64, &str, u32, bool, &str)] = &[
-            ("nothing recorded", (from, to), Recorded::NONE, 42.0, "(assumed)", 600, false, "~10 min"),
+            ("nothing recorded", (from, to), Recorded::NONE, 42.0, "(assumed)", 600, false, "in ~10 min"),
             ("15 h on demand in 30 days is 15 h of a 30-day month", (from, to), rec(Some(40.0), Some(15.0), Some(420)),
-                15.0, "15.0 h started on demand in the last 30 days, scaled to the period's 720 h (recorded)", 420, true, "~7 min"),
-            ("and 15.5 h of a 31-day one", december, rec(Some(15.0), Some(15.0), None), 15.5, "(recorded)", 600, false, "~10 min"),
-            ("windows recorded, none on demand: assumed", (from, to), rec(Some(200.0), Some(0.0), Some(95)), 42.0, "(assumed)", 95, true, "~2 min"),
-            ("December has 23 working days", december, Recorded::NONE, 46.0, "on each of 23 working days", 600, false, "~10 min"),
+                15.0, "15.0 h started on demand in the last 30 days, scaled to the period's 720 h (recorded)", 420, true, "in ~7 min"),
+            ("and 15.5 h of a 31-day one", december, rec(Some(15.0), Some(15.0), None), 15.5, "(recorded)", 600, false, "in ~10 min"),
+            ("windows recorded, none on demand: assumed", (from, to), rec(Some(200.0), Some(0.0), Some(95)), 42.0, "(assumed)", 95, true, "in ~2 min"),
+            ("December has 23 working days", december, Recorded::NONE, 46.0, "on each of 23 working days", 600, false, "in ~10 min"),
         ];
         for (name, (from, to), recorded, up, basis, ready, measured, ready_in) in cases {
             let c = CostModel::default().compare(&BusinessHours::default(), *from, *to, TWO_HOURS, recorded);

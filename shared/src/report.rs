@@ -222,7 +222,7 @@ fn message(environment: &str, r: &DailyReport, model: &CostModel) -> Notificatio
         None => format!("No mode meets £{:.2}; cheapest", r.target_gbp),
     };
     body.push_str(&format!(
-        "{lead}: {} (£{:.2}/month, ready in {}{}); {}\n",
+        "{lead}: {} (£{:.2}/month, ready {}{}); {}\n",
         m.mode,
         m.monthly_gbp,
         m.ready_in(),
@@ -233,6 +233,7 @@ fn message(environment: &str, r: &DailyReport, model: &CostModel) -> Notificatio
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
     use crate::state::{DeploymentStatus, RunOutcome};
