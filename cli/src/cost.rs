@@ -1,10 +1,13 @@
-//! `stagingctl cost`: the projected month under the schedule beside always-on.
+//! `stagingctl cost`: the projected month under the schedule beside always-on; with
+//! `--compare`, every way of running staging side by side.
 
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use staging_core::cost::{Billing, CostModel, Projection};
+use staging_core::cost::{Billing, Comparison, CostModel, Mode, ModeCost, Projection, Recorded};
+use staging_core::shell::Clients;
+use staging_core::shell::executor::Executor;
 use staging_core::state::BudgetPeriod;
 use staging_core::Config;
 
@@ -19,6 +22,11 @@ pub struct Args {
     /// STAGING_COST_FILE, else the built-in list prices]
     #[arg(long, value_name = "FILE")]
     rates: Option<std::path::PathBuf>,
+    /// Every way of running staging (always_on, scale, stack, stack_on_demand): the
+    /// month, whether it meets the target, the time to ready; recorded use and start
+    /// times from the state when STAGING_TABLE is set.
+    #[arg(long)]
+    compare: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -38,11 +46,25 @@ struct Report<'a> {
     projection: &'a Projection,
 }
 
-pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
+pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
     let month = args.month.unwrap_or_else(|| BudgetPeriod::containing(Utc::now()));
     let (from, to): (DateTime<Utc>, DateTime<Utc>) = month.bounds();
     let rates = args.rates.as_deref().or(config.cost_file.as_deref());
     let model = staging_core::shell::cost_model(config, args.rates.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
+    if args.compare {
+        let recorded = recorded(config, Utc::now()).await?;
+        let comparison = model.compare(&config.business_hours, from, to, config.hold_default, &recorded.figures);
+        let report = CompareReport {
+            month,
+            gbp_per_usd: model.gbp_per_usd,
+            rates: rates.map(|r| r.display().to_string()),
+            teardown: config.teardown.as_str(),
+            configured_mode: Mode::configured(&config.teardown, &config.business_hours),
+            comparison: &comparison,
+            recorded,
+        };
+        return if args.json { crate::write_json(out, &report) } else { print_comparison(config, &report, out) };
+    }
     let p = model.project(&config.business_hours, from, to);
     let list_price = rates.map(|_| CostModel::default().project(&config.business_hours, from, to).scheduled_usd);
     let over = p.over_target(model.gbp_per_usd);
@@ -70,6 +92,7 @@ pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliE
     for c in &p.components {
         let billing = match c.billing {
             Billing::StopsWhenScaledToZero => "stops at zero",
+            Billing::StopsWithStack => "with the stack",
             Billing::AlwaysBills => "always bills",
         };
         writeln!(
@@ -95,13 +118,22 @@ pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliE
         "£{:.2} a month at £{:.2}/$ — {verdict} the £{:.2} target.",
         p.scheduled_gbp, model.gbp_per_usd, p.target_gbp
     )?;
-    let always_billing: Vec<&str> = p
-        .components
-        .iter()
-        .filter(|c| c.billing == Billing::AlwaysBills && c.always_on_usd > 0.0)
-        .map(|c| c.name.as_str())
-        .collect();
-    writeln!(out, "Scaling to zero does not stop: {}.", always_billing.join(", "))?;
+    let billing = |kinds: &[Billing]| -> Vec<&str> {
+        p.components
+            .iter()
+            .filter(|c| kinds.contains(&c.billing) && c.always_on_usd > 0.0)
+            .map(|c| c.name.as_str())
+            .collect()
+    };
+    writeln!(out, "Scaling to zero does not stop: {}.", billing(&[Billing::StopsWithStack, Billing::AlwaysBills]).join(", "))?;
+    let with_stack = billing(&[Billing::StopsWithStack]);
+    if !with_stack.is_empty() {
+        writeln!(
+            out,
+            "Deleting the pause stack too (STAGING_TEARDOWN=stack) stops: {} (see `stagingctl cost --compare`).",
+            with_stack.join(", ")
+        )?;
+    }
     if let Some((usd_over, culprits)) = over {
         let list: Vec<String> = culprits.iter().map(|c| format!("{} {}", c.name, usd(c.scheduled_usd))).collect();
         writeln!(out, "Over the target by {}; what the month pays for, largest first: {}.", usd(usd_over), list.join(", "))?;
@@ -114,4 +146,116 @@ pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliE
 
 fn usd(v: f64) -> String {
     format!("${v:.2}")
+}
+
+/// What the state recorded, or why nothing was read.
+#[derive(Serialize)]
+struct RecordSource {
+    /// Whether the figures were read from the environment's state.
+    from_state: bool,
+    /// Why they were not (`null` when they were).
+    why_not: Option<String>,
+    #[serde(flatten)]
+    figures: Recorded,
+}
+
+/// The recorded up-hours and start times from the state when `STAGING_TABLE` is set;
+/// without it, none (and why). A table that cannot be read is an error, not "none".
+async fn recorded(config: &Config, now: DateTime<Utc>) -> Result<RecordSource, CliError> {
+    let Some(table) = config.resources.table.as_deref() else {
+        return Ok(RecordSource {
+            from_state: false,
+            why_not: Some("STAGING_TABLE is not set".into()),
+            figures: Recorded::NONE,
+        });
+    };
+    let clients = Clients::from_env().await;
+    let state = Executor::new(&clients, config)
+        .store()?
+        .load(&config.environment)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot read the recorded up-hours and start times of `{}` from table {table}: {e}", config.environment)))?;
+    Ok(RecordSource { from_state: true, why_not: None, figures: Recorded::from_state(&state, now) })
+}
+
+/// `cost --compare --json`.
+#[derive(Serialize)]
+struct CompareReport<'a> {
+    month: BudgetPeriod,
+    gbp_per_usd: f64,
+    /// The rates file used, or `null` for the built-in list prices.
+    rates: Option<String>,
+    /// `STAGING_TEARDOWN`: `scale` or `stack`.
+    teardown: &'static str,
+    /// The mode that is: the teardown, on demand when there is no up time.
+    configured_mode: Mode,
+    /// `hours`, `target_gbp`, `modes`, `cheapest`, `cheapest_meeting_target`.
+    #[serde(flatten)]
+    comparison: &'a Comparison,
+    recorded: RecordSource,
+}
+
+fn print_comparison(config: &Config, r: &CompareReport<'_>, out: &mut impl Write) -> Result<(), CliError> {
+    let c = r.comparison;
+    let target = format!("£{:.2}", c.target_gbp);
+    writeln!(
+        out,
+        "Ways of running staging in {} ({:.0} h), at £{:.2}/$ against the {target} target; schedule {}:",
+        r.month,
+        c.hours,
+        r.gbp_per_usd,
+        crate::schedule::describe(&config.business_hours)
+    )?;
+    let meets = format!("meets {target}");
+    writeln!(out, "  {:<18} {:>9} {:>9} {:>9}  {:<12} time to ready", "mode", "up-hours", "$/month", "£/month", meets)?;
+    for m in &c.modes {
+        let name = if m.mode == r.configured_mode { format!("{} *", m.mode) } else { m.mode.to_string() };
+        writeln!(
+            out,
+            "  {:<18} {:>9.1} {:>9} {:>9}  {:<12} {}",
+            name,
+            m.up_hours,
+            usd(m.monthly_usd),
+            format!("£{:.2}", m.monthly_gbp),
+            if m.meets_target { "yes" } else { "no" },
+            ready(m).trim_start_matches("in ")
+        )?;
+    }
+    writeln!(out, "  * configured (STAGING_TEARDOWN={}{})", r.teardown, if config.business_hours.up_time.is_none() { ", STAGING_UP_TIME=none" } else { "" })?;
+    for m in &c.modes {
+        writeln!(out, "  {}: {}; ready {}, {}.", m.mode, m.up_hours_basis, m.ready_in(), m.time_to_ready_basis)?;
+    }
+    let line = |m: &ModeCost| format!("{}, {} (£{:.2}) a month, ready {}", m.mode, usd(m.monthly_usd), m.monthly_gbp, ready(m));
+    match c.cheapest_meeting_target {
+        Some(mode) => writeln!(out, "Cheapest that meets {target}: {}.", line(c.mode(mode)))?,
+        None => writeln!(out, "No mode meets {target}; the cheapest is {}.", line(c.mode(c.cheapest)))?,
+    }
+    let rec = &r.recorded;
+    match &rec.why_not {
+        Some(why) => writeln!(out, "Nothing recorded read ({why}): on-demand up-hours and start times are assumptions.")?,
+        None => {
+            let hours = match (rec.figures.up_hours, rec.figures.on_demand_up_hours) {
+                (Some(all), Some(on_demand)) => format!("{all:.1} up-hours, {on_demand:.1} of them on demand"),
+                _ => "no up-windows".into(),
+            };
+            let start = match rec.figures.stack_start_secs {
+                Some(s) => format!("pause stack created in {s} s (median)"),
+                None => "no pause-stack create".into(),
+            };
+            writeln!(out, "Recorded in the last {} days: {hours}; {start}.", rec.figures.days)?;
+        }
+    }
+    if let Some(path) = &r.rates {
+        writeln!(out, "Rates from {path}.")?;
+    }
+    Ok(())
+}
+
+/// `in ~10 min (assumed)`, `in ~7 min (recorded)`, `at once`.
+fn ready(m: &ModeCost) -> String {
+    match (m.time_to_ready_secs, m.time_to_ready_recorded) {
+        (0, _) => m.ready_in(),
+        (_, true) => format!("{} (recorded)", m.ready_in()),
+        (_, false) => format!("{} (assumed)", m.ready_in()),
+    }
 }

@@ -33,7 +33,8 @@ enum Command {
     Plan(plan::Args),
     /// The up-windows of the business-hours policy over a span of days.
     Schedule(schedule::Args),
-    /// The projected month under the schedule, per component, against always-on.
+    /// The projected month under the schedule, per component, against always-on; or
+    /// (--compare) every way of running staging, its month and its time to ready.
     Cost(cost::Args),
     /// Phase, counts, hold, budget lock, deployments, health, next transition.
     Status(operate::StatusArgs),
@@ -77,7 +78,7 @@ async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Re
     let (lifecycle_command, json) = match command {
         Command::Plan(args) => return plan::run(config, args, out),
         Command::Schedule(args) => return schedule::run(config, args, out),
-        Command::Cost(args) => return cost::run(config, args, out),
+        Command::Cost(args) => return cost::run(config, args, out).await,
         Command::Status(args) => return operate::status(config, args, out).await,
         Command::Invoke(args) => return invoke::run(config, args, out).await,
         Command::Report(args) => return report::run(config, args, out).await,

@@ -172,6 +172,7 @@ fn cost_human_output_is_honest_about_what_keeps_billing() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("Saving: $6.29 a month, 9.1% of the whole bill (70.8% of what can stop)."), "{}", run.stdout);
     assert!(run.stdout.contains("Scaling to zero does not stop: alb, nat_gateway, redis, cloudwatch."), "{}", run.stdout);
+    assert!(run.stdout.contains("Deleting the pause stack too (STAGING_TEARDOWN=stack) stops: alb, nat_gateway, redis"), "{}", run.stdout);
 }
 
 #[test]
@@ -189,6 +190,122 @@ fn cost_with_the_seeds_rates_shows_its_arithmetic_beside_the_list_prices() {
     let run = stagingctl(&["cost", "--month", "2026-11", "--rates", seed], &[], "");
     assert!(run.stdout.contains("Over the target by $9.87; what the month pays for, largest first: neon $5.92,"), "{}", run.stdout);
     assert!(run.stdout.contains("at the built-in list prices the month is $63.21."), "{}", run.stdout);
+}
+
+#[test]
+fn cost_compare_json_lists_every_mode_with_its_month_and_time_to_ready() {
+    let v = stagingctl(&["cost", "--compare", "--json", "--month", "2026-11"], &[], "").json();
+    assert_eq!((v["month"].as_str(), v["teardown"].as_str(), v["target_gbp"].as_f64()), (Some("2026-11"), Some("scale"), Some(5.0)));
+    #[rustfmt::skip]
+    let expected = [
+        // mode, up-hours, $ cents, £ pence, meets £5, ready secs
+        ("always_on", 720.0, 6950, 5490, false, 0),
+        ("scale", 210.0, 6321, 4993, false, 60),
+        ("stack", 210.0, 2062, 1629, false, 600),
+        ("stack_on_demand", 42.0, 452, 357, true, 600),
+    ];
+    let modes = v["modes"].as_array().unwrap();
+    assert_eq!(modes.len(), expected.len(), "{v}");
+    let cents = |m: &Value, key: &str| (m[key].as_f64().unwrap_or_else(|| panic!("no {key}: {m}")) * 100.0).round() as i64;
+    for ((mode, up, usd, gbp, meets, ready), m) in expected.into_iter().zip(modes) {
+        assert_eq!(m["mode"], mode);
+        assert_eq!(m["up_hours"], up, "{m}");
+        assert_eq!((cents(m, "monthly_usd"), cents(m, "monthly_gbp")), (usd, gbp), "{m}");
+        assert_eq!((m["meets_target"].as_bool(), m["time_to_ready_secs"].as_u64()), (Some(meets), Some(ready)), "{m}");
+        assert_eq!(m["time_to_ready_recorded"], false, "nothing is recorded without a table: {m}");
+    }
+    assert_eq!((v["cheapest"].as_str(), v["cheapest_meeting_target"].as_str()), (Some("stack_on_demand"), Some("stack_on_demand")));
+    assert_eq!(v["recorded"], json!({"from_state": false, "why_not": "STAGING_TABLE is not set", "days": 30, "up_hours": null, "on_demand_up_hours": null, "stack_start_secs": null}));
+
+    // The seed's rates: nothing meets £5; configured to pause the stack on demand only.
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/cost.seed.yml");
+    let env = [("STAGING_TEARDOWN", "stack"), ("STAGING_PAUSE_STACK", "staging-pause"), ("STAGING_UP_TIME", "none")];
+    let v = stagingctl(&["cost", "--compare", "--json", "--month", "2026-11", "--rates", seed], &env, "").json();
+    assert_eq!((v["teardown"].as_str(), v["configured_mode"].as_str()), (Some("stack"), Some("stack_on_demand")));
+    assert_eq!((v["cheapest"].as_str(), &v["cheapest_meeting_target"]), (Some("stack_on_demand"), &Value::Null));
+}
+
+#[test]
+fn cost_compare_human_output_marks_the_configured_mode_and_what_is_assumed() {
+    let run = stagingctl(&["cost", "--compare", "--month", "2026-11"], &[], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let row = |mode: &str| run.stdout.lines().find(|l| l.trim_start().starts_with(mode)).unwrap().split_whitespace().collect::<Vec<_>>();
+    assert_eq!(row("scale *"), ["scale", "*", "210.0", "$63.21", "£49.93", "no", "~60", "s", "(assumed)"]);
+    assert_eq!(row("stack_on_demand "), ["stack_on_demand", "42.0", "$4.52", "£3.57", "yes", "~10", "min", "(assumed)"]);
+    for line in [
+        "Cheapest that meets £5.00: stack_on_demand, $4.52 (£3.57) a month, ready in ~10 min (assumed).",
+        "Nothing recorded read (STAGING_TABLE is not set): on-demand up-hours and start times are assumptions.",
+        "one default hold (2h) on each of 21 working days (assumed)",
+    ] {
+        assert!(run.stdout.contains(line), "missing {line:?} in\n{}", run.stdout);
+    }
+}
+
+/// The AWS variables that point the SDK at `endpoint`, with the state table set.
+fn aws_at(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("STAGING_TABLE", "staging-control".into()),
+        ("AWS_ENDPOINT_URL", endpoint.into()),
+        ("AWS_REGION", "eu-west-2".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_MAX_ATTEMPTS", "1".into()),
+    ]
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn cost_compare_uses_the_use_and_start_times_recorded_in_the_state() {
+    use chrono::{Duration, Utc};
+    use staging_core::state::{EnvironmentState, UpWindow};
+    // The last 30 days as the state records them: 15 h on demand, 10 h scheduled, and
+    // three creates of the pause stack.
+    let now = Utc::now();
+    let mut state = EnvironmentState::new("staging");
+    state.up_windows = vec![
+        UpWindow { from: now - Duration::days(3), to: now - Duration::days(3) + Duration::hours(15), on_demand: true },
+        UpWindow { from: now - Duration::days(2), to: now - Duration::days(2) + Duration::hours(10), on_demand: false },
+    ];
+    for secs in [380, 460, 420] {
+        state.record_stack_start(secs);
+    }
+    // DynamoDB on loopback: GetItem answers the stored state record.
+    let dynamodb = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::header("x-amz-target", "DynamoDB_20120810.GetItem"))
+        .and(wiremock::matchers::body_partial_json(json!({"TableName": "staging-control", "Key": {"id": {"S": "state#staging"}}})))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "application/x-amz-json-1.0")
+                .set_body_json(json!({"Item": {
+                    "id": {"S": "state#staging"},
+                    "version": {"N": "7"},
+                    "state": {"S": serde_json::to_string(&state).unwrap()},
+                }})),
+        )
+        .expect(1)
+        .mount(&dynamodb)
+        .await;
+    let env = aws_at(&dynamodb.uri());
+    let run = tokio::task::spawn_blocking(move || common::run(&["cost", "--compare", "--json", "--month", "2026-11"], env, "")).await.unwrap();
+    let v = run.json();
+    assert_eq!(v["recorded"], json!({"from_state": true, "why_not": null, "days": 30, "up_hours": 25.0, "on_demand_up_hours": 15.0, "stack_start_secs": 420}));
+    let mode = |name: &str| v["modes"].as_array().unwrap().iter().find(|m| m["mode"] == name).unwrap().clone();
+    // 15 h in 30 days is 15 h of November's 30; the stack's median create replaces 600 s.
+    let on_demand = mode("stack_on_demand");
+    assert_eq!((on_demand["up_hours"].as_f64(), on_demand["time_to_ready_secs"].as_u64(), on_demand["time_to_ready_recorded"].as_bool()), (Some(15.0), Some(420), Some(true)), "{on_demand}");
+    assert!(on_demand["up_hours_basis"].as_str().unwrap().ends_with("(recorded)"), "{on_demand}");
+    assert_eq!((mode("stack")["time_to_ready_secs"].as_u64(), mode("scale")["time_to_ready_recorded"].as_bool()), (Some(420), Some(false)));
+    assert_eq!(mode("stack")["up_hours"], 210.0, "the schedule's hours, not the record");
+}
+
+#[test]
+fn cost_compare_fails_when_the_table_is_set_but_cannot_be_read() {
+    // A port nothing listens on: the read fails at once, no AWS involved.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = common::run(&["cost", "--compare", "--json", "--month", "2026-11"], aws_at(&format!("http://127.0.0.1:{port}")), "");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot read the recorded up-hours and start times of `staging` from table staging-control"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
 
 #[test]

@@ -1,21 +1,29 @@
 //! The cost model: what each component of the staging stack costs, which of them stop
-//! billing when the service is scaled to zero, and what a month under a business-hours
-//! policy comes to beside the same month always on.
+//! billing when the service is scaled to zero or when the pause stack is deleted, what a
+//! month under a business-hours policy comes to beside the same month always on, and
+//! what each way of running staging costs and how long it takes to wake.
 
-use chrono::{DateTime, Utc};
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::schedule::BusinessHours;
+use crate::state::{EnvironmentState, UP_WINDOW_DAYS};
 
 /// AWS prices a month as 730 hours.
 pub const HOURS_PER_PRICED_MONTH: f64 = 730.0;
 
-/// Whether scaling the service to zero stops a component's bill.
+/// What stops a component's bill: scaling the service to zero, deleting the pause
+/// stack (`STAGING_TEARDOWN=stack`), or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Billing {
     /// Billed only while the environment is up.
     StopsWhenScaledToZero,
+    /// Billed while the pause stack exists: every hour in `scale` mode, only the
+    /// up-hours in `stack` mode.
+    StopsWithStack,
     /// Billed every hour whatever the service does.
     AlwaysBills,
 }
@@ -54,20 +62,20 @@ impl Default for CostModel {
                 Component {
                     name: "alb".into(),
                     hourly_usd: 0.0225,
-                    billing: AlwaysBills,
+                    billing: StopsWithStack,
                     basis: "Application Load Balancer hour; LCUs extra".into(),
                 },
                 Component {
                     name: "nat_gateway".into(),
                     hourly_usd: 0.045,
-                    billing: AlwaysBills,
+                    billing: StopsWithStack,
                     basis: "NAT Gateway hour; data processed extra".into(),
                 },
                 Component {
                     name: "redis".into(),
                     hourly_usd: 0.016,
-                    billing: AlwaysBills,
-                    basis: "ElastiCache cache.t4g.micro (cannot be stopped)".into(),
+                    billing: StopsWithStack,
+                    basis: "ElastiCache cache.t4g.micro; it has no stop, but can be deleted and created again with the pause stack".into(),
                 },
                 Component {
                     name: "neon".into(),
@@ -89,7 +97,7 @@ impl Default for CostModel {
 }
 
 /// A rates file (`STAGING_COST_FILE`, `stagingctl cost --rates`): per component an
-/// hourly or a monthly (730-hour) rate and whether it stops billing at zero.
+/// hourly or a monthly (730-hour) rate and what stops its bill.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RatesFile {
@@ -107,7 +115,7 @@ struct RateEntry {
     hourly_usd: Option<f64>,
     #[serde(default)]
     monthly_usd: Option<f64>,
-    /// `stops_at_zero` or `always`.
+    /// `stops_at_zero`, `stops_with_stack` or `always`.
     billing: String,
     #[serde(default)]
     basis: Option<String>,
@@ -133,8 +141,13 @@ impl CostModel {
             }
             let billing = match entry.billing.as_str() {
                 "stops_at_zero" => Billing::StopsWhenScaledToZero,
+                "stops_with_stack" => Billing::StopsWithStack,
                 "always" => Billing::AlwaysBills,
-                other => return Err(format!("component `{name}`: billing `{other}` is neither stops_at_zero nor always")),
+                other => {
+                    return Err(format!(
+                        "component `{name}`: billing `{other}` is not one of stops_at_zero, stops_with_stack, always"
+                    ));
+                }
             };
             let basis = entry.basis.unwrap_or_else(|| "from the rates file".into());
             components.push(Component { name, hourly_usd, billing, basis });
@@ -200,7 +213,8 @@ pub struct Projection {
 }
 
 impl CostModel {
-    /// Projects `[from, to)` under `hours`.
+    /// Projects `[from, to)` under `hours` in `scale` mode: what stops with the pause
+    /// stack bills every hour, as the stack stays.
     pub fn project(&self, hours: &BusinessHours, from: DateTime<Utc>, to: DateTime<Utc>) -> Projection {
         let period_hours = ((to - from).num_seconds().max(0)) as f64 / 3600.0;
         let up_hours = hours.up_hours(from, to);
@@ -210,7 +224,7 @@ impl CostModel {
             .map(|c| {
                 let billed_hours = match c.billing {
                     Billing::StopsWhenScaledToZero => up_hours,
-                    Billing::AlwaysBills => period_hours,
+                    Billing::StopsWithStack | Billing::AlwaysBills => period_hours,
                 };
                 ComponentCost {
                     name: c.name.clone(),
@@ -252,7 +266,254 @@ impl CostModel {
     }
 }
 
+/// How long a Fargate task takes to start and pass its health check: an assumption,
+/// as no start of the task is timed.
+pub const TASK_START_SECS: u32 = 60;
+
+/// How long creating the pause stack is assumed to take before any create is recorded
+/// (a load balancer, a NAT Gateway and a cache node: minutes).
+pub const ASSUMED_STACK_START_SECS: u32 = 600;
+
+/// A way of running staging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Never torn down.
+    AlwaysOn,
+    /// Business hours; the service is scaled to zero outside them (`STAGING_TEARDOWN=scale`).
+    Scale,
+    /// Business hours; outside them the service is scaled to zero and the pause stack
+    /// deleted (`STAGING_TEARDOWN=stack`).
+    Stack,
+    /// `stack` without business hours (`STAGING_UP_TIME=none`): up only when started on
+    /// demand.
+    StackOnDemand,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 4] = [Mode::AlwaysOn, Mode::Scale, Mode::Stack, Mode::StackOnDemand];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::AlwaysOn => "always_on",
+            Self::Scale => "scale",
+            Self::Stack => "stack",
+            Self::StackOnDemand => "stack_on_demand",
+        }
+    }
+
+    /// The mode a configuration runs in: its teardown, on demand when there is no up time.
+    pub fn configured(teardown: &crate::config::Teardown, hours: &BusinessHours) -> Self {
+        match (teardown, hours.up_time) {
+            (crate::config::Teardown::Scale, _) => Self::Scale,
+            (crate::config::Teardown::Stack(_), Some(_)) => Self::Stack,
+            (crate::config::Teardown::Stack(_), None) => Self::StackOnDemand,
+        }
+    }
+
+    /// The hours a component bills in a period of `period_hours` with `up_hours` up.
+    fn billed_hours(&self, billing: Billing, period_hours: f64, up_hours: f64) -> f64 {
+        match (self, billing) {
+            (Self::AlwaysOn, _) | (_, Billing::AlwaysBills) => period_hours,
+            (Self::Scale, Billing::StopsWithStack) => period_hours,
+            (_, Billing::StopsWhenScaledToZero | Billing::StopsWithStack) => up_hours,
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the environment's state recorded that a comparison can use instead of
+/// assumptions: the up-hours of the last [`UP_WINDOW_DAYS`] days and how long the pause
+/// stack took to create.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Recorded {
+    /// The days the up-hours cover.
+    pub days: i64,
+    /// Up-hours recorded in those days, all of them; `None` when none are recorded.
+    pub up_hours: Option<f64>,
+    /// Of those, the ones started on demand.
+    pub on_demand_up_hours: Option<f64>,
+    /// The median of the last creates of the pause stack; `None` before any.
+    pub stack_start_secs: Option<u32>,
+}
+
+impl Recorded {
+    /// Nothing recorded: every figure is an assumption.
+    pub const NONE: Self = Self { days: UP_WINDOW_DAYS, up_hours: None, on_demand_up_hours: None, stack_start_secs: None };
+
+    /// What `state` recorded in the [`UP_WINDOW_DAYS`] days before `now`.
+    pub fn from_state(state: &EnvironmentState, now: DateTime<Utc>) -> Self {
+        let hours = state.recorded_up_hours(now, UP_WINDOW_DAYS);
+        Self {
+            days: UP_WINDOW_DAYS,
+            up_hours: hours.map(|(all, _)| all),
+            on_demand_up_hours: hours.map(|(_, on_demand)| on_demand),
+            stack_start_secs: state.expected_stack_start_secs(),
+        }
+    }
+}
+
+/// One mode's month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModeCost {
+    pub mode: Mode,
+    pub up_hours: f64,
+    /// Where `up_hours` comes from: the schedule, the record, or an assumption.
+    pub up_hours_basis: String,
+    pub monthly_usd: f64,
+    pub monthly_gbp: f64,
+    pub meets_target: bool,
+    /// How long from "start" to serving.
+    pub time_to_ready_secs: u32,
+    /// Whether `time_to_ready_secs` was measured (the pause stack's recorded creates)
+    /// rather than assumed.
+    pub time_to_ready_recorded: bool,
+    pub time_to_ready_basis: String,
+}
+
+impl ModeCost {
+    /// When it is ready after a start: `at once`, `in ~60 s`, `in ~10 min`.
+    pub fn ready_in(&self) -> String {
+        match self.time_to_ready_secs {
+            0 => "at once".into(),
+            s if s < 90 => format!("in ~{s} s"),
+            s => format!("in ~{} min", (f64::from(s) / 60.0).round()),
+        }
+    }
+}
+
+/// Every mode's month side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The hours in the period.
+    pub hours: f64,
+    pub target_gbp: f64,
+    /// In [`Mode::ALL`] order.
+    pub modes: Vec<ModeCost>,
+    /// The cheapest mode (the quickest to wake among equals, then the later in
+    /// [`Mode::ALL`]).
+    pub cheapest: Mode,
+    /// The cheapest mode within the target, if any is.
+    pub cheapest_meeting_target: Option<Mode>,
+}
+
+impl Comparison {
+    pub fn mode(&self, mode: Mode) -> &ModeCost {
+        self.modes.iter().find(|m| m.mode == mode).expect("every mode is compared")
+    }
+}
+
+impl CostModel {
+    /// Every way of running staging over `[from, to)`: always on; `scale` and `stack` under
+    /// `hours`; and `stack_on_demand`, up for the on-demand hours `recorded` over its days
+    /// (scaled to the period), or, with none recorded, one `hold_default` per working day.
+    /// Under a schedule without an up time, `scale` and `stack` are up only on demand too.
+    pub fn compare(
+        &self,
+        hours: &BusinessHours,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        hold_default: std::time::Duration,
+        recorded: &Recorded,
+    ) -> Comparison {
+        let period_hours = ((to - from).num_seconds().max(0)) as f64 / 3600.0;
+        let on_demand = match recorded.on_demand_up_hours.filter(|h| *h > 0.0) {
+            Some(h) if recorded.days > 0 => {
+                let scaled = (h * period_hours / (recorded.days as f64 * 24.0)).min(period_hours);
+                (scaled, format!("{h:.1} h started on demand in the last {} days, scaled to the period's {period_hours:.0} h (recorded)", recorded.days))
+            }
+            _ => {
+                let days = working_days(hours, from, to);
+                let hold = hold_default.as_secs_f64() / 3600.0;
+                let scaled = (f64::from(days) * hold).min(period_hours);
+                (scaled, format!("no on-demand use recorded: one default hold ({}) on each of {days} working days (assumed)", humantime::format_duration(hold_default)))
+            }
+        };
+        let scheduled = match hours.up_time {
+            Some(_) => (hours.up_hours(from, to), "the schedule's up-hours (on-demand use beyond them not counted)".to_string()),
+            None => (on_demand.0, format!("no up time, so on demand only: {}", on_demand.1)),
+        };
+        let stack_start = match recorded.stack_start_secs {
+            Some(s) => (s, true, "creating the pause stack, the median of its recorded creates (recorded)".to_string()),
+            None => (ASSUMED_STACK_START_SECS, false, "creating the pause stack, none recorded yet (assumed)".to_string()),
+        };
+        let modes: Vec<ModeCost> = Mode::ALL
+            .iter()
+            .map(|&mode| {
+                let (up_hours, up_hours_basis) = match mode {
+                    Mode::AlwaysOn => (period_hours, "up every hour".to_string()),
+                    Mode::Scale | Mode::Stack => scheduled.clone(),
+                    Mode::StackOnDemand => on_demand.clone(),
+                };
+                let (time_to_ready_secs, time_to_ready_recorded, time_to_ready_basis) = match mode {
+                    Mode::AlwaysOn => (0, false, "it is always up".to_string()),
+                    Mode::Scale => (TASK_START_SECS, false, "a Fargate task start (assumed)".to_string()),
+                    Mode::Stack | Mode::StackOnDemand => stack_start.clone(),
+                };
+                let monthly_usd: f64 = self
+                    .components
+                    .iter()
+                    .map(|c| c.hourly_usd * mode.billed_hours(c.billing, period_hours, up_hours))
+                    .sum();
+                let monthly_gbp = monthly_usd * self.gbp_per_usd;
+                ModeCost {
+                    mode,
+                    up_hours,
+                    up_hours_basis,
+                    monthly_usd,
+                    monthly_gbp,
+                    meets_target: monthly_gbp <= self.target_gbp,
+                    time_to_ready_secs,
+                    time_to_ready_recorded,
+                    time_to_ready_basis,
+                }
+            })
+            .collect();
+        // Among equals the quicker to wake; among exact equals the later mode, the more
+        // specific (with no up time, `stack` is `stack_on_demand`).
+        let cheapest_of = |only_meeting: bool| {
+            modes
+                .iter()
+                .rev()
+                .filter(|m| !only_meeting || m.meets_target)
+                .min_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd).then(a.time_to_ready_secs.cmp(&b.time_to_ready_secs)))
+                .map(|m| m.mode)
+        };
+        Comparison {
+            hours: period_hours,
+            target_gbp: self.target_gbp,
+            cheapest: cheapest_of(false).expect("there are modes"),
+            cheapest_meeting_target: cheapest_of(true),
+            modes,
+        }
+    }
+}
+
+/// The working days (not holidays) of `hours` whose local noon falls in `[from, to)`.
+fn working_days(hours: &BusinessHours, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+    if to <= from {
+        return 0;
+    }
+    let noon = NaiveTime::from_hms_opt(12, 0, 0).expect("12:00 is a time");
+    let first: NaiveDate = from.with_timezone(&hours.time_zone).date_naive().pred_opt().unwrap_or(NaiveDate::MIN);
+    let days = (to - from).num_days().max(0) as u64 + 3;
+    (0..days)
+        .filter_map(|n| first.checked_add_days(Days::new(n)))
+        .filter(|d| hours.working_days.contains(d.weekday()) && !hours.holidays.contains(d))
+        .filter(|d| {
+            let t = hours.instant(*d, noon);
+            from <= t && t < to
+        })
+        .count() as u32
+}
+
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
 
@@ -348,7 +609,8 @@ mod tests {
             ("components: {x: {hourly_usd: 1, monthly_usd: 2, billing: always}}", "give one of"),
             ("components: {x: {hourly_usd: -1, billing: always}}", "from 0 to $1,000 an hour"),
             ("components: {x: {hourly_usd: 1e308, billing: always}}", "from 0 to $1,000 an hour"),
-            ("components: {x: {hourly_usd: 1, billing: sometimes}}", "billing `sometimes`"),
+            ("components: {x: {hourly_usd: 1, billing: sometimes}}", "component `x`: billing `sometimes` is not one of stops_at_zero, stops_with_stack, always"),
+            ("components: {x: {hourly_usd: 1, billing: stops_with_the_stack}}", "billing `stops_with_the_stack` is not one of"),
             ("components: {x: {hourly_usd: 1, billing: always, colour: red}}", "not a rates file"),
             ("gbp_per_usd: 0\ncomponents: {x: {hourly_usd: 1, billing: always}}", "gbp_per_usd must be a positive number"),
         ] {
@@ -356,4 +618,190 @@ mod tests {
             assert!(err.contains(fragment), "{yaml}: {err}");
         }
     }
+
+    fn november() -> (DateTime<Utc>, DateTime<Utc>) {
+        (utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"))
+    }
+
+    const TWO_HOURS: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+
+    fn cents(usd: f64) -> i64 {
+        (usd * 100.0).round() as i64
+    }
+
+    #[test]
+    fn every_mode_of_november_2026_at_list_prices_with_nothing_recorded() {
+        // 720 h in the month, 210 up under the default schedule, 21 working days x a 2 h
+        // hold = 42 on demand.
+        let model = CostModel::default();
+        let (from, to) = november();
+        let c = model.compare(&BusinessHours::default(), from, to, TWO_HOURS, &Recorded::NONE);
+        let fargate = 0.0123425;
+        let with_stack = 0.0225 + 0.045 + 0.016;
+        let always = 0.5 / 730.0;
+        use Mode::*;
+        #[rustfmt::skip]
+        let expected = [
+            // mode, up-hours, exact $, $ cents, £ pence, meets £5, ready secs
+            (AlwaysOn, 720.0, (fargate + with_stack + always) * 720.0, 6950, 5490, false, 0),
+            (Scale, 210.0, fargate * 210.0 + (with_stack + always) * 720.0, 6321, 4993, false, 60),
+            (Stack, 210.0, (fargate + with_stack) * 210.0 + always * 720.0, 2062, 1629, false, 600),
+            (StackOnDemand, 42.0, (fargate + with_stack) * 42.0 + always * 720.0, 452, 357, true, 600),
+        ];
+        assert_eq!(c.modes.len(), expected.len());
+        for ((mode, up, usd, usd_cents, pence, meets, ready), m) in expected.into_iter().zip(&c.modes) {
+            assert_eq!(m.mode, mode);
+            assert!(close(m.up_hours, up), "{mode} up-hours {}", m.up_hours);
+            assert!(close(m.monthly_usd, usd), "{mode} ${}", m.monthly_usd);
+            assert_eq!((cents(m.monthly_usd), cents(m.monthly_gbp)), (usd_cents, pence), "{mode}");
+            assert_eq!((m.meets_target, m.time_to_ready_secs, m.time_to_ready_recorded), (meets, ready, false), "{mode}");
+        }
+        // `scale` is what `project` has always said.
+        assert!(close(c.mode(Scale).monthly_usd, model.project(&BusinessHours::default(), from, to).scheduled_usd));
+        assert_eq!((c.cheapest, c.cheapest_meeting_target), (StackOnDemand, Some(StackOnDemand)));
+        assert!(c.mode(StackOnDemand).up_hours_basis.contains("one default hold (2h) on each of 21 working days (assumed)"));
+        assert!(c.mode(Stack).time_to_ready_basis.contains("assumed"));
+    }
+
+    #[test]
+    fn recorded_use_and_start_times_replace_the_assumptions() {
+        let (from, to) = november();
+        let december = (utc("2026-12-01T00:00:00Z"), utc("2027-01-01T00:00:00Z"));
+        let rec = |up: Option<f64>, on_demand: Option<f64>, start: Option<u32>| Recorded { up_hours: up, on_demand_up_hours: on_demand, stack_start_secs: start, ..Recorded::NONE };
+        #[rustfmt::skip]
+        let cases: &[(&str, (DateTime<Utc>, DateTime<Utc>), Recorded, f64, &str, u32, bool, &str)] = &[
+            ("nothing recorded", (from, to), Recorded::NONE, 42.0, "(assumed)", 600, false, "in ~10 min"),
+            ("15 h on demand in 30 days is 15 h of a 30-day month", (from, to), rec(Some(40.0), Some(15.0), Some(420)),
+                15.0, "15.0 h started on demand in the last 30 days, scaled to the period's 720 h (recorded)", 420, true, "in ~7 min"),
+            ("and 15.5 h of a 31-day one", december, rec(Some(15.0), Some(15.0), None), 15.5, "(recorded)", 600, false, "in ~10 min"),
+            ("windows recorded, none on demand: assumed", (from, to), rec(Some(200.0), Some(0.0), Some(95)), 42.0, "(assumed)", 95, true, "in ~2 min"),
+            ("December has 23 working days", december, Recorded::NONE, 46.0, "on each of 23 working days", 600, false, "in ~10 min"),
+        ];
+        for (name, (from, to), recorded, up, basis, ready, measured, ready_in) in cases {
+            let c = CostModel::default().compare(&BusinessHours::default(), *from, *to, TWO_HOURS, recorded);
+            let m = c.mode(Mode::StackOnDemand);
+            assert!(close(m.up_hours, *up), "{name}: {}", m.up_hours);
+            assert!(m.up_hours_basis.contains(basis), "{name}: {}", m.up_hours_basis);
+            assert_eq!((m.time_to_ready_secs, m.time_to_ready_recorded, m.ready_in().as_str()), (*ready, *measured, *ready_in), "{name}");
+            // The stack's start is the same whatever the schedule; a task start is never measured.
+            assert_eq!(c.mode(Mode::Stack).time_to_ready_secs, *ready, "{name}");
+            assert_eq!((c.mode(Mode::Scale).time_to_ready_secs, c.mode(Mode::Scale).time_to_ready_recorded), (TASK_START_SECS, false));
+            assert_eq!(c.mode(Mode::AlwaysOn).ready_in(), "at once");
+        }
+    }
+
+    #[test]
+    fn the_record_is_read_from_the_state_with_sub_second_instants() {
+        use crate::state::UpWindow;
+        let mut state = EnvironmentState::new("staging");
+        let now = utc("2026-11-27T07:00:00.9Z");
+        state.up_windows = vec![
+            // Cut at the 30-day horizon (2026-10-28T07:00:00.9Z): 1 h of it counts.
+            UpWindow { from: utc("2026-10-28T05:00:00.9Z"), to: utc("2026-10-28T08:00:00.9Z"), on_demand: true },
+            UpWindow { from: utc("2026-11-20T18:00:00.5Z"), to: utc("2026-11-20T21:00:00.5Z"), on_demand: true },
+            UpWindow { from: utc("2026-11-23T08:00:00Z"), to: utc("2026-11-23T18:00:00Z"), on_demand: false },
+        ];
+        for secs in [700, 400, 500] {
+            state.record_stack_start(secs);
+        }
+        let r = Recorded::from_state(&state, now);
+        assert_eq!(r, Recorded { days: 30, up_hours: Some(14.0), on_demand_up_hours: Some(4.0), stack_start_secs: Some(500) });
+        assert_eq!(Recorded::from_state(&EnvironmentState::new("staging"), now), Recorded::NONE);
+        // A period with sub-second bounds counts the working days whose noon it holds.
+        let c = CostModel::default().compare(&BusinessHours::default(), utc("2026-11-02T12:00:00.5Z"), utc("2026-11-04T12:00:00.5Z"), TWO_HOURS, &Recorded::NONE);
+        assert!(close(c.mode(Mode::StackOnDemand).up_hours, 2.0 * 2.0), "Tue and Wed noon, not Mon's");
+    }
+
+    #[test]
+    fn the_cheapest_mode_meeting_the_target_table() {
+        let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
+        let free = CostModel { components: vec![], ..CostModel::default() };
+        let generous = CostModel { target_gbp: 100.0, ..CostModel::default() };
+        let flat = CostModel::default().with_rates_yaml("components: {db: {monthly_usd: 3.65, billing: always}}").unwrap();
+        use Mode::*;
+        #[rustfmt::skip]
+        let cases: &[(&str, &CostModel, Mode, Option<Mode>, &[Mode])] = &[
+            ("list prices: only on demand meets £5", &CostModel::default(), StackOnDemand, Some(StackOnDemand), &[StackOnDemand]),
+            ("the seed's neon bills $6 whatever: nothing meets £5", &seed, StackOnDemand, None, &[]),
+            ("a target everything meets: still the cheapest", &generous, StackOnDemand, Some(StackOnDemand), &[AlwaysOn, Scale, Stack, StackOnDemand]),
+            ("nothing to pay: the quickest to wake wins the tie", &free, AlwaysOn, Some(AlwaysOn), &[AlwaysOn, Scale, Stack, StackOnDemand]),
+            ("only what always bills: a tie, always on", &flat, AlwaysOn, Some(AlwaysOn), &[AlwaysOn, Scale, Stack, StackOnDemand]),
+        ];
+        let (from, to) = november();
+        for (name, model, cheapest, meeting, meet) in cases {
+            let c = model.compare(&BusinessHours::default(), from, to, TWO_HOURS, &Recorded::NONE);
+            assert_eq!((c.cheapest, c.cheapest_meeting_target), (*cheapest, *meeting), "{name}");
+            let meeting_all: Vec<Mode> = c.modes.iter().filter(|m| m.meets_target).map(|m| m.mode).collect();
+            assert_eq!(meeting_all, *meet, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_rates_file_says_what_stops_with_the_stack() {
+        let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
+        let billing: Vec<(&str, Billing)> = seed.components.iter().map(|c| (c.name.as_str(), c.billing)).collect();
+        use Billing::*;
+        assert_eq!(
+            billing,
+            [("alb", StopsWithStack), ("cloudwatch", AlwaysBills), ("fargate", StopsWhenScaledToZero), ("nat_gateway", StopsWithStack), ("neon", AlwaysBills), ("redis", StopsWithStack)]
+        );
+        let (from, to) = november();
+        let c = seed.compare(&BusinessHours::default(), from, to, TWO_HOURS, &Recorded::NONE);
+        let pence: Vec<(Mode, i64, i64)> = c.modes.iter().map(|m| (m.mode, cents(m.monthly_usd), cents(m.monthly_gbp))).collect();
+        #[rustfmt::skip]
+        assert_eq!(pence, [(Mode::AlwaysOn, 2249, 1777), (Mode::Scale, 1620, 1280), (Mode::Stack, 1180, 932), (Mode::StackOnDemand, 828, 654)]);
+        // Deleting the stack saves (alb + nat + redis) $6.30 a month over the 510 down hours.
+        assert!(close(c.mode(Mode::Scale).monthly_usd - c.mode(Mode::Stack).monthly_usd, 6.30 * 510.0 / 730.0));
+    }
+
+    #[test]
+    fn without_an_up_time_every_mode_but_always_on_is_up_on_demand_only() {
+        let on_demand = BusinessHours { up_time: None, ..Default::default() };
+        let (from, to) = november();
+        let c = CostModel::default().compare(&on_demand, from, to, TWO_HOURS, &Recorded::NONE);
+        let up: Vec<f64> = c.modes.iter().map(|m| m.up_hours).collect();
+        assert_eq!(up, [720.0, 42.0, 42.0, 42.0]);
+        assert_eq!(c.mode(Mode::Stack).monthly_usd, c.mode(Mode::StackOnDemand).monthly_usd);
+        assert!(c.mode(Mode::Scale).up_hours_basis.starts_with("no up time, so on demand only"), "{}", c.mode(Mode::Scale).up_hours_basis);
+        assert_eq!(c.cheapest_meeting_target, Some(Mode::StackOnDemand), "the tie goes to the mode that says how it runs");
+    }
+
+    #[test]
+    fn the_configured_mode_follows_the_teardown_and_the_up_time() {
+        use crate::config::Teardown;
+        let on_demand = BusinessHours { up_time: None, ..Default::default() };
+        let stack = Teardown::Stack("staging-pause".into());
+        #[rustfmt::skip]
+        let cases = [
+            (Teardown::Scale, BusinessHours::default(), Mode::Scale),
+            (Teardown::Scale, on_demand.clone(), Mode::Scale),
+            (stack.clone(), BusinessHours::default(), Mode::Stack),
+            (stack, on_demand, Mode::StackOnDemand),
+        ];
+        for (teardown, hours, mode) in cases {
+            assert_eq!(Mode::configured(&teardown, &hours), mode, "{teardown:?} {:?}", hours.up_time);
+        }
+        assert_eq!(serde_json::to_value(Mode::StackOnDemand).unwrap(), "stack_on_demand");
+    }
+
+    #[test]
+    fn working_days_are_the_local_dates_whose_noon_is_in_the_period() {
+        let (from, to) = november();
+        let with_holiday = BusinessHours { holidays: ["2026-11-26".parse().unwrap()].into(), ..Default::default() };
+        let auckland = BusinessHours { time_zone: chrono_tz::Pacific::Auckland, ..Default::default() };
+        let on_demand = BusinessHours { up_time: None, ..Default::default() };
+        #[rustfmt::skip]
+        let cases = [
+            ("November 2026", BusinessHours::default(), 21),
+            ("with Thanksgiving off", with_holiday, 20),
+            // Local noon is 23:00Z the day before: Mon 2 Nov to Tue 1 Dec.
+            ("Auckland in the UTC month", auckland, 22),
+            ("no up time still has working days", on_demand, 21),
+        ];
+        for (name, hours, days) in cases {
+            assert_eq!(working_days(&hours, from, to), days, "{name}");
+        }
+        assert_eq!(working_days(&BusinessHours::default(), to, from), 0);
+    }
+
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::action::{Notification, NotificationEvent, Severity};
 use crate::config::Config;
-use crate::cost::CostModel;
+use crate::cost::{CostModel, Mode, ModeCost, Recorded};
 use crate::lifecycle::whole_seconds;
 use crate::state::{BudgetPeriod, EnvironmentState};
 
@@ -66,6 +66,13 @@ pub struct DailyReport {
     pub expected_gbp: f64,
     pub target_gbp: f64,
     pub within_target: bool,
+    /// The way staging is configured to run (`STAGING_TEARDOWN`, `STAGING_UP_TIME`).
+    pub configured_mode: Mode,
+    /// The cheapest way of running staging that keeps the month within the target, by
+    /// the model and the state's records (`stagingctl cost --compare`); `None` when none does.
+    pub cheapest_mode_meeting_target: Option<Mode>,
+    /// That mode's month, or the cheapest mode's when none meets the target.
+    pub cheapest_mode: ModeCost,
 }
 
 /// The day a report made at `now` is about, and the range of days to ask the bill for:
@@ -125,6 +132,8 @@ pub fn daily_report(
     // Filtered by the staging tag, the bill leaves out Cost Explorer's own charges.
     let controller = if config.cost_tag.is_some() { controller_usd_per_month } else { 0.0 };
     let expected_gbp = (month_usd + controller) * model.gbp_per_usd;
+    let modes = model.compare(&config.business_hours, start, end, config.hold_default, &Recorded::from_state(state, now));
+    let cheapest = modes.cheapest_meeting_target.unwrap_or(modes.cheapest);
     let report = DailyReport {
         month,
         day: yesterday,
@@ -144,6 +153,9 @@ pub fn daily_report(
         expected_gbp,
         target_gbp: model.target_gbp,
         within_target: expected_gbp <= model.target_gbp,
+        configured_mode: Mode::configured(&config.teardown, &config.business_hours),
+        cheapest_mode_meeting_target: modes.cheapest_meeting_target,
+        cheapest_mode: modes.mode(cheapest).clone(),
     };
     let notification = message(&state.environment, &report, model);
     (report, notification)
@@ -204,10 +216,24 @@ fn message(environment: &str, r: &DailyReport, model: &CostModel) -> Notificatio
         if r.within_target { "on target" } else { "over" },
         model.gbp_per_usd
     ));
+    let m = &r.cheapest_mode;
+    let lead = match r.cheapest_mode_meeting_target {
+        Some(_) => format!("Cheapest way to meet £{:.2}", r.target_gbp),
+        None => format!("No mode meets £{:.2}; cheapest", r.target_gbp),
+    };
+    body.push_str(&format!(
+        "{lead}: {} (£{:.2}/month, ready {}{}); {}\n",
+        m.mode,
+        m.monthly_gbp,
+        m.ready_in(),
+        if m.time_to_ready_recorded { ", recorded" } else if m.time_to_ready_secs > 0 { ", assumed" } else { "" },
+        if m.mode == r.configured_mode { "that is how it runs".to_string() } else { format!("it runs as {}", r.configured_mode) }
+    ));
     Notification::new(NotificationEvent::CostReport, Severity::Info, subject, body)
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
     use crate::state::{DeploymentStatus, RunOutcome};
@@ -260,7 +286,8 @@ mod tests {
         assert_eq!((n.event, n.severity), (NotificationEvent::CostReport, Severity::Info));
         assert_eq!(n.subject, "staging: cost $0.66 on Nov 26, $0.76 this month, OVER target");
         for line in ["Yesterday (2026-11-26): $0.66", "Month to date (2026-11): $0.76", "Forecast: unavailable (GetCostForecast is not available)",
-                     "Deployments this month: 2 (1 succeeded), $0.38 per deployment", "Staging Control itself: $0.60 a month"] {
+                     "Deployments this month: 2 (1 succeeded), $0.38 per deployment", "Staging Control itself: $0.60 a month",
+                     "Cheapest way to meet £5.00: stack_on_demand (£3.57/month, ready in ~10 min, assumed); it runs as scale\n"] {
             assert!(n.body.contains(line), "missing {line:?} in\n{}", n.body);
         }
 
@@ -284,4 +311,51 @@ mod tests {
         let (r, _) = daily_report(&EnvironmentState::new("staging"), &CostFacts { forecast_usd: Ok(3.0), ..small }, now, &config, &model);
         assert!(!r.within_target, "$4 billed + $3 to come is over £5");
     }
+
+    #[test]
+    fn the_report_names_the_cheapest_way_to_meet_the_target() {
+        use crate::cost::Mode::*;
+        use crate::state::UpWindow;
+        let now = utc("2026-11-27T07:00:00.42Z");
+        let facts = CostFacts { bill: Ok(Bill { days: Vec::new() }), forecast_usd: Err("none".into()) };
+        let scale = Config::from_lookup(|_| None).unwrap();
+        let on_demand_stack = Config::from_lookup(|k| match k {
+            "STAGING_TEARDOWN" => Some("stack".into()),
+            "STAGING_PAUSE_STACK" => Some("staging-pause".into()),
+            "STAGING_UP_TIME" => Some("none".into()),
+            _ => None,
+        })
+        .unwrap();
+        // 15 h on demand in the last 30 days (one window with sub-second ends), and the
+        // pause stack's creates timed.
+        let mut recorded = EnvironmentState::new("staging");
+        recorded.up_windows = vec![UpWindow { from: utc("2026-11-20T09:00:00.5Z"), to: utc("2026-11-21T00:00:00.5Z"), on_demand: true }];
+        for secs in [380, 420, 460] {
+            recorded.record_stack_start(secs);
+        }
+        let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
+        let nothing = EnvironmentState::new("staging");
+        #[rustfmt::skip]
+        let cases: &[(&str, &EnvironmentState, &Config, &CostModel, Option<crate::cost::Mode>, &str)] = &[
+            ("nothing recorded, list prices", &nothing, &scale, &CostModel::default(), Some(StackOnDemand),
+                "Cheapest way to meet £5.00: stack_on_demand (£3.57/month, ready in ~10 min, assumed); it runs as scale\n"),
+            ("recorded use and starts, configured on demand", &recorded, &on_demand_stack, &CostModel::default(), Some(StackOnDemand),
+                "Cheapest way to meet £5.00: stack_on_demand (£1.53/month, ready in ~7 min, recorded); that is how it runs\n"),
+            ("the seed's rates: nothing meets £5", &nothing, &scale, &seed, None,
+                "No mode meets £5.00; cheapest: stack_on_demand (£6.54/month, ready in ~10 min, assumed); it runs as scale\n"),
+        ];
+        for (name, state, config, model, meeting, line) in cases {
+            let (r, n) = daily_report(state, &facts, now, config, model);
+            assert_eq!(r.cheapest_mode_meeting_target, *meeting, "{name}");
+            assert_eq!(r.cheapest_mode.mode, StackOnDemand, "{name}");
+            assert!(n.body.contains(line), "{name}: missing {line:?} in\n{}", n.body);
+        }
+        let (r, _) = daily_report(&recorded, &facts, now, &on_demand_stack, &CostModel::default());
+        assert_eq!(r.configured_mode, StackOnDemand);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["cheapest_mode_meeting_target"], "stack_on_demand");
+        assert_eq!(json["cheapest_mode"]["time_to_ready_secs"], 420);
+        assert_eq!(json["cheapest_mode"]["time_to_ready_recorded"], true);
+    }
+
 }
