@@ -123,7 +123,20 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
         .await
         .unwrap();
     let first_id = created.stack_id().unwrap().to_string();
-    clients.ecs.update_service().cluster("staging-app").service("api").desired_count(3).send().await.unwrap();
+    // A deploy has since moved the service past the template's task definition.
+    let deployed = clients
+        .ecs
+        .register_task_definition()
+        .family("api")
+        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("api").image("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:0d1a26e").memory(512).build())
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .unwrap()
+        .to_string();
+    clients.ecs.update_service().cluster("staging-app").service("api").desired_count(3).task_definition(&deployed).send().await.unwrap();
     let first_lb = load_balancers(&env);
     assert_eq!(first_lb.len(), 1, "the stack's load balancer");
     assert_eq!(alias(&env, &zone).as_deref(), Some(first_lb[0].as_str()), "the API name points at it");
@@ -149,6 +162,7 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     assert!(copy.parameters.contains(&("HostedZoneId".into(), zone.clone())) && copy.parameters.contains(&("ApiName".into(), API_NAME.into())));
     assert_eq!(copy.tags, [("Environment".to_string(), "staging".to_string())]);
     assert_eq!(copy.service_count, Some(3));
+    assert_eq!(copy.task_definition.as_deref(), Some(deployed.as_str()));
     assert_eq!(copy.role_arn.as_deref(), Some(ROLE));
     // Its DELETE_COMPLETE event: down.
     let out = lifecycle::handle(&executor, stack_event(&first_id, "DELETE_COMPLETE"), utc("2026-11-27T18:04:12.250Z")).await.unwrap();
@@ -201,6 +215,7 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     assert_eq!(out["state"]["stack"]["start_secs"], json!([570]));
     let service = executor.service().unwrap().observe().await.unwrap();
     assert_eq!(service.desired_count, 3, "the count it had before the teardown");
+    assert_eq!(service.task_definition.as_deref(), Some(deployed.as_str()), "and what the deploy had put there, not the template's");
     let told = drain_team_queue(&env).await;
     let events: Vec<&str> = told.iter().map(|m| m["MessageAttributes"]["event"]["Value"].as_str().unwrap()).collect();
     assert!(events.contains(&"env.startup") && events.contains(&"deploy.planned"), "{events:?}");

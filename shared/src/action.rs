@@ -251,6 +251,10 @@ pub enum Action {
         at: DateTime<Utc>,
         command: ScheduledCommand,
     },
+    /// Bring the service of a pause stack just created again back as it was when the
+    /// stack was paused: the count and the task definition the saved copy remembers (a
+    /// service recreated with its stack starts from the template's).
+    RestorePausedService,
     /// Create the pause stack again from its saved template and parameters (stack mode);
     /// nothing when it exists. A stack left `ROLLBACK_COMPLETE` by a failed create is
     /// deleted first (its completion is the next look's cue to create).

@@ -762,7 +762,7 @@ impl<'a> Plan<'a> {
                 let secs = (self.now - progress.since).num_seconds().clamp(0, i64::from(u32::MAX));
                 self.next.record_stack_start(u32::try_from(secs).unwrap_or(u32::MAX));
                 self.next.phase = Phase::Up;
-                self.actions.push(Action::RestoreService);
+                self.actions.push(Action::RestorePausedService);
                 let waiting = match &self.next.pending_deployment {
                     Some(d) => format!(" The deploy that waited ({}) goes now.", d.push_list()),
                     None => String::new(),
@@ -1098,6 +1098,7 @@ mod tests {
                 Action::DeleteSchedule { .. } => "delete_schedule",
                 Action::DispatchDeploy { .. } => "dispatch",
                 Action::ResumeStack => "resume_stack",
+                Action::RestorePausedService => "restore_as_paused",
                 Action::PauseStack => "pause_stack",
                 Action::Notify(n) if n.severity == Severity::Critical => "notify_critical",
                 Action::Notify(n) => match n.event {
@@ -1569,7 +1570,7 @@ mod tests {
                 &["resume_stack", "put_schedule", "notify_startup"], Phase::Starting, Some(Create), "starting: creating the stack (ready about 08:10 UTC)"),
             ("the create completes: up, the service restored, the team told how long",
                 committed(Phase::Starting, Some((Create, "2026-11-30T08:00:00Z"))), seen(0, Some("CREATE_COMPLETE"), None), CHECK, "2026-11-30T08:09:30.5Z",
-                &["restore", "notify_startup"], Phase::Up, None, "up: the stack was created in 9m"),
+                &["restore_as_paused", "notify_startup"], Phase::Up, None, "up: the stack was created in 9m"),
             ("a failed create: critical, with CloudFormation's reason; down",
                 committed(Phase::Starting, Some((Create, "2026-11-30T08:00:00Z"))), seen(0, Some("ROLLBACK_COMPLETE"), Some("Resource creation cancelled: NAT quota")), CHECK, "2026-11-30T08:06:00.1Z",
                 &["notify_critical"], Phase::Down, None, "the stack's create failed: ROLLBACK_COMPLETE: Resource creation cancelled: NAT quota"),
@@ -1631,7 +1632,7 @@ mod tests {
         assert!(busy.next_state.pending_deployment.is_some());
         // Complete: up, restored, dispatched, 9 m 30 s recorded.
         let done = decide(&state, seen(0, Some("CREATE_COMPLETE"), None), &CHECK, utc("2026-11-30T08:09:30.999Z"), &config).unwrap();
-        assert_eq!(kinds(&done), ["restore", "notify_startup", "dispatch", "notify_deploy"]);
+        assert_eq!(kinds(&done), ["restore_as_paused", "notify_startup", "dispatch", "notify_deploy"]);
         assert_eq!(done.next_state.stack.start_secs, [570]);
         assert!(done.next_state.deployment_in_flight.is_some() && done.next_state.pending_deployment.is_none());
         // The state round-trips through JSON with what was recorded, and the next

@@ -131,6 +131,28 @@ impl Service<'_> {
         Ok(target)
     }
 
+    /// Brings a service recreated with its stack back as it was when the stack was
+    /// paused: `count` (else the tag's, else 1) on `task_definition` when it differs from
+    /// what the service runs. Returns the count and the task definition it was moved to.
+    pub async fn restore_as(&self, count: Option<u32>, task_definition: Option<&str>) -> Result<(u32, Option<String>), ShellError> {
+        let status = self.observe().await?;
+        let target = match count.filter(|n| *n > 0) {
+            Some(n) => n,
+            None => self.remembered_count(&status.arn).await?.unwrap_or(1),
+        };
+        let moved = task_definition.filter(|td| status.task_definition.as_deref() != Some(*td)).map(str::to_string);
+        self.client
+            .update_service()
+            .cluster(self.cluster)
+            .service(self.service)
+            .desired_count(i32::try_from(target).unwrap_or(i32::MAX))
+            .set_task_definition(moved.clone())
+            .send()
+            .await
+            .map_err(|e| ShellError::aws("ecs:UpdateService", e))?;
+        Ok((target, moved))
+    }
+
     async fn update(&self, desired: u32) -> Result<(), ShellError> {
         self.client
             .update_service()

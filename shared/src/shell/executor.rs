@@ -167,11 +167,30 @@ impl<'a> Executor<'a> {
                 let stack = self.pause_stack()?.ok_or(ShellError::NotConfigured("STAGING_PAUSE_STACK"))?;
                 // The count to come back to: what the scale to zero remembered, or what runs.
                 let service = self.service()?;
-                let count = match service.observe().await {
-                    Ok(status) => service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)),
-                    Err(_) => None,
+                let as_paused = match service.observe().await {
+                    Ok(status) => super::stack::ServiceAsPaused {
+                        count: service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)),
+                        task_definition: status.task_definition,
+                    },
+                    Err(_) => super::stack::ServiceAsPaused::default(),
                 };
-                stack.pause(count, super::now()).await?
+                stack.pause(as_paused, super::now()).await?
+            }
+            Action::RestorePausedService => {
+                let copy = match self.pause_stack()? {
+                    Some(stack) => stack.saved().await?,
+                    None => None,
+                };
+                let service = self.service()?;
+                let (count, task_definition) = match copy {
+                    Some(copy) => (copy.service_count, copy.task_definition),
+                    None => (None, None),
+                };
+                let (n, changed) = service.restore_as(count, task_definition.as_deref()).await?;
+                match changed {
+                    Some(td) => format!("restored the service to {n} on {}", crate::health::task_name(&td)),
+                    None => format!("restored the service to {n}"),
+                }
             }
             Action::ForceNewDeployment => {
                 self.service()?.force_new_deployment().await?;

@@ -111,6 +111,7 @@ where
             a,
             Action::ScaleService { .. }
                 | Action::RestoreService
+                | Action::RestorePausedService
                 | Action::ResumeStack
                 | Action::PauseStack
                 | Action::PutOneTimeSchedule { .. }

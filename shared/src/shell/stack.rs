@@ -38,7 +38,18 @@ pub struct StackCopy {
     /// inside the stack comes back with the template's count; this puts it right).
     #[serde(default)]
     pub service_count: Option<u32>,
+    /// The task definition the service ran when the stack was paused (the deploy
+    /// workflow moves it past the template's).
+    #[serde(default)]
+    pub task_definition: Option<String>,
     pub saved_at: DateTime<Utc>,
+}
+
+/// What the service was when its stack was paused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceAsPaused {
+    pub count: Option<u32>,
+    pub task_definition: Option<String>,
 }
 
 /// The pause stack of one environment.
@@ -88,7 +99,7 @@ impl PauseStack<'_> {
 
     /// Reads the standing stack into a copy; refuses (changing nothing) what could not
     /// be created again from it.
-    async fn read_copy(&self, service_count: Option<u32>, now: DateTime<Utc>) -> Result<StackCopy, ShellError> {
+    async fn read_copy(&self, service: ServiceAsPaused, now: DateTime<Utc>) -> Result<StackCopy, ShellError> {
         let described = self
             .client
             .describe_stacks()
@@ -152,7 +163,8 @@ impl PauseStack<'_> {
                 .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
                 .collect(),
             role_arn,
-            service_count,
+            service_count: service.count,
+            task_definition: service.task_definition,
             saved_at: now,
         })
     }
@@ -160,14 +172,14 @@ impl PauseStack<'_> {
     /// Saves the standing stack, then deletes it. Nothing to do when it is gone or
     /// busy; a stack whose create failed (nothing of it stands) or whose delete failed
     /// is deleted (again) without overwriting the copy made when it stood.
-    pub async fn pause(&self, service_count: Option<u32>, now: DateTime<Utc>) -> Result<String, ShellError> {
+    pub async fn pause(&self, service: ServiceAsPaused, now: DateTime<Utc>) -> Result<String, ShellError> {
         let seen = self.observe().await?;
         match seen.condition() {
             StackCondition::Absent => return Ok(format!("the stack {} is already deleted", self.name)),
             StackCondition::Busy => return Ok(format!("the stack {} is {}; the delete waits for it", self.name, seen.status_text())),
             StackCondition::Failed => {}
             StackCondition::Ready => {
-                let copy = self.read_copy(service_count, now).await?;
+                let copy = self.read_copy(service, now).await?;
                 let record = serde_json::to_value(&copy).expect("copies serialize");
                 self.store.put_record(&self.copy_id(), &record, None).await?;
             }
