@@ -17,7 +17,11 @@ use staging_core::lifecycle::{self, LifecycleEvent};
 /// Handles one event; `clock` is the time now (a scheduled command decides at its own
 /// scheduled time).
 pub async fn handle(executor: &Executor<'_>, event: Value, clock: DateTime<Utc>) -> Result<Value, ShellError> {
-    let command = match lifecycle::parse_event(event, executor.config).map_err(|e| ShellError::BadEvent(e.to_string()))? {
+    let parsed = lifecycle::parse_event(event, executor.config).map_err(|e| match e {
+        staging_core::Error::Command { reason } => ShellError::BadEvent(reason),
+        other => ShellError::BadEvent(other.to_string()),
+    })?;
+    let command = match parsed {
         LifecycleEvent::Command(command) => command,
         LifecycleEvent::Ignored(summary) => return Ok(serde_json::json!({ "summary": summary })),
     };
