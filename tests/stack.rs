@@ -166,9 +166,17 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     assert_eq!(copy.service_count, Some(3));
     assert_eq!(copy.task_definition.as_deref(), Some(deployed.as_str()));
     assert_eq!(copy.role_arn.as_deref(), Some(ROLE));
-    // Its DELETE_COMPLETE event: down.
-    let out = lifecycle::handle(&executor, stack_event(&first_id, "DELETE_COMPLETE"), utc("2026-11-27T18:04:12.250Z")).await.unwrap();
-    assert_eq!(out["summary"], "paused: the stack was deleted in 4m", "{out}");
+    // moto sends no event: the fallback, the 5-minute check, finds the delete done. Its
+    // input is what Scheduler holds.
+    let check = executor.schedules().unwrap().get("staging-stack-check").await.unwrap().expect("the fallback check is scheduled");
+    assert_eq!(check.expression, "at(2026-11-27T18:05:00)");
+    let input: Value = serde_json::from_str(check.input.as_deref().unwrap()).unwrap();
+    assert_eq!(input, json!({"command": "stack_check"}));
+    let out = lifecycle::handle(&executor, input, utc("2026-11-27T18:05:00.250Z")).await.unwrap();
+    assert_eq!(out["summary"], "paused: the stack was deleted in 5m", "{out}");
+    // Its DELETE_COMPLETE event, arriving late, changes nothing.
+    let late = lifecycle::handle(&executor, stack_event(&first_id, "DELETE_COMPLETE"), utc("2026-11-27T18:05:01.5Z")).await.unwrap();
+    assert_eq!(late["summary"], "nothing to look at: no stack operation in progress", "{late}");
     assert_eq!(out["state"]["phase"], "down");
     let told = drain_team_queue(&env).await;
     assert_eq!(told.len(), 1, "the teardown, told once: {told:?}");
@@ -207,6 +215,9 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     // An event about another stack changes nothing.
     let other = lifecycle::handle(&executor, stack_event("arn:aws:cloudformation:us-east-1:123456789012:stack/other/1", "CREATE_COMPLETE"), utc("2026-11-27T19:05:00.5Z")).await.unwrap();
     assert_eq!(other["summary"], "ignored: arn:aws:cloudformation:us-east-1:123456789012:stack/other/1 is not the pause stack");
+
+    let posts = github.received_requests().await.unwrap().into_iter().filter(|r| r.method == wiremock::http::Method::POST).count();
+    assert_eq!(posts, 0, "nothing dispatched while the stack is being created");
 
     // 19:09:30: CREATE_COMPLETE. Up: the service back at 3, the deploy dispatched, the
     // start's duration told.
