@@ -238,6 +238,23 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     // checks one dispatch when the server drops).
     let again = lifecycle::handle(&executor, stack_event(&second_id, "CREATE_COMPLETE"), utc("2026-11-27T19:09:31.5Z")).await.unwrap();
     assert_eq!(again["summary"], "nothing to look at: no stack operation in progress", "{again}");
+
+    // 20:00 bob stops it; 20:30 he starts it again and, 20:31, stops it before the stack
+    // reported complete: the service in that stack is the template's, so the copy keeps
+    // the one paused at 20:00.
+    let run = |command: Value, at: &str| {
+        let (executor, at) = (&executor, utc(at));
+        async move { lifecycle::handle(executor, command, at).await.unwrap() }
+    };
+    run(json!({"command": "down", "who": "bob"}), "2026-11-27T20:00:00.5Z").await;
+    run(json!({"command": "stack_check"}), "2026-11-27T20:05:00.5Z").await;
+    let out = run(json!({"command": "up", "hold": "1h", "reason": "try", "who": "bob"}), "2026-11-27T20:30:00.5Z").await;
+    assert!(out["summary"].as_str().unwrap().contains("starting: creating the stack"), "{out}");
+    let out = run(json!({"command": "down", "who": "bob"}), "2026-11-27T20:31:00.5Z").await;
+    assert!(out["summary"].as_str().unwrap().contains("stopping: deleting the stack"), "{out}");
+    let copy = executor.pause_stack().unwrap().unwrap().saved().await.unwrap().expect("a saved copy");
+    assert_eq!((copy.service_count, copy.task_definition.as_deref()), (Some(3), Some(deployed.as_str())), "the service paused at 20:00");
+    assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_err(), "paused again");
 }
 
 #[tokio::test]

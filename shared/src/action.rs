@@ -259,9 +259,12 @@ pub enum Action {
     /// nothing when it exists. A stack left `ROLLBACK_COMPLETE` by a failed create is
     /// deleted first (its completion is the next look's cue to create).
     ResumeStack,
-    /// Save the pause stack's template and parameters (and the service's count), then
-    /// delete it (stack mode); nothing when it is gone or busy.
-    PauseStack,
+    /// Save the pause stack's template and parameters (and the service's count and task
+    /// definition), then delete it (stack mode); nothing when it is gone or busy.
+    /// `keep_service`: the stack was created again and torn down before its service was
+    /// restored, so the service is the template's, not the one paused: the saved copy's
+    /// count and task definition are kept.
+    PauseStack { keep_service: bool },
     /// Delete a one-time schedule if it exists.
     DeleteSchedule { name: String },
     /// Tell the team.

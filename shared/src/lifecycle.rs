@@ -242,7 +242,9 @@ pub fn reconcile(state: &EnvironmentState, observed: Observed) -> Option<Action>
             (true, StackCondition::Absent, _) => Some(Action::ResumeStack),
             (true, StackCondition::Ready, false) => Some(Action::RestoreService),
             (false, _, true) => Some(Action::ScaleService { desired_count: 0 }),
-            (false, StackCondition::Ready, false) => Some(Action::PauseStack),
+            (false, StackCondition::Ready, false) => Some(Action::PauseStack {
+                keep_service: state.stack.unrestored,
+            }),
             _ => None,
         };
     }
@@ -676,6 +678,7 @@ impl<'a> Plan<'a> {
             since: self.now,
         });
         self.next.stack.failure = None;
+        self.next.stack.unrestored = true;
         self.actions.push(Action::ResumeStack);
         self.check_stack_later();
         if !self.next.wants_running() {
@@ -717,7 +720,9 @@ impl<'a> Plan<'a> {
             self.actions.push(Action::ScaleService { desired_count: 0 });
         }
         if !gone {
-            self.actions.push(Action::PauseStack);
+            self.actions.push(Action::PauseStack {
+                keep_service: self.next.stack.unrestored,
+            });
         }
         if self.next.stack.in_progress.map(|p| p.operation) != Some(StackOperation::Delete) {
             self.next.stack.in_progress = Some(StackProgress {
@@ -759,6 +764,7 @@ impl<'a> Plan<'a> {
                 self.next.stack.in_progress = None;
                 self.next.stack.failure = None;
                 self.next.stack.ready_at = Some(self.now);
+                self.next.stack.unrestored = false;
                 let secs = (self.now - progress.since).num_seconds().clamp(0, i64::from(u32::MAX));
                 self.next.record_stack_start(u32::try_from(secs).unwrap_or(u32::MAX));
                 self.next.phase = Phase::Up;
@@ -1099,7 +1105,8 @@ mod tests {
                 Action::DispatchDeploy { .. } => "dispatch",
                 Action::ResumeStack => "resume_stack",
                 Action::RestorePausedService => "restore_as_paused",
-                Action::PauseStack => "pause_stack",
+                Action::PauseStack { keep_service: false } => "pause_stack",
+                Action::PauseStack { keep_service: true } => "pause_stack_keeping_the_service",
                 Action::Notify(n) if n.severity == Severity::Critical => "notify_critical",
                 Action::Notify(n) => match n.event {
                     NotificationEvent::EnvStartup => "notify_startup",
@@ -1543,6 +1550,8 @@ mod tests {
     fn committed(phase: Phase, progress: Option<(StackOperation, &str)>) -> EnvironmentState {
         let mut s = EnvironmentState { phase, version: 4, ..EnvironmentState::new("staging") };
         s.stack.in_progress = progress.map(|(operation, since)| StackProgress { operation, since: utc(since) });
+        // As a start leaves it: created again, its service not yet restored.
+        s.stack.unrestored = progress.is_some_and(|(operation, _)| operation == StackOperation::Create);
         s
     }
 
@@ -1579,7 +1588,7 @@ mod tests {
                 &["notify_critical"], Phase::Stopping, None, "the stack's delete failed: DELETE_FAILED: the bucket is not empty"),
             ("a teardown while starting: the create is overtaken by a delete",
                 committed(Phase::Starting, Some((Create, "2026-11-27T17:58:00Z"))), seen(0, Some("CREATE_IN_PROGRESS"), None), teardown.clone(), "2026-11-27T18:00:00.3Z",
-                &["pause_stack", "put_schedule", "notify_teardown"], Phase::Stopping, Some(Delete), "stopping: deleting the stack"),
+                &["pause_stack_keeping_the_service", "put_schedule", "notify_teardown"], Phase::Stopping, Some(Delete), "stopping: deleting the stack"),
             ("...and that create completing does not make staging up",
                 committed(Phase::Stopping, Some((Delete, "2026-11-27T18:00:00Z"))), seen(1, Some("CREATE_COMPLETE"), None), CHECK, "2026-11-27T18:07:00.4Z",
                 &["put_schedule"], Phase::Stopping, Some(Delete), "the stack's delete asked at 18:00 UTC is still under way (CREATE_COMPLETE)"),
@@ -1668,7 +1677,7 @@ mod tests {
             ("up, all running", &want_up, seen(2, Some("UPDATE_COMPLETE"), None), None),
             ("up, stack failed: a person's turn", &want_up, seen(0, Some("ROLLBACK_COMPLETE"), None), None),
             ("down, service running: to zero first", &want_down, seen(2, Some("CREATE_COMPLETE"), None), Some(Action::ScaleService { desired_count: 0 })),
-            ("down, service at zero, stack standing: pause it", &want_down, seen(0, Some("CREATE_COMPLETE"), None), Some(Action::PauseStack)),
+            ("down, service at zero, stack standing: pause it", &want_down, seen(0, Some("CREATE_COMPLETE"), None), Some(Action::PauseStack { keep_service: false })),
             ("down, stack deleting: wait", &want_down, seen(0, Some("DELETE_IN_PROGRESS"), None), None),
             ("down, stack gone", &want_down, seen(0, Some("DELETE_COMPLETE"), None), None),
             ("down, delete failed: a person's turn", &want_down, seen(0, Some("DELETE_FAILED"), None), None),
@@ -1698,5 +1707,25 @@ mod tests {
             LifecycleEvent::Command(CHECK)
         );
         assert!(parse_event(serde_json::json!({"command":"reboot"}), &stack).is_err());
+    }
+
+    #[test]
+    fn a_stack_torn_down_before_its_service_was_restored_keeps_the_copys_service() {
+        let config = stack_config(false);
+        let started = decide(&committed(Phase::Down, None), seen(0, None, None), &up(Some(2), false), utc("2026-11-27T19:00:00.5Z"), &config).unwrap();
+        assert!(started.next_state.stack.unrestored, "created again, not yet restored");
+        let teardown = Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None });
+        let down = decide(&started.next_state, seen(0, Some("CREATE_IN_PROGRESS"), None), &Command::Down { who: "bob".into() }, utc("2026-11-27T19:01:00.5Z"), &config).unwrap();
+        assert!(down.actions.contains(&Action::PauseStack { keep_service: true }), "{:?}", down.actions);
+        // The create then completes: the stack is paused again, keeping the copy's service.
+        let stored: EnvironmentState = serde_json::from_str(&serde_json::to_string(&down.next_state).unwrap()).unwrap();
+        assert_eq!(reconcile(&stored, seen(1, Some("CREATE_COMPLETE"), None)), Some(Action::ScaleService { desired_count: 0 }));
+        assert_eq!(reconcile(&stored, seen(0, Some("CREATE_COMPLETE"), None)), Some(Action::PauseStack { keep_service: true }));
+        // Once up (restored as paused), a teardown saves what runs.
+        let up_state = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
+        let done = decide(&up_state, seen(0, Some("CREATE_COMPLETE"), None), &CHECK, utc("2026-11-30T08:09:00.5Z"), &config).unwrap();
+        assert!(!done.next_state.stack.unrestored);
+        let evening = decide(&done.next_state, seen(2, Some("CREATE_COMPLETE"), None), &teardown, utc("2026-11-30T18:00:00.5Z"), &config).unwrap();
+        assert!(evening.actions.contains(&Action::PauseStack { keep_service: false }), "{:?}", evening.actions);
     }
 }

@@ -434,6 +434,10 @@ pub struct PauseStackState {
     /// at most [`STACK_STARTS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub start_secs: Vec<u32>,
+    /// The stack was created again from its copy and its service not yet restored as
+    /// paused: a pause now must keep the copy's service (see `Action::PauseStack`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unrestored: bool,
     /// When the last start was seen complete (the health check's grace runs from it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_at: Option<DateTime<Utc>>,

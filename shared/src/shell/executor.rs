@@ -163,16 +163,24 @@ impl<'a> Executor<'a> {
                 let stack = self.pause_stack()?.ok_or(ShellError::NotConfigured("STAGING_PAUSE_STACK"))?;
                 stack.resume().await?
             }
-            Action::PauseStack => {
+            Action::PauseStack { keep_service } => {
                 let stack = self.pause_stack()?.ok_or(ShellError::NotConfigured("STAGING_PAUSE_STACK"))?;
-                // The count to come back to: what the scale to zero remembered, or what runs.
+                // What to come back to: what the scale to zero remembered (or what runs), and
+                // the task definition it runs — unless the service is the template's, made
+                // by a create that never reached up: then the copy's stays.
                 let service = self.service()?;
-                let as_paused = match service.observe().await {
-                    Ok(status) => super::stack::ServiceAsPaused {
-                        count: service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)),
-                        task_definition: status.task_definition,
+                let as_paused = match (*keep_service, stack.saved().await?) {
+                    (true, Some(copy)) => super::stack::ServiceAsPaused {
+                        count: copy.service_count,
+                        task_definition: copy.task_definition,
                     },
-                    Err(_) => super::stack::ServiceAsPaused::default(),
+                    _ => match service.observe().await {
+                        Ok(status) => super::stack::ServiceAsPaused {
+                            count: service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)),
+                            task_definition: status.task_definition,
+                        },
+                        Err(_) => super::stack::ServiceAsPaused::default(),
+                    },
                 };
                 stack.pause(as_paused, super::now()).await?
             }

@@ -113,7 +113,7 @@ where
                 | Action::RestoreService
                 | Action::RestorePausedService
                 | Action::ResumeStack
-                | Action::PauseStack
+                | Action::PauseStack { .. }
                 | Action::PutOneTimeSchedule { .. }
                 | Action::DeleteSchedule { .. }
                 | Action::RollbackService { .. }
