@@ -277,6 +277,20 @@ async fn a_stack_that_could_not_come_back_is_not_paused() {
     let err = lifecycle::handle(&executor, teardown, utc("2026-11-27T18:00:00.5Z")).await.unwrap_err();
     assert!(err.to_string().contains("has no service role") && err.to_string().contains("not paused"), "{err}");
     assert!(!err.is_retryable(), "a retry would be refused the same way");
+    // The refusal is recorded and told, critically; "tearing down" is not.
+    let state = executor.store().unwrap().load("staging").await.unwrap();
+    let failure = state.stack.failure.expect("the refusal is recorded");
+    assert_eq!(failure.status, "REFUSED");
+    assert!(failure.reason.contains("has no service role"));
+    assert_eq!(state.stack.in_progress, None, "not waited for");
+    let told = drain_team_queue(&env).await;
+    let subjects: Vec<&str> = told.iter().map(|m| m["Subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["staging: the stack staging-app was not paused"], "{told:?}");
+    assert_eq!(told[0]["MessageAttributes"]["severity"]["Value"], "critical");
+    // The next look leaves it to a person: nothing is tried again, nothing told again.
+    let check = lifecycle::handle(&executor, json!({"command": "stack_check"}), utc("2026-11-27T18:05:00.5Z")).await.unwrap();
+    assert_eq!(check["summary"], "nothing to look at: no stack operation in progress", "{check}");
+    assert!(drain_team_queue(&env).await.is_empty());
     let still = clients.cloudformation.describe_stacks().stack_name(STACK).send().await.unwrap();
     assert_eq!(still.stacks()[0].stack_status().map(|s| s.as_str()), Some("CREATE_COMPLETE"), "the stack stands");
     assert_eq!(load_balancers(&env).len(), 1, "nothing of it was deleted");

@@ -281,7 +281,7 @@ pub fn decide_budget_alert(
                  itself on {} (the next budget period), when the first startup brings it back at its \
                  earlier size. Pushes are recorded and deploy after the unlock.\n\nTo override: \
                  `stagingctl unlock` (lifts the lock) or `stagingctl up --force` (lifts it and starts now).",
-                if stopped == "stopping" { "the service was scaled to zero now" } else { "it was already scaled to zero" },
+                if stopped.starts_with("stopping") { "the service was scaled to zero now" } else { "it was already scaled to zero" },
                 end.format("%Y-%m-%d"),
             );
             p.notify(NotificationEvent::BudgetLocked, Severity::Critical, subject, body);

@@ -66,6 +66,10 @@ pub struct Resources {
     /// deliver after its retries (`STAGING_SCHEDULE_DLQ_ARN`, an SQS queue; optional).
     pub schedule_dlq_arn: Option<String>,
     pub budget_name: Option<String>,
+    /// The service role the pause stack is created with (`STAGING_PAUSE_STACK_ROLE_ARN`,
+    /// stack mode): the only one the functions may pass, so a stack running with another
+    /// is not paused.
+    pub pause_stack_role_arn: Option<String>,
 }
 
 impl Resources {
@@ -305,6 +309,7 @@ impl Config {
             lifecycle_function_arn: get("STAGING_LIFECYCLE_FUNCTION_ARN"),
             schedule_dlq_arn: get("STAGING_SCHEDULE_DLQ_ARN"),
             budget_name: get("STAGING_BUDGET_NAME"),
+            pause_stack_role_arn: get("STAGING_PAUSE_STACK_ROLE_ARN").map(|v| v.trim().to_string()),
         };
 
         let teardown = match get("STAGING_TEARDOWN").map(|v| v.trim().to_ascii_lowercase()).as_deref() {

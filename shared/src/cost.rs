@@ -349,8 +349,16 @@ impl Recorded {
     /// What `state` recorded in the [`UP_WINDOW_DAYS`] days before `now`.
     pub fn from_state(state: &EnvironmentState, now: DateTime<Utc>) -> Self {
         let hours = state.recorded_up_hours(now, UP_WINDOW_DAYS);
+        // The days the records cover: from the first window (recording began then), at
+        // most the window kept, at least one.
+        let covered = state
+            .up_windows
+            .first()
+            .map(|w| ((now - w.from).num_seconds().max(0) as f64 / 86_400.0).ceil() as i64)
+            .unwrap_or(UP_WINDOW_DAYS)
+            .clamp(1, UP_WINDOW_DAYS);
         Self {
-            days: UP_WINDOW_DAYS,
+            days: covered,
             up_hours: hours.map(|(all, _)| all),
             on_demand_up_hours: hours.map(|(_, on_demand)| on_demand),
             stack_start_secs: state.expected_stack_start_secs(),

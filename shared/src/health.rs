@@ -377,7 +377,9 @@ pub(crate) fn length(d: chrono::Duration) -> String {
 /// deployment is running or just finished, or the service was just redeployed.
 pub fn grace(state: &EnvironmentState, now: DateTime<Utc>, policy: &HealthPolicy, deploy_grace: Duration) -> Option<String> {
     let within = |t: Option<DateTime<Utc>>| t.is_some_and(|t| now < after(t, policy.grace));
-    if let Some(p) = state.stack.in_progress {
+    if let Some(p) = state.stack.in_progress
+        && now < p.since + STACK_OPERATION_GRACE
+    {
         return Some(format!("the pause stack's {} is under way", p.operation));
     }
     if within(state.started_at) || within(state.stack.ready_at) {
@@ -402,6 +404,39 @@ pub fn grace(state: &EnvironmentState, now: DateTime<Utc>, policy: &HealthPolicy
 /// ECS. `tick` is the schedule's own time, when it says: a tick seen again is not
 /// counted twice.
 pub fn decide(
+    state: &EnvironmentState,
+    observed: &Observed,
+    results: Option<&[ProbeResult]>,
+    tick: Option<DateTime<Utc>>,
+    clock: DateTime<Utc>,
+    config: &Config,
+) -> Decision {
+    let mut decision = decide_tick(state, observed, results, tick, clock, config);
+    decision.actions.extend(stack_check_fallback(state, whole_seconds(clock)));
+    decision
+}
+
+/// How long a create or delete of the pause stack may go unsettled before the health
+/// check, the fallback of the fallback, asks the lifecycle function to look (the stack
+/// check schedule re-arms itself every 5 minutes; this puts it back if that chain broke).
+pub const STACK_CHECK_OVERDUE: chrono::Duration = chrono::Duration::minutes(12);
+
+/// How long a stack operation keeps the health check quiet: longer than any create or
+/// delete should take; after it, staging not answering is an outage worth telling.
+pub const STACK_OPERATION_GRACE: chrono::Duration = chrono::Duration::hours(1);
+
+/// The stack check the lifecycle function should make in a minute, when a create or
+/// delete of the pause stack has gone unsettled for [`STACK_CHECK_OVERDUE`].
+pub fn stack_check_fallback(state: &EnvironmentState, now: DateTime<Utc>) -> Option<Action> {
+    let p = state.stack.in_progress?;
+    (now - p.since >= STACK_CHECK_OVERDUE).then(|| Action::PutOneTimeSchedule {
+        name: crate::lifecycle::stack_check_schedule_name(&state.environment),
+        at: now + chrono::Duration::minutes(1),
+        command: crate::action::ScheduledCommand::StackCheck,
+    })
+}
+
+fn decide_tick(
     state: &EnvironmentState,
     observed: &Observed,
     results: Option<&[ProbeResult]>,
@@ -1438,5 +1473,28 @@ mod tests {
         steps.extend(vec![(vec![ok("web")], ecs(1, 1, TD1)); 2]);
         let (events, _) = ticks(up(), "2026-11-27T10:00:00Z", &steps, &cfg);
         assert_eq!(events[3..], [Vec::<&str>::new(), vec![]], "answering again: no reminder");
+    }
+
+    #[test]
+    fn a_stack_operation_left_unsettled_is_looked_at_and_quiet_only_for_an_hour() {
+        use crate::state::{StackOperation, StackProgress};
+        let config = config(&[]);
+        let mut state = up();
+        state.stack.in_progress = Some(StackProgress { operation: StackOperation::Create, since: utc("2026-11-30T08:00:00Z") });
+        let policy = config.health;
+        let at = |t: &str| utc(t);
+        assert_eq!(stack_check_fallback(&state, at("2026-11-30T08:10:00Z")), None, "the schedule chain is on it");
+        assert_eq!(
+            stack_check_fallback(&state, at("2026-11-30T08:12:00.5Z")),
+            Some(Action::PutOneTimeSchedule {
+                name: "staging-stack-check".into(),
+                at: at("2026-11-30T08:13:00.5Z"),
+                command: crate::action::ScheduledCommand::StackCheck,
+            })
+        );
+        let d = decide(&state, &Observed::counts(0, 0), None, None, at("2026-11-30T08:15:00.25Z"), &config);
+        assert!(d.actions.iter().any(|a| matches!(a, Action::PutOneTimeSchedule { name, .. } if name == "staging-stack-check")), "{:?}", d.actions);
+        assert!(grace(&state, at("2026-11-30T08:59:59.9Z"), &policy, config.deploy_grace).is_some());
+        assert_eq!(grace(&state, at("2026-11-30T09:00:00.1Z"), &policy, config.deploy_grace), None, "an hour on, not answering is an outage");
     }
 }

@@ -93,6 +93,33 @@ impl StackObserved {
     pub fn status_text(&self) -> &str {
         self.status.as_deref().unwrap_or("no stack")
     }
+
+    /// Whether the stack stands, whatever an update of it is doing (an update in
+    /// progress, or one that failed, leaves it standing and serving): a start needs no
+    /// create.
+    pub fn stands(&self) -> bool {
+        match self.status.as_deref() {
+            Some(s) => {
+                self.condition() == StackCondition::Ready || s.starts_with("UPDATE_") || s.starts_with("IMPORT_")
+            }
+            None => false,
+        }
+    }
+
+    /// A failed create (or its rollback) leaves a stack of which nothing stands: it can
+    /// only be deleted.
+    pub fn is_failed_create(&self) -> bool {
+        matches!(self.status.as_deref(), Some("CREATE_FAILED" | "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED"))
+    }
+
+    /// The operation a failed status belongs to (whatever the controller asked for).
+    fn failed_operation(&self) -> Option<StackOperation> {
+        match self.status.as_deref() {
+            Some("DELETE_FAILED") => Some(StackOperation::Delete),
+            _ if self.is_failed_create() => Some(StackOperation::Create),
+            _ => None,
+        }
+    }
 }
 
 impl Observed {
@@ -237,8 +264,12 @@ pub fn reconcile(state: &EnvironmentState, observed: Observed) -> Option<Action>
     if let Some(stack) = &observed.stack {
         // Stack mode: the service goes to zero before its stack goes (its count is
         // remembered then), and comes back once the stack stands again. A busy stack is
-        // waited for; a failed one needs a person (told when it failed).
+        // waited for; a failed one, or one the controller was refused, needs a person
+        // (told once, when it failed; `up`/`down` try again).
+        let refused = state.stack.failure.as_ref().map(|f| f.operation);
         return match (state.wants_running(), stack.condition(), observed.desired_count > 0) {
+            (true, StackCondition::Absent, _) if refused == Some(StackOperation::Create) => None,
+            (false, StackCondition::Ready, false) if refused == Some(StackOperation::Delete) => None,
             (true, StackCondition::Absent, _) => Some(Action::ResumeStack),
             (true, StackCondition::Ready, false) => Some(Action::RestoreService),
             (false, _, true) => Some(Action::ScaleService { desired_count: 0 }),
@@ -458,6 +489,11 @@ impl<'a> Plan<'a> {
     /// phase ECS shows.
     pub(crate) fn new(state: &EnvironmentState, observed: Observed, now: DateTime<Utc>, config: &'a Config) -> Self {
         let mut next = state.clone();
+        if observed.stack.is_none() {
+            // Scale mode (perhaps switched from stack mode mid-operation): nothing about a
+            // stack is waited for.
+            next.stack.in_progress = None;
+        }
         if state.version == 0 {
             next.phase = observed.phase();
             // Found running: as if started now (see `up_until`).
@@ -577,14 +613,21 @@ impl<'a> Plan<'a> {
     pub(crate) fn start(&mut self, why: &str) -> String {
         self.next.teardown_deferred_at = None;
         self.next.up_until = Some(up_until(self.config, self.now));
-        if let Some(stack) = self.observed.stack.clone()
-            && stack.condition() != StackCondition::Ready
-        {
-            return self.start_stack(why, &stack);
+        if let Some(stack) = self.observed.stack.clone() {
+            if !stack.stands() {
+                return self.start_stack(why, &stack);
+            }
+            // Standing: a delete asked for earlier (and waiting on a busy stack) is off.
+            if self.next.stack.in_progress.is_some_and(|p| p.operation == StackOperation::Delete) {
+                self.next.stack.in_progress = None;
+            }
+            self.next.stack.failure = None;
         }
         if self.observed.desired_count > 0 {
             if !self.next.wants_running() {
                 self.next.phase = Phase::Up;
+                self.next.started_at = Some(self.now);
+                self.next.started_on_demand = self.next.active_hold(self.now).is_some();
             }
             return "already up".into();
         }
@@ -719,6 +762,9 @@ impl<'a> Plan<'a> {
         if self.observed.desired_count > 0 {
             self.actions.push(Action::ScaleService { desired_count: 0 });
         }
+        if !self.next.stack.unrestored && self.observed.task_definition.is_some() {
+            self.next.stack.paused_task_definition = self.observed.task_definition.clone();
+        }
         if !gone {
             self.actions.push(Action::PauseStack {
                 keep_service: self.next.stack.unrestored,
@@ -769,6 +815,11 @@ impl<'a> Plan<'a> {
                 self.next.record_stack_start(u32::try_from(secs).unwrap_or(u32::MAX));
                 self.next.phase = Phase::Up;
                 self.actions.push(Action::RestorePausedService);
+                // What the service runs once restored (a deploy dispatched now goes back to
+                // it, not to the template's, if it has to be rolled back).
+                if let Some(td) = self.next.stack.paused_task_definition.clone() {
+                    self.observed.task_definition = Some(td);
+                }
                 let waiting = match &self.next.pending_deployment {
                     Some(d) => format!(" The deploy that waited ({}) goes now.", d.push_list()),
                     None => String::new(),
@@ -789,7 +840,13 @@ impl<'a> Plan<'a> {
                 }
                 Some(format!("paused: the stack was deleted in {took}"))
             }
-            (operation, StackCondition::Failed) => {
+            // Torn down while its create failed: nothing of it stands, so it is only deleted.
+            (StackOperation::Delete, StackCondition::Failed) if stack.is_failed_create() => {
+                self.actions.push(Action::PauseStack { keep_service: true });
+                None
+            }
+            (asked, StackCondition::Failed) => {
+                let operation = stack.failed_operation().unwrap_or(asked);
                 let status = stack.status_text().to_string();
                 let reason = stack.reason.clone().unwrap_or_else(|| "CloudFormation gave no reason".into());
                 self.next.stack.in_progress = None;
@@ -1002,6 +1059,55 @@ pub fn decide_dispatch_failed(
         actions: vec![Action::Notify(Notification::new(NotificationEvent::DeployFailed, Severity::Warning, subject, body))],
         next_state: next,
         summary,
+    }
+}
+
+/// A pause or a resume of the pause stack was refused after its decision was committed
+/// (a NoEcho parameter, no service role, no saved copy, access denied...): nothing of the
+/// stack changed. The refusal is recorded as the stack's failure (reconcile then leaves it
+/// to a person: `stagingctl up`/`down` try again), the operation is no longer waited for,
+/// and the team is told, critically: a stack not paused keeps billing; one not created
+/// leaves staging down.
+pub fn decide_stack_refused(state: &EnvironmentState, operation: StackOperation, error: &str, now: DateTime<Utc>, config: &Config) -> Decision {
+    let now = whole_seconds(now);
+    let mut next = state.clone();
+    let env = &state.environment;
+    let name = config.teardown.pause_stack().unwrap_or("the pause stack");
+    next.stack.in_progress = None;
+    next.stack.failure = Some(StackFailure {
+        operation,
+        status: "REFUSED".into(),
+        reason: error.to_string(),
+        at: now,
+    });
+    let (subject, body) = match operation {
+        StackOperation::Delete => (
+            format!("{env}: the stack {name} was not paused"),
+            format!(
+                "{error}\n\nThe service was scaled to zero, but the stack still stands and bills. Fix the cause, then run \
+                 `stagingctl down` to pause it."
+            ),
+        ),
+        StackOperation::Create => {
+            if next.wants_running() {
+                next.close_up_window(now);
+            }
+            next.phase = Phase::Down;
+            (
+                format!("{env}: the stack {name} was not created; staging is down"),
+                format!("{error}\n\nNothing was created. Fix the cause, then run `stagingctl up` to start staging."),
+            )
+        }
+    };
+    Decision {
+        actions: vec![Action::Notify(Notification::new(
+            if operation == StackOperation::Create { NotificationEvent::EnvStartup } else { NotificationEvent::EnvTeardown },
+            Severity::Critical,
+            subject,
+            body,
+        ))],
+        next_state: next,
+        summary: format!("the stack's {operation} was refused: {error}"),
     }
 }
 
@@ -1598,6 +1704,15 @@ mod tests {
             ("a stack check with nothing under way does nothing",
                 committed(Phase::Up, None), seen(1, Some("CREATE_COMPLETE"), None), CHECK, "2026-11-30T10:00:00.1Z",
                 &[], Phase::Up, None, "nothing to look at: no stack operation in progress"),
+            ("a start while the stack is being updated: it stands, no create",
+                committed(Phase::Down, None), seen(0, Some("UPDATE_IN_PROGRESS"), None), up(None, false), "2026-11-30T10:00:00.75Z",
+                &["restore", "notify_startup"], Phase::Starting, None, "starting"),
+            ("torn down while creating, and the create failed: only deleted, nobody alarmed",
+                committed(Phase::Stopping, Some((Delete, "2026-11-27T18:00:00Z"))), seen(0, Some("ROLLBACK_COMPLETE"), Some("NAT quota")), CHECK, "2026-11-27T18:06:00.2Z",
+                &["pause_stack_keeping_the_service", "put_schedule"], Phase::Stopping, Some(Delete), "the stack's delete asked at 18:00 UTC is still under way (ROLLBACK_COMPLETE)"),
+            ("a start while a delete waited on a busy stack that stands again: the delete is off",
+                committed(Phase::Stopping, Some((Delete, "2026-11-27T18:00:00Z"))), seen(1, Some("CREATE_COMPLETE"), None), up(Some(1), false), "2026-11-27T18:02:00.2Z",
+                &["put_schedule", "notify_hold"], Phase::Up, None, "held until 19:02 UTC; already up"),
             ("a startup when the stack stands: like scale mode",
                 committed(Phase::Down, None), seen(0, Some("UPDATE_COMPLETE"), None), startup, "2026-11-30T08:00:00.75Z",
                 &["restore", "notify_startup"], Phase::Starting, None, "starting"),
@@ -1727,5 +1842,42 @@ mod tests {
         assert!(!done.next_state.stack.unrestored);
         let evening = decide(&done.next_state, seen(2, Some("CREATE_COMPLETE"), None), &teardown, utc("2026-11-30T18:00:00.5Z"), &config).unwrap();
         assert!(evening.actions.contains(&Action::PauseStack { keep_service: false }), "{:?}", evening.actions);
+    }
+
+    #[test]
+    fn a_refused_pause_or_resume_is_recorded_told_and_left_to_a_person() {
+        let config = stack_config(false);
+        let now = utc("2026-11-27T18:00:01.5Z");
+        let stopping = committed(Phase::Stopping, Some((StackOperation::Delete, "2026-11-27T18:00:00Z")));
+        let d = decide_stack_refused(&stopping, StackOperation::Delete, "the stack staging-app has no service role", now, &config);
+        assert_eq!(d.next_state.stack.in_progress, None, "no longer waited for");
+        let failure = d.next_state.stack.failure.clone().unwrap();
+        assert_eq!((failure.operation, failure.status.as_str(), failure.at), (StackOperation::Delete, "REFUSED", utc("2026-11-27T18:00:01Z")));
+        assert_eq!(d.next_state.phase, Phase::Stopping, "the intent stays down");
+        let Action::Notify(n) = &d.actions[0] else { panic!() };
+        assert_eq!((n.severity, n.subject.as_str()), (Severity::Critical, "staging: the stack app was not paused"));
+        assert!(n.body.contains("still stands and bills") && n.body.contains("no service role"), "{}", n.body);
+        // Not retried by every look (a person's turn), until `down` asks again.
+        assert_eq!(reconcile(&d.next_state, seen(0, Some("CREATE_COMPLETE"), None)), None);
+        let again = decide(&d.next_state, seen(0, Some("CREATE_COMPLETE"), None), &Command::Down { who: "bob".into() }, utc("2026-11-27T18:30:00.5Z"), &config).unwrap();
+        assert!(again.actions.contains(&Action::PauseStack { keep_service: false }), "{:?}", again.actions);
+        assert_eq!(again.next_state.stack.failure, None);
+
+        let starting = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
+        let d = decide_stack_refused(&starting, StackOperation::Create, "no saved copy of the stack app", utc("2026-11-30T08:00:01.5Z"), &config);
+        assert_eq!(d.next_state.phase, Phase::Down, "nothing was created: down");
+        assert_eq!(reconcile(&d.next_state, seen(0, None, None)), None, "not created again by every look");
+        let Action::Notify(n) = &d.actions[0] else { panic!() };
+        assert_eq!(n.subject, "staging: the stack app was not created; staging is down");
+    }
+
+    #[test]
+    fn switched_back_to_scale_mode_nothing_waits_for_a_stack() {
+        let config = config_with(&[("GITHUB_REPOSITORY", "acme/app"), ("GITHUB_TOKEN", "t")]);
+        let mut state = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
+        state.queue_deployment("abc1234def", crate::scope::DeploymentPlan { backend: true, ..Default::default() }, utc("2026-11-30T08:00:30Z"));
+        let d = decide(&state, UP, &CHECK, utc("2026-11-30T08:05:00.5Z"), &config).unwrap();
+        assert_eq!(d.next_state.stack.in_progress, None);
+        assert!(kinds(&d).contains(&"dispatch"), "{:?}", d.actions);
     }
 }

@@ -127,12 +127,18 @@ pub fn daily_report(
     let controller_usd_per_month = COST_EXPLORER_REQUEST_USD * f64::from(REQUESTS_PER_REPORT) * days_in_month;
     // The month = what is billed so far + what is still to come. The forecast covers
     // today to the month's end; the model fills in whichever part the bill lacks.
-    let model_rest = (projection.scheduled_usd - so_far.scheduled_usd).max(0.0);
-    let month_usd = month_to_date_usd.unwrap_or(so_far.scheduled_usd) + forecast_usd.unwrap_or(model_rest);
+    // The model's month in the mode staging runs in (stack mode stops more than `project`,
+    // which is the scale view); so far, in proportion.
+    let configured = Mode::configured(&config.teardown, &config.business_hours);
+    let modes = model.compare(&config.business_hours, start, end, config.hold_default, &Recorded::from_state(state, now));
+    let scale_usd = modes.mode(Mode::Scale).monthly_usd;
+    let ratio = if scale_usd > 0.0 { modes.mode(configured).monthly_usd / scale_usd } else { 1.0 };
+    let (model_month_usd, model_so_far_usd) = (projection.scheduled_usd * ratio, so_far.scheduled_usd * ratio);
+    let model_rest = (model_month_usd - model_so_far_usd).max(0.0);
+    let month_usd = month_to_date_usd.unwrap_or(model_so_far_usd) + forecast_usd.unwrap_or(model_rest);
     // Filtered by the staging tag, the bill leaves out Cost Explorer's own charges.
     let controller = if config.cost_tag.is_some() { controller_usd_per_month } else { 0.0 };
     let expected_gbp = (month_usd + controller) * model.gbp_per_usd;
-    let modes = model.compare(&config.business_hours, start, end, config.hold_default, &Recorded::from_state(state, now));
     let cheapest = modes.cheapest_meeting_target.unwrap_or(modes.cheapest);
     let report = DailyReport {
         month,
@@ -143,8 +149,8 @@ pub fn daily_report(
         bill_unavailable,
         forecast_usd,
         forecast_unavailable,
-        projected_usd: projection.scheduled_usd,
-        projected_gbp: projection.scheduled_gbp,
+        projected_usd: model_month_usd,
+        projected_gbp: model_month_usd * model.gbp_per_usd,
         up_hours_so_far: so_far.up_hours,
         deployments: tally.count,
         deployments_succeeded: tally.succeeded,
@@ -153,7 +159,7 @@ pub fn daily_report(
         expected_gbp,
         target_gbp: model.target_gbp,
         within_target: expected_gbp <= model.target_gbp,
-        configured_mode: Mode::configured(&config.teardown, &config.business_hours),
+        configured_mode: configured,
         cheapest_mode_meeting_target: modes.cheapest_meeting_target,
         cheapest_mode: modes.mode(cheapest).clone(),
     };
@@ -329,7 +335,15 @@ mod tests {
         // 15 h on demand in the last 30 days (one window with sub-second ends), and the
         // pause stack's creates timed.
         let mut recorded = EnvironmentState::new("staging");
-        recorded.up_windows = vec![UpWindow { from: utc("2026-11-20T09:00:00.5Z"), to: utc("2026-11-21T00:00:00.5Z"), on_demand: true }];
+        // Recording began 30 days ago (a scheduled hour then).
+        recorded.up_windows = vec![
+            UpWindow { from: utc("2026-10-28T07:00:00.5Z"), to: utc("2026-10-28T08:00:00.5Z"), on_demand: false },
+            UpWindow { from: utc("2026-11-20T09:00:00.5Z"), to: utc("2026-11-21T00:00:00.5Z"), on_demand: true },
+        ];
+        assert_eq!(crate::cost::Recorded::from_state(&recorded, now).days, 30);
+        // Records of one week count as a week, not as thirty days.
+        let week = EnvironmentState { up_windows: recorded.up_windows[1..].to_vec(), ..recorded.clone() };
+        assert_eq!(crate::cost::Recorded::from_state(&week, now).days, 7);
         for secs in [380, 420, 460] {
             recorded.record_stack_start(secs);
         }

@@ -438,6 +438,10 @@ pub struct PauseStackState {
     /// paused: a pause now must keep the copy's service (see `Action::PauseStack`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unrestored: bool,
+    /// The task definition the service ran when the stack was last paused (what it runs
+    /// again once the stack is created and the service restored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_task_definition: Option<String>,
     /// When the last start was seen complete (the health check's grace runs from it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_at: Option<DateTime<Utc>>,

@@ -608,7 +608,8 @@ pub fn decide_push(
         if input.files.files.len() == 1 { "" } else { "s" }
     );
     let mut body = describe_push(input, plan, deployment_type);
-    body.push_str(&format!("\n{}", woke.as_deref().unwrap_or("staging was already up")));
+    let already = if p.stack_starting().is_some() { "staging was already starting" } else { "staging was already up" };
+    body.push_str(&format!("\n{}", woke.as_deref().unwrap_or(already)));
     if let Some(extra) = extra {
         body.push_str(&format!("\n{extra}"));
     }

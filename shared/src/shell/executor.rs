@@ -74,6 +74,7 @@ impl<'a> Executor<'a> {
             store: self.store()?,
             name,
             environment: &self.config.environment,
+            role_arn: self.config.resources.pause_stack_role_arn.as_deref(),
         }))
     }
 
@@ -117,13 +118,17 @@ impl<'a> Executor<'a> {
     /// notification announcing it is not sent (the decision that follows the failure
     /// tells the team instead).
     pub async fn execute_all(&self, actions: &[Action]) -> Report {
-        use crate::action::NotificationEvent::{DeployPlanned, DeployRolledBack, HealthDown, HealthHealing};
+        use crate::action::NotificationEvent::{DeployPlanned, DeployRolledBack, EnvStartup, EnvTeardown, HealthDown, HealthHealing};
         let mut report = Report::default();
         let (mut dispatch_failed, mut repair_failed) = (false, false);
+        let (mut pause_failed, mut resume_failed) = (false, false);
         for action in actions {
             if let Action::Notify(n) = action
                 && ((dispatch_failed && n.event == DeployPlanned)
-                    || (repair_failed && matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)))
+                    || (repair_failed && matches!(n.event, HealthDown | HealthHealing | DeployRolledBack))
+                    // "Tearing down" / "starting" that did not happen: the refusal is told instead.
+                    || (pause_failed && n.event == EnvTeardown && n.severity != crate::action::Severity::Critical)
+                    || (resume_failed && n.event == EnvStartup && n.severity != crate::action::Severity::Critical))
             {
                 report.withheld.push(n.clone());
                 continue;
@@ -133,6 +138,8 @@ impl<'a> Executor<'a> {
                 Err(error) => {
                     dispatch_failed |= matches!(action, Action::DispatchDeploy { .. });
                     repair_failed |= matches!(action, Action::RollbackService { .. } | Action::ForceNewDeployment);
+                    pause_failed |= matches!(action, Action::PauseStack { .. }) && !error.is_retryable();
+                    resume_failed |= matches!(action, Action::ResumeStack) && !error.is_retryable();
                     report.failed.push(Failure {
                         action: Some(action.clone()),
                         error,
@@ -169,18 +176,23 @@ impl<'a> Executor<'a> {
                 // the task definition it runs — unless the service is the template's, made
                 // by a create that never reached up: then the copy's stays.
                 let service = self.service()?;
-                let as_paused = match (*keep_service, stack.saved().await?) {
-                    (true, Some(copy)) => super::stack::ServiceAsPaused {
-                        count: copy.service_count,
-                        task_definition: copy.task_definition,
-                    },
-                    _ => match service.observe().await {
+                let saved = stack.saved().await?;
+                let kept = super::stack::ServiceAsPaused {
+                    count: saved.as_ref().and_then(|c| c.service_count),
+                    task_definition: saved.as_ref().and_then(|c| c.task_definition.clone()),
+                };
+                let as_paused = if *keep_service {
+                    kept
+                } else {
+                    match service.observe().await {
                         Ok(status) => super::stack::ServiceAsPaused {
-                            count: service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)),
-                            task_definition: status.task_definition,
+                            count: service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)).or(kept.count),
+                            task_definition: status.task_definition.or(kept.task_definition),
                         },
-                        Err(_) => super::stack::ServiceAsPaused::default(),
-                    },
+                        // Gone with its stack already: what the copy had.
+                        Err(ShellError::Aws { code: Some(code), .. }) if code == "ServiceNotFoundException" || code == "ClusterNotFoundException" => kept,
+                        Err(e) => return Err(e),
+                    }
                 };
                 stack.pause(as_paused, super::now()).await?
             }

@@ -103,6 +103,28 @@ where
         }
     }
 
+    // A pause or resume of the stack refused after its decision was committed (not a
+    // passing AWS fault, which a retry puts right): the core records it and tells the team.
+    let refused_stack: Vec<(crate::state::StackOperation, String)> = report
+        .failed
+        .iter()
+        .filter(|f| !f.error.is_retryable())
+        .filter_map(|f| match &f.action {
+            Some(Action::PauseStack { .. }) => Some((crate::state::StackOperation::Delete, f.error.to_string())),
+            Some(Action::ResumeStack) => Some((crate::state::StackOperation::Create, f.error.to_string())),
+            _ => None,
+        })
+        .collect();
+    for (operation, error) in refused_stack {
+        let decided = follow_up(executor, &store, &mut report, &|state: &EnvironmentState| {
+            lifecycle::decide_stack_refused(state, operation, &error, now, executor.config)
+        })
+        .await;
+        if let Some(line) = decided {
+            summary = format!("{summary}; {line}");
+        }
+    }
+
     // Whoever changed the intent or acted on ECS or the schedules looks again until they
     // agree; an invocation that did neither (a push recorded, a health tick counted)
     // only checks what it observed moments ago, which costs no call.

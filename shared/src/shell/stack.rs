@@ -59,6 +59,9 @@ pub struct PauseStack<'a> {
     pub store: Store<'a>,
     pub name: &'a str,
     pub environment: &'a str,
+    /// The only service role the functions may create it with (`STAGING_PAUSE_STACK_ROLE_ARN`):
+    /// a stack running with another is not paused.
+    pub role_arn: Option<&'a str>,
 }
 
 fn is_missing(e: &ShellError) -> bool {
@@ -132,12 +135,22 @@ impl PauseStack<'_> {
             )));
         }
         let role_arn = stack.role_arn().map(str::to_string);
-        if role_arn.is_none() {
-            return Err(ShellError::StackRefused(format!(
-                "the stack {} has no service role, so it would be created again with the functions' own permissions, \
-                 which cannot create it; not paused (update the stack with --role-arn, the PauseStackRoleArn parameter)",
-                self.name
-            )));
+        match (&role_arn, self.role_arn) {
+            (None, _) => {
+                return Err(ShellError::StackRefused(format!(
+                    "the stack {} has no service role, so it would be created again with the functions' own permissions, \
+                     which cannot create it; not paused (update the stack with --role-arn, the PauseStackRoleArn parameter)",
+                    self.name
+                )));
+            }
+            (Some(theirs), Some(ours)) if theirs != ours => {
+                return Err(ShellError::StackRefused(format!(
+                    "the stack {} runs with the service role {theirs}, but the functions may create it only with {ours} \
+                     (STAGING_PAUSE_STACK_ROLE_ARN); not paused (update the stack with --role-arn {ours})",
+                    self.name
+                )));
+            }
+            _ => {}
         }
         let mut parameters = Vec::new();
         for p in stack.parameters() {
@@ -177,7 +190,18 @@ impl PauseStack<'_> {
         match seen.condition() {
             StackCondition::Absent => return Ok(format!("the stack {} is already deleted", self.name)),
             StackCondition::Busy => return Ok(format!("the stack {} is {}; the delete waits for it", self.name, seen.status_text())),
-            StackCondition::Failed => {}
+            // A failed create (nothing of it stands) or delete: deleted (again), the copy
+            // made when it stood kept.
+            StackCondition::Failed if seen.is_failed_create() || seen.status.as_deref() == Some("DELETE_FAILED") => {}
+            StackCondition::Failed => {
+                return Err(ShellError::StackRefused(format!(
+                    "the stack {} is {} ({}): its last update failed, so it is not paused (a copy of it now would \
+                     not bring back what ran); fix the stack first",
+                    self.name,
+                    seen.status_text(),
+                    seen.reason.as_deref().unwrap_or("no reason given")
+                )));
+            }
             StackCondition::Ready => {
                 let copy = self.read_copy(service, now).await?;
                 let record = serde_json::to_value(&copy).expect("copies serialize");
@@ -242,7 +266,14 @@ impl PauseStack<'_> {
         for (key, value) in &copy.tags {
             create = create.tags(Tag::builder().key(key).value(value).build());
         }
-        create.send().await.map_err(|e| ShellError::aws("cloudformation:CreateStack", e))?;
+        match create.send().await.map_err(|e| ShellError::aws("cloudformation:CreateStack", e)) {
+            Ok(_) => {}
+            // Another invocation's create got there first.
+            Err(ShellError::Aws { code: Some(code), .. }) if code == "AlreadyExistsException" => {
+                return Ok(format!("the stack {} is already being created", self.name));
+            }
+            Err(e) => return Err(e),
+        }
         Ok(format!("creating the stack {} from the copy saved at {}", self.name, copy.saved_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
     }
 }
