@@ -257,11 +257,12 @@ fn aws_at(endpoint: &str) -> Vec<(&'static str, String)> {
 async fn cost_compare_uses_the_use_and_start_times_recorded_in_the_state() {
     use chrono::{Duration, Utc};
     use staging_core::state::{EnvironmentState, UpWindow};
-    // The last 30 days as the state records them: 15 h on demand, 10 h scheduled, and
-    // three creates of the pause stack.
+    // The last 30 days as the state records them (from a scheduled hour 29.5 days ago):
+    // 15 h on demand, 11 h scheduled, and three creates of the pause stack.
     let now = Utc::now();
     let mut state = EnvironmentState::new("staging");
     state.up_windows = vec![
+        UpWindow { from: now - Duration::hours(29 * 24 + 12), to: now - Duration::hours(29 * 24 + 11), on_demand: false },
         UpWindow { from: now - Duration::days(3), to: now - Duration::days(3) + Duration::hours(15), on_demand: true },
         UpWindow { from: now - Duration::days(2), to: now - Duration::days(2) + Duration::hours(10), on_demand: false },
     ];
@@ -288,7 +289,7 @@ async fn cost_compare_uses_the_use_and_start_times_recorded_in_the_state() {
     let env = aws_at(&dynamodb.uri());
     let run = tokio::task::spawn_blocking(move || common::run(&["cost", "--compare", "--json", "--month", "2026-11"], env, "")).await.unwrap();
     let v = run.json();
-    assert_eq!(v["recorded"], json!({"from_state": true, "why_not": null, "days": 30, "up_hours": 25.0, "on_demand_up_hours": 15.0, "stack_start_secs": 420}));
+    assert_eq!(v["recorded"], json!({"from_state": true, "why_not": null, "days": 30, "up_hours": 26.0, "on_demand_up_hours": 15.0, "stack_start_secs": 420}));
     let mode = |name: &str| v["modes"].as_array().unwrap().iter().find(|m| m["mode"] == name).unwrap().clone();
     // 15 h in 30 days is 15 h of November's 30; the stack's median create replaces 600 s.
     let on_demand = mode("stack_on_demand");
