@@ -295,4 +295,15 @@ async fn a_stack_that_could_not_come_back_is_not_paused() {
     assert_eq!(still.stacks()[0].stack_status().map(|s| s.as_str()), Some("CREATE_COMPLETE"), "the stack stands");
     assert_eq!(load_balancers(&env).len(), 1, "nothing of it was deleted");
     assert_eq!(executor.pause_stack().unwrap().unwrap().saved().await.unwrap(), None, "nothing saved");
+
+    // A misspelt STAGING_PAUSE_STACK: a stack never there is not "paused".
+    let mut typo = env.clone();
+    typo.insert("STAGING_PAUSE_STACK".into(), "staging-ap".into());
+    let typo_config = staging_system_tests::config(&typo);
+    let executor = Executor::new(&clients, &typo_config);
+    clients.ecs.update_service().cluster("staging-app").service("api").desired_count(1).send().await.unwrap();
+    let err = lifecycle::handle(&executor, json!({"command": "down", "who": "bob"}), utc("2026-11-27T19:00:00.5Z")).await.unwrap_err();
+    assert!(err.to_string().contains("there is no stack staging-ap and no saved copy"), "{err}");
+    let told = drain_team_queue(&env).await;
+    assert!(told.iter().any(|m| m["Subject"] == "staging: the stack staging-ap was not paused"), "{told:?}");
 }

@@ -349,12 +349,12 @@ impl Recorded {
     /// What `state` recorded in the [`UP_WINDOW_DAYS`] days before `now`.
     pub fn from_state(state: &EnvironmentState, now: DateTime<Utc>) -> Self {
         let hours = state.recorded_up_hours(now, UP_WINDOW_DAYS);
-        // The days the records cover: from the first window (recording began then), at
-        // most the window kept, at least one.
+        // The days the records cover: since recording began (the first window ever; a
+        // quiet spell since then is covered too), at most the window kept, at least one.
         let covered = state
-            .up_windows
-            .first()
-            .map(|w| ((now - w.from).num_seconds().max(0) as f64 / 86_400.0).ceil() as i64)
+            .up_windows_since
+            .or(state.up_windows.first().map(|w| w.from))
+            .map(|since| ((now - since).num_seconds().max(0) as f64 / 86_400.0).ceil() as i64)
             .unwrap_or(UP_WINDOW_DAYS)
             .clamp(1, UP_WINDOW_DAYS);
         Self {

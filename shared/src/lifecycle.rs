@@ -269,6 +269,9 @@ pub fn reconcile(state: &EnvironmentState, observed: Observed) -> Option<Action>
         let refused = state.stack.failure.as_ref().map(|f| f.operation);
         return match (state.wants_running(), stack.condition(), observed.desired_count > 0) {
             (true, StackCondition::Absent, _) if refused == Some(StackOperation::Create) => None,
+            // Gone without a create asked (deleted by hand): a start (`up`) creates it as a
+            // start, told and settled; reconciling does not recreate it behind everyone's back.
+            (true, StackCondition::Absent, _) if state.stack.in_progress.map(|p| p.operation) != Some(StackOperation::Create) => None,
             (false, StackCondition::Ready, false) if refused == Some(StackOperation::Delete) => None,
             (true, StackCondition::Absent, _) => Some(Action::ResumeStack),
             (true, StackCondition::Ready, false) => Some(Action::RestoreService),
@@ -622,6 +625,12 @@ impl<'a> Plan<'a> {
                 self.next.stack.in_progress = None;
             }
             self.next.stack.failure = None;
+            // Created again earlier but never restored (torn down while starting, then
+            // started before the pause ran): its service is the template's.
+            if self.next.stack.unrestored && self.next.stack.in_progress.is_none() {
+                self.next.stack.unrestored = false;
+                self.actions.push(Action::RestorePausedService);
+            }
         }
         if self.observed.desired_count > 0 {
             if !self.next.wants_running() {
@@ -707,6 +716,14 @@ impl<'a> Plan<'a> {
     /// (from the copy saved when it was paused) and staging is `starting` until the
     /// stack reports complete ([`Self::settle_stack`]).
     fn start_stack(&mut self, why: &str, stack: &crate::lifecycle::StackObserved) -> String {
+        if stack.condition() == StackCondition::Failed && !stack.is_failed_create() {
+            // DELETE_FAILED (or another failure that leaves parts standing): creating is
+            // not possible, and the failure already told stays recorded.
+            return format!(
+                "not starting: the stack is {} and needs a person (fix what blocks it, then `stagingctl down`)",
+                stack.status_text()
+            );
+        }
         let creating = self.next.stack.in_progress.is_some_and(|p| p.operation == StackOperation::Create);
         if creating && self.next.wants_running() {
             // Already decided and told; a stack found gone again is created again.
@@ -765,11 +782,11 @@ impl<'a> Plan<'a> {
         if !self.next.stack.unrestored && self.observed.task_definition.is_some() {
             self.next.stack.paused_task_definition = self.observed.task_definition.clone();
         }
-        if !gone {
-            self.actions.push(Action::PauseStack {
-                keep_service: self.next.stack.unrestored,
-            });
-        }
+        // Even when gone: the shell checks that a copy was saved (a stack that was never
+        // there is a misnamed STAGING_PAUSE_STACK, not a paused one).
+        self.actions.push(Action::PauseStack {
+            keep_service: self.next.stack.unrestored,
+        });
         if self.next.stack.in_progress.map(|p| p.operation) != Some(StackOperation::Delete) {
             self.next.stack.in_progress = Some(StackProgress {
                 operation: StackOperation::Delete,
@@ -856,7 +873,7 @@ impl<'a> Plan<'a> {
                     reason: reason.clone(),
                     at: self.now,
                 });
-                let (event, next_step) = if operation == StackOperation::Create {
+                let (event, next_step) = if asked == StackOperation::Create {
                     if self.next.wants_running() {
                         self.next.close_up_window(self.now);
                     }
@@ -1073,7 +1090,18 @@ pub fn decide_stack_refused(state: &EnvironmentState, operation: StackOperation,
     let mut next = state.clone();
     let env = &state.environment;
     let name = config.teardown.pause_stack().unwrap_or("the pause stack");
+    if state.stack.in_progress.map(|p| p.operation) != Some(operation) {
+        // A later decision changed what is asked of the stack: this refusal is stale.
+        return Decision {
+            actions: Vec::new(),
+            next_state: next,
+            summary: format!("the stack's {operation} was refused, but it is no longer asked for: {error}"),
+        };
+    }
     next.stack.in_progress = None;
+    if operation == StackOperation::Create {
+        next.stack.unrestored = false;
+    }
     next.stack.failure = Some(StackFailure {
         operation,
         status: "REFUSED".into(),
@@ -1784,9 +1812,11 @@ mod tests {
     fn reconcile_in_stack_mode_table() {
         let want_up = committed(Phase::Up, None);
         let want_down = committed(Phase::Down, None);
+        let creating = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
         #[rustfmt::skip]
         let cases = [
-            ("up, stack gone: create it", &want_up, seen(0, None, None), Some(Action::ResumeStack)),
+            ("up, create asked, stack gone: create it", &creating, seen(0, None, None), Some(Action::ResumeStack)),
+            ("up, stack gone with no create asked (deleted by hand): left to a start, not recreated behind everyone's back", &want_up, seen(0, None, None), None),
             ("up, stack busy: wait", &want_up, seen(0, Some("CREATE_IN_PROGRESS"), None), None),
             ("up, stack standing, service at zero: restore", &want_up, seen(0, Some("CREATE_COMPLETE"), None), Some(Action::RestoreService)),
             ("up, all running", &want_up, seen(2, Some("UPDATE_COMPLETE"), None), None),
@@ -1879,5 +1909,47 @@ mod tests {
         let d = decide(&state, UP, &CHECK, utc("2026-11-30T08:05:00.5Z"), &config).unwrap();
         assert_eq!(d.next_state.stack.in_progress, None);
         assert!(kinds(&d).contains(&"dispatch"), "{:?}", d.actions);
+    }
+
+    #[test]
+    fn second_review_orderings() {
+        let config = stack_config(false);
+        // A start on a stack whose delete failed: not created, the failure kept.
+        let mut failed = committed(Phase::Stopping, None);
+        failed.stack.failure = Some(StackFailure { operation: StackOperation::Delete, status: "DELETE_FAILED".into(), reason: "bucket".into(), at: utc("2026-11-27T18:03:00Z") });
+        let d = decide(&failed, seen(0, Some("DELETE_FAILED"), None), &up(None, false), utc("2026-11-30T09:00:00.5Z"), &config).unwrap();
+        assert_eq!(kinds(&d), Vec::<&str>::new());
+        assert!(d.summary.starts_with("not starting: the stack is DELETE_FAILED"), "{}", d.summary);
+        assert!(d.next_state.stack.failure.is_some());
+
+        // Created again, torn down before up, started again while it stands: restored as paused.
+        let mut unrestored = committed(Phase::Stopping, None);
+        unrestored.stack.unrestored = true;
+        let d = decide(&unrestored, seen(1, Some("CREATE_COMPLETE"), None), &up(None, false), utc("2026-11-30T09:00:00.5Z"), &config).unwrap();
+        assert!(d.actions.contains(&Action::RestorePausedService), "{:?}", d.actions);
+        assert!(!d.next_state.stack.unrestored);
+
+        // A refusal that a later decision overtook changes nothing.
+        let moved_on = committed(Phase::Up, None);
+        let d = decide_stack_refused(&moved_on, StackOperation::Delete, "no service role", utc("2026-11-27T18:00:02.5Z"), &config);
+        assert_eq!((d.actions.len(), &d.next_state), (0, &moved_on));
+        // A refused create no longer counts the stack as unrestored.
+        let mut starting = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
+        starting.stack.unrestored = true;
+        let d = decide_stack_refused(&starting, StackOperation::Create, "no copy", utc("2026-11-30T08:00:02.5Z"), &config);
+        assert!(!d.next_state.stack.unrestored);
+
+        // Deleting a failed create's leftovers, at a start, ends DELETE_FAILED: staging is
+        // down (what was asked was a start), the label says what failed.
+        let d = decide(&committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z"))), seen(0, Some("DELETE_FAILED"), Some("eni in use")), &CHECK, utc("2026-11-30T08:04:00.5Z"), &config).unwrap();
+        assert_eq!(d.next_state.phase, Phase::Down);
+        assert_eq!(d.next_state.stack.failure.as_ref().map(|f| f.operation), Some(StackOperation::Delete));
+        let Action::Notify(n) = &d.actions[0] else { panic!() };
+        assert!(n.subject.ends_with("the stack's delete failed (DELETE_FAILED)") && n.body.contains("Staging is down"), "{n:?}");
+
+        // A teardown with the stack absent and the service running still asks the shell to
+        // pause (which refuses a stack never saved: a misnamed STAGING_PAUSE_STACK).
+        let d = decide(&committed(Phase::Up, None), seen(2, None, None), &Command::Down { who: "bob".into() }, utc("2026-11-27T18:00:00.5Z"), &config).unwrap();
+        assert!(d.actions.contains(&Action::PauseStack { keep_service: false }), "{:?}", d.actions);
     }
 }

@@ -344,6 +344,9 @@ mod tests {
         // Records of one week count as a week, not as thirty days.
         let week = EnvironmentState { up_windows: recorded.up_windows[1..].to_vec(), ..recorded.clone() };
         assert_eq!(crate::cost::Recorded::from_state(&week, now).days, 7);
+        // ...unless recording began earlier and the weeks between were quiet.
+        let quiet = EnvironmentState { up_windows_since: Some(utc("2026-09-01T08:00:00.5Z")), ..week };
+        assert_eq!(crate::cost::Recorded::from_state(&quiet, now).days, 30);
         for secs in [380, 420, 460] {
             recorded.record_stack_start(secs);
         }

@@ -508,6 +508,10 @@ pub struct EnvironmentState {
     /// The up-windows of the last [`UP_WINDOW_DAYS`] days, oldest first.
     #[serde(default)]
     pub up_windows: Vec<UpWindow>,
+    /// When up-windows began to be recorded (the first one's start; never pruned): how
+    /// many days the records cover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_windows_since: Option<DateTime<Utc>>,
     /// The pause stack, in `stack` teardown mode.
     #[serde(default)]
     pub stack: PauseStackState,
@@ -537,6 +541,7 @@ impl EnvironmentState {
             deploy_tally: DeployTally::default(),
             started_on_demand: false,
             up_windows: Vec::new(),
+            up_windows_since: None,
             stack: PauseStackState::default(),
             health: Health::default(),
             version: 0,
@@ -652,6 +657,7 @@ impl EnvironmentState {
     /// forgets windows older than [`UP_WINDOW_DAYS`].
     pub fn close_up_window(&mut self, now: DateTime<Utc>) {
         if let Some(from) = self.started_at.filter(|from| *from < now) {
+            self.up_windows_since.get_or_insert(from);
             self.up_windows.push(UpWindow {
                 from,
                 to: now,

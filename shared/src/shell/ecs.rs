@@ -140,17 +140,14 @@ impl Service<'_> {
             Some(n) => n,
             None => self.remembered_count(&status.arn).await?.unwrap_or(1),
         };
-        let moved = task_definition.filter(|td| status.task_definition.as_deref() != Some(*td)).map(str::to_string);
-        self.client
-            .update_service()
-            .cluster(self.cluster)
-            .service(self.service)
-            .desired_count(i32::try_from(target).unwrap_or(i32::MAX))
-            .set_task_definition(moved.clone())
-            .send()
-            .await
-            .map_err(|e| ShellError::aws("ecs:UpdateService", e))?;
-        Ok((target, moved))
+        // The count first, on its own: a task definition ECS refuses (deregistered with
+        // the stack that made it) must not keep the count from coming back.
+        self.update(target).await?;
+        let Some(td) = task_definition.filter(|td| status.task_definition.as_deref() != Some(*td)) else {
+            return Ok((target, None));
+        };
+        self.use_task_definition(td).await?;
+        Ok((target, Some(td.to_string())))
     }
 
     async fn update(&self, desired: u32) -> Result<(), ShellError> {

@@ -181,7 +181,7 @@ impl<'a> Executor<'a> {
                     count: saved.as_ref().and_then(|c| c.service_count),
                     task_definition: saved.as_ref().and_then(|c| c.task_definition.clone()),
                 };
-                let as_paused = if *keep_service {
+                let as_paused = if *keep_service && saved.is_some() {
                     kept
                 } else {
                     match service.observe().await {

@@ -105,24 +105,8 @@ where
 
     // A pause or resume of the stack refused after its decision was committed (not a
     // passing AWS fault, which a retry puts right): the core records it and tells the team.
-    let refused_stack: Vec<(crate::state::StackOperation, String)> = report
-        .failed
-        .iter()
-        .filter(|f| !f.error.is_retryable())
-        .filter_map(|f| match &f.action {
-            Some(Action::PauseStack { .. }) => Some((crate::state::StackOperation::Delete, f.error.to_string())),
-            Some(Action::ResumeStack) => Some((crate::state::StackOperation::Create, f.error.to_string())),
-            _ => None,
-        })
-        .collect();
-    for (operation, error) in refused_stack {
-        let decided = follow_up(executor, &store, &mut report, &|state: &EnvironmentState| {
-            lifecycle::decide_stack_refused(state, operation, &error, now, executor.config)
-        })
-        .await;
-        if let Some(line) = decided {
-            summary = format!("{summary}; {line}");
-        }
+    for line in follow_up_stack_refusals(executor, &store, &mut report, 0, now).await {
+        summary = format!("{summary}; {line}");
     }
 
     // Whoever changed the intent or acted on ECS or the schedules looks again until they
@@ -142,6 +126,7 @@ where
                 | Action::ForceNewDeployment
         )
     });
+    let before_converging = report.failed.len();
     if touched_world || (committed && intent_changed) {
         let check_schedule = decision
             .actions
@@ -154,6 +139,11 @@ where
         // what is true now, not from that look, which a racing decision may have made
         // stale in the meantime.
         converge(executor, &store, now, false, &mut report).await;
+    }
+    // A pause or resume the reconciler made (a stack that was busy when decided) and was
+    // refused: recorded and told the same way.
+    for line in follow_up_stack_refusals(executor, &store, &mut report, before_converging, now).await {
+        summary = format!("{summary}; {line}");
     }
 
     finish(summary, report, state)
@@ -178,6 +168,34 @@ where
             None
         }
     }
+}
+
+/// Follows up, once per operation, the pauses and resumes of the stack among
+/// `report.failed[from..]` that were refused (not a passing fault a retry puts right):
+/// the core records the refusal, stops waiting for the operation and tells the team.
+/// Returns the follow-ups' summaries.
+async fn follow_up_stack_refusals(executor: &Executor<'_>, store: &Store<'_>, report: &mut Report, from: usize, now: DateTime<Utc>) -> Vec<String> {
+    use crate::state::StackOperation;
+    let mut refused: Vec<(StackOperation, String)> = Vec::new();
+    for f in report.failed.iter().skip(from).filter(|f| !f.error.is_retryable()) {
+        let operation = match &f.action {
+            Some(Action::PauseStack { .. }) => StackOperation::Delete,
+            Some(Action::ResumeStack) => StackOperation::Create,
+            _ => continue,
+        };
+        if !refused.iter().any(|(op, _)| *op == operation) {
+            refused.push((operation, f.error.to_string()));
+        }
+    }
+    let mut lines = Vec::new();
+    for (operation, error) in refused {
+        let decided = follow_up(executor, store, report, &|state: &EnvironmentState| {
+            lifecycle::decide_stack_refused(state, operation, &error, now, executor.config)
+        })
+        .await;
+        lines.extend(decided);
+    }
+    lines
 }
 
 /// The outcome, or the failures that matter. Notifications that failed are reported
@@ -320,6 +338,8 @@ pub async fn reconcile(executor: &Executor<'_>, now: DateTime<Utc>) -> Result<Ve
     let store = executor.store()?;
     let mut report = Report::default();
     converge(executor, &store, now, true, &mut report).await;
+    let told = follow_up_stack_refusals(executor, &store, &mut report, 0, now).await;
+    report.done.extend(told);
     match finish(String::from("reconcile"), report, EnvironmentState::new(&executor.config.environment)) {
         Ok(outcome) => Ok(outcome.done),
         Err(e) => Err(e),

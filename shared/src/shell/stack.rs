@@ -188,7 +188,16 @@ impl PauseStack<'_> {
     pub async fn pause(&self, service: ServiceAsPaused, now: DateTime<Utc>) -> Result<String, ShellError> {
         let seen = self.observe().await?;
         match seen.condition() {
-            StackCondition::Absent => return Ok(format!("the stack {} is already deleted", self.name)),
+            StackCondition::Absent => {
+                if self.saved().await?.is_none() {
+                    return Err(ShellError::StackRefused(format!(
+                        "there is no stack {} and no saved copy of one: it was never there to pause (is \
+                         STAGING_PAUSE_STACK right?)",
+                        self.name
+                    )));
+                }
+                return Ok(format!("the stack {} is already deleted", self.name));
+            }
             StackCondition::Busy => return Ok(format!("the stack {} is {}; the delete waits for it", self.name, seen.status_text())),
             // A failed create (nothing of it stands) or delete: deleted (again), the copy
             // made when it stood kept.
