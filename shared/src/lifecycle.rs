@@ -1852,6 +1852,10 @@ mod tests {
             LifecycleEvent::Command(CHECK)
         );
         assert!(parse_event(serde_json::json!({"command":"reboot"}), &stack).is_err());
+        // The sample (what EventBridge delivers; `stagingctl invoke lifecycle --event` it).
+        let sample: serde_json::Value = serde_json::from_str(include_str!("../../events/lifecycle.stack-status.json")).unwrap();
+        let staging_app = config_with(&[("STAGING_TEARDOWN", "stack"), ("STAGING_PAUSE_STACK", "staging-app")]);
+        assert_eq!(parse_event(sample, &staging_app).unwrap(), LifecycleEvent::Command(CHECK));
     }
 
     #[test]
