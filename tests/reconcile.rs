@@ -12,10 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use github_webhook::{Webhook, handle};
-use hmac::{Hmac, Mac};
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use staging_core::lifecycle::Command;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::github::GitHubApi;
@@ -63,17 +61,7 @@ fn push_request(delivery: &str) -> Request {
         "repository": {"full_name": "acme/app"}, "pusher": {"name": "alice"}
     }))
     .unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(&body);
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("https://example.lambda-url.us-east-1.on.aws/")
-        .header("content-type", "application/json")
-        .header("x-github-event", "push")
-        .header("x-github-delivery", delivery)
-        .header("x-hub-signature-256", format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
-        .body(Body::from(body))
-        .unwrap()
+    staging_system_tests::signed_request(SECRET, "push", delivery, &body)
 }
 
 async fn send(app: &Webhook, request: &Request, now: DateTime<Utc>) -> (u16, Value) {

@@ -16,10 +16,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use github_webhook::Webhook;
-use hmac::{Hmac, Mac};
-use lambda_http::{Body, Request};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::github::GitHubApi;
 use staging_system_tests::{clients, config, drain_team_queue, observe, repo_root, reset, serial};
@@ -40,20 +37,6 @@ fn stack_event(stack_id: &str, status: &str) -> Value {
     json!({"version": "0", "id": "7e2f-1", "detail-type": "CloudFormation Stack Status Change", "source": "aws.cloudformation",
            "account": "123456789012", "time": "2026-11-27T19:10:00Z", "region": "us-east-1", "resources": [stack_id],
            "detail": {"stack-id": stack_id, "status-details": {"status": status, "status-reason": ""}}})
-}
-
-fn signed_push(delivery: &str, body: &[u8]) -> Request {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("https://example.lambda-url.us-east-1.on.aws/")
-        .header("content-type", "application/json")
-        .header("x-github-event", "push")
-        .header("x-github-delivery", delivery)
-        .header("x-hub-signature-256", format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
-        .body(Body::from(body.to_vec()))
-        .unwrap()
 }
 
 /// The stack's resources of one type, as CloudFormation lists them.
@@ -193,7 +176,7 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
         "head_commit": null, "repository": {"name": "app", "full_name": "acme/app", "private": true},
         "pusher": {"name": "alice", "email": "alice@example.com"}, "sender": {"login": "alice", "type": "User"}
     });
-    let response = github_webhook::handle(&app, &signed_push("d-1", &serde_json::to_vec(&push).unwrap()), utc("2026-11-27T19:00:00.731Z")).await;
+    let response = github_webhook::handle(&app, &staging_system_tests::signed_request(SECRET, "push", "d-1", &serde_json::to_vec(&push).unwrap()), utc("2026-11-27T19:00:00.731Z")).await;
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(response.status(), 202, "{body}");
     assert!(body["summary"].as_str().unwrap().starts_with("pending until staging is up (expected about 19:10 UTC)"), "{body}");

@@ -212,3 +212,20 @@ pub fn observe(env: &BTreeMap<String, String>, question: &[&str]) -> serde_json:
     assert!(out.status.success(), "observe.py {question:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("observe.py prints JSON")
 }
+
+/// A GitHub delivery as the Function URL hands it to the webhook: POSTed JSON with its
+/// event and delivery headers, signed with `secret` (X-Hub-Signature-256).
+pub fn signed_request(secret: &str, event: &str, delivery: &str, body: &[u8]) -> lambda_http::Request {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri("https://example.lambda-url.us-east-1.on.aws/")
+        .header("content-type", "application/json")
+        .header("x-github-event", event)
+        .header("x-github-delivery", delivery)
+        .header("x-hub-signature-256", format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+        .body(lambda_http::Body::from(body.to_vec()))
+        .expect("a valid request")
+}

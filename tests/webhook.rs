@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use github_webhook::{Webhook, handle};
 use hmac::{Hmac, Mac};
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use staging_core::shell::executor::Executor;
@@ -38,15 +38,7 @@ fn sign(body: &[u8]) -> String {
 }
 
 fn request(event: &str, delivery: &str, body: &[u8]) -> Request {
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri("https://example.lambda-url.us-east-1.on.aws/")
-        .header("content-type", "application/json")
-        .header("x-github-event", event)
-        .header("x-github-delivery", delivery)
-        .header("x-hub-signature-256", sign(body))
-        .body(Body::from(body.to_vec()))
-        .unwrap()
+    staging_system_tests::signed_request(SECRET, event, delivery, body)
 }
 
 /// A push modelled on GitHub's published example, to `develop` of `acme/app`.
