@@ -1,4 +1,4 @@
-"""Checks the timeline `scripts/demo --json FILE` wrote against the day's scenario: for
+"""Checks the timeline `scripts/demo [--stack] --json FILE` wrote against the day's scenario: for
 every step in order, the ECS desired count after it, the notification events the team
 received (in order, with severity where it matters) and the workflow dispatches GitHub
 received. Exits 1 naming every difference.
@@ -32,13 +32,37 @@ SCENARIO = [
     ("daily cost report", 0, ["cost.report"], [], "cost report"),
 ]
 
+# The day in stack mode (scripts/demo --stack), with where the API name points after each
+# step: None while paused, the load balancer's DNS name while the stack stands.
+SCENARIO_STACK = [
+    ("the evening before: scheduled teardown", 0, ["env.teardown"], [], "stopping: deleting the stack"),
+    ("the stack check's one-time schedule fires", 0, [], [], "paused: the stack was deleted in 5m"),
+    ("scheduled startup", 1, ["env.startup"], [], "starting: creating the stack (ready about 08:10 UTC)"),
+    ("push to develop: apps/express-api (backend only)", 1, ["deploy.planned"], [], "202 pending until staging is up (expected about 08:10 UTC)"),
+    ("EventBridge: the stack's CREATE_COMPLETE", 2, ["env.startup", "deploy.planned"], ["backend-only"], "up: the stack was created in 9m; dispatched backend-only"),
+    ("the deploy workflow finishes: success", 2, ["deploy.succeeded"], [], "200 deploy succeeded"),
+    ("scheduled teardown", 0, ["env.teardown"], [], "stopping: deleting the stack"),
+]
+STACK_FRONT_DOOR = [False, False, True, True, True, True, False]
+
 
 def main():
-    timeline = json.load(open(sys.argv[1]))["steps"]
+    document = json.load(open(sys.argv[1]))
+    timeline = document["steps"]
+    stack = document.get("mode") == "stack"
+    scenario = SCENARIO_STACK if stack else SCENARIO
     problems = []
-    if len(timeline) != len(SCENARIO):
-        problems.append(f"{len(timeline)} steps, expected {len(SCENARIO)}")
-    for i, (step, (event, desired, notices, dispatched, says)) in enumerate(zip(timeline, SCENARIO)):
+    if stack:
+        for i, (step, standing) in enumerate(zip(timeline, STACK_FRONT_DOOR)):
+            door = step.get("front_door") or {}
+            lbs = door.get("load_balancers", [])
+            if standing and not (door.get("alias") and door["alias"] in lbs):
+                problems.append(f"step {i + 1}: the API name should point at the stack's load balancer: {door}")
+            if not standing and (door.get("alias") or lbs):
+                problems.append(f"step {i + 1}: the stack should be paused (no alias, no load balancer): {door}")
+    if len(timeline) != len(scenario):
+        problems.append(f"{len(timeline)} steps, expected {len(scenario)}")
+    for i, (step, (event, desired, notices, dispatched, says)) in enumerate(zip(timeline, scenario)):
         where = f"step {i + 1} ({step['at']} {step['event']})"
         if step["event"] != event:
             problems.append(f"{where}: expected the step {event!r}")
@@ -63,7 +87,7 @@ def main():
         print(f"demo timeline: {p}", file=sys.stderr)
     if problems:
         sys.exit(1)
-    print(f"demo timeline: {len(timeline)} steps as the scenario says", file=sys.stderr)
+    print(f"demo timeline ({document.get('mode', 'scale')} mode): {len(timeline)} steps as the scenario says", file=sys.stderr)
 
 
 if __name__ == "__main__":

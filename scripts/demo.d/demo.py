@@ -33,6 +33,11 @@ FUNCTIONS = ["lifecycle", "github-webhook", "budget-alert", "health-check"]
 WEBHOOK_SECRET = "local-webhook-secret"
 GITHUB_TOKEN = "ghp_demo0000000000000000000000000000000000"
 REPOSITORY = "acme/app"
+# Stack mode (--stack): the pause stack of events/app-stack.yaml, its service role (moto
+# does not check it exists) and the API name its alias record owns.
+PAUSE_STACK = "staging-app"
+PAUSE_STACK_ROLE = "arn:aws:iam::123456789012:role/staging-app-cloudformation"
+API_NAME = "api.staging.example.com"
 signer = importlib.machinery.SourceFileLoader("signer", str(ROOT / "scripts" / "sign-webhook-events")).load_module()
 
 
@@ -213,6 +218,10 @@ class World:
         self.sqs = boto3.client("sqs", **kw)
         self.scheduler = boto3.client("scheduler", **kw)
         self.secrets = boto3.client("secretsmanager", **kw)
+        self.cfn = boto3.client("cloudformation", **kw)
+        self.elb = boto3.client("elbv2", **kw)
+        self.route53 = boto3.client("route53", **kw)
+        self.zone = None
 
     def desired(self):
         s = self.ecs.describe_services(cluster=self.env["STAGING_CLUSTER"], services=[self.env["STAGING_SERVICE"]])["services"][0]
@@ -235,6 +244,33 @@ class World:
                     "subject": meta.get("summary") or chatbot.get("content", {}).get("title"),
                 })
                 self.sqs.delete_message(QueueUrl=self.env["STAGING_TEAM_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
+
+    def schedule_input(self, name):
+        got = self.scheduler.get_schedule(GroupName=self.env["STAGING_SCHEDULE_GROUP"], Name=name)
+        return json.loads(got["Target"]["Input"]), got["ScheduleExpression"]
+
+    def front_door(self):
+        """Where the API name points, and the load balancers there are (stack mode)."""
+        lbs = [lb["DNSName"] for lb in self.elb.describe_load_balancers()["LoadBalancers"]]
+        records = self.route53.list_resource_record_sets(HostedZoneId=self.zone)["ResourceRecordSets"]
+        alias = next(((r.get("AliasTarget") or {}).get("DNSName") for r in records if r["Name"].rstrip(".") == API_NAME and r["Type"] == "A"), None)
+        return {"load_balancers": lbs, "alias": alias}
+
+    def create_app_stack(self):
+        """The app stack as a user has it before stack mode: created once, by hand, with its
+        service role, running 2 tasks."""
+        self.zone = self.route53.create_hosted_zone(Name="staging.example.com", CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"].split("/")[-1]
+        self.cfn.create_stack(
+            StackName=PAUSE_STACK, TemplateBody=(ROOT / "events" / "app-stack.yaml").read_text(), RoleARN=PAUSE_STACK_ROLE,
+            Tags=[{"Key": "Environment", "Value": "staging"}],
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in
+                        {"HostedZoneId": self.zone, "ApiName": API_NAME, "RouteTables": "false"}.items()],
+        )
+        self.ecs.update_service(cluster=PAUSE_STACK, service="api", desiredCount=2)
+        return self.cfn.describe_stacks(StackName=PAUSE_STACK)["Stacks"][0]["StackId"]
+
+    def stack_id(self):
+        return self.cfn.describe_stacks(StackName=PAUSE_STACK)["Stacks"][0]["StackId"]
 
     def hold_schedule_input(self):
         group = self.env["STAGING_SCHEDULE_GROUP"]
@@ -288,6 +324,8 @@ def main():
     ap.add_argument("--exit", action="store_true", help="stop after the day (tests, CI)")
     ap.add_argument("--json", metavar="FILE", help="write the timeline as JSON")
     ap.add_argument("--date", default="2026-11-25", help="the working day replayed (YYYY-MM-DD)")
+    ap.add_argument("--stack", action="store_true",
+                    help="stack mode: the app stack of events/app-stack.yaml is deleted at teardown and created again at startup")
     ap.add_argument("--port", type=int, default=int(os.environ.get("DEMO_WATCH_PORT", "9010")), help="cargo lambda watch's invoke port")
     args = ap.parse_args()
 
@@ -330,6 +368,16 @@ def main():
     })
     env.pop("GITHUB_WEBHOOK_SECRET", None)
     env.pop("GITHUB_TOKEN", None)
+    if args.stack:
+        world.create_app_stack()
+        env.update({
+            "STAGING_TEARDOWN": "stack",
+            "STAGING_PAUSE_STACK": PAUSE_STACK,
+            "STAGING_PAUSE_STACK_ROLE_ARN": PAUSE_STACK_ROLE,
+            # The service lives in the pause stack.
+            "STAGING_CLUSTER": PAUSE_STACK,
+            "STAGING_SERVICE": "api",
+        })
 
     features = "staging-core/demo-clock"
     cargo_lambda = args.cargo_lambda
@@ -361,10 +409,11 @@ def main():
             if time.monotonic() > deadline:
                 sys.exit(f"demo: cargo lambda watch did not listen on {args.port} within 60 s; see {work / 'watch.log'}")
             time.sleep(0.1)
-        timeline = replay(args, day, clock, world, github, app, cargo_lambda, work)
+        timeline = (replay_stack if args.stack else replay)(args, day, clock, world, github, app, cargo_lambda, work)
         print_timeline(timeline)
         if args.json:
-            json_out.write_text(json.dumps({"date": args.date, "steps": timeline}, indent=1) + "\n")
+            mode = "stack" if args.stack else "scale"
+            json_out.write_text(json.dumps({"date": args.date, "mode": mode, "steps": timeline}, indent=1) + "\n")
             log(f"wrote {args.json}")
         failed = [s for s in timeline if not s["ok"]]
         if args.exit:
@@ -385,15 +434,18 @@ def main():
         stop_watch()
 
 
-def replay(args, day, clock, world, github, app, cargo_lambda, work):
-    steps = []
-    yesterday = day - dt.timedelta(days=1)
-    tomorrow = day + dt.timedelta(days=1)
+def at(base, hhmm, ms=250):
+    h, m = map(int, hhmm.split(":"))
+    return base.replace(hour=h, minute=m, second=0, microsecond=ms * 1000)
 
-    def at(base, hhmm, ms=250):
-        h, m = map(int, hhmm.split(":"))
-        return base.replace(hour=h, minute=m, second=0, microsecond=ms * 1000)
 
+def scheduled(command, when):
+    return {"command": command, "scheduled_time": whole(when)}
+
+
+def invoker(args, clock, world, github, cargo_lambda, work, steps):
+    """invoke(when, what, function, event): one step through cargo lambda watch, with what
+    the world looks like after it appended to `steps`."""
     def invoke(when, what, function, event):
         clock.write_text(iso(when))
         data = work / f"event-{len(steps):02d}.json"
@@ -423,13 +475,20 @@ def replay(args, day, clock, world, github, app, cargo_lambda, work):
             "dispatches": [{"deployment_type": d.get("inputs", {}).get("deployment-type"), "ref": d.get("ref")} for d in dispatched],
             "answer": answer,
         }
+        if world.zone:
+            step["front_door"] = world.front_door()
         steps.append(step)
         mark = "" if step["ok"] else "  [FAILED]"
         log(f"{step['at']} {what}: {step['decision']}{mark}")
         return step
+    return invoke
 
-    def scheduled(command, when):
-        return {"command": command, "scheduled_time": whole(when)}
+
+def replay(args, day, clock, world, github, app, cargo_lambda, work):
+    steps = []
+    yesterday = day - dt.timedelta(days=1)
+    tomorrow = day + dt.timedelta(days=1)
+    invoke = invoker(args, clock, world, github, cargo_lambda, work, steps)
 
     base_sha, backend_sha, docs_sha = "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "9b2e4c71d0a35f8e6c1b7a2d4e9f03c5a8b6d1e2"
     github.compares[f"{base_sha}...{backend_sha}"] = ["apps/express-api/src/routes/teams.ts", "apps/express-api/src/app.ts"]
@@ -480,6 +539,44 @@ def replay(args, day, clock, world, github, app, cargo_lambda, work):
     return steps
 
 
+def stack_event(stack_id, status, when):
+    """EventBridge's "CloudFormation Stack Status Change" (moto emits none)."""
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudFormation Stack Status Change",
+        "source": "aws.cloudformation", "account": "123456789012", "time": whole(when), "region": "us-east-1",
+        "resources": [stack_id],
+        "detail": {"stack-id": stack_id, "status-details": {"status": status, "status-reason": ""}},
+    }
+
+
+def replay_stack(args, day, clock, world, github, app, cargo_lambda, work):
+    """A day in stack mode: the evening teardown deletes the pause stack (load balancer,
+    NAT Gateway, service, alias), the morning startup creates it again, a push waits for it,
+    and its completion makes staging up at its earlier size with the deploy dispatched."""
+    steps = []
+    yesterday = day - dt.timedelta(days=1)
+    invoke = invoker(args, clock, world, github, cargo_lambda, work, steps)
+    base_sha, backend_sha = "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"
+    github.compares[f"{base_sha}...{backend_sha}"] = ["apps/express-api/src/routes/teams.ts", "apps/express-api/src/app.ts"]
+
+    invoke(at(yesterday, "18:00"), "the evening before: scheduled teardown", "lifecycle", scheduled("teardown", at(yesterday, "18:00", 0)))
+    check, expression = world.schedule_input("staging-stack-check")
+    log(f"the stack check's schedule in EventBridge Scheduler: {expression}, input {json.dumps(check)}")
+    invoke(at(yesterday, "18:05", 40), "the stack check's one-time schedule fires", "lifecycle", check)
+    invoke(at(day, "08:00"), "scheduled startup", "lifecycle", scheduled("startup", at(day, "08:00", 0)))
+    t = at(day, "08:02")
+    invoke(t, "push to develop: apps/express-api (backend only)", "github-webhook",
+           delivery(push(base_sha, backend_sha, github.compares[f"{base_sha}...{backend_sha}"], t, "Add the teams endpoint"), t))
+    t = at(day, "08:09", 500) + dt.timedelta(seconds=30)
+    invoke(t, "EventBridge: the stack's CREATE_COMPLETE", "lifecycle", stack_event(world.stack_id(), "CREATE_COMPLETE", t))
+    t = at(day, "08:15")
+    invoke(t, "the deploy workflow finishes: success", "github-webhook",
+           delivery(workflow_run("completed", backend_sha, "workflow_dispatch", at(day, "08:09", 0) + dt.timedelta(seconds=32),
+                                 at(day, "08:09", 0) + dt.timedelta(seconds=36), at(day, "08:14"), "success"), t))
+    invoke(at(day, "18:00"), "scheduled teardown", "lifecycle", scheduled("teardown", at(day, "18:00", 0)))
+    return steps
+
+
 def print_timeline(steps):
     print()
     print(f"{'time (UTC)':<17} {'event':<52} {'ECS':>3}  decision / notifications")
@@ -490,6 +587,10 @@ def print_timeline(steps):
             print(f"{'':<75}  -> GitHub: workflow_dispatch {d['deployment_type']} on {d['ref']}")
         for n in s["notifications"]:
             print(f"{'':<75}  -> {n['event']} ({n['severity']}): {n['subject']}")
+        if "front_door" in s:
+            door = s["front_door"]
+            where = f"-> {door['alias']}" if door["alias"] else "does not resolve (paused)"
+            print(f"{'':<75}  {API_NAME} {where}; load balancers: {len(door['load_balancers'])}")
     failed = [s for s in steps if not s["ok"]]
     if failed:
         print(f"\n{len(failed)} step(s) failed.", flush=True)

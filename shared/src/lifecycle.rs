@@ -881,8 +881,8 @@ impl<'a> Plan<'a> {
                     self.next.phase = Phase::Down;
                     (
                         NotificationEvent::EnvStartup,
-                        "Staging is down. The next start (`stagingctl up`, a push, the morning startup) tries again: a \
-                         stack left ROLLBACK_COMPLETE is deleted first. Fix the cause in the stack's events first.",
+                        "Staging is down. The next start (`stagingctl up`, a push, the morning startup) tries again: what \
+                         a failed create left is deleted first. Fix the cause in the stack's events first.",
                     )
                 } else {
                     (

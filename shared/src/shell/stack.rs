@@ -239,9 +239,15 @@ impl PauseStack<'_> {
         match (seen.condition(), seen.status.as_deref()) {
             (StackCondition::Ready, _) => return Ok(format!("the stack {} already stands ({})", self.name, seen.status_text())),
             (StackCondition::Busy, _) => return Ok(format!("the stack {} is {}; the create waits for it", self.name, seen.status_text())),
-            (StackCondition::Failed, Some("ROLLBACK_COMPLETE")) => {
+            // Left by a failed create (nothing of it stands): deleted first; its
+            // DELETE_COMPLETE is the cue to create.
+            (StackCondition::Failed, _) if seen.is_failed_create() => {
                 self.delete().await?;
-                return Ok(format!("deleting the stack {} left by a failed create; it is created when that is done", self.name));
+                return Ok(format!(
+                    "deleting the stack {} left {} by a failed create; it is created when that is done",
+                    self.name,
+                    seen.status_text()
+                ));
             }
             (StackCondition::Failed, _) => {
                 return Err(ShellError::StackRefused(format!(
