@@ -213,9 +213,7 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
     // In stack mode a service that does not exist is paused with its stack.
     let service = match executor.service()?.observe().await {
         Ok(service) => service,
-        Err(staging_core::shell::ShellError::Aws { code: Some(code), .. })
-            if config.teardown.pause_stack().is_some() && (code == "ServiceNotFoundException" || code == "ClusterNotFoundException") =>
-        {
+        Err(e) if config.teardown.pause_stack().is_some() && e.is_missing_service() => {
             staging_core::shell::ecs::ServiceStatus {
                 arn: String::new(),
                 desired_count: 0,

@@ -69,13 +69,6 @@ pub enum StackCondition {
 }
 
 impl StackObserved {
-    pub fn present(status: &str) -> Self {
-        Self {
-            status: Some(status.to_string()),
-            reason: None,
-        }
-    }
-
     pub fn condition(&self) -> StackCondition {
         match self.status.as_deref() {
             None | Some("DELETE_COMPLETE") => StackCondition::Absent,

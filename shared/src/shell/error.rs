@@ -82,6 +82,12 @@ impl ShellError {
         }
     }
 
+    /// Whether ECS said the service (or its cluster) does not exist: in stack mode, one
+    /// paused with its stack.
+    pub fn is_missing_service(&self) -> bool {
+        matches!(self, Self::Aws { code: Some(code), .. } if code == "ServiceNotFoundException" || code == "ClusterNotFoundException")
+    }
+
     /// Whether another service (GitHub) is what failed.
     pub fn is_upstream(&self) -> bool {
         match self {

@@ -84,9 +84,7 @@ impl<'a> Executor<'a> {
         let stack = self.pause_stack()?;
         let mut observed = match self.service()?.observe().await {
             Ok(status) => status.observed(),
-            Err(ShellError::Aws { code: Some(code), .. }) if stack.is_some() && (code == "ServiceNotFoundException" || code == "ClusterNotFoundException") => {
-                Observed::default()
-            }
+            Err(e) if stack.is_some() && e.is_missing_service() => Observed::default(),
             Err(e) => return Err(e),
         };
         if let Some(stack) = stack {
@@ -172,29 +170,18 @@ impl<'a> Executor<'a> {
             }
             Action::PauseStack { keep_service } => {
                 let stack = self.pause_stack()?.ok_or(ShellError::NotConfigured("STAGING_PAUSE_STACK"))?;
-                // What to come back to: what the scale to zero remembered (or what runs), and
-                // the task definition it runs — unless the service is the template's, made
-                // by a create that never reached up: then the copy's stays.
+                // The service as it runs: the count the scale to zero remembered (or what
+                // runs), and its task definition; `None` when it went with its stack already.
                 let service = self.service()?;
-                let saved = stack.saved().await?;
-                let kept = super::stack::ServiceAsPaused {
-                    count: saved.as_ref().and_then(|c| c.service_count),
-                    task_definition: saved.as_ref().and_then(|c| c.task_definition.clone()),
+                let live = match service.observe().await {
+                    Ok(status) => Some(super::stack::ServiceAsPaused {
+                        count: service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)),
+                        task_definition: status.task_definition,
+                    }),
+                    Err(e) if e.is_missing_service() => None,
+                    Err(e) => return Err(e),
                 };
-                let as_paused = if *keep_service && saved.is_some() {
-                    kept
-                } else {
-                    match service.observe().await {
-                        Ok(status) => super::stack::ServiceAsPaused {
-                            count: service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)).or(kept.count),
-                            task_definition: status.task_definition.or(kept.task_definition),
-                        },
-                        // Gone with its stack already: what the copy had.
-                        Err(ShellError::Aws { code: Some(code), .. }) if code == "ServiceNotFoundException" || code == "ClusterNotFoundException" => kept,
-                        Err(e) => return Err(e),
-                    }
-                };
-                stack.pause(as_paused, super::now()).await?
+                stack.pause(live, *keep_service, super::now()).await?
             }
             Action::RestorePausedService => {
                 let copy = match self.pause_stack()? {

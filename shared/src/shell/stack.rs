@@ -185,7 +185,12 @@ impl PauseStack<'_> {
     /// Saves the standing stack, then deletes it. Nothing to do when it is gone or
     /// busy; a stack whose create failed (nothing of it stands) or whose delete failed
     /// is deleted (again) without overwriting the copy made when it stood.
-    pub async fn pause(&self, service: ServiceAsPaused, now: DateTime<Utc>) -> Result<String, ShellError> {
+    ///
+    /// `live` is the service as it runs (`None`: gone already). What is saved of it is
+    /// what to come back to — unless `keep_service` (the service is the template's, made
+    /// by a create that never reached up) and a copy exists: then the copy's stays; and
+    /// whatever the live service cannot say, the earlier copy does.
+    pub async fn pause(&self, live: Option<ServiceAsPaused>, keep_service: bool, now: DateTime<Utc>) -> Result<String, ShellError> {
         let seen = self.observe().await?;
         match seen.condition() {
             StackCondition::Absent => {
@@ -212,6 +217,18 @@ impl PauseStack<'_> {
                 )));
             }
             StackCondition::Ready => {
+                let saved = self.saved().await?;
+                let kept = ServiceAsPaused {
+                    count: saved.as_ref().and_then(|c| c.service_count),
+                    task_definition: saved.as_ref().and_then(|c| c.task_definition.clone()),
+                };
+                let service = match live {
+                    Some(live) if !(keep_service && saved.is_some()) => ServiceAsPaused {
+                        count: live.count.or(kept.count),
+                        task_definition: live.task_definition.or(kept.task_definition),
+                    },
+                    _ => kept,
+                };
                 let copy = self.read_copy(service, now).await?;
                 let record = serde_json::to_value(&copy).expect("copies serialize");
                 self.store.put_record(&self.copy_id(), &record, None).await?;
