@@ -70,6 +70,18 @@ pub struct BudgetPeriod {
 }
 
 impl BudgetPeriod {
+    pub fn new(year: i32, month: u32) -> Option<Self> {
+        (1..=12).contains(&month).then_some(Self { year, month })
+    }
+
+    pub fn year(&self) -> i32 {
+        self.year
+    }
+
+    pub fn month(&self) -> u32 {
+        self.month
+    }
+
     pub fn containing(t: DateTime<Utc>) -> Self {
         Self {
             year: t.year(),

@@ -1,0 +1,280 @@
+//! The audit trail, pure: one [`Entry`] per decision any function or `stagingctl`
+//! makes, kept beside the state (the shell writes it after acting, with a TTL), read
+//! back by `stagingctl history` and summed into the month's figures by
+//! [`crate::month`].
+//!
+//! An entry says where the decision came from ([`Origin`]: a schedule, a webhook
+//! delivery, a budget alert, a health tick, a stack event, an operator), the input in a
+//! line, the decision's summary, what was carried out and what failed, the state
+//! version it produced, and the facts the figures are made of ([`Event`]s: the phase
+//! changed, an up-window closed, a deployment finished, health changed, the budget
+//! locked). The events are read off the decision itself (the state before and after,
+//! the actions), so a figure never depends on how a summary was worded.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::action::Action;
+use crate::scope::DeploymentPlan;
+use crate::state::{DeploymentStatus, EnvironmentState, HealthStatus, Phase};
+
+/// How long an entry is kept (DynamoDB TTL), unless `STAGING_HISTORY_DAYS` says.
+pub const DEFAULT_KEEP_DAYS: i64 = 400;
+
+/// Where a decision came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// EventBridge Scheduler: the startup, the teardown, a hold's end, the stack check.
+    Schedule,
+    /// A GitHub webhook delivery (a push, a run of the deploy workflow).
+    Webhook,
+    /// An AWS Budgets alert on the SNS topic.
+    Budget,
+    /// The 5-minute health check.
+    Health,
+    /// CloudFormation's status event for the pause stack.
+    Stack,
+    /// A person, through `stagingctl` or an invoke of the lifecycle function.
+    Operator,
+}
+
+impl Source {
+    pub const ALL: [Source; 6] = [Self::Schedule, Self::Webhook, Self::Budget, Self::Health, Self::Stack, Self::Operator];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Webhook => "webhook",
+            Self::Budget => "budget",
+            Self::Health => "health",
+            Self::Stack => "stack",
+            Self::Operator => "operator",
+        }
+    }
+
+    /// A source by its name (`--kind`), or an error listing the names.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(Source::as_str).collect();
+            format!("unknown kind `{name}`: expected one of {}", names.join(", "))
+        })
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who asked, and what they sent, in a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub source: Source,
+    /// The operator's name, the pusher, the schedule's name, the SNS message id.
+    pub who: String,
+    /// The input in one line (no secrets: commands, shas, figures).
+    pub input: String,
+}
+
+impl Origin {
+    pub fn new(source: Source, who: impl Into<String>, input: impl Into<String>) -> Self {
+        Self {
+            source,
+            who: who.into(),
+            input: one_line(&input.into(), INPUT_CHARS),
+        }
+    }
+}
+
+/// The longest input line kept.
+pub const INPUT_CHARS: usize = 300;
+
+/// `text` on one line, at most `max` characters (an ellipsis says it was cut).
+pub fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// How a deployment is counted in the figures: the seed's four kinds, with their
+/// targets (minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeployKind {
+    Full,
+    Backend,
+    Frontend,
+    Infrastructure,
+}
+
+impl DeployKind {
+    pub const ALL: [DeployKind; 4] = [Self::Full, Self::Backend, Self::Frontend, Self::Infrastructure];
+
+    /// The kind a plan is: infrastructure alone is `infrastructure`; backend and
+    /// frontend together, or with infrastructure, are `full`.
+    pub fn of(plan: &DeploymentPlan) -> Option<Self> {
+        let backend = plan.backend || plan.database_migration;
+        match (plan.infrastructure, backend, plan.frontend) {
+            (true, false, false) => Some(Self::Infrastructure),
+            (true, _, _) | (false, true, true) => Some(Self::Full),
+            (false, true, false) => Some(Self::Backend),
+            (false, false, true) => Some(Self::Frontend),
+            (false, false, false) => None,
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Backend => "backend",
+            Self::Frontend => "frontend",
+            Self::Infrastructure => "infrastructure",
+        }
+    }
+
+    /// The seed's target: a full deployment under 15 minutes, backend-only about 5,
+    /// frontend-only about 3, infrastructure-only about 8.
+    pub fn target_minutes(&self) -> f64 {
+        match self {
+            Self::Full => 15.0,
+            Self::Backend => 5.0,
+            Self::Frontend => 3.0,
+            Self::Infrastructure => 8.0,
+        }
+    }
+}
+
+/// A fact a decision established, for the figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The intent changed.
+    Phase { from: Phase, to: Phase },
+    /// Staging was up over `[from, to)`; `on_demand` when a push or an operator started
+    /// it outside the schedule.
+    UpWindow {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        on_demand: bool,
+    },
+    /// A deployment reached its end (succeeded, failed or cancelled).
+    Deployment {
+        sha: String,
+        kind: Option<DeployKind>,
+        status: DeploymentStatus,
+        requested_at: DateTime<Utc>,
+        /// When it was dispatched.
+        started_at: Option<DateTime<Utc>>,
+        finished_at: DateTime<Utc>,
+        /// The workflow run's own duration, when GitHub said.
+        run_secs: Option<i64>,
+    },
+    /// Health changed (at the first tick of the streak that made it).
+    Health { at: DateTime<Utc>, from: HealthStatus, to: HealthStatus },
+    /// The budget locked the environment.
+    BudgetLocked { reason: String },
+    /// The budget lock was lifted (by an operator, or a new period).
+    BudgetUnlocked,
+}
+
+/// One decision, as kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// When it was decided (the decision's clock: a scheduled command's own time).
+    pub at: DateTime<Utc>,
+    pub source: Source,
+    pub who: String,
+    pub input: String,
+    pub summary: String,
+    /// What was carried out, one line each.
+    pub actions: Vec<String>,
+    /// What failed (a notification, an AWS call); the decision stands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// The state version the decision produced; `None` when nothing was committed.
+    #[serde(default)]
+    pub version: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+}
+
+impl Entry {
+    /// The sort key: the instant at nanosecond precision, fixed width, so that text
+    /// order is time order.
+    pub fn sort_key(&self) -> String {
+        sort_key(self.at)
+    }
+}
+
+/// An instant as text whose order is time order (RFC 3339, UTC, nine fraction digits).
+pub fn sort_key(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+/// The facts one committed decision established: read off the state before and after
+/// it, and the actions it decided.
+pub fn events(before: &EnvironmentState, after: &EnvironmentState, actions: &[Action]) -> Vec<Event> {
+    let mut events = Vec::new();
+    if before.phase != after.phase {
+        events.push(Event::Phase {
+            from: before.phase,
+            to: after.phase,
+        });
+    }
+    // Windows are appended when they close; the state forgets old ones, so compare by
+    // what is new rather than by count.
+    for w in after.up_windows.iter().filter(|w| !before.up_windows.contains(w)) {
+        events.push(Event::UpWindow {
+            from: w.from,
+            to: w.to,
+            on_demand: w.on_demand,
+        });
+    }
+    for action in actions {
+        match action {
+            Action::RecordDeployment(d) if d.status.is_finished() => {
+                let finished_at = d.finished_at.unwrap_or(after_time(after, d.requested_at));
+                events.push(Event::Deployment {
+                    sha: d.sha.clone(),
+                    kind: DeployKind::of(&d.plan),
+                    status: d.status,
+                    requested_at: d.requested_at,
+                    started_at: d.started_at,
+                    finished_at,
+                    run_secs: d.run_duration_secs,
+                });
+            }
+            Action::RecordHealth { at, change } => events.push(Event::Health {
+                at: *at,
+                from: change.from,
+                to: change.to,
+            }),
+            _ => {}
+        }
+    }
+    match (&before.budget_lock, &after.budget_lock) {
+        (None, Some(lock)) => events.push(Event::BudgetLocked { reason: lock.reason.clone() }),
+        (Some(a), Some(b)) if a != b => events.push(Event::BudgetLocked { reason: b.reason.clone() }),
+        (Some(_), None) => events.push(Event::BudgetUnlocked),
+        _ => {}
+    }
+    events
+}
+
+/// A finished deployment without its own finish time: the latest instant the state
+/// knows of, never before it was requested.
+fn after_time(state: &EnvironmentState, requested_at: DateTime<Utc>) -> DateTime<Utc> {
+    state.health.last_tick.unwrap_or(requested_at).max(requested_at)
+}
+
+/// Whether a decision is kept: all are, but a health tick that changed nothing but
+/// its counters, did nothing and failed at nothing (288 a day saying "healthy").
+pub fn worth_keeping(source: Source, events: &[Event], actions: &[String], errors: &[String]) -> bool {
+    source != Source::Health || !events.is_empty() || !actions.is_empty() || !errors.is_empty()
+}
