@@ -16,6 +16,7 @@ pub mod history;
 pub mod lifecycle;
 pub mod metrics;
 pub mod month;
+pub mod month_html;
 pub mod report;
 pub mod schedule;
 pub mod scope;
