@@ -278,7 +278,8 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     }))
     .unwrap();
     let finished_at = utc("2026-11-27T08:06:01.7Z");
-    staging_core::shell::runner::run_with(&executor, finished_at, |state, observed| {
+    let origin = run.origin("completed", "delivery-99");
+    staging_core::shell::runner::run_with(&executor, &origin, finished_at, |state, observed| {
         Ok(staging_core::webhook::decide_deploy_finished(state, observed, &run, finished_at, &config))
     })
     .await

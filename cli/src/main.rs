@@ -6,6 +6,7 @@
 
 mod cost;
 mod error;
+mod history;
 mod invoke;
 mod operate;
 mod plan;
@@ -52,8 +53,11 @@ enum Command {
     Rollback(operate::RollbackArgs),
     /// Run one function's handler in process on an event file.
     Invoke(invoke::Args),
-    /// The daily cost report: the bill from Cost Explorer beside the model.
+    /// The daily cost report (--day), or the month's figures against the seed's targets
+    /// (--month, --html FILE).
     Report(report::Args),
+    /// The audit trail: every decision, newest first.
+    History(history::Args),
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -82,6 +86,7 @@ async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Re
         Command::Status(args) => return operate::status(config, args, out).await,
         Command::Invoke(args) => return invoke::run(config, args, out).await,
         Command::Report(args) => return report::run(config, args, out).await,
+        Command::History(args) => return history::run(config, args, out).await,
         Command::Rollback(args) => return operate::rollback(config, args, out).await,
         Command::Up(args) => operate::up(args),
         Command::Down(args) => operate::down(args),

@@ -155,7 +155,12 @@ pub async fn rollback(config: &Config, args: RollbackArgs, out: &mut impl Write)
     let clients = Clients::from_env().await;
     let executor = Executor::new(&clients, config);
     let now = Utc::now();
-    let outcome = runner::run_with(&executor, now, |state, observed| {
+    let origin = staging_core::history::Origin::new(
+        staging_core::history::Source::Operator,
+        who.as_str(),
+        format!("rollback{}{}", args.to.as_deref().map(|t| format!(" --to {t}")).unwrap_or_default(), if args.force { " --force" } else { "" }),
+    );
+    let outcome = runner::run_with(&executor, &origin, now, |state, observed| {
         staging_core::health::decide_rollback(state, &observed, args.to.as_deref(), &who, args.force, now)
     })
     .await?;

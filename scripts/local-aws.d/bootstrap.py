@@ -67,13 +67,25 @@ if not any(s["status"] == "ACTIVE" for s in services):
     )
     log(f"created ECS service {names['cluster']}/{names['service']} (desired 1)")
 
-# DynamoDB: the state table, with TTL on `expiration`.
+# DynamoDB: the state table, with TTL on `expiration` and the `history` index the audit
+# trail is read through (as template.yaml declares it).
 ddb = client("dynamodb")
 try:
     ddb.create_table(
         TableName=names["table"],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "log", "AttributeType": "S"},
+            {"AttributeName": "at", "AttributeType": "S"},
+        ],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "history",
+                "KeySchema": [{"AttributeName": "log", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     log(f"created table {names['table']}")

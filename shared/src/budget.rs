@@ -110,6 +110,22 @@ pub struct BudgetAlert {
 }
 
 impl BudgetAlert {
+    /// Where a decision on this alert came from, for the audit trail.
+    pub fn origin(&self, message_id: &str) -> crate::history::Origin {
+        crate::history::Origin::new(
+            crate::history::Source::Budget,
+            "AWS Budgets",
+            format!(
+                "{} {} alert at {}% ({} of {}; message {message_id})",
+                self.budget_name,
+                self.alert_type,
+                self.threshold_percent(),
+                self.amount,
+                self.budgeted
+            ),
+        )
+    }
+
     /// The threshold as a whole percentage of the budgeted amount.
     pub fn threshold_percent(&self) -> u64 {
         percent(self.threshold.hundredths, self.budgeted.hundredths)

@@ -190,6 +190,8 @@ pub struct Config {
     /// What the health check probes (`STAGING_PROBES`, see [`crate::health::parse_probes`]).
     pub probes: Vec<Probe>,
     pub health: HealthPolicy,
+    /// How long the audit trail keeps a decision (`STAGING_HISTORY_DAYS`, 400).
+    pub history_days: u32,
 }
 
 impl Config {
@@ -404,7 +406,16 @@ impl Config {
             auto_rollback,
         };
 
+        let history_days = match get("STAGING_HISTORY_DAYS") {
+            None => crate::history::DEFAULT_KEEP_DAYS as u32,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n @ 1..=3650) => n,
+                _ => return Err(bad("STAGING_HISTORY_DAYS", &v, "expected a whole number of days from 1 to 3650")),
+            },
+        };
+
         Ok(Self {
+            history_days,
             environment: get("STAGING_ENVIRONMENT")
                 .map(|e| e.trim().to_string())
                 .unwrap_or_else(|| "staging".into()),

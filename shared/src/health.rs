@@ -403,6 +403,27 @@ pub fn grace(state: &EnvironmentState, now: DateTime<Utc>, policy: &HealthPolicy
 /// probed, because staging was not meant to be up when the tick began), `observed` is
 /// ECS. `tick` is the schedule's own time, when it says: a tick seen again is not
 /// counted twice.
+/// Where a health tick's decision came from, for the audit trail: its time, and the
+/// probes that failed (by name; never a URL).
+pub fn origin(tick: Option<DateTime<Utc>>, results: Option<&[ProbeResult]>) -> crate::history::Origin {
+    let when = match tick {
+        Some(t) => format!("tick {}", crate::history::sort_key(t)),
+        None => "tick (by hand)".to_string(),
+    };
+    let probes = match results {
+        None => "nothing probed".to_string(),
+        Some(r) => {
+            let failing: Vec<&str> = r.iter().filter(|p| !p.ok).map(|p| p.name.as_str()).collect();
+            if failing.is_empty() {
+                format!("{} probes ok", r.len())
+            } else {
+                format!("{} probes, failing: {}", r.len(), failing.join(", "))
+            }
+        }
+    };
+    crate::history::Origin::new(crate::history::Source::Health, "health-check", format!("{when}: {probes}"))
+}
+
 pub fn decide(
     state: &EnvironmentState,
     observed: &Observed,

@@ -278,3 +278,40 @@ fn after_time(state: &EnvironmentState, requested_at: DateTime<Utc>) -> DateTime
 pub fn worth_keeping(source: Source, events: &[Event], actions: &[String], errors: &[String]) -> bool {
     source != Source::Health || !events.is_empty() || !actions.is_empty() || !errors.is_empty()
 }
+
+/// A `--since`/`--until` bound: an RFC 3339 instant, or a date (`2026-11-24`) meaning
+/// the team's day (in the business hours' time zone) — its first instant for a start (`end: false`), the next day's
+/// first instant for an end (`end: true`), so `--since D --until D` is the whole day.
+pub fn parse_bound(text: &str, hours: &crate::schedule::BusinessHours, end: bool) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date: chrono::NaiveDate = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a date like 2026-11-24 or an instant like 2026-11-24T10:30:00Z"))?;
+    let day = if end { date.succ_opt().ok_or_else(|| format!("`{text}` is too far in the future"))? } else { date };
+    Ok(hours.instant(day, chrono::NaiveTime::MIN))
+}
+
+/// One entry for people: the local time, the source and who, the summary, and what was
+/// done and what failed, indented.
+pub fn describe(entry: &Entry, tz: chrono_tz::Tz) -> String {
+    use std::fmt::Write;
+    let local = entry.at.with_timezone(&tz);
+    let mut out = format!(
+        "{}  {:<8}  {}: {}\n",
+        local.format("%Y-%m-%d %H:%M:%S %Z"),
+        entry.source.as_str(),
+        entry.who,
+        entry.summary
+    );
+    let _ = writeln!(out, "    input: {}", entry.input);
+    for action in &entry.actions {
+        let _ = writeln!(out, "    - {action}");
+    }
+    for error in &entry.errors {
+        let _ = writeln!(out, "    ! {error}");
+    }
+    out
+}

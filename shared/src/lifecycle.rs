@@ -225,6 +225,35 @@ pub fn parse_event(event: serde_json::Value, config: &Config) -> Result<Lifecycl
     })
 }
 
+/// Where a lifecycle command came from, for the audit trail: an operator (who they
+/// said they are), a schedule, or the pause stack's status event. `event` is what the
+/// function was sent.
+pub fn origin(command: &Command, event: &serde_json::Value) -> crate::history::Origin {
+    use crate::history::{Origin, Source};
+    if event.get("detail-type").and_then(|d| d.as_str()) == Some(STACK_STATUS_CHANGE) {
+        let stack = event.pointer("/detail/stack-id").and_then(|v| v.as_str()).unwrap_or("a stack");
+        let status = event.pointer("/detail/status-details/status").and_then(|v| v.as_str()).unwrap_or("a status");
+        return Origin::new(Source::Stack, "cloudformation", format!("{STACK_STATUS_CHANGE}: {stack} {status}"));
+    }
+    let input = event.to_string();
+    match command {
+        Command::Up { who, .. }
+        | Command::Down { who }
+        | Command::Hold { who, .. }
+        | Command::Release { who }
+        | Command::Unlock { who } => Origin::new(Source::Operator, who.as_str(), input),
+        Command::Scheduled(scheduled) => {
+            let name = match scheduled {
+                ScheduledCommand::Teardown { .. } => "teardown",
+                ScheduledCommand::Startup { .. } => "startup",
+                ScheduledCommand::StackCheck => "stack-check",
+                ScheduledCommand::HoldExpired { .. } => "hold-expiry",
+            };
+            Origin::new(Source::Schedule, name, input)
+        }
+    }
+}
+
 /// The one-time schedule that looks at the pause stack while a create or delete runs.
 pub fn stack_check_schedule_name(environment: &str) -> String {
     format!("{environment}-stack-check")

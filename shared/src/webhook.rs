@@ -187,6 +187,22 @@ impl Push {
         &self.pusher.name
     }
 
+    /// Where a decision on this push came from, for the audit trail.
+    pub fn origin(&self, delivery: &str, files: usize) -> crate::history::Origin {
+        let who = if self.pusher.name.is_empty() { "github" } else { &self.pusher.name };
+        crate::history::Origin::new(
+            crate::history::Source::Webhook,
+            who,
+            format!(
+                "push {} {}..{} ({files} files, {} commits; delivery {delivery})",
+                self.git_ref,
+                crate::state::short_sha(&self.before),
+                crate::state::short_sha(&self.after),
+                self.commits.len()
+            ),
+        )
+    }
+
     pub fn branch(&self) -> Option<&str> {
         self.git_ref.strip_prefix("refs/heads/")
     }
@@ -248,6 +264,22 @@ pub struct Actor {
 }
 
 impl WorkflowRun {
+    /// Where a decision on this run came from, for the audit trail; `what` is
+    /// `requested` or `completed`.
+    pub fn origin(&self, what: &str, delivery: &str) -> crate::history::Origin {
+        let conclusion = self.conclusion.as_deref().map(|c| format!(" {c}")).unwrap_or_default();
+        crate::history::Origin::new(
+            crate::history::Source::Webhook,
+            "github",
+            format!(
+                "workflow_run {what}{conclusion}: {} run {} on {} (delivery {delivery})",
+                if self.path.is_empty() { "the deploy workflow" } else { &self.path },
+                self.key(),
+                crate::state::short_sha(&self.head_sha)
+            ),
+        )
+    }
+
     /// What names this attempt of this run: `id#attempt`.
     pub fn key(&self) -> String {
         match self.id {

@@ -67,7 +67,8 @@ async fn handle_record(executor: &Executor<'_>, record: &SnsRecord, clock: DateT
     };
     match message {
         Message::Alert(alert) if budget::is_ours(&alert, config) => {
-            let outcome = Box::pin(runner::run_with(executor, clock, |state, observed| {
+            let origin = alert.origin(&sns.message_id);
+            let outcome = Box::pin(runner::run_with(executor, &origin, clock, |state, observed| {
                 Ok(budget::decide_budget_alert(state, observed, &alert, &sns.message_id, clock, config))
             }))
             .await?;

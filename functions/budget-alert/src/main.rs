@@ -9,7 +9,8 @@ async fn main() -> Result<(), Error> {
     staging_core::shell::init_logging();
     let config = Config::from_env()?;
     let clients = Clients::from_env().await;
-    let executor = Executor::new(&clients, &config);
+    let mut executor = Executor::new(&clients, &config);
+    executor.emit_metrics = true;
     run(service_fn(|event: LambdaEvent<Value>| {
         let executor = &executor;
         async move {

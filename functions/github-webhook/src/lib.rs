@@ -37,6 +37,8 @@ pub struct Webhook {
     pub filters: Filters,
     /// `None` without a token: dry mode.
     pub github: Option<GitHubApi>,
+    /// Print each decision's metrics (the Lambda binary; not `stagingctl invoke`).
+    pub emit_metrics: bool,
 }
 
 impl Webhook {
@@ -66,6 +68,7 @@ impl Webhook {
             config,
             filters,
             github,
+            emit_metrics: false,
         })
     }
 }
@@ -135,13 +138,13 @@ async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], act: Act, now: Da
     let result = match act {
         Act::Push(push) => on_push(app, delivery, &push, now).await,
         Act::DeployFinished(run) => {
-            on_workflow_run(app, delivery, now, |state, observed| {
+            on_workflow_run(app, delivery, &run.origin("completed", &delivery.id), now, |state, observed| {
                 Ok(webhook::decide_deploy_finished(state, observed, &run, now, &app.config))
             })
             .await
         }
         Act::DeployRequested(run) => {
-            on_workflow_run(app, delivery, now, |state, observed| {
+            on_workflow_run(app, delivery, &run.origin("requested", &delivery.id), now, |state, observed| {
                 webhook::decide_deploy_requested(state, observed, &run, now, &app.config)
             })
             .await
@@ -183,7 +186,9 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
     };
     let mut executor = Executor::new(&app.clients, &app.config);
     executor.github = app.github.as_ref();
-    let outcome = run_with(&executor, now, |state, observed| {
+    executor.emit_metrics = app.emit_metrics;
+    let origin = push.origin(&delivery.id, files.files.len());
+    let outcome = run_with(&executor, &origin, now, |state, observed| {
         webhook::decide_push(state, observed, &input, now, &app.config)
     })
     .await?;
@@ -211,12 +216,14 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
 async fn on_workflow_run(
     app: &Webhook,
     delivery: &Delivery,
+    origin: &staging_core::history::Origin,
     now: DateTime<Utc>,
     decide: impl Fn(&EnvironmentState, Observed) -> staging_core::Result<Decision>,
 ) -> Result<(u16, Value), ShellError> {
     let mut executor = Executor::new(&app.clients, &app.config);
     executor.github = app.github.as_ref();
-    let outcome = run_with(&executor, now, decide).await?;
+    executor.emit_metrics = app.emit_metrics;
+    let outcome = run_with(&executor, origin, now, decide).await?;
     Ok((
         200,
         json!({

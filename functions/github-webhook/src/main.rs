@@ -12,7 +12,8 @@ async fn main() -> Result<(), Error> {
     let secrets = staging_core::shell::Lazy::new(move || aws_sdk_secretsmanager::Client::new(&sdk_for_secrets));
     staging_core::shell::github::resolve_webhook_secret(&secrets, &mut config.github).await?;
     let github = staging_core::shell::github::GitHubApi::with_secrets(&config.github, &secrets);
-    let app = github_webhook::Webhook::with_github(Clients::new(&sdk), config, github)?;
+    let mut app = github_webhook::Webhook::with_github(Clients::new(&sdk), config, github)?;
+    app.emit_metrics = true;
     run(service_fn(|request: Request| {
         let app = &app;
         async move { Ok::<_, Error>(github_webhook::handle(app, &request, staging_core::shell::now()).await) }

@@ -61,7 +61,8 @@ pub async fn handle(executor: &Executor<'_>, prober: &Prober, event: Value, cloc
     let state = executor.store()?.load(&config.environment).await?;
     let results: Option<Vec<ProbeResult>> = if state.wants_running() { Some(prober.probe_all().await) } else { None };
     let seen: RefCell<Option<Observed>> = RefCell::new(None);
-    let outcome = runner::run_with(executor, clock, |state, observed| {
+    let origin = health::origin(tick, results.as_deref());
+    let outcome = runner::run_with(executor, &origin, clock, |state, observed| {
         let decision = health::decide(state, &observed, results.as_deref(), tick, clock, config);
         seen.replace(Some(observed));
         Ok(decision)

@@ -12,7 +12,8 @@ async fn main() -> Result<(), Error> {
     // A bad probe URL fails the cold start, naming it.
     let prober = Prober::new(&config.probes)?;
     let clients = Clients::from_env().await;
-    let executor = Executor::new(&clients, &config);
+    let mut executor = Executor::new(&clients, &config);
+    executor.emit_metrics = true;
     run(service_fn(|event: LambdaEvent<Value>| {
         let (executor, prober) = (&executor, &prober);
         async move {

@@ -17,6 +17,7 @@ use staging_core::lifecycle::{self, LifecycleEvent};
 /// Handles one event; `clock` is the time now (a scheduled command decides at its own
 /// scheduled time).
 pub async fn handle(executor: &Executor<'_>, event: Value, clock: DateTime<Utc>) -> Result<Value, ShellError> {
+    let line = event.clone();
     let parsed = lifecycle::parse_event(event, executor.config).map_err(|e| match e {
         staging_core::Error::Command { reason } => ShellError::BadEvent(reason),
         other => ShellError::BadEvent(other.to_string()),
@@ -25,7 +26,8 @@ pub async fn handle(executor: &Executor<'_>, event: Value, clock: DateTime<Utc>)
         LifecycleEvent::Command(command) => command,
         LifecycleEvent::Ignored(summary) => return Ok(serde_json::json!({ "summary": summary })),
     };
-    let outcome = runner::run(executor, &command, clock).await?;
+    let origin = lifecycle::origin(&command, &line);
+    let outcome = runner::run_from(executor, &origin, &command, clock).await?;
     for failed in &outcome.failed {
         lambda_runtime::tracing::warn!(error = %failed, "a notification was not sent; the decision stands");
     }

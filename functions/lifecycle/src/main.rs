@@ -18,6 +18,7 @@ async fn main() -> Result<(), Error> {
     let github = GitHubApi::with_secrets(&config.github, &secrets);
     let mut executor = Executor::new(&clients, &config);
     executor.github = github.as_ref();
+    executor.emit_metrics = true;
     run(service_fn(|event: LambdaEvent<Value>| {
         let executor = &executor;
         async move {

@@ -36,6 +36,9 @@ pub struct Report {
     /// Notices not sent because they announced a dispatch, a rollback or a forced
     /// deployment that failed.
     pub withheld: Vec<crate::action::Notification>,
+    /// Why the audit trail did not keep the decision, when it did not (the decision
+    /// stands; reported like a notification that was not sent).
+    pub unkept: Option<ShellError>,
 }
 
 /// Carries out actions for one environment.
@@ -45,6 +48,9 @@ pub struct Executor<'a> {
     /// For `DispatchDeploy`; without it a dispatch is refused.
     #[cfg(feature = "github")]
     pub github: Option<&'a crate::shell::github::GitHubApi>,
+    /// Print each decision's CloudWatch metrics (embedded metric format) to stdout: set
+    /// by the Lambda functions, whose stdout CloudWatch Logs reads; not by `stagingctl`.
+    pub emit_metrics: bool,
 }
 
 impl<'a> Executor<'a> {
@@ -54,6 +60,7 @@ impl<'a> Executor<'a> {
             config,
             #[cfg(feature = "github")]
             github: None,
+            emit_metrics: false,
         }
     }
 

@@ -19,6 +19,7 @@ use super::scheduler::at_expression;
 use super::store::Store;
 use super::ShellError;
 use crate::action::{Action, Decision};
+use crate::history::Origin;
 use crate::lifecycle::{self, Command, Observed};
 use crate::state::EnvironmentState;
 
@@ -39,23 +40,41 @@ pub struct Outcome {
     pub state: EnvironmentState,
 }
 
-/// Runs one lifecycle command to completion (see [`run_with`]).
+/// Runs one lifecycle command to completion (see [`run_with`]), kept in the audit
+/// trail as the command says (an operator's, a schedule's).
 pub async fn run(executor: &Executor<'_>, command: &Command, now: DateTime<Utc>) -> Result<Outcome, ShellError> {
+    let event = serde_json::to_value(command).expect("commands serialize");
+    run_from(executor, &lifecycle::origin(command, &event), command, now).await
+}
+
+/// Runs one lifecycle command that came from `origin`.
+pub async fn run_from(executor: &Executor<'_>, origin: &Origin, command: &Command, now: DateTime<Utc>) -> Result<Outcome, ShellError> {
     // Boxed: the whole invocation nests deep enough to overflow the compiler's layout
     // queries for the Lambda main in a release build.
-    Box::pin(run_with(executor, now, |state, observed| {
+    Box::pin(run_with(executor, origin, now, |state, observed| {
         lifecycle::decide(state, observed, command, now, executor.config)
     }))
     .await
 }
 
-/// Decides with `decide`, commits, acts, converges (see the module's documentation).
-pub async fn run_with<F>(executor: &Executor<'_>, now: DateTime<Utc>, decide: F) -> Result<Outcome, ShellError>
+/// Decides with `decide`, commits, acts, converges (see the module's documentation),
+/// and keeps the decision in the audit trail as coming from `origin`.
+pub async fn run_with<F>(executor: &Executor<'_>, origin: &Origin, now: DateTime<Utc>, decide: F) -> Result<Outcome, ShellError>
 where
     F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
 {
     let store = executor.store()?;
-    let (decision, state, observed, committed, intent_changed) = decide_and_commit(executor, &store, &decide).await?;
+    let decided = decide_and_commit(executor, &store, &decide).await?;
+    let mut trail = Trail::default();
+    trail.add(&decided);
+    let Decided {
+        decision,
+        state,
+        observed,
+        committed,
+        intent_changed,
+        ..
+    } = decided;
     let mut report = executor.execute_all(&decision.actions).await;
 
     // A dispatch that failed after its intent was committed: the core decides what that
@@ -72,7 +91,7 @@ where
     let mut summary = decision.summary;
     let announced = report.withheld.first().map(|n| n.body.clone());
     for (sha, refused, error) in failed_dispatches {
-        let decided = follow_up(executor, &store, &mut report, &|state: &EnvironmentState| {
+        let decided = follow_up(executor, &store, &mut report, &mut trail, &|state: &EnvironmentState| {
             lifecycle::decide_dispatch_failed(state, &sha, refused, &error, announced.as_deref(), executor.config)
         })
         .await;
@@ -94,7 +113,7 @@ where
     for (action, error) in failed_repairs {
         use crate::action::NotificationEvent::{DeployRolledBack, HealthDown, HealthHealing};
         let withheld = report.withheld.iter().find(|n| matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)).cloned();
-        let decided = follow_up(executor, &store, &mut report, &|state: &EnvironmentState| {
+        let decided = follow_up(executor, &store, &mut report, &mut trail, &|state: &EnvironmentState| {
             crate::health::decide_repair_failed(state, &action, &error, withheld.as_ref())
         })
         .await;
@@ -105,7 +124,7 @@ where
 
     // A pause or resume of the stack refused after its decision was committed (not a
     // passing AWS fault, which a retry puts right): the core records it and tells the team.
-    for line in follow_up_stack_refusals(executor, &store, &mut report, 0, now).await {
+    for line in follow_up_stack_refusals(executor, &store, &mut report, &mut trail, 0, now).await {
         summary = format!("{summary}; {line}");
     }
 
@@ -142,22 +161,72 @@ where
     }
     // A pause or resume the reconciler made (a stack that was busy when decided) and was
     // refused: recorded and told the same way.
-    for line in follow_up_stack_refusals(executor, &store, &mut report, before_converging, now).await {
+    for line in follow_up_stack_refusals(executor, &store, &mut report, &mut trail, before_converging, now).await {
         summary = format!("{summary}; {line}");
     }
 
+    keep(executor, &store, origin, now, &summary, &mut report, trail).await;
     finish(summary, report, state)
+}
+
+/// What the decisions of one invocation established, for its audit entry.
+#[derive(Debug, Default)]
+struct Trail {
+    events: Vec<crate::history::Event>,
+    /// The last version committed.
+    version: Option<u64>,
+}
+
+impl Trail {
+    fn add(&mut self, decided: &Decided) {
+        if decided.committed {
+            self.events.extend(crate::history::events(&decided.before, &decided.state, &decided.decision.actions));
+            self.version = Some(decided.state.version);
+        }
+    }
+}
+
+/// Keeps the invocation's decision in the audit trail (unless the core says it is not
+/// worth keeping), and prints its metrics when the executor is a Lambda function's. A
+/// write that fails is reported with the notifications: the decision stands.
+async fn keep(executor: &Executor<'_>, store: &Store<'_>, origin: &Origin, now: DateTime<Utc>, summary: &str, report: &mut Report, trail: Trail) {
+    let errors: Vec<String> = report.failed.iter().map(|f| f.error.to_string()).collect();
+    if !crate::history::worth_keeping(origin.source, &trail.events, &report.done, &errors) {
+        return;
+    }
+    let entry = crate::history::Entry {
+        at: now,
+        source: origin.source,
+        who: origin.who.clone(),
+        input: origin.input.clone(),
+        summary: summary.to_string(),
+        actions: report.done.clone(),
+        errors,
+        version: trail.version,
+        events: trail.events,
+    };
+    if executor.emit_metrics {
+        for line in crate::metrics::for_entry(&executor.config.environment, &entry) {
+            println!("{line}");
+        }
+    }
+    if let Err(e) = store.put_entry(&executor.config.environment, &entry, executor.config.history_days).await {
+        tracing::warn!(error = %e, "the decision was not kept in the audit trail; it stands");
+        report.unkept = Some(e);
+    }
 }
 
 /// Commits and carries out a decision that follows a failed action (a refused dispatch,
 /// a refused rollback), adding what it did to `report`; returns its summary, or `None`
 /// when it could not be committed (the failure is in `report`).
-async fn follow_up<F>(executor: &Executor<'_>, store: &Store<'_>, report: &mut Report, decide: &F) -> Option<String>
+async fn follow_up<F>(executor: &Executor<'_>, store: &Store<'_>, report: &mut Report, trail: &mut Trail, decide: &F) -> Option<String>
 where
     F: Fn(&EnvironmentState) -> Decision,
 {
     match decide_and_commit(executor, store, &|state: &EnvironmentState, _| Ok(decide(state))).await {
-        Ok((decision, ..)) => {
+        Ok(decided) => {
+            trail.add(&decided);
+            let decision = decided.decision;
             let told = executor.execute_all(&decision.actions).await;
             report.done.extend(told.done);
             report.failed.extend(told.failed);
@@ -174,7 +243,14 @@ where
 /// `report.failed[from..]` that were refused (not a passing fault a retry puts right):
 /// the core records the refusal, stops waiting for the operation and tells the team.
 /// Returns the follow-ups' summaries.
-async fn follow_up_stack_refusals(executor: &Executor<'_>, store: &Store<'_>, report: &mut Report, from: usize, now: DateTime<Utc>) -> Vec<String> {
+async fn follow_up_stack_refusals(
+    executor: &Executor<'_>,
+    store: &Store<'_>,
+    report: &mut Report,
+    trail: &mut Trail,
+    from: usize,
+    now: DateTime<Utc>,
+) -> Vec<String> {
     use crate::state::StackOperation;
     let mut refused: Vec<(StackOperation, String)> = Vec::new();
     for f in report.failed.iter().skip(from).filter(|f| !f.error.is_retryable()) {
@@ -189,7 +265,7 @@ async fn follow_up_stack_refusals(executor: &Executor<'_>, store: &Store<'_>, re
     }
     let mut lines = Vec::new();
     for (operation, error) in refused {
-        let decided = follow_up(executor, store, report, &|state: &EnvironmentState| {
+        let decided = follow_up(executor, store, report, trail, &|state: &EnvironmentState| {
             lifecycle::decide_stack_refused(state, operation, &error, now, executor.config)
         })
         .await;
@@ -202,7 +278,8 @@ async fn follow_up_stack_refusals(executor: &Executor<'_>, store: &Store<'_>, re
 /// and do not fail the run.
 fn finish(summary: String, report: Report, state: EnvironmentState) -> Result<Outcome, ShellError> {
     let (notices, failures): (Vec<_>, Vec<_>) = report.failed.into_iter().partition(|f| f.is_only_a_notification());
-    let failed: Vec<String> = notices.into_iter().map(|f| f.error.to_string()).collect();
+    let mut failed: Vec<String> = notices.into_iter().map(|f| f.error.to_string()).collect();
+    failed.extend(report.unkept.map(|e| format!("not kept in the audit trail: {e}")));
     if failures.is_empty() {
         return Ok(Outcome {
             summary,
@@ -218,13 +295,21 @@ fn finish(summary: String, report: Report, state: EnvironmentState) -> Result<Ou
     })
 }
 
-/// Load, observe, decide; commit unless nothing changed; on a lost race, again. Also
-/// says whether the commit changed the intent (the phase).
-async fn decide_and_commit<F>(
-    executor: &Executor<'_>,
-    store: &Store<'_>,
-    decide: &F,
-) -> Result<(Decision, EnvironmentState, Observed, bool, bool), ShellError>
+/// A decision, the state it was made on, and what committing it did.
+struct Decided {
+    decision: Decision,
+    /// The state the decision was made on.
+    before: EnvironmentState,
+    /// The state as committed (or `before`, when nothing changed).
+    state: EnvironmentState,
+    observed: Observed,
+    committed: bool,
+    /// The commit changed the intent (the phase).
+    intent_changed: bool,
+}
+
+/// Load, observe, decide; commit unless nothing changed; on a lost race, again.
+async fn decide_and_commit<F>(executor: &Executor<'_>, store: &Store<'_>, decide: &F) -> Result<Decided, ShellError>
 where
     F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
 {
@@ -237,12 +322,28 @@ where
         let observed = executor.observe().await?;
         let decision = decide(&state, observed.clone())?;
         if decision.next_state == state {
-            return Ok((decision, state, observed, false, false));
+            return Ok(Decided {
+                decision,
+                before: state.clone(),
+                state,
+                observed,
+                committed: false,
+                intent_changed: false,
+            });
         }
         // A never-written state holds no intent: its first commit sets one.
         let intent_changed = state.version == 0 || decision.next_state.phase != state.phase;
         match store.commit(&decision.next_state).await {
-            Ok(committed) => return Ok((decision, committed, observed, true, intent_changed)),
+            Ok(committed) => {
+                return Ok(Decided {
+                    decision,
+                    before: state,
+                    state: committed,
+                    observed,
+                    committed: true,
+                    intent_changed,
+                });
+            }
             Err(ShellError::Conflict { .. }) => continue,
             Err(e) => return Err(e),
         }
@@ -338,7 +439,9 @@ pub async fn reconcile(executor: &Executor<'_>, now: DateTime<Utc>) -> Result<Ve
     let store = executor.store()?;
     let mut report = Report::default();
     converge(executor, &store, now, true, &mut report).await;
-    let told = follow_up_stack_refusals(executor, &store, &mut report, 0, now).await;
+    // A refusal followed up here is kept with the invocation that asked for the
+    // reconcile, not on its own.
+    let told = follow_up_stack_refusals(executor, &store, &mut report, &mut Trail::default(), 0, now).await;
     report.done.extend(told);
     match finish(String::from("reconcile"), report, EnvironmentState::new(&executor.config.environment)) {
         Ok(outcome) => Ok(outcome.done),

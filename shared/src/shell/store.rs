@@ -215,3 +215,129 @@ impl Store<'_> {
         Ok(())
     }
 }
+
+/// The index the audit trail is read through: partition `log` (`audit#<env>#<YYYY-MM>`,
+/// the UTC month), sort `at` ([`crate::history::sort_key`]).
+pub const HISTORY_INDEX: &str = "history";
+
+/// The partition of the audit trail for `environment` in the UTC month of `at`.
+fn audit_log(environment: &str, at: DateTime<Utc>) -> String {
+    format!("audit#{environment}#{}", at.format("%Y-%m"))
+}
+
+/// The first instants of the UTC months that `[from, to)` touches, oldest first.
+fn months(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    use chrono::Datelike;
+    let mut out = Vec::new();
+    let mut month = crate::state::BudgetPeriod::containing(from);
+    while month.bounds().0 < to {
+        out.push(month.bounds().0);
+        let next = month.bounds().1;
+        if next <= month.bounds().0 || next.year() > 9000 {
+            break;
+        }
+        month = crate::state::BudgetPeriod::containing(next);
+    }
+    out
+}
+
+impl Store<'_> {
+    /// Keeps one decision of the audit trail, expiring `keep_days` after it was made.
+    /// Its id is unique even for two decisions at the same instant (a retried schedule).
+    pub async fn put_entry(&self, environment: &str, entry: &crate::history::Entry, keep_days: u32) -> Result<(), ShellError> {
+        use std::hash::BuildHasher;
+        let nonce = std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now()) & 0xffff_ffff;
+        let at = entry.sort_key();
+        let id = format!("audit#{environment}#{at}#{nonce:08x}");
+        let record = serde_json::to_string(entry).expect("entries serialize");
+        self.client
+            .put_item()
+            .table_name(self.table)
+            .item("id", s(id))
+            .item("log", s(audit_log(environment, entry.at)))
+            .item("at", s(at))
+            .item("source", s(entry.source.as_str()))
+            .item("record", s(record))
+            .item("expiration", n((entry.at + chrono::Duration::days(i64::from(keep_days))).timestamp()))
+            .send()
+            .await
+            .map_err(|e| ShellError::aws("dynamodb:PutItem", e))?;
+        Ok(())
+    }
+
+    /// The audit trail of `environment` in `[from, to)`: newest first when
+    /// `newest_first`, at most `limit` entries, read a month's partition and a page at a
+    /// time (a Query on [`HISTORY_INDEX`] per page).
+    pub async fn entries(
+        &self,
+        environment: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        newest_first: bool,
+        source: Option<crate::history::Source>,
+        limit: Option<usize>,
+    ) -> Result<Vec<crate::history::Entry>, ShellError> {
+        use crate::history::sort_key;
+        let mut out = Vec::new();
+        if to <= from {
+            return Ok(out);
+        }
+        let mut partitions = months(from, to);
+        if newest_first {
+            partitions.reverse();
+        }
+        // The sort key's condition is inclusive: the last nanosecond before `to`.
+        let (low, high) = (sort_key(from), sort_key(to - chrono::Duration::nanoseconds(1)));
+        for month in partitions {
+            let mut start: Option<HashMap<String, AttributeValue>> = None;
+            loop {
+                let want = limit.map(|l| l.saturating_sub(out.len()));
+                if want == Some(0) {
+                    return Ok(out);
+                }
+                let mut names = HashMap::from([("#log".to_string(), "log".to_string()), ("#at".to_string(), "at".to_string())]);
+                let mut values = HashMap::from([
+                    (":log".to_string(), s(audit_log(environment, month))),
+                    (":low".to_string(), s(&low)),
+                    (":high".to_string(), s(&high)),
+                ]);
+                if let Some(kind) = source {
+                    names.insert("#source".into(), "source".into());
+                    values.insert(":source".into(), s(kind.as_str()));
+                }
+                let page = self
+                    .client
+                    .query()
+                    .table_name(self.table)
+                    .index_name(HISTORY_INDEX)
+                    .key_condition_expression("#log = :log AND #at BETWEEN :low AND :high")
+                    .set_filter_expression(source.map(|_| "#source = :source".to_string()))
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(Some(values))
+                    .scan_index_forward(!newest_first)
+                    .set_limit(want.map(|w| w.min(500) as i32))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| ShellError::aws("dynamodb:Query", e))?;
+                for item in page.items() {
+                    let id = text(item, "id").unwrap_or("an audit item").to_string();
+                    let record = text(item, "record").ok_or_else(|| ShellError::Corrupt {
+                        id: id.clone(),
+                        reason: "no `record` attribute".into(),
+                    })?;
+                    let entry = serde_json::from_str(record).map_err(|e| ShellError::Corrupt { id, reason: e.to_string() })?;
+                    out.push(entry);
+                }
+                match page.last_evaluated_key() {
+                    Some(key) if !key.is_empty() => start = Some(key.clone()),
+                    _ => break,
+                }
+            }
+        }
+        if let Some(limit) = limit {
+            out.truncate(limit);
+        }
+        Ok(out)
+    }
+}
