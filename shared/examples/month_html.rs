@@ -141,7 +141,7 @@ fn october() -> MonthReport {
                 .collect(),
         },
         up_hours: UpHours { scheduled, on_demand, held, total: scheduled + on_demand + held },
-        availability: Availability { business_hours: 190.0, outage_hours: 0.92, percent: Some(99.5) },
+        availability: Availability { since: utc("2026-10-01T00:00:00Z"), business_hours: 190.0, outage_hours: 0.92, percent: Some(99.5) },
         outages,
         mttr_minutes: Some(27.5),
         budget: BudgetEvents { alerts: 1, locks: 0, unlocks: 0 },

@@ -414,10 +414,11 @@ pub fn origin(tick: Option<DateTime<Utc>>, results: Option<&[ProbeResult]>) -> c
         None => "nothing probed".to_string(),
         Some(r) => {
             let failing: Vec<&str> = r.iter().filter(|p| !p.ok).map(|p| p.name.as_str()).collect();
+            let probes = if r.len() == 1 { "1 probe".to_string() } else { format!("{} probes", r.len()) };
             if failing.is_empty() {
-                format!("{} probes ok", r.len())
+                format!("{probes} ok")
             } else {
-                format!("{} probes, failing: {}", r.len(), failing.join(", "))
+                format!("{probes}, failing: {}", failing.join(", "))
             }
         }
     };

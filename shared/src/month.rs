@@ -117,7 +117,11 @@ pub struct UpHours {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Availability {
-    /// Business hours (working days, not holidays) in `[from, through)`.
+    /// Where the measure begins: the month's first instant, or the audit trail's first
+    /// entry when the trail began inside the month (before it nothing is known).
+    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    pub since: DateTime<Utc>,
+    /// Business hours (working days, not holidays) in `[since, through)`.
     pub business_hours: f64,
     /// Outage hours inside them.
     pub outage_hours: f64,
@@ -278,7 +282,10 @@ pub struct MonthInput<'a> {
 /// (an end after `through` shows as `through`). `mttr_minutes` is the mean unclipped
 /// length of the outages that ended in `(from, through]`; `None` without one.
 ///
-/// **Availability.** `business_hours`: the schedule's windows in `[from, through)`;
+/// **Availability.** From `since`: the month's first instant, or the first entry's when
+/// no entry comes before the month (the trail began inside it; `stagingctl` reads a
+/// week before the month, so a trail that merely paused for a quiet week counts as
+/// begun). `business_hours`: the schedule's windows in `[since, through)`;
 /// `outage_hours`: outage time inside them; `percent = 100 × (1 − outage / business)`,
 /// `None` when there are no business hours, or when the trail says nothing at all about
 /// the month's service (no up-time and no outage): a silent trail is not 100 %.
@@ -357,10 +364,10 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
             match billed {
                 Some((_, services)) => {
                     cost_source = CostSource::CostExplorer;
-                    services.iter().map(|s| s.usd).sum()
+                    services.iter().map(|s| s.usd).fold(0.0, add)
                 }
                 None => {
-                    let up_hours: f64 = up.iter().map(|s| hours_between(s.from, s.to)).sum();
+                    let up_hours: f64 = up.iter().map(|s| hours_between(s.from, s.to)).fold(0.0, add);
                     model_usd(input.model, stack_mode, hours_between(day_from, end), up_hours)
                 }
             }
@@ -383,7 +390,7 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
     }
 
     // Up-hours.
-    let sum_kind = |kind: UpKind| spans.iter().filter(|s| s.kind == kind).map(|s| hours_between(s.from, s.to)).sum::<f64>();
+    let sum_kind = |kind: UpKind| spans.iter().filter(|s| s.kind == kind).map(|s| hours_between(s.from, s.to)).fold(0.0, add);
     let (scheduled, on_demand, held) = (sum_kind(UpKind::Scheduled), sum_kind(UpKind::OnDemand), sum_kind(UpKind::Held));
     let up_hours = UpHours { scheduled, on_demand, held, total: scheduled + on_demand + held };
 
@@ -424,14 +431,21 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
         .filter_map(|o| o.to.filter(|&end| from < end && end <= through).map(|end| minutes_between(o.from, end)))
         .collect();
     let mttr_minutes = (!ended.is_empty()).then(|| ended.iter().sum::<f64>() / ended.len() as f64);
-    let business = hours.windows(from, through);
-    let business_hours: f64 = business.iter().map(|w| hours_between(w.start, w.end)).sum();
+    // The trail began inside the month (nothing before `from` among the entries, which
+    // reach back a week): the hours before its first entry are not known, not available.
+    let since = match entries.first() {
+        Some(first) if first.at > from => first.at.min(through),
+        _ => from,
+    };
+    let business = hours.windows(since, through);
+    let business_hours: f64 = business.iter().map(|w| hours_between(w.start, w.end)).fold(0.0, add);
     let outage_hours: f64 = month_outages
         .iter()
         .flat_map(|o| business.iter().map(move |w| hours_between(o.from.max(w.start), o.to.unwrap_or(through).min(w.end))))
-        .sum();
+        .fold(0.0, add);
     let silent = spans.is_empty() && month_outages.is_empty();
     let availability = Availability {
+        since,
         business_hours,
         outage_hours,
         percent: (business_hours > 0.0 && !silent).then(|| 100.0 * (1.0 - outage_hours / business_hours)),
@@ -461,7 +475,7 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
         target_gbp: input.model.target_gbp,
     };
     let projected_gbp = (through < to).then(|| {
-        let rest_up: f64 = hours.windows(through, to).iter().map(|w| hours_between(w.start, w.end)).sum();
+        let rest_up: f64 = hours.windows(through, to).iter().map(|w| hours_between(w.start, w.end)).fold(0.0, add);
         gbp + model_usd(input.model, stack_mode, hours_between(through, to), rest_up) * input.model.gbp_per_usd
     });
 
@@ -512,6 +526,19 @@ impl Calendar {
             .collect();
         Self { from, to, through: now.max(from).min(to), days }
     }
+}
+
+/// The month's first instant and the next month's (local midnights in the business
+/// hours' time zone, as UTC): the span `stagingctl report --month` reads the trail for.
+pub fn bounds(month: crate::state::BudgetPeriod, hours: &BusinessHours) -> (DateTime<Utc>, DateTime<Utc>) {
+    let calendar = Calendar::of(month, hours, DateTime::<Utc>::MIN_UTC);
+    (calendar.from, calendar.to)
+}
+
+/// `a + b`, for folds: a sum that starts from +0.0, as `Iterator::sum` of floats does not
+/// (an empty sum is -0.0, which prints as "-0.0 h").
+fn add(a: f64, b: f64) -> f64 {
+    a + b
 }
 
 /// Seconds in a span, to the microsecond (to the millisecond for spans of centuries).
@@ -688,7 +715,7 @@ fn model_usd(model: &CostModel, stack_mode: bool, hours: f64, up: f64) -> f64 {
             };
             c.hourly_usd * billed
         })
-        .sum()
+        .fold(0.0, add)
 }
 
 const NO_DATA: &str = "no data";
@@ -949,7 +976,7 @@ mod tests {
         assert_eq!(kinds, DeployKind::ALL.map(|k| (k, 0, None, None)));
         assert_eq!(r.up_hours, UpHours { scheduled: 0.0, on_demand: 0.0, held: 0.0, total: 0.0 });
         // 2–6 and 9–13 November.
-        assert_eq!(r.availability, Availability { business_hours: 100.0, outage_hours: 0.0, percent: None });
+        assert_eq!(r.availability, Availability { since: r.from, business_hours: 100.0, outage_hours: 0.0, percent: None });
         assert_eq!((r.outages.len(), r.mttr_minutes), (0, None));
         assert_eq!(r.budget, BudgetEvents { alerts: 0, locks: 0, unlocks: 0 });
         assert_eq!(r.lifecycle, Lifecycle { transitions: 0, automated: 0, percent: None });
@@ -1163,10 +1190,37 @@ mod tests {
     }
 
     #[test]
+    fn availability_is_measured_from_the_trails_first_entry_when_it_began_inside_the_month() {
+        let config = london();
+        let state = down();
+        // Installed on Monday 23 November at 07:59:59.5; up 08:00–18:00 and 15 minutes out.
+        let entries = [
+            entry("2026-11-23T07:59:59.500Z", Source::Operator, vec![]),
+            entry("2026-11-23T18:00:00.250Z", Source::Schedule, vec![up("2026-11-23T08:00:00.250Z", "2026-11-23T18:00:00.250Z", false)]),
+            entry("2026-11-23T11:10:00.500Z", Source::Health, vec![health("2026-11-23T11:05:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)]),
+            entry("2026-11-23T11:25:00.500Z", Source::Health, vec![health("2026-11-23T11:20:00.500Z", HealthStatus::Unhealthy, HealthStatus::Healthy)]),
+        ];
+        let r = run(Case { month: "2026-11", entries: &entries, state: &state, bill: None, config: &config, now: "2026-11-24T00:00:00.250Z" });
+        let a = &r.availability;
+        assert_eq!(a.since, utc("2026-11-23T07:59:59.500Z"), "not the 1st: nothing was known before");
+        assert_close(a.business_hours, 10.0, "Monday's ten hours, not 15 working days'");
+        assert_close(a.outage_hours, 0.25, "outage");
+        assert_close(a.percent.unwrap(), 100.0 * (1.0 - 0.25 / 10.0), "percent");
+        // With an entry before the month, the whole month is measured.
+        let mut earlier = entries.to_vec();
+        earlier.push(entry("2026-10-30T18:00:00.500Z", Source::Schedule, vec![]));
+        let r = run(Case { month: "2026-11", entries: &earlier, state: &state, bill: None, config: &config, now: "2026-11-24T00:00:00.250Z" });
+        assert_eq!(r.availability.since, r.from);
+        assert_close(r.availability.business_hours, 160.0, "2–6, 9–13, 16–20 and 23 November");
+    }
+
+    #[test]
     fn a_month_across_the_autumn_clock_change_follows_local_time() {
         let config = london();
         let state = down();
         let entries = [
+            // The trail reaches back before the month (the last teardown of September).
+            entry("2026-09-30T17:00:00.500Z", Source::Schedule, vec![]),
             // Friday 23 October (BST: business hours 07:00–17:00 UTC), up from 07:30 to 18:30 local.
             entry("2026-10-23T17:30:00.500Z", Source::Schedule, vec![up("2026-10-23T06:30:00.500Z", "2026-10-23T17:30:00.500Z", false)]),
             entry("2026-10-23T07:05:00.500Z", Source::Health, vec![health("2026-10-23T06:50:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)]),

@@ -688,7 +688,7 @@ mod tests {
                     .collect(),
             },
             up_hours: UpHours { scheduled: 190.0, on_demand: 10.0, held: 4.5, total: 204.5 },
-            availability: Availability { business_hours: 190.0, outage_hours: 0.5, percent: Some(99.7) },
+            availability: Availability { since: utc("2026-10-01T00:00:00Z"), business_hours: 190.0, outage_hours: 0.5, percent: Some(99.7) },
             outages: vec![outage],
             mttr_minutes: Some(30.0),
             budget: BudgetEvents { alerts: 1, locks: 1, unlocks: 0 },
