@@ -329,3 +329,80 @@ async fn github_secrets_are_read_from_secrets_manager_when_named_by_arn() {
     assert!(err.is_refusal() && !err.sent, "{err}");
     assert!(err.to_string().contains("no token: secretsmanager:GetSecretValue failed"), "{err}");
 }
+
+/// The audit trail's store: entries across a month boundary read back newest or oldest
+/// first, a page at a time, bounded exactly (`until` excluded, to the nanosecond),
+/// filtered by source, with a TTL `STAGING_HISTORY_DAYS` after each decision.
+#[tokio::test]
+async fn the_audit_trail_reads_back_in_order_across_months_and_pages() {
+    use staging_core::history::{Entry, Source};
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let store = Executor::new(&clients, &config).store().unwrap();
+    let entry = |at: &str, source: Source| Entry {
+        at: utc(at),
+        source,
+        who: "test".into(),
+        input: "{}".into(),
+        summary: format!("decided at {at}"),
+        actions: vec!["did a thing".into()],
+        errors: Vec::new(),
+        version: Some(7),
+        events: Vec::new(),
+    };
+    // Two at the same instant (a retried schedule) are both kept.
+    let written = [
+        entry("2026-10-31T23:59:59.999999999Z", Source::Schedule),
+        entry("2026-11-01T00:00:00.000000001Z", Source::Operator),
+        entry("2026-11-01T00:00:00.000000001Z", Source::Schedule),
+        entry("2026-11-01T00:00:00.5Z", Source::Health),
+        entry("2026-11-02T08:00:00.25Z", Source::Schedule),
+    ];
+    for e in &written {
+        store.put_entry("staging", e, config.history_days).await.unwrap();
+    }
+    // Another environment's trail is not read.
+    store.put_entry("other", &written[4], 400).await.unwrap();
+
+    let (from, to) = (utc("2026-10-31T00:00:00Z"), utc("2026-11-02T08:00:00.25Z"));
+    let newest = store.entries("staging", from, to, true, None, None).await.unwrap();
+    let ats: Vec<String> = newest.iter().map(|e| e.sort_key()).collect();
+    assert_eq!(
+        ats,
+        [
+            "2026-11-01T00:00:00.500000000Z",
+            "2026-11-01T00:00:00.000000001Z",
+            "2026-11-01T00:00:00.000000001Z",
+            "2026-10-31T23:59:59.999999999Z",
+        ],
+        "newest first, both months, `to` itself excluded"
+    );
+    assert_eq!(newest[3], written[0], "an entry comes back as it was written");
+    let oldest = store.entries("staging", from, to + Duration::nanoseconds(1), false, None, None).await.unwrap();
+    assert_eq!(oldest.first(), Some(&written[0]));
+    assert_eq!(oldest.last(), Some(&written[4]), "`to` one nanosecond later includes it");
+
+    // A limit that ends inside the older month, and one page of one item at a time.
+    let two = store.entries("staging", from, to, true, None, Some(2)).await.unwrap();
+    assert_eq!(two.iter().map(|e| e.at).collect::<Vec<_>>(), [written[3].at, written[1].at]);
+    let four = store.entries("staging", from, to, true, None, Some(4)).await.unwrap();
+    assert_eq!(four.last().map(|e| e.at), Some(written[0].at), "the limit reaches into October");
+
+    let schedule = store.entries("staging", from, utc("2026-12-01T00:00:00Z"), true, Some(Source::Schedule), Some(2)).await.unwrap();
+    assert_eq!(schedule.iter().map(|e| (e.source, e.at)).collect::<Vec<_>>(), [(Source::Schedule, written[4].at), (Source::Schedule, written[2].at)]);
+    assert!(store.entries("staging", to, from, true, None, None).await.unwrap().is_empty(), "an empty span reads nothing");
+
+    // Each item expires `STAGING_HISTORY_DAYS` (400) after its decision.
+    let items = clients
+        .dynamodb
+        .scan()
+        .table_name(&env["STAGING_TABLE"])
+        .filter_expression("begins_with(id, :audit)")
+        .expression_attribute_values(":audit", aws_sdk_dynamodb::types::AttributeValue::S("audit#staging#2026-11-02".into()))
+        .send()
+        .await
+        .unwrap();
+    let expiration = items.items()[0]["expiration"].as_n().unwrap().parse::<i64>().unwrap();
+    assert_eq!(expiration, (written[4].at + Duration::days(400)).timestamp());
+}
