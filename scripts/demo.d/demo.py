@@ -221,7 +221,26 @@ class World:
         self.cfn = boto3.client("cloudformation", **kw)
         self.elb = boto3.client("elbv2", **kw)
         self.route53 = boto3.client("route53", **kw)
+        self.dynamodb = boto3.client("dynamodb", **kw)
         self.zone = None
+
+    def history(self, months):
+        """The audit trail the functions kept (the table's `history` index), oldest first."""
+        environment = self.env.get("STAGING_ENVIRONMENT", "staging")
+        out = []
+        for month in months:
+            kw = dict(
+                TableName=self.env["STAGING_TABLE"], IndexName="history",
+                KeyConditionExpression="#log = :log", ExpressionAttributeNames={"#log": "log"},
+                ExpressionAttributeValues={":log": {"S": f"audit#{environment}#{month}"}},
+            )
+            while True:
+                page = self.dynamodb.query(**kw)
+                out += [json.loads(item["record"]["S"]) for item in page["Items"]]
+                if "LastEvaluatedKey" not in page:
+                    break
+                kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return sorted(out, key=lambda e: e["at"])
 
     def desired(self):
         s = self.ecs.describe_services(cluster=self.env["STAGING_CLUSTER"], services=[self.env["STAGING_SERVICE"]])["services"][0]
@@ -411,9 +430,22 @@ def main():
             time.sleep(0.1)
         timeline = (replay_stack if args.stack else replay)(args, day, clock, world, github, app, cargo_lambda, work)
         print_timeline(timeline)
+        watch_log.flush()
+        trail = [
+            {k: e.get(k) for k in ("at", "source", "who", "summary", "events")}
+            for e in world.history(sorted({day.strftime("%Y-%m"), (day - dt.timedelta(days=1)).strftime("%Y-%m")}))
+        ]
+        metrics = emf_lines(work / "watch.log")
+        print(
+            f"\nthe audit trail kept {len(trail)} decisions (stagingctl history); the functions printed "
+            f"{sum(1 for m in metrics if 'Decisions' in m['names'])} Decisions metrics "
+            f"and {sum(1 for m in metrics if 'Decisions' not in m['names'])} others (CloudWatch EMF)",
+            flush=True,
+        )
         if args.json:
             mode = "stack" if args.stack else "scale"
-            json_out.write_text(json.dumps({"date": args.date, "mode": mode, "steps": timeline}, indent=1) + "\n")
+            document = {"date": args.date, "mode": mode, "steps": timeline, "history": trail, "metrics": metrics}
+            json_out.write_text(json.dumps(document, indent=1) + "\n")
             log(f"wrote {args.json}")
         failed = [s for s in timeline if not s["ok"]]
         if args.exit:
@@ -432,6 +464,27 @@ def main():
         pass
     finally:
         stop_watch()
+
+
+def emf_lines(path):
+    """The CloudWatch embedded-metric-format lines the functions printed under cargo lambda
+    watch: each line's metric names and dimension values, in order."""
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        start = line.find("{")
+        if '"_aws"' not in line or start < 0:
+            continue
+        try:
+            doc = json.loads(line[start:])
+        except ValueError:
+            continue
+        if not isinstance(doc.get("_aws"), dict):
+            continue
+        directive = doc["_aws"]["CloudWatchMetrics"][0]
+        names = [m["Name"] for m in directive["Metrics"]]
+        dims = sorted({d for group in directive["Dimensions"] for d in group})
+        out.append({"names": names, "dimensions": {d: doc.get(d) for d in dims}, "values": {n: doc.get(n) for n in names}})
+    return out
 
 
 def at(base, hhmm, ms=250):

@@ -227,7 +227,8 @@ pub fn parse_event(event: serde_json::Value, config: &Config) -> Result<Lifecycl
 
 /// Where a lifecycle command came from, for the audit trail: an operator (who they
 /// said they are), a schedule, or the pause stack's status event. `event` is what the
-/// function was sent.
+/// function was sent (only its stack-event fields are read; the input line is the
+/// parsed command).
 pub fn origin(command: &Command, event: &serde_json::Value) -> crate::history::Origin {
     use crate::history::{Origin, Source};
     if event.get("detail-type").and_then(|d| d.as_str()) == Some(STACK_STATUS_CHANGE) {
@@ -235,13 +236,20 @@ pub fn origin(command: &Command, event: &serde_json::Value) -> crate::history::O
         let status = event.pointer("/detail/status-details/status").and_then(|v| v.as_str()).unwrap_or("a status");
         return Origin::new(Source::Stack, "cloudformation", format!("{STACK_STATUS_CHANGE}: {stack} {status}"));
     }
-    let input = event.to_string();
+    // What was understood, not what was sent: a field the command does not know (a note,
+    // a pasted token) never reaches the trail.
+    let input = serde_json::to_string(command).expect("commands serialize");
     match command {
         Command::Up { who, .. }
         | Command::Down { who }
         | Command::Hold { who, .. }
         | Command::Release { who }
         | Command::Unlock { who } => Origin::new(Source::Operator, who.as_str(), input),
+        // Scheduler always fills in the time; a startup or teardown without it was sent by
+        // hand (`stagingctl invoke`, the console), and is not automation.
+        Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None } | ScheduledCommand::Startup { scheduled_time: None }) => {
+            Origin::new(Source::Operator, "by hand", input)
+        }
         Command::Scheduled(scheduled) => {
             let name = match scheduled {
                 ScheduledCommand::Teardown { .. } => "teardown",

@@ -132,16 +132,17 @@ pub fn for_entry(environment: &str, entry: &Entry) -> Vec<String> {
                     &[env, ("Kind", kind), ("Outcome", outcome)],
                     &[(DEPLOYMENTS, 1.0, "Count")],
                 ));
-                if *status == DeploymentStatus::Succeeded {
-                    let secs = match run_secs {
-                        Some(secs) => *secs as f64,
-                        None => seconds(*finished_at - started_at.unwrap_or(*requested_at)),
-                    };
+                let secs = match run_secs {
+                    Some(secs) => *secs as f64,
+                    None => seconds(*finished_at - started_at.unwrap_or(*requested_at)),
+                };
+                // A negative duration (clocks apart) is unknown, as in the month's figures.
+                if *status == DeploymentStatus::Succeeded && secs >= 0.0 {
                     lines.push(line(
                         *finished_at,
                         &[&[ENVIRONMENT], &[ENVIRONMENT, "Kind"]],
                         &[env, ("Kind", kind)],
-                        &[(DEPLOY_DURATION, secs.max(0.0), "Seconds")],
+                        &[(DEPLOY_DURATION, secs, "Seconds")],
                     ));
                 }
             }
@@ -165,7 +166,7 @@ pub fn for_entry(environment: &str, entry: &Entry) -> Vec<String> {
             Event::BudgetLocked { .. } => {
                 lines.push(line(entry.at, &[&[ENVIRONMENT]], &[env], &[(BUDGET_LOCKS, 1.0, "Count")]));
             }
-            Event::Phase { .. } | Event::BudgetUnlocked => {}
+            Event::Phase { .. } | Event::BudgetAlert | Event::BudgetUnlocked => {}
         }
     }
     lines

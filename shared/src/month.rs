@@ -131,7 +131,7 @@ pub struct Availability {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BudgetEvents {
-    /// Budget alerts decided (entries from the budget topic).
+    /// Budget alerts handled (each once, however often SNS delivered it).
     pub alerts: u32,
     pub locks: u32,
     pub unlocks: u32,
@@ -290,7 +290,8 @@ pub struct MonthInput<'a> {
 /// `None` when there are no business hours, or when the trail says nothing at all about
 /// the month's service (no up-time and no outage): a silent trail is not 100 %.
 ///
-/// **Budget.** `alerts`: entries in the month from [`Source::Budget`]; `locks` and
+/// **Budget.** `alerts`: [`Event::BudgetAlert`]s in the month (an alert handled for the
+/// first time; a redelivery is not counted); `locks` and
 /// `unlocks`: [`Event::BudgetLocked`] and [`Event::BudgetUnlocked`] in the month.
 ///
 /// **Lifecycle.** `transitions`: [`Event::Phase`] in the month; `automated`: those whose
@@ -453,7 +454,7 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
 
     // Budget and lifecycle.
     let budget = BudgetEvents {
-        alerts: month_entries.iter().filter(|e| e.source == Source::Budget).count() as u32,
+        alerts: month_events().filter(|(_, ev)| matches!(ev, Event::BudgetAlert)).count() as u32,
         locks: month_events().filter(|(_, ev)| matches!(ev, Event::BudgetLocked { .. })).count() as u32,
         unlocks: month_events().filter(|(_, ev)| matches!(ev, Event::BudgetUnlocked)).count() as u32,
     };
@@ -630,6 +631,9 @@ fn finished_deployments(entries: &[&Entry], from: DateTime<Utc>, through: DateTi
         })
         .collect();
     deploys.sort_by_key(|d| d.finished_at);
+    // One deployment once, however often it was recorded finished (a redelivered run,
+    // an entry written twice).
+    deploys.dedup_by(|a, b| a.sha == b.sha && a.finished_at == b.finished_at && a.status == b.status);
     deploys
 }
 
@@ -1045,8 +1049,10 @@ mod tests {
             entry("2026-11-07T10:05:00.500Z", HealthCheck, vec![health("2026-11-07T10:05:00.500Z", Unknown, Healthy)]),
             entry("2026-11-07T12:30:00.500Z", Schedule, vec![phase(Up, Down), up("2026-11-07T10:00:00.500Z", "2026-11-07T12:30:00.500Z", true)]),
             // The budget.
-            entry("2026-11-20T09:00:00.250Z", Budget, vec![]),
-            entry("2026-11-25T09:00:00.250Z", Budget, vec![Event::BudgetLocked { reason: "actual over 100 %".into() }]),
+            entry("2026-11-20T09:00:00.250Z", Budget, vec![Event::BudgetAlert]),
+            // The same alert delivered again: answered "already handled", not counted.
+            entry("2026-11-20T09:00:07.250Z", Budget, vec![]),
+            entry("2026-11-25T09:00:00.250Z", Budget, vec![Event::BudgetAlert, Event::BudgetLocked { reason: "actual over 100 %".into() }]),
             entry("2026-11-26T10:00:00.250Z", Operator, vec![Event::BudgetUnlocked]),
             // After the month.
             entry("2026-12-01T08:00:00.250Z", Schedule, vec![phase(Down, Up)]),
@@ -1069,7 +1075,7 @@ mod tests {
         assert_eq!((r.from, r.to, r.through), (utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"), utc("2026-12-01T00:00:00Z")));
         assert_eq!(r.days.len(), 30);
         assert!(r.days.iter().all(|d| !d.future));
-        assert_eq!(r.decisions, 26);
+        assert_eq!(r.decisions, 27, "a redelivered alert is a decision too");
 
         // Deployments: 8 succeeded, 1 failed, 1 cancelled; the one in progress and October's ignored.
         let d = &r.deployments;

@@ -268,9 +268,13 @@ impl WorkflowRun {
     /// `requested` or `completed`.
     pub fn origin(&self, what: &str, delivery: &str) -> crate::history::Origin {
         let conclusion = self.conclusion.as_deref().map(|c| format!(" {c}")).unwrap_or_default();
+        let who = match (&self.triggering_actor, &self.actor) {
+            (None, None) => "github",
+            _ => self.started_by(),
+        };
         crate::history::Origin::new(
             crate::history::Source::Webhook,
-            "github",
+            who,
             format!(
                 "workflow_run {what}{conclusion}: {} run {} on {} (delivery {delivery})",
                 if self.path.is_empty() { "the deploy workflow" } else { &self.path },
