@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use staging_core::shell::ShellError;
 use staging_core::shell::executor::Executor;
-use staging_core::shell::store::Claim;
+use staging_core::shell::store::{Claim, Store};
 use staging_core::shell::{budgets, ecs::RESTORE_COUNT_TAG};
 use staging_core::{Notification, NotificationEvent, Severity};
 use staging_system_tests::{clients, config, drain_team_queue, reset, serial};
@@ -360,10 +360,10 @@ async fn the_audit_trail_reads_back_in_order_across_months_and_pages() {
         entry("2026-11-02T08:00:00.25Z", Source::Schedule),
     ];
     for e in &written {
-        store.put_entry("staging", e, config.history_days).await.unwrap();
+        store.put_entry("staging", &Store::new_entry_id("staging", e), e, config.history_days).await.unwrap();
     }
     // Another environment's trail is not read.
-    store.put_entry("other", &written[4], 400).await.unwrap();
+    store.put_entry("other", &Store::new_entry_id("other", &written[4]), &written[4], 400).await.unwrap();
 
     let (from, to) = (utc("2026-10-31T00:00:00Z"), utc("2026-11-02T08:00:00.25Z"));
     let newest = store.entries("staging", from, to, true, None, None).await.unwrap();
@@ -405,4 +405,50 @@ async fn the_audit_trail_reads_back_in_order_across_months_and_pages() {
         .unwrap();
     let expiration = items.items()[0]["expiration"].as_n().unwrap().parse::<i64>().unwrap();
     assert_eq!(expiration, (written[4].at + Duration::days(400)).timestamp());
+}
+
+/// A decision's audit item is committed with the state or not at all: a lost race
+/// writes neither, a won one both, and the entry written after acting replaces it.
+#[tokio::test]
+async fn a_decisions_entry_is_committed_with_the_state_or_not_at_all() {
+    use staging_core::history::{Entry, Event, Source};
+    use staging_core::state::{EnvironmentState, Phase};
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let store = Executor::new(&clients, &config).store().unwrap();
+    let at = utc("2026-11-24T18:00:00.500000001Z");
+    let (from, to) = (utc("2026-11-24T00:00:00Z"), utc("2026-11-25T00:00:00Z"));
+    let loaded = store.load("staging").await.unwrap();
+    let mut next = loaded.clone();
+    next.phase = Phase::Stopping;
+    let entry = Entry {
+        at,
+        source: Source::Schedule,
+        who: "teardown".into(),
+        input: "{}".into(),
+        summary: "stopping".into(),
+        actions: Vec::new(),
+        errors: Vec::new(),
+        version: Some(loaded.version + 1),
+        events: vec![Event::Phase { from: loaded.phase, to: Phase::Stopping }],
+    };
+    let id = Store::committed_entry_id("staging", &entry, loaded.version + 1);
+
+    // A stale version: the race is lost, and neither item is written.
+    let stale = EnvironmentState { version: loaded.version + 5, ..next.clone() };
+    let lost = store.commit_with_entry(&stale, &id, &entry, 400).await.unwrap_err();
+    assert!(matches!(lost, ShellError::Conflict { .. }), "{lost}");
+    assert_eq!(store.load("staging").await.unwrap(), loaded, "the state is as it was");
+    assert!(store.entries("staging", from, to, true, None, None).await.unwrap().is_empty(), "no entry for a decision not committed");
+
+    // Won: both.
+    let committed = store.commit_with_entry(&next, &id, &entry, 400).await.unwrap();
+    assert_eq!((committed.version, store.load("staging").await.unwrap().phase), (loaded.version + 1, Phase::Stopping));
+    assert_eq!(store.entries("staging", from, to, true, None, None).await.unwrap(), [entry.clone()]);
+
+    // After acting, the same item gets what was done.
+    let done = Entry { actions: vec!["scaled the service to 0".into()], ..entry.clone() };
+    store.put_entry("staging", &id, &done, 400).await.unwrap();
+    assert_eq!(store.entries("staging", from, to, true, None, None).await.unwrap(), [done], "replaced, not added");
 }

@@ -48,6 +48,8 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
             history::sort_key(until)
         )));
     }
+    // Nothing older than the trail keeps exists: no month of queries for it.
+    let since = since.max(Utc::now() - chrono::Duration::days(i64::from(config.history_days) + 1));
     let kind = args.kind.as_deref().map(Source::parse).transpose().map_err(|e| CliError::Input(format!("--kind: {e}")))?;
     if args.limit == 0 {
         return Err(CliError::Input("--limit must be at least 1".into()));

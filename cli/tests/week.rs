@@ -111,19 +111,19 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
     let store = executor.store().unwrap();
 
     let lifecycle = async |event: Value, at: &str| {
-        let out = lifecycle::handle(&executor, event, utc(at)).await.unwrap();
+        let out = Box::pin(lifecycle::handle(&executor, event, utc(at))).await.unwrap();
         out["summary"].as_str().unwrap_or_default().to_string()
     };
     let schedule = |command: &str, due: &str| json!({"command": command, "scheduled_time": due});
     let deliver = async |event: &str, delivery: &str, body: Vec<u8>, at: &str| {
-        let response = github_webhook::handle(&webhook, &signed_request(SECRET, event, delivery, &body), utc(at)).await;
+        let response = Box::pin(github_webhook::handle(&webhook, &signed_request(SECRET, event, delivery, &body), utc(at))).await;
         let status = response.status().as_u16();
         let body: Value = serde_json::from_slice(response.body()).unwrap();
         assert!(status < 300, "{event} {delivery}: {status} {body}");
         body
     };
     let tick = async |due: &str, at: &str| {
-        health_check::handle(&executor, &prober, json!({"command": "health", "scheduled_time": due}), utc(at)).await.unwrap()
+        Box::pin(health_check::handle(&executor, &prober, json!({"command": "health", "scheduled_time": due}), utc(at))).await.unwrap()
     };
 
     // The Friday before: the scheduled teardown.
@@ -176,12 +176,21 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
         }
     }
 
+    // Friday night: AWS Budgets says the month is over budget (delivered twice, as SNS
+    // may); carol's start is then refused.
+    let alert: Value = serde_json::from_str(&std::fs::read_to_string(staging_system_tests::repo_root().join("events/budget-alert.actual-over.json")).unwrap()).unwrap();
+    // Boxed: the handlers' futures are large in a debug build.
+    Box::pin(budget_alert::handle(&executor, alert.clone(), utc("2026-11-27T22:30:00.500Z"))).await.unwrap();
+    Box::pin(budget_alert::handle(&executor, alert, utc("2026-11-27T22:31:00.500Z"))).await.unwrap();
+    let refused = Box::pin(lifecycle::handle(&executor, json!({"command": "up", "who": "carol", "reason": "late fix"}), utc("2026-11-27T22:45:00.750Z"))).await;
+    assert!(refused.is_err(), "{refused:?}");
+
     // ---- The audit trail, through the CLI ----
     let week = stagingctl(&env, &["history", "--since", "2026-11-23", "--until", "2026-11-27", "--json"]).json();
     let week = week.as_array().unwrap();
     let ats: Vec<DateTime<Utc>> = week.iter().map(|e| utc(e["at"].as_str().unwrap())).collect();
     assert!(ats.windows(2).all(|w| w[0] >= w[1]), "newest first: {ats:?}");
-    assert_eq!(ats.first(), Some(&utc("2026-11-27T18:00:00.500Z")), "the Friday teardown, sub-second kept");
+    assert_eq!(ats.first(), Some(&utc("2026-11-27T22:45:00.750Z")), "carol's refused start, sub-second kept");
     assert_eq!(ats.last(), Some(&utc("2026-11-23T08:00:00.250Z")), "Monday's startup");
     for e in week {
         for key in ["at", "source", "who", "summary", "actions", "input"] {
@@ -197,8 +206,17 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
     assert_eq!(webhook.len(), 4, "{webhook:#?}");
     assert!(webhook.iter().all(|e| !e["input"].as_str().unwrap().contains("ghp_")), "no token in an input");
     let operator = by("operator");
-    assert_eq!(operator.len(), 1, "{operator:#?}");
-    assert_eq!((operator[0]["who"].as_str(), operator[0]["at"].as_str()), (Some("carol"), Some("2026-11-25T20:00:00.125Z")));
+    assert_eq!(operator.len(), 2, "{operator:#?}");
+    assert_eq!((operator[1]["who"].as_str(), operator[1]["at"].as_str()), (Some("carol"), Some("2026-11-25T20:00:00.125Z")));
+    // A refusal changes nothing, but the trail says who asked and why it was refused.
+    assert_eq!((operator[0]["who"].as_str(), operator[0]["version"].as_u64()), (Some("carol"), None), "{:#}", operator[0]);
+    assert!(operator[0]["summary"].as_str().unwrap().starts_with("refused: "), "{:#}", operator[0]);
+    assert_eq!(operator[0]["errors"].as_array().map(Vec::len), Some(1), "{:#}", operator[0]);
+    // The alert and its redelivery are both decisions; only the first locked.
+    let budget = by("budget");
+    assert_eq!(budget.len(), 2, "{budget:#?}");
+    assert!(budget[0]["summary"].as_str().unwrap().starts_with("already handled"), "{:#}", budget[0]);
+    assert_eq!(budget[1]["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect::<Vec<_>>(), ["budget_alert", "budget_locked"]);
     // Quiet ticks are not kept; the two that changed health are, with their event.
     let health = by("health");
     let changes: Vec<(&str, &str)> = health
@@ -211,7 +229,7 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
     assert!(health.len() < 7, "a tick that only counted is not kept: {health:#?}");
 
     // --kind filters; --since/--until are the team's days.
-    let operator_only = stagingctl(&env, &["history", "--since", "2026-11-20", "--kind", "operator", "--json"]).json();
+    let operator_only = stagingctl(&env, &["history", "--since", "2026-11-20", "--until", "2026-11-26", "--kind", "operator", "--json"]).json();
     assert_eq!(operator_only.as_array().unwrap().len(), 1, "{operator_only}");
     let wednesday = stagingctl(&env, &["history", "--since", "2026-11-25", "--until", "2026-11-25", "--json"]).json();
     let wednesday: Vec<&str> = wednesday.as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap()).collect();
@@ -251,6 +269,7 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
     assert_eq!(a["since"], "2026-11-20T18:00:00.512Z", "{a}");
     assert_eq!((a["business_hours"].as_f64(), a["outage_hours"].as_f64()), (Some(50.0), Some(0.25)), "{a}");
     assert_eq!(a["percent"].as_f64(), Some(100.0 * (1.0 - 0.25 / 50.0)));
+    assert_eq!(report["budget"], json!({"alerts": 1, "locks": 1, "unlocks": 0}), "a redelivered alert counts once");
     let lifecycle_figures = &report["lifecycle"];
     assert!(lifecycle_figures["automated"].as_u64() < lifecycle_figures["transitions"].as_u64(), "the operator's start is not automated: {lifecycle_figures}");
     let targets: Vec<(&str, Option<bool>)> = report["targets"].as_array().unwrap().iter().map(|t| (t["key"].as_str().unwrap(), t["met"].as_bool())).collect();

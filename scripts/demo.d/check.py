@@ -45,6 +45,28 @@ SCENARIO_STACK = [
 ]
 STACK_FRONT_DOOR = [False, False, True, True, True, True, False]
 
+# The audit trail the day leaves (oldest first): (source, who, events). Two health ticks
+# that only counted (the first 503, the first good answer) and the daily report (it
+# decides nothing) are not kept.
+HISTORY = [
+    ("schedule", "teardown", ["phase"]),
+    ("schedule", "startup", ["phase"]),
+    ("webhook", "alice", []),
+    ("webhook", "bob", []),
+    ("webhook", "alice", ["deployment"]),
+    ("health", "health-check", ["health"]),
+    ("health", "health-check", ["health"]),
+    ("health", "health-check", ["health"]),
+    ("webhook", "dave", []),
+    ("webhook", "dave", ["deployment"]),
+    ("schedule", "teardown", ["phase", "up_window"]),
+    ("operator", "carol", ["phase"]),
+    ("schedule", "hold-expiry", ["phase", "up_window"]),
+    ("budget", "AWS Budgets", ["budget_alert", "budget_locked"]),
+    ("schedule", "startup", []),
+    ("webhook", "dave", []),
+]
+
 
 def main():
     document = json.load(open(sys.argv[1]))
@@ -83,11 +105,33 @@ def main():
         types = [d["deployment_type"] for d in step["dispatches"]]
         if types != dispatched:
             problems.append(f"{where}: dispatches {types}, expected {dispatched}")
+    if not stack:
+        problems += check_history(document.get("history", []), document.get("metrics", []))
     for p in problems:
         print(f"demo timeline: {p}", file=sys.stderr)
     if problems:
         sys.exit(1)
-    print(f"demo timeline ({document.get('mode', 'scale')} mode): {len(timeline)} steps as the scenario says", file=sys.stderr)
+    trail = "" if stack else f", and its {len(document.get('history', []))} decisions kept and measured as expected"
+    print(f"demo timeline ({document.get('mode', 'scale')} mode): {len(timeline)} steps as the scenario says{trail}", file=sys.stderr)
+
+
+def check_history(trail, metrics):
+    """The audit trail the functions kept through cargo lambda watch, and the EMF lines they
+    printed: one Decisions metric per kept decision, from the same source, in order."""
+    problems = []
+    got = [(e["source"], e["who"], [ev["event"] for ev in e.get("events") or []]) for e in trail]
+    if got != HISTORY:
+        problems.append(f"audit trail {got}, expected {HISTORY}")
+    if [e["at"] for e in trail] != sorted(e["at"] for e in trail):
+        problems.append("audit trail out of order")
+    decisions = [m["dimensions"].get("Source") for m in metrics if "Decisions" in m["names"]]
+    if decisions != [e["source"] for e in trail]:
+        problems.append(f"Decisions metrics by source {decisions}, expected one per kept decision {[e['source'] for e in trail]}")
+    names = {n for m in metrics for n in m["names"]}
+    for name in ["Deployments", "DeployDuration", "UpMinutes", "HealthTransitions", "BudgetLocks"]:
+        if name not in names:
+            problems.append(f"no {name} metric was printed")
+    return problems
 
 
 if __name__ == "__main__":

@@ -92,6 +92,19 @@ try:
 except ClientError as e:
     if code(e) != "ResourceInUseException":
         raise
+    # A table from before the audit trail: add its index.
+    indexes = ddb.describe_table(TableName=names["table"])["Table"].get("GlobalSecondaryIndexes", [])
+    if not any(i["IndexName"] == "history" for i in indexes):
+        ddb.update_table(
+            TableName=names["table"],
+            AttributeDefinitions=[{"AttributeName": "log", "AttributeType": "S"}, {"AttributeName": "at", "AttributeType": "S"}],
+            GlobalSecondaryIndexUpdates=[{"Create": {
+                "IndexName": "history",
+                "KeySchema": [{"AttributeName": "log", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }}],
+        )
+        log(f"added the history index to {names['table']}")
 ddb.update_time_to_live(TableName=names["table"], TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"})
 
 # SNS topic for the team, and an SQS queue subscribed to it so what is published can be read.

@@ -294,9 +294,10 @@ fn after_time(state: &EnvironmentState, requested_at: DateTime<Utc>) -> DateTime
 }
 
 /// Whether a decision is kept: all are, but a health tick that changed nothing but
-/// its counters, did nothing and failed at nothing (288 a day saying "healthy").
-pub fn worth_keeping(source: Source, events: &[Event], actions: &[String], errors: &[String]) -> bool {
-    source != Source::Health || !events.is_empty() || !actions.is_empty() || !errors.is_empty()
+/// its counters, did nothing (`acted`) and failed at nothing (288 a day saying
+/// "healthy").
+pub fn worth_keeping(source: Source, events: &[Event], acted: bool, failed: bool) -> bool {
+    source != Source::Health || !events.is_empty() || acted || failed
 }
 
 /// A `--since`/`--until` bound: an RFC 3339 instant, or a date (`2026-11-24`) meaning
@@ -461,19 +462,18 @@ mod tests {
 
     #[test]
     fn only_a_health_tick_that_did_nothing_is_not_kept() {
-        let some = vec!["x".to_string()];
         let event = vec![Event::BudgetAlert];
         #[rustfmt::skip]
-        let table: [(Source, &[Event], &[String], &[String], bool); 6] = [
-            (Source::Health, &[], &[], &[], false),
-            (Source::Health, &event, &[], &[], true),
-            (Source::Health, &[], &some, &[], true),
-            (Source::Health, &[], &[], &some, true),
-            (Source::Schedule, &[], &[], &[], true),
-            (Source::Operator, &[], &[], &[], true),
+        let table: [(Source, &[Event], bool, bool, bool); 6] = [
+            (Source::Health, &[], false, false, false),
+            (Source::Health, &event, false, false, true),
+            (Source::Health, &[], true, false, true),
+            (Source::Health, &[], false, true, true),
+            (Source::Schedule, &[], false, false, true),
+            (Source::Operator, &[], false, false, true),
         ];
-        for (source, events, actions, errors, kept) in table {
-            assert_eq!(worth_keeping(source, events, actions, errors), kept, "{source} {events:?} {actions:?} {errors:?}");
+        for (source, events, acted, failed, kept) in table {
+            assert_eq!(worth_keeping(source, events, acted, failed), kept, "{source} {events:?} {acted} {failed}");
         }
     }
 

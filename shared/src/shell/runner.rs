@@ -64,7 +64,19 @@ where
     F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
 {
     let store = executor.store()?;
-    let decided = decide_and_commit(executor, &store, &decide).await?;
+    let decided = match decide_and_commit(executor, &store, Some((origin, now)), &decide).await {
+        Ok(decided) => decided,
+        Err(ShellError::Core(refusal)) => {
+            // Refused (a start while locked, a hold past the cap): nothing changed, but
+            // someone asked, so the trail says so.
+            let mut report = Report::default();
+            report.failed.push(super::executor::Failure { action: None, error: ShellError::Core(refusal.clone()) });
+            let summary = format!("refused: {refusal}");
+            keep(executor, &store, origin, now, &summary, &mut report, Trail::default()).await;
+            return Err(ShellError::Core(refusal));
+        }
+        Err(e) => return Err(e),
+    };
     let mut trail = Trail::default();
     trail.add(&decided);
     let Decided {
@@ -175,6 +187,8 @@ struct Trail {
     events: Vec<crate::history::Event>,
     /// The last version committed.
     version: Option<u64>,
+    /// The audit item written with the first commit, which the entry replaces.
+    entry_id: Option<String>,
 }
 
 impl Trail {
@@ -182,6 +196,9 @@ impl Trail {
         if decided.committed {
             self.events.extend(crate::history::events(&decided.before, &decided.state, &decided.decision.actions));
             self.version = Some(decided.state.version);
+        }
+        if self.entry_id.is_none() {
+            self.entry_id.clone_from(&decided.entry_id);
         }
     }
 }
@@ -191,7 +208,8 @@ impl Trail {
 /// write that fails is reported with the notifications: the decision stands.
 async fn keep(executor: &Executor<'_>, store: &Store<'_>, origin: &Origin, now: DateTime<Utc>, summary: &str, report: &mut Report, trail: Trail) {
     let errors: Vec<String> = report.failed.iter().map(|f| f.error.to_string()).collect();
-    if !crate::history::worth_keeping(origin.source, &trail.events, &report.done, &errors) {
+    // Kept with the commit already: replaced, whatever was done since.
+    if trail.entry_id.is_none() && !crate::history::worth_keeping(origin.source, &trail.events, !report.done.is_empty(), !errors.is_empty()) {
         return;
     }
     let entry = crate::history::Entry {
@@ -210,7 +228,9 @@ async fn keep(executor: &Executor<'_>, store: &Store<'_>, origin: &Origin, now: 
             println!("{line}");
         }
     }
-    if let Err(e) = store.put_entry(&executor.config.environment, &entry, executor.config.history_days).await {
+    let environment = &executor.config.environment;
+    let id = trail.entry_id.unwrap_or_else(|| Store::new_entry_id(environment, &entry));
+    if let Err(e) = store.put_entry(environment, &id, &entry, executor.config.history_days).await {
         tracing::warn!(error = %e, "the decision was not kept in the audit trail; it stands");
         report.unkept = Some(e);
     }
@@ -223,7 +243,7 @@ async fn follow_up<F>(executor: &Executor<'_>, store: &Store<'_>, report: &mut R
 where
     F: Fn(&EnvironmentState) -> Decision,
 {
-    match decide_and_commit(executor, store, &|state: &EnvironmentState, _| Ok(decide(state))).await {
+    match decide_and_commit(executor, store, None, &|state: &EnvironmentState, _| Ok(decide(state))).await {
         Ok(decided) => {
             trail.add(&decided);
             let decision = decided.decision;
@@ -306,10 +326,14 @@ struct Decided {
     committed: bool,
     /// The commit changed the intent (the phase).
     intent_changed: bool,
+    /// The audit item committed with the state, when there is one.
+    entry_id: Option<String>,
 }
 
-/// Load, observe, decide; commit unless nothing changed; on a lost race, again.
-async fn decide_and_commit<F>(executor: &Executor<'_>, store: &Store<'_>, decide: &F) -> Result<Decided, ShellError>
+/// Load, observe, decide; commit unless nothing changed; on a lost race, again. With
+/// `origin` (and the decision's clock), a decision worth keeping is committed together
+/// with its audit item: the events it established, written or not with the state.
+async fn decide_and_commit<F>(executor: &Executor<'_>, store: &Store<'_>, origin: Option<(&Origin, DateTime<Utc>)>, decide: &F) -> Result<Decided, ShellError>
 where
     F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
 {
@@ -329,12 +353,37 @@ where
                 observed,
                 committed: false,
                 intent_changed: false,
+                entry_id: None,
             });
         }
         // A never-written state holds no intent: its first commit sets one.
         let intent_changed = state.version == 0 || decision.next_state.phase != state.phase;
-        match store.commit(&decision.next_state).await {
-            Ok(committed) => {
+        let entry = origin.and_then(|(origin, now)| {
+            let events = crate::history::events(&state, &decision.next_state, &decision.actions);
+            crate::history::worth_keeping(origin.source, &events, !decision.actions.is_empty(), false).then(|| crate::history::Entry {
+                at: now,
+                source: origin.source,
+                who: origin.who.clone(),
+                input: origin.input.clone(),
+                summary: decision.summary.clone(),
+                actions: Vec::new(),
+                errors: Vec::new(),
+                version: Some(state.version + 1),
+                events,
+            })
+        });
+        let written = match &entry {
+            Some(entry) => {
+                let id = Store::committed_entry_id(environment, entry, state.version + 1);
+                store
+                    .commit_with_entry(&decision.next_state, &id, entry, executor.config.history_days)
+                    .await
+                    .map(|committed| (committed, Some(id)))
+            }
+            None => store.commit(&decision.next_state).await.map(|committed| (committed, None)),
+        };
+        match written {
+            Ok((committed, entry_id)) => {
                 return Ok(Decided {
                     decision,
                     before: state,
@@ -342,6 +391,7 @@ where
                     observed,
                     committed: true,
                     intent_changed,
+                    entry_id,
                 });
             }
             Err(ShellError::Conflict { .. }) => continue,
@@ -439,8 +489,9 @@ pub async fn reconcile(executor: &Executor<'_>, now: DateTime<Utc>) -> Result<Ve
     let store = executor.store()?;
     let mut report = Report::default();
     converge(executor, &store, now, true, &mut report).await;
-    // A refusal followed up here is kept with the invocation that asked for the
-    // reconcile, not on its own.
+    // Reconciling decides nothing of its own, so it keeps no audit entry; a refusal
+    // followed up here is committed without one (only the tests reconcile on their own:
+    // the functions converge inside a decision, which keeps its entry).
     let told = follow_up_stack_refusals(executor, &store, &mut report, &mut Trail::default(), 0, now).await;
     report.done.extend(told);
     match finish(String::from("reconcile"), report, EnvironmentState::new(&executor.config.environment)) {

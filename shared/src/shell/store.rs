@@ -241,28 +241,100 @@ fn months(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     out
 }
 
+/// An audit item: its attributes.
+fn entry_item(environment: &str, id: &str, entry: &crate::history::Entry, keep_days: u32) -> HashMap<String, AttributeValue> {
+    let record = serde_json::to_string(entry).expect("entries serialize");
+    HashMap::from([
+        ("id".to_string(), s(id)),
+        ("log".to_string(), s(audit_log(environment, entry.at))),
+        ("at".to_string(), s(entry.sort_key())),
+        ("source".to_string(), s(entry.source.as_str())),
+        ("record".to_string(), s(record)),
+        ("expiration".to_string(), n((entry.at + chrono::Duration::days(i64::from(keep_days))).timestamp())),
+    ])
+}
+
 impl Store<'_> {
-    /// Keeps one decision of the audit trail, expiring `keep_days` after it was made.
-    /// Its id is unique even for two decisions at the same instant (a retried schedule).
-    pub async fn put_entry(&self, environment: &str, entry: &crate::history::Entry, keep_days: u32) -> Result<(), ShellError> {
+    /// A new audit item's id: unique even for two decisions at the same instant (a
+    /// retried schedule that committed nothing).
+    pub fn new_entry_id(environment: &str, entry: &crate::history::Entry) -> String {
         use std::hash::BuildHasher;
         let nonce = std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now()) & 0xffff_ffff;
-        let at = entry.sort_key();
-        let id = format!("audit#{environment}#{at}#{nonce:08x}");
-        let record = serde_json::to_string(entry).expect("entries serialize");
+        format!("audit#{environment}#{}#{nonce:08x}", entry.sort_key())
+    }
+
+    /// The audit item of the decision that committed `version`: one per version, so a
+    /// retried write is the same item.
+    pub fn committed_entry_id(environment: &str, entry: &crate::history::Entry, version: u64) -> String {
+        format!("audit#{environment}#{}#v{version}", entry.sort_key())
+    }
+
+    /// Keeps (or replaces) one decision of the audit trail under `id`, expiring
+    /// `keep_days` after it was made.
+    pub async fn put_entry(&self, environment: &str, id: &str, entry: &crate::history::Entry, keep_days: u32) -> Result<(), ShellError> {
         self.client
             .put_item()
             .table_name(self.table)
-            .item("id", s(id))
-            .item("log", s(audit_log(environment, entry.at)))
-            .item("at", s(at))
-            .item("source", s(entry.source.as_str()))
-            .item("record", s(record))
-            .item("expiration", n((entry.at + chrono::Duration::days(i64::from(keep_days))).timestamp()))
+            .set_item(Some(entry_item(environment, id, entry, keep_days)))
             .send()
             .await
             .map_err(|e| ShellError::aws("dynamodb:PutItem", e))?;
         Ok(())
+    }
+
+    /// [`Store::commit`], and in the same transaction the decision's audit item (`id`):
+    /// both are written or neither, so a committed decision is never missing from the
+    /// trail (its actions are added once they are carried out).
+    pub async fn commit_with_entry(
+        &self,
+        state: &EnvironmentState,
+        id: &str,
+        entry: &crate::history::Entry,
+        keep_days: u32,
+    ) -> Result<EnvironmentState, ShellError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+        let mut next = state.clone();
+        next.version = state.version + 1;
+        let json = serde_json::to_string(&next).expect("the state serializes");
+        let build = |e: aws_sdk_dynamodb::error::BuildError| ShellError::BadEvent(e.to_string());
+        let mut put_state = Put::builder()
+            .table_name(self.table)
+            .item("id", s(state_id(&state.environment)))
+            .item("version", n(next.version))
+            .item("state", s(json));
+        put_state = if state.version == 0 {
+            put_state.condition_expression("attribute_not_exists(id)")
+        } else {
+            put_state
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(state.version))
+        };
+        let put_entry = Put::builder()
+            .table_name(self.table)
+            .set_item(Some(entry_item(&state.environment, id, entry, keep_days)));
+        let out = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_state.build().map_err(build)?).build())
+            .transact_items(TransactWriteItem::builder().put(put_entry.build().map_err(build)?).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(next),
+            Err(e) if e.as_service_error().is_some_and(|e| match e {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                    c.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                }
+                _ => false,
+            }) =>
+            {
+                Err(ShellError::Conflict {
+                    environment: state.environment.clone(),
+                    attempts: 1,
+                })
+            }
+            Err(e) => Err(ShellError::aws("dynamodb:TransactWriteItems", e)),
+        }
     }
 
     /// The audit trail of `environment` in `[from, to)`: newest first when
