@@ -48,8 +48,9 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
             history::sort_key(until)
         )));
     }
-    // Nothing older than the trail keeps exists: no month of queries for it.
-    let since = since.max(Utc::now() - chrono::Duration::days(i64::from(config.history_days) + 1));
+    // Nothing is kept longer than STAGING_HISTORY_DAYS allows (3650 days, whatever the
+    // writers' setting was): no month of queries before that.
+    let since = since.max(until.min(Utc::now()) - chrono::Duration::days(3651));
     let kind = args.kind.as_deref().map(Source::parse).transpose().map_err(|e| CliError::Input(format!("--kind: {e}")))?;
     if args.limit == 0 {
         return Err(CliError::Input("--limit must be at least 1".into()));

@@ -93,11 +93,12 @@ except ClientError as e:
     if code(e) != "ResourceInUseException":
         raise
     # A table from before the audit trail: add its index.
-    indexes = ddb.describe_table(TableName=names["table"])["Table"].get("GlobalSecondaryIndexes", [])
-    if not any(i["IndexName"] == "history" for i in indexes):
+    table = ddb.describe_table(TableName=names["table"])["Table"]
+    if not any(i["IndexName"] == "history" for i in table.get("GlobalSecondaryIndexes", [])):
+        known = [a for a in table["AttributeDefinitions"] if a["AttributeName"] not in ("log", "at")]
         ddb.update_table(
             TableName=names["table"],
-            AttributeDefinitions=[{"AttributeName": "log", "AttributeType": "S"}, {"AttributeName": "at", "AttributeType": "S"}],
+            AttributeDefinitions=known + [{"AttributeName": "log", "AttributeType": "S"}, {"AttributeName": "at", "AttributeType": "S"}],
             GlobalSecondaryIndexUpdates=[{"Create": {
                 "IndexName": "history",
                 "KeySchema": [{"AttributeName": "log", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],

@@ -213,7 +213,31 @@ pub struct Entry {
     pub events: Vec<Event>,
 }
 
+/// The longest summary, action or error line kept, and the most lines of each: an
+/// entry stays far below DynamoDB's 400 KB item limit whatever a decision says.
+pub const LINE_CHARS: usize = 2000;
+pub const MAX_LINES: usize = 50;
+
 impl Entry {
+    /// The entry with its summary and each line cut to [`LINE_CHARS`] and at most
+    /// [`MAX_LINES`] actions and errors (the last one says how many more there were).
+    pub fn bounded(mut self) -> Self {
+        let cut = |lines: &mut Vec<String>| {
+            if lines.len() > MAX_LINES {
+                let more = lines.len() - (MAX_LINES - 1);
+                lines.truncate(MAX_LINES - 1);
+                lines.push(format!("… and {more} more"));
+            }
+            for line in lines.iter_mut() {
+                *line = one_line(line, LINE_CHARS);
+            }
+        };
+        self.summary = one_line(&self.summary, LINE_CHARS);
+        cut(&mut self.actions);
+        cut(&mut self.errors);
+        self
+    }
+
     /// The sort key: the instant at nanosecond precision, fixed width, so that text
     /// order is time order.
     pub fn sort_key(&self) -> String {

@@ -152,11 +152,73 @@ async fn a_commit_that_keeps_failing_surfaces_as_retryable() {
     // Nothing to do, but a never-written state adopts what ECS shows: a commit.
     let describe = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| describe_output(2, 0));
     let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
-    let put = mock!(aws_sdk_dynamodb::Client::put_item).sequence().http_status(500, None).times(3).build();
+    // The state is committed with its audit entry, in one transaction.
+    let put = mock!(aws_sdk_dynamodb::Client::transact_write_items).sequence().http_status(500, None).times(3).build();
     let clients = clients(&[&describe], &[&get, &put]);
     let err = runner::run(&Executor::new(&clients, &config()), &Command::Release { who: "ops".into() }, now()).await.unwrap_err();
-    assert_retryable(&err, "dynamodb:PutItem");
+    assert_retryable(&err, "dynamodb:TransactWriteItems");
     assert_eq!(put.num_calls(), 3);
+}
+
+/// The state's item held by another invocation's transaction (`TransactionConflict`),
+/// or the state's version moved (`ConditionalCheckFailed`): a lost race, decided again
+/// and committed; throttling inside a transaction is retryable; a transaction refused
+/// for the audit entry's sake (a validation error) still commits the state, alone.
+#[tokio::test]
+async fn a_cancelled_transaction_is_a_lost_race_a_passing_fault_or_the_entrys_problem() {
+    use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput};
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    let cancelled = |codes: &'static [Option<&'static str>]| {
+        move || {
+            let mut e = TransactionCanceledException::builder().message("Transaction cancelled");
+            for code in codes {
+                e = e.cancellation_reasons(CancellationReason::builder().set_code(code.map(str::to_string)).build());
+            }
+            TransactWriteItemsError::TransactionCanceledException(e.build())
+        }
+    };
+    let teardown = Command::Scheduled(staging_core::ScheduledCommand::Teardown { scheduled_time: Some(now()) });
+    let new_describe = || mock!(aws_sdk_ecs::Client::describe_services).then_output(|| describe_output(2, 2));
+    let new_tag = || mock!(aws_sdk_ecs::Client::tag_resource).then_output(|| aws_sdk_ecs::operation::tag_resource::TagResourceOutput::builder().build());
+    let new_update = || mock!(aws_sdk_ecs::Client::update_service).then_output(|| aws_sdk_ecs::operation::update_service::UpdateServiceOutput::builder().build());
+    let new_get = || mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let new_put = || mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
+
+    for codes in [&[Some("TransactionConflict"), None][..], &[Some("ConditionalCheckFailed"), None][..]] {
+        let transact = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+            .sequence()
+            .error(cancelled(codes))
+            .output(|| TransactWriteItemsOutput::builder().build())
+            .build();
+        let (describe, tag, update, get, put) = (new_describe(), new_tag(), new_update(), new_get(), new_put());
+        let mocked = clients(&[&describe, &tag, &update], &[&get, &transact, &put]);
+        let outcome = runner::run(&Executor::new(&mocked, &config()), &teardown, now()).await.unwrap();
+        assert_eq!(outcome.summary, "stopping", "{codes:?}");
+        assert_eq!(transact.num_calls(), 2, "{codes:?}: lost, decided again, committed");
+        assert_eq!(update.num_calls(), 1, "{codes:?}: scaled once, after the commit");
+    }
+
+    let throttled = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .error(cancelled(&[Some("ThrottlingError"), None]))
+        .build();
+    let (describe, tag, update, get) = (new_describe(), new_tag(), new_update(), new_get());
+    let mocked = clients(&[&describe, &tag, &update], &[&get, &throttled]);
+    let err = runner::run(&Executor::new(&mocked, &config()), &teardown, now()).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(update.num_calls(), 0, "nothing done without a commit");
+
+    let invalid = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .sequence()
+        .error(cancelled(&[None, Some("ValidationError")]))
+        .build();
+    let (describe, tag, update, get, put) = (new_describe(), new_tag(), new_update(), new_get(), new_put());
+    let mocked = clients(&[&describe, &tag, &update], &[&get, &invalid, &put]);
+    let outcome = runner::run(&Executor::new(&mocked, &config()), &teardown, now()).await.unwrap();
+    assert_eq!(outcome.summary, "stopping");
+    assert_eq!(update.num_calls(), 1, "the audit trail did not stop the teardown");
+    assert_eq!(put.num_calls(), 2, "the state alone, then the entry after acting");
 }
 
 #[tokio::test]
@@ -169,8 +231,10 @@ async fn a_notification_that_fails_after_the_commit_leaves_the_decision_standing
     let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
     let put = mock!(aws_sdk_dynamodb::Client::put_item)
         .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
+    let transact = mock!(aws_sdk_dynamodb::Client::transact_write_items)
+        .then_output(|| aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput::builder().build());
     let sns_publish = mock!(aws_sdk_sns::Client::publish).sequence().http_status(500, None).times(3).build();
-    let mut clients = clients(&[&describe, &tag, &update], &[&get, &put]);
+    let mut clients = clients(&[&describe, &tag, &update], &[&get, &put, &transact]);
     clients.sns = Lazy::from(client!(aws_sdk_sns, [&sns_publish]));
     let mut config = config();
     config.resources.team_topic_arn = Some("arn:aws:sns:us-east-1:123456789012:team".into());
@@ -182,5 +246,6 @@ async fn a_notification_that_fails_after_the_commit_leaves_the_decision_standing
     assert_eq!(outcome.done, ["scaled the service to 0"]);
     assert_eq!(outcome.failed.len(), 1);
     assert!(outcome.failed[0].starts_with("sns:Publish failed (retryable)"), "{:?}", outcome.failed);
-    assert_eq!((put.num_calls(), update.num_calls(), sns_publish.num_calls()), (1, 1, 3));
+    // The state with its entry (one transaction), then the entry with what was done.
+    assert_eq!((transact.num_calls(), put.num_calls(), update.num_calls(), sns_publish.num_calls()), (1, 1, 1, 3));
 }

@@ -12,6 +12,8 @@ const THROTTLING_CODES: &[&str] = &[
     "TooManyRequestsException",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
+    // A write that met an item inside another invocation's transaction.
+    "TransactionConflictException",
     "TransactionInProgressException",
     "SlowDown",
 ];

@@ -77,8 +77,7 @@ where
         }
         Err(e) => return Err(e),
     };
-    let mut trail = Trail::default();
-    trail.add(&decided);
+    let trail = Trail::of(&decided);
     let Decided {
         decision,
         state,
@@ -103,7 +102,7 @@ where
     let mut summary = decision.summary;
     let announced = report.withheld.first().map(|n| n.body.clone());
     for (sha, refused, error) in failed_dispatches {
-        let decided = follow_up(executor, &store, &mut report, &mut trail, &|state: &EnvironmentState| {
+        let decided = follow_up(executor, &store, &mut report, Some((origin, now)), &|state: &EnvironmentState| {
             lifecycle::decide_dispatch_failed(state, &sha, refused, &error, announced.as_deref(), executor.config)
         })
         .await;
@@ -125,7 +124,7 @@ where
     for (action, error) in failed_repairs {
         use crate::action::NotificationEvent::{DeployRolledBack, HealthDown, HealthHealing};
         let withheld = report.withheld.iter().find(|n| matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)).cloned();
-        let decided = follow_up(executor, &store, &mut report, &mut trail, &|state: &EnvironmentState| {
+        let decided = follow_up(executor, &store, &mut report, Some((origin, now)), &|state: &EnvironmentState| {
             crate::health::decide_repair_failed(state, &action, &error, withheld.as_ref())
         })
         .await;
@@ -136,7 +135,7 @@ where
 
     // A pause or resume of the stack refused after its decision was committed (not a
     // passing AWS fault, which a retry puts right): the core records it and tells the team.
-    for line in follow_up_stack_refusals(executor, &store, &mut report, &mut trail, 0, now).await {
+    for line in follow_up_stack_refusals(executor, &store, &mut report, Some(origin), 0, now).await {
         summary = format!("{summary}; {line}");
     }
 
@@ -173,7 +172,7 @@ where
     }
     // A pause or resume the reconciler made (a stack that was busy when decided) and was
     // refused: recorded and told the same way.
-    for line in follow_up_stack_refusals(executor, &store, &mut report, &mut trail, before_converging, now).await {
+    for line in follow_up_stack_refusals(executor, &store, &mut report, Some(origin), before_converging, now).await {
         summary = format!("{summary}; {line}");
     }
 
@@ -181,24 +180,27 @@ where
     finish(summary, report, state)
 }
 
-/// What the decisions of one invocation established, for its audit entry.
+/// What the invocation's decision established, for its audit entry. (A follow-up
+/// decision — a refused dispatch, a refused stack operation — is committed with an entry
+/// of its own.)
 #[derive(Debug, Default)]
 struct Trail {
     events: Vec<crate::history::Event>,
-    /// The last version committed.
+    /// The version it committed.
     version: Option<u64>,
-    /// The audit item written with the first commit, which the entry replaces.
+    /// The audit item committed with it, which the entry replaces once it has acted.
     entry_id: Option<String>,
 }
 
 impl Trail {
-    fn add(&mut self, decided: &Decided) {
-        if decided.committed {
-            self.events.extend(crate::history::events(&decided.before, &decided.state, &decided.decision.actions));
-            self.version = Some(decided.state.version);
+    fn of(decided: &Decided) -> Self {
+        if !decided.committed {
+            return Self::default();
         }
-        if self.entry_id.is_none() {
-            self.entry_id.clone_from(&decided.entry_id);
+        Self {
+            events: crate::history::events(&decided.before, &decided.state, &decided.decision.actions),
+            version: Some(decided.state.version),
+            entry_id: decided.entry_id.clone(),
         }
     }
 }
@@ -222,11 +224,11 @@ async fn keep(executor: &Executor<'_>, store: &Store<'_>, origin: &Origin, now: 
         errors,
         version: trail.version,
         events: trail.events,
-    };
-    if executor.emit_metrics {
-        for line in crate::metrics::for_entry(&executor.config.environment, &entry) {
-            println!("{line}");
-        }
+    }
+    .bounded();
+    // An entry committed with the state had its metrics printed then.
+    if trail.entry_id.is_none() {
+        print_metrics(executor, &entry);
     }
     let environment = &executor.config.environment;
     let id = trail.entry_id.unwrap_or_else(|| Store::new_entry_id(environment, &entry));
@@ -236,16 +238,32 @@ async fn keep(executor: &Executor<'_>, store: &Store<'_>, origin: &Origin, now: 
     }
 }
 
+/// Prints a decision's CloudWatch metrics (EMF lines) when the executor is a Lambda
+/// function's.
+fn print_metrics(executor: &Executor<'_>, entry: &crate::history::Entry) {
+    if executor.emit_metrics {
+        for line in crate::metrics::for_entry(&executor.config.environment, entry) {
+            println!("{line}");
+        }
+    }
+}
+
 /// Commits and carries out a decision that follows a failed action (a refused dispatch,
 /// a refused rollback), adding what it did to `report`; returns its summary, or `None`
 /// when it could not be committed (the failure is in `report`).
-async fn follow_up<F>(executor: &Executor<'_>, store: &Store<'_>, report: &mut Report, trail: &mut Trail, decide: &F) -> Option<String>
+async fn follow_up<F>(
+    executor: &Executor<'_>,
+    store: &Store<'_>,
+    report: &mut Report,
+    origin: Option<(&Origin, DateTime<Utc>)>,
+    decide: &F,
+) -> Option<String>
 where
     F: Fn(&EnvironmentState) -> Decision,
 {
-    match decide_and_commit(executor, store, None, &|state: &EnvironmentState, _| Ok(decide(state))).await {
+    // Its own decision: committed with its own audit entry (from the same origin).
+    match decide_and_commit(executor, store, origin, &|state: &EnvironmentState, _| Ok(decide(state))).await {
         Ok(decided) => {
-            trail.add(&decided);
             let decision = decided.decision;
             let told = executor.execute_all(&decision.actions).await;
             report.done.extend(told.done);
@@ -267,7 +285,7 @@ async fn follow_up_stack_refusals(
     executor: &Executor<'_>,
     store: &Store<'_>,
     report: &mut Report,
-    trail: &mut Trail,
+    origin: Option<&Origin>,
     from: usize,
     now: DateTime<Utc>,
 ) -> Vec<String> {
@@ -285,7 +303,7 @@ async fn follow_up_stack_refusals(
     }
     let mut lines = Vec::new();
     for (operation, error) in refused {
-        let decided = follow_up(executor, store, report, trail, &|state: &EnvironmentState| {
+        let decided = follow_up(executor, store, report, origin.map(|o| (o, now)), &|state: &EnvironmentState| {
             lifecycle::decide_stack_refused(state, operation, &error, now, executor.config)
         })
         .await;
@@ -370,15 +388,26 @@ where
                 errors: Vec::new(),
                 version: Some(state.version + 1),
                 events,
-            })
+            }
+            .bounded())
         });
         let written = match &entry {
             Some(entry) => {
                 let id = Store::committed_entry_id(environment, entry, state.version + 1);
-                store
-                    .commit_with_entry(&decision.next_state, &id, entry, executor.config.history_days)
-                    .await
-                    .map(|committed| (committed, Some(id)))
+                match store.commit_with_entry(&decision.next_state, &id, entry, executor.config.history_days).await {
+                    Ok(committed) => {
+                        print_metrics(executor, entry);
+                        Ok((committed, Some(id)))
+                    }
+                    // Refused for the entry's sake, not the state's (a lost race or a
+                    // passing fault is decided or retried again): the audit trail must not
+                    // stop the decision. Committed alone; the entry is written after acting.
+                    Err(e) if !e.is_retryable() => {
+                        tracing::warn!(error = %e, "the decision is committed without its audit entry");
+                        store.commit(&decision.next_state).await.map(|committed| (committed, None))
+                    }
+                    Err(e) => Err(e),
+                }
             }
             None => store.commit(&decision.next_state).await.map(|committed| (committed, None)),
         };
@@ -492,7 +521,7 @@ pub async fn reconcile(executor: &Executor<'_>, now: DateTime<Utc>) -> Result<Ve
     // Reconciling decides nothing of its own, so it keeps no audit entry; a refusal
     // followed up here is committed without one (only the tests reconcile on their own:
     // the functions converge inside a decision, which keeps its entry).
-    let told = follow_up_stack_refusals(executor, &store, &mut report, &mut Trail::default(), 0, now).await;
+    let told = follow_up_stack_refusals(executor, &store, &mut report, None, 0, now).await;
     report.done.extend(told);
     match finish(String::from("reconcile"), report, EnvironmentState::new(&executor.config.environment)) {
         Ok(outcome) => Ok(outcome.done),

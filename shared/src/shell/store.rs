@@ -101,7 +101,8 @@ impl Store<'_> {
         };
         match put.send().await {
             Ok(_) => Ok(next),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            // Lost the race, or the item is in another invocation's transaction right now.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception()) => {
                 Err(ShellError::Conflict {
                     environment: state.environment.clone(),
                     attempts: 1,
@@ -241,6 +242,30 @@ fn months(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     out
 }
 
+/// Why DynamoDB cancelled a transaction, from its cancellation reasons (one per item,
+/// `None` for an item that was fine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// The state's version moved, or another transaction held an item: decide again.
+    LostRace,
+    /// Throttled: retry the invocation.
+    Throttled,
+    /// Anything else (a validation error: an item too large): not the state's fault.
+    Other,
+}
+
+/// Classifies a cancelled transaction by its reasons' codes.
+pub fn cancelled(reasons: &[String]) -> Cancelled {
+    let any = |codes: &[&str]| reasons.iter().any(|r| codes.contains(&r.as_str()));
+    if any(&["ConditionalCheckFailed", "TransactionConflict"]) {
+        Cancelled::LostRace
+    } else if any(&["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"]) {
+        Cancelled::Throttled
+    } else {
+        Cancelled::Other
+    }
+}
+
 /// An audit item: its attributes.
 fn entry_item(environment: &str, id: &str, entry: &crate::history::Entry, keep_days: u32) -> HashMap<String, AttributeValue> {
     let record = serde_json::to_string(entry).expect("entries serialize");
@@ -319,21 +344,25 @@ impl Store<'_> {
             .transact_items(TransactWriteItem::builder().put(put_entry.build().map_err(build)?).build())
             .send()
             .await;
+        let reasons: Vec<String> = match out.as_ref().err().and_then(|e| e.as_service_error()) {
+            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => {
+                c.cancellation_reasons().iter().filter_map(|r| r.code().map(str::to_string)).collect()
+            }
+            _ => Vec::new(),
+        };
         match out {
             Ok(_) => Ok(next),
-            Err(e) if e.as_service_error().is_some_and(|e| match e {
-                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                    c.cancellation_reasons().first().and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                }
-                _ => false,
-            }) =>
-            {
-                Err(ShellError::Conflict {
+            Err(e) => match cancelled(&reasons) {
+                Cancelled::LostRace => Err(ShellError::Conflict {
                     environment: state.environment.clone(),
                     attempts: 1,
-                })
-            }
-            Err(e) => Err(ShellError::aws("dynamodb:TransactWriteItems", e)),
+                }),
+                Cancelled::Throttled => match ShellError::aws("dynamodb:TransactWriteItems", e) {
+                    ShellError::Aws { operation, code, message, .. } => Err(ShellError::Aws { operation, code, message, retryable: true }),
+                    other => Err(other),
+                },
+                Cancelled::Other => Err(ShellError::aws("dynamodb:TransactWriteItems", e)),
+            },
         }
     }
 
