@@ -445,7 +445,7 @@ async fn a_decisions_entry_is_committed_with_the_state_or_not_at_all() {
     // Won: both.
     let committed = store.commit_with_entry(&next, &id, &entry, 400).await.unwrap();
     assert_eq!((committed.version, store.load("staging").await.unwrap().phase), (loaded.version + 1, Phase::Stopping));
-    assert_eq!(store.entries("staging", from, to, true, None, None).await.unwrap(), [entry.clone()]);
+    assert_eq!(store.entries("staging", from, to, true, None, None).await.unwrap(), std::slice::from_ref(&entry));
 
     // After acting, the same item gets what was done.
     let done = Entry { actions: vec!["scaled the service to 0".into()], ..entry.clone() };

@@ -130,16 +130,17 @@ fn describe(report: &MonthReport) -> String {
         let _ = writeln!(text, "  {:<name_w$}  {:<value_w$}  {:<target_w$}  {mark}", t.name, t.value, t.target);
     }
     let u = &report.up_hours;
+    let count = |n: u32, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
     let _ = writeln!(
         text,
-        "  up-hours: {:.1} ({:.1} scheduled, {:.1} on demand, {:.1} held); outages: {}; budget: {} alerts, {} locks",
+        "  up-hours: {:.1} ({:.1} scheduled, {:.1} on demand, {:.1} held); {}; budget: {}, {}",
         u.total,
         u.scheduled,
         u.on_demand,
         u.held,
-        report.outages.len(),
-        report.budget.alerts,
-        report.budget.locks
+        count(report.outages.len() as u32, "outage"),
+        count(report.budget.alerts, "alert"),
+        count(report.budget.locks, "lock")
     );
     text
 }

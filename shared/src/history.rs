@@ -362,6 +362,7 @@ pub fn describe(entry: &Entry, tz: chrono_tz::Tz) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
     use crate::state::{BudgetLock, BudgetPeriod, Deployment, HealthChange, UpWindow};
