@@ -318,6 +318,21 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     assert!(messages[0].2.contains("deploy of abc1234 rolled back"), "{messages:?}");
     let state = store.load("staging").await.unwrap();
     assert_eq!(state.last_deployment.as_ref().unwrap().rolled_back_at, Some(utc("2026-11-27T08:14:00Z")));
+    // The audit trail says so, for the month's success rate: the deployment finished
+    // once, and was rolled back.
+    let trail = store.entries("staging", utc("2026-11-27T00:00:00Z"), utc("2026-11-28T00:00:00Z"), false, None, None).await.unwrap();
+    let facts: Vec<(&str, &str)> = trail
+        .iter()
+        .flat_map(|e| e.events.iter())
+        .filter_map(|ev| match ev {
+            staging_core::history::Event::Deployment { sha, .. } => Some(("finished", sha.as_str())),
+            staging_core::history::Event::RolledBack { sha, .. } => Some(("rolled back", sha.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(facts.first(), Some(&("finished", "abc1234def5678")), "{facts:?}");
+    assert_eq!(facts.iter().filter(|(what, _)| *what == "finished").count(), 1, "{facts:?}");
+    assert_eq!(facts.last(), Some(&("rolled back", "abc1234def5678")), "{facts:?}");
 
     // By hand: nothing better to go back to than what runs now.
     let err = staging_core::health::decide_rollback(&state, &service.observe().await.unwrap().observed(), None, "alice", false, utc("2026-11-27T08:20:00Z")).unwrap_err();

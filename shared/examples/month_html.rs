@@ -84,6 +84,7 @@ fn october() -> MonthReport {
                             kind: Some(kinds[n % kinds.len()]),
                             status,
                             minutes: Some(3.0 + (n % 7) as f64 * 1.35),
+                            rolled_back: false,
                         });
                     }
                 }
@@ -96,6 +97,7 @@ fn october() -> MonthReport {
                     kind: Some(DeployKind::Backend),
                     status: DeploymentStatus::Succeeded,
                     minutes: Some(4.2),
+                    rolled_back: false,
                 });
                 succeeded += 1;
             }
@@ -134,6 +136,7 @@ fn october() -> MonthReport {
             succeeded,
             failed,
             cancelled,
+            rolled_back: 0,
             success_rate: Some(rate),
             by_kind: DeployKind::ALL
                 .iter()

@@ -182,6 +182,9 @@ pub enum Event {
         /// The workflow run's own duration, when GitHub said.
         run_secs: Option<i64>,
     },
+    /// A deployment that had succeeded was rolled back (it turned staging unhealthy,
+    /// or an operator took it back).
+    RolledBack { sha: String, at: DateTime<Utc> },
     /// Health changed (at the first tick of the streak that made it).
     Health { at: DateTime<Utc>, from: HealthStatus, to: HealthStatus },
     /// A budget alert was handled for the first time (not a redelivery).
@@ -190,6 +193,10 @@ pub enum Event {
     BudgetLocked { reason: String },
     /// The budget lock was lifted (by an operator, or a decision that found it lapsed).
     BudgetUnlocked,
+    /// An event a newer version wrote that this one does not know: read, and left out of
+    /// the figures, rather than failing the whole history.
+    #[serde(other)]
+    Unknown,
 }
 
 /// One decision, as kept.
@@ -279,7 +286,13 @@ pub fn events(before: &EnvironmentState, after: &EnvironmentState, actions: &[Ac
     };
     for action in actions {
         match action {
-            Action::RecordDeployment(d) if d.status.is_finished() && !known(d) => {
+            Action::RecordDeployment(d) if d.status.is_finished() && known(d) => {
+                let newly = before.last_deployment.as_ref().is_some_and(|b| b.rolled_back_at.is_none());
+                if let (Some(at), true) = (d.rolled_back_at, newly) {
+                    events.push(Event::RolledBack { sha: d.sha.clone(), at });
+                }
+            }
+            Action::RecordDeployment(d) if d.status.is_finished() => {
                 let finished_at = d.finished_at.unwrap_or(after_time(after, d.requested_at));
                 events.push(Event::Deployment {
                     sha: d.sha.clone(),
@@ -437,8 +450,12 @@ mod tests {
             ("a deployment finished", nothing(), nothing(), vec![Action::RecordDeployment(succeeded.clone())], vec![deployment_event(&succeeded)]),
             ("a deployment still running", nothing(), nothing(),
                 vec![Action::RecordDeployment(deployment("b", backend, DeploymentStatus::InProgress, "2026-11-24T10:00:00Z"))], vec![]),
-            ("a rollback records it again: the same deployment",
+            ("a rollback records it again: the same deployment, rolled back",
                 { let d = succeeded.clone(); Box::new(move |s| s.last_deployment = Some(d.clone())) }, nothing(),
+                vec![Action::RecordDeployment(rolled_back.clone())],
+                vec![Event::RolledBack { sha: "aaaaaaa1".into(), at: utc("2026-11-24T10:20:00.5Z") }]),
+            ("recorded again once rolled back: nothing new",
+                { let d = rolled_back.clone(); Box::new(move |s| s.last_deployment = Some(d.clone())) }, nothing(),
                 vec![Action::RecordDeployment(rolled_back.clone())], vec![]),
             ("a re-run that finished later is another deployment",
                 { let d = succeeded.clone(); Box::new(move |s| s.last_deployment = Some(d.clone())) }, nothing(),
@@ -478,6 +495,9 @@ mod tests {
         };
         let json = serde_json::to_string(&entry).unwrap();
         assert!(json.contains(r#""at":"2026-11-24T11:05:00.123456789Z""#), "{json}");
+        // An event from a newer version is read as unknown, not refused.
+        let newer = json.replace(r#"{"event":"budget_alert"}"#, r#"{"event":"cache_flushed","keys":3}"#);
+        assert_eq!(serde_json::from_str::<Entry>(&newer).unwrap().events[1], Event::Unknown);
         assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), entry);
         assert_eq!(entry.sort_key(), "2026-11-24T11:05:00.123456789Z");
         // Fixed width: text order is time order, whole seconds included.

@@ -166,7 +166,7 @@ pub fn for_entry(environment: &str, entry: &Entry) -> Vec<String> {
             Event::BudgetLocked { .. } => {
                 lines.push(line(entry.at, &[&[ENVIRONMENT]], &[env], &[(BUDGET_LOCKS, 1.0, "Count")]));
             }
-            Event::Phase { .. } | Event::BudgetAlert | Event::BudgetUnlocked => {}
+            Event::Phase { .. } | Event::BudgetAlert | Event::BudgetUnlocked | Event::RolledBack { .. } | Event::Unknown => {}
         }
     }
     lines

@@ -49,6 +49,9 @@ pub struct DayDeploy {
     pub status: DeploymentStatus,
     /// Dispatch to finish (the run's own duration when GitHub said).
     pub minutes: Option<f64>,
+    /// It succeeded, then was rolled back.
+    #[serde(default)]
+    pub rolled_back: bool,
 }
 
 /// An outage (health unhealthy), clipped to the day or the month where it is shown.
@@ -100,8 +103,10 @@ pub struct Deployments {
     pub succeeded: u32,
     pub failed: u32,
     pub cancelled: u32,
-    /// Succeeded / (succeeded + failed), in percent; cancelled runs (superseded) do not
-    /// count. `None` without one.
+    /// Of the succeeded, rolled back since (they count as failures in the rate).
+    pub rolled_back: u32,
+    /// (Succeeded − rolled back) / (succeeded + failed), in percent; cancelled runs
+    /// (superseded) do not count. `None` without one.
     pub success_rate: Option<f64>,
     /// Every kind, in [`DeployKind::ALL`] order, with or without deployments.
     pub by_kind: Vec<KindDurations>,
@@ -265,7 +270,10 @@ pub struct MonthInput<'a> {
 /// the local day they finished; pending and in-progress ones are ignored. Its minutes:
 /// `run_secs / 60` when GitHub said, else finish − dispatch (− request when never
 /// dispatched), to the microsecond; a negative duration is unknown (`None`).
-/// `success_rate = 100 × succeeded / (succeeded + failed)` (cancelled runs were
+/// A succeeded deployment whose sha an [`Event::RolledBack`] names (anywhere in the
+/// entries given) is `rolled_back`: it counts as a failure in the rate, and its
+/// duration still counts.
+/// `success_rate = 100 × (succeeded − rolled back) / (succeeded + failed)` (cancelled runs were
 /// superseded), `None` when that is 0 / 0. Durations per [`DeployKind`] are the
 /// succeeded deployments of that kind with a known duration; the median and the p90 are
 /// by nearest rank: the ⌈p × n⌉-th of the n sorted minutes (so the median of two is the
@@ -399,6 +407,7 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
     let count_status = |status: DeploymentStatus| deploys.iter().filter(|d| d.status == status).count() as u32;
     let (succeeded, failed, cancelled) = (count_status(DeploymentStatus::Succeeded), count_status(DeploymentStatus::Failed), count_status(DeploymentStatus::Cancelled));
     let judged = succeeded + failed;
+    let rolled_back = deploys.iter().filter(|d| d.rolled_back).count() as u32;
     let by_kind = DeployKind::ALL
         .iter()
         .map(|&kind| {
@@ -422,7 +431,8 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
         succeeded,
         failed,
         cancelled,
-        success_rate: (judged > 0).then(|| 100.0 * f64::from(succeeded) / f64::from(judged)),
+        rolled_back,
+        success_rate: (judged > 0).then(|| 100.0 * f64::from(succeeded - rolled_back) / f64::from(judged)),
         by_kind,
     };
 
@@ -608,6 +618,14 @@ fn up_spans(entries: &[&Entry], state: &EnvironmentState, hours: &BusinessHours,
 
 /// The deployments that finished in `[from, through)`, in the order they finished.
 fn finished_deployments(entries: &[&Entry], from: DateTime<Utc>, through: DateTime<Utc>) -> Vec<DayDeploy> {
+    let rolled_back: Vec<&str> = entries
+        .iter()
+        .flat_map(|e| &e.events)
+        .filter_map(|ev| match ev {
+            Event::RolledBack { sha, .. } => Some(sha.as_str()),
+            _ => None,
+        })
+        .collect();
     let mut deploys: Vec<DayDeploy> = entries
         .iter()
         .flat_map(|e| &e.events)
@@ -625,6 +643,7 @@ fn finished_deployments(entries: &[&Entry], from: DateTime<Utc>, through: DateTi
                     kind: *kind,
                     status: *status,
                     minutes: (minutes >= 0.0).then_some(minutes),
+                    rolled_back: *status == DeploymentStatus::Succeeded && rolled_back.contains(&sha.as_str()),
                 })
             }
             _ => None,
@@ -759,7 +778,12 @@ fn targets(
                 0 => String::new(),
                 n => format!("; {n} cancelled"),
             };
-            (format!("{rate:.1} % ({} of {}{cancelled})", deployments.succeeded, deployments.succeeded + deployments.failed), rate > 99.5)
+            let rolled_back = match deployments.rolled_back {
+                0 => String::new(),
+                n => format!("; {n} rolled back"),
+            };
+            let good = deployments.succeeded - deployments.rolled_back;
+            (format!("{rate:.1} % ({good} of {}{rolled_back}{cancelled})", deployments.succeeded + deployments.failed), rate > 99.5)
         })),
     ));
 
@@ -1193,6 +1217,27 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["outages"][0]["from"], "2026-11-02T10:00:00.500Z");
         assert_eq!(json["days"][6]["up"][0]["kind"], "on_demand");
+    }
+
+    #[test]
+    fn a_rolled_back_deployment_is_a_failure_in_the_rate_but_keeps_its_duration() {
+        let config = london();
+        let state = down();
+        let entries = [
+            entry("2026-11-01T00:00:00.250Z", Source::Schedule, vec![]),
+            entry("2026-11-02T09:04:00.500Z", Source::Webhook, vec![deploy("b1", Some(DeployKind::Backend), Succeeded, "2026-11-02T09:00:00.500Z", None, "2026-11-02T09:04:00.500Z", Some(240))]),
+            entry("2026-11-02T10:04:00.500Z", Source::Webhook, vec![deploy("b2", Some(DeployKind::Backend), Succeeded, "2026-11-02T10:00:00.500Z", None, "2026-11-02T10:04:00.500Z", Some(240))]),
+            // b2 turned staging unhealthy: rolled back by the health check.
+            entry("2026-11-02T10:15:00.250Z", Source::Health, vec![Event::RolledBack { sha: "b2".into(), at: utc("2026-11-02T10:15:00.250Z") }]),
+        ];
+        let r = run(Case { month: "2026-11", entries: &entries, state: &state, bill: None, config: &config, now: "2026-12-01T00:00:00.250Z" });
+        let d = &r.deployments;
+        assert_eq!((d.count, d.succeeded, d.failed, d.rolled_back), (2, 2, 0, 1));
+        assert_close_opt(d.success_rate, Some(50.0), "one of two stood");
+        assert_eq!(d.by_kind[1].count, 2, "both durations count: the run itself took 4 minutes");
+        let day = r.days.iter().find(|d| d.date.to_string() == "2026-11-02").unwrap();
+        assert_eq!(day.deploys.iter().map(|d| (d.sha.as_str(), d.rolled_back)).collect::<Vec<_>>(), [("b1", false), ("b2", true)]);
+        assert_eq!(r.targets[0].value, "50.0 % (1 of 2; 1 rolled back)");
     }
 
     #[test]

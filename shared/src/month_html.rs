@@ -383,6 +383,9 @@ fn deploy_text(clock: &Clock, deploy: &DayDeploy) -> String {
         w!(text, " {minutes:.1} min");
     }
     w!(text, " {}", status_name(deploy.status).0.replace('_', " "));
+    if deploy.rolled_back {
+        w!(text, ", then rolled back");
+    }
     text
 }
 
@@ -421,7 +424,10 @@ fn other_figures(o: &mut String, report: &MonthReport) {
         ("Up-hours in all".into(), hours(up.total)),
         (
             "Deployments".into(),
-            format!("{} — {} succeeded, {} failed, {} cancelled", d.count, d.succeeded, d.failed, d.cancelled),
+            match d.rolled_back {
+                0 => format!("{} — {} succeeded, {} failed, {} cancelled", d.count, d.succeeded, d.failed, d.cancelled),
+                n => format!("{} — {} succeeded ({n} rolled back since), {} failed, {} cancelled", d.count, d.succeeded, d.failed, d.cancelled),
+            },
         ),
     ];
     for k in &d.by_kind {
@@ -654,9 +660,9 @@ mod tests {
         let held = &mut days[19];
         held.up.push(DaySpan { from: utc("2026-10-20T17:00:00Z"), to: utc("2026-10-20T21:30:00.750Z"), kind: UpKind::Held });
         held.deploys = vec![
-            DayDeploy { finished_at: utc("2026-10-20T09:14:30.125Z"), sha: "a1b2c3d4e5f6".into(), kind: Some(DeployKind::Backend), status: DeploymentStatus::Succeeded, minutes: Some(4.2) },
-            DayDeploy { finished_at: utc("2026-10-20T11:02:00Z"), sha: "<sha>&".into(), kind: Some(DeployKind::Frontend), status: DeploymentStatus::Failed, minutes: Some(2.0) },
-            DayDeploy { finished_at: utc("2026-10-20T15:40:00Z"), sha: "cafef00d".into(), kind: None, status: DeploymentStatus::Cancelled, minutes: None },
+            DayDeploy { finished_at: utc("2026-10-20T09:14:30.125Z"), sha: "a1b2c3d4e5f6".into(), kind: Some(DeployKind::Backend), status: DeploymentStatus::Succeeded, minutes: Some(4.2), rolled_back: false },
+            DayDeploy { finished_at: utc("2026-10-20T11:02:00Z"), sha: "<sha>&".into(), kind: Some(DeployKind::Frontend), status: DeploymentStatus::Failed, minutes: Some(2.0), rolled_back: false },
+            DayDeploy { finished_at: utc("2026-10-20T15:40:00Z"), sha: "cafef00d".into(), kind: None, status: DeploymentStatus::Cancelled, minutes: None, rolled_back: false },
         ];
         let outage = Outage { from: utc("2026-10-20T13:05:00.400Z"), to: Some(utc("2026-10-20T13:35:00.400Z")), minutes: 30.0 };
         held.outages.push(outage.clone());
@@ -681,6 +687,7 @@ mod tests {
                 succeeded: 1,
                 failed: 1,
                 cancelled: 1,
+                rolled_back: 0,
                 success_rate: Some(50.0),
                 by_kind: DeployKind::ALL
                     .iter()
