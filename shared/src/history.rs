@@ -252,6 +252,28 @@ impl Entry {
     }
 }
 
+impl Event {
+    /// A finished deployment's duration in seconds: the run's own when GitHub said, else
+    /// dispatch (or, never dispatched, request) to finish; `None` for any other event, and
+    /// for a negative span (clocks apart), which is unknown. The month's figures and the
+    /// `DeployDuration` metric both read it here.
+    pub fn deploy_seconds(&self) -> Option<f64> {
+        let Event::Deployment { requested_at, started_at, finished_at, run_secs, .. } = self else {
+            return None;
+        };
+        let secs = match run_secs {
+            Some(secs) => *secs as f64,
+            None => seconds(*finished_at - started_at.unwrap_or(*requested_at)),
+        };
+        (secs >= 0.0).then_some(secs)
+    }
+}
+
+/// A span in seconds, the fraction kept to the nanosecond.
+pub fn seconds(d: chrono::TimeDelta) -> f64 {
+    d.num_seconds() as f64 + f64::from(d.subsec_nanos()) / 1e9
+}
+
 /// An instant as text whose order is time order (RFC 3339, UTC, nine fraction digits).
 pub fn sort_key(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Nanos, true)

@@ -5,9 +5,9 @@
 //! Two sources: the health tick's [`TEARDOWN_OVERDUE`] ([`emf_line`]), and the audit
 //! trail ([`for_entry`]: one line per decision, and one per fact it established).
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::history::{DeployKind, Entry, Event};
+use crate::history::{DeployKind, Entry, Event, seconds};
 use crate::state::{DeploymentStatus, HealthStatus};
 
 /// The namespace of every metric Staging Control emits.
@@ -115,15 +115,7 @@ pub fn for_entry(environment: &str, entry: &Entry) -> Vec<String> {
     )];
     for event in &entry.events {
         match event {
-            Event::Deployment {
-                kind,
-                status,
-                requested_at,
-                started_at,
-                finished_at,
-                run_secs,
-                ..
-            } => {
+            Event::Deployment { kind, status, finished_at, .. } => {
                 let Some(outcome) = outcome(*status) else { continue };
                 let kind = kind.as_ref().map_or("none", DeployKind::as_str);
                 lines.push(line(
@@ -132,12 +124,7 @@ pub fn for_entry(environment: &str, entry: &Entry) -> Vec<String> {
                     &[env, ("Kind", kind), ("Outcome", outcome)],
                     &[(DEPLOYMENTS, 1.0, "Count")],
                 ));
-                let secs = match run_secs {
-                    Some(secs) => *secs as f64,
-                    None => seconds(*finished_at - started_at.unwrap_or(*requested_at)),
-                };
-                // A negative duration (clocks apart) is unknown, as in the month's figures.
-                if *status == DeploymentStatus::Succeeded && secs >= 0.0 {
+                if let (DeploymentStatus::Succeeded, Some(secs)) = (*status, event.deploy_seconds()) {
                     lines.push(line(
                         *finished_at,
                         &[&[ENVIRONMENT], &[ENVIRONMENT, "Kind"]],
@@ -192,10 +179,6 @@ fn health_name(status: HealthStatus) -> &'static str {
     }
 }
 
-/// A duration in seconds, the fraction kept.
-fn seconds(d: TimeDelta) -> f64 {
-    d.num_seconds() as f64 + f64::from(d.subsec_nanos()) / 1e9
-}
 
 #[cfg(test)]
 mod tests {

@@ -8,12 +8,12 @@
 //! the month or now, whichever is first. Every rule the figures follow is in
 //! [`month_report`]'s documentation and nowhere else.
 
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
 use crate::config::Teardown;
 use crate::cost::{Billing, CostModel};
-use crate::history::{DeployKind, Entry, Event, Source};
+use crate::history::{DeployKind, Entry, Event, Source, seconds};
 use crate::schedule::BusinessHours;
 use crate::state::{DeploymentStatus, EnvironmentState, HealthStatus, Phase};
 
@@ -552,14 +552,6 @@ fn add(a: f64, b: f64) -> f64 {
     a + b
 }
 
-/// Seconds in a span, to the microsecond (to the millisecond for spans of centuries).
-fn seconds(d: TimeDelta) -> f64 {
-    match d.num_microseconds() {
-        Some(us) => us as f64 / 1e6,
-        None => d.num_milliseconds() as f64 / 1e3,
-    }
-}
-
 /// Hours from `a` to `b`; 0 when `b` is not after `a`.
 fn hours_between(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
     if b > a { seconds(b - a) / 3600.0 } else { 0.0 }
@@ -630,19 +622,13 @@ fn finished_deployments(entries: &[&Entry], from: DateTime<Utc>, through: DateTi
         .iter()
         .flat_map(|e| &e.events)
         .filter_map(|ev| match ev {
-            Event::Deployment { sha, kind, status, requested_at, started_at, finished_at, run_secs }
-                if status.is_finished() && from <= *finished_at && *finished_at < through =>
-            {
-                let minutes = match run_secs {
-                    Some(secs) => *secs as f64 / 60.0,
-                    None => seconds(*finished_at - started_at.unwrap_or(*requested_at)) / 60.0,
-                };
+            Event::Deployment { sha, kind, status, finished_at, .. } if status.is_finished() && from <= *finished_at && *finished_at < through => {
                 Some(DayDeploy {
                     finished_at: *finished_at,
                     sha: sha.clone(),
                     kind: *kind,
                     status: *status,
-                    minutes: (minutes >= 0.0).then_some(minutes),
+                    minutes: ev.deploy_seconds().map(|secs| secs / 60.0),
                     rolled_back: *status == DeploymentStatus::Succeeded && rolled_back.contains(&sha.as_str()),
                 })
             }
@@ -743,7 +729,7 @@ fn model_usd(model: &CostModel, stack_mode: bool, hours: f64, up: f64) -> f64 {
 
 const NO_DATA: &str = "no data";
 
-fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
     format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
 use crate::history::DeployKind;
-use crate::month::{Day, DayDeploy, MonthReport, Outage, UpKind};
+use crate::month::{Day, DayDeploy, MonthReport, Outage, UpKind, plural};
 use crate::state::DeploymentStatus;
 
 /// Appends to a `String` (which cannot fail).
@@ -124,10 +124,6 @@ fn gbp(x: f64) -> String {
 
 fn hours(x: f64) -> String {
     format!("{x:.1} h")
-}
-
-fn plural(n: u32, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Where `t` falls in `day`, from 0 (its first instant) to 1 (the next day's).

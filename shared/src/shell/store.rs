@@ -47,6 +47,34 @@ fn text<'i>(item: &'i HashMap<String, AttributeValue>, name: &str) -> Option<&'i
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
+/// The state's next version, written only over the version it was read at (nothing
+/// stored, for version 0): its item, the condition, and the condition's values.
+struct StateWrite {
+    next: EnvironmentState,
+    item: HashMap<String, AttributeValue>,
+    condition: &'static str,
+    values: Option<HashMap<String, AttributeValue>>,
+}
+
+impl StateWrite {
+    fn of(state: &EnvironmentState) -> Self {
+        let mut next = state.clone();
+        next.version = state.version + 1;
+        let json = serde_json::to_string(&next).expect("the state serializes");
+        let item = HashMap::from([
+            ("id".to_string(), s(state_id(&state.environment))),
+            ("version".to_string(), n(next.version)),
+            ("state".to_string(), s(json)),
+        ]);
+        let (condition, values) = if state.version == 0 {
+            ("attribute_not_exists(id)", None)
+        } else {
+            ("version = :expected", Some(HashMap::from([(":expected".to_string(), n(state.version))])))
+        };
+        Self { next, item, condition, values }
+    }
+}
+
 impl Store<'_> {
     /// One item by id, read consistently.
     async fn get(&self, id: &str) -> Result<Option<HashMap<String, AttributeValue>>, ShellError> {
@@ -83,24 +111,16 @@ impl Store<'_> {
     /// version 0). Returns the state as stored, with its new version. A lost race is
     /// [`ShellError::Conflict`]: reload, decide again.
     pub async fn commit(&self, state: &EnvironmentState) -> Result<EnvironmentState, ShellError> {
-        let mut next = state.clone();
-        next.version = state.version + 1;
-        let json = serde_json::to_string(&next).expect("the state serializes");
-        let mut put = self
+        let write = StateWrite::of(state);
+        let put = self
             .client
             .put_item()
             .table_name(self.table)
-            .item("id", s(state_id(&state.environment)))
-            .item("version", n(next.version))
-            .item("state", s(json));
-        put = if state.version == 0 {
-            put.condition_expression("attribute_not_exists(id)")
-        } else {
-            put.condition_expression("version = :expected")
-                .expression_attribute_values(":expected", n(state.version))
-        };
+            .set_item(Some(write.item))
+            .condition_expression(write.condition)
+            .set_expression_attribute_values(write.values);
         match put.send().await {
-            Ok(_) => Ok(next),
+            Ok(_) => Ok(write.next),
             // Lost the race, or the item is in another invocation's transaction right now.
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception()) => {
                 Err(ShellError::Conflict {
@@ -318,22 +338,14 @@ impl Store<'_> {
         keep_days: u32,
     ) -> Result<EnvironmentState, ShellError> {
         use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-        let mut next = state.clone();
-        next.version = state.version + 1;
-        let json = serde_json::to_string(&next).expect("the state serializes");
+        let write = StateWrite::of(state);
+        let next = write.next;
         let build = |e: aws_sdk_dynamodb::error::BuildError| ShellError::BadEvent(e.to_string());
-        let mut put_state = Put::builder()
+        let put_state = Put::builder()
             .table_name(self.table)
-            .item("id", s(state_id(&state.environment)))
-            .item("version", n(next.version))
-            .item("state", s(json));
-        put_state = if state.version == 0 {
-            put_state.condition_expression("attribute_not_exists(id)")
-        } else {
-            put_state
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", n(state.version))
-        };
+            .set_item(Some(write.item))
+            .condition_expression(write.condition)
+            .set_expression_attribute_values(write.values);
         let put_entry = Put::builder()
             .table_name(self.table)
             .set_item(Some(entry_item(&state.environment, id, entry, keep_days)));
