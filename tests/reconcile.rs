@@ -166,8 +166,11 @@ async fn ecs_failing_after_the_commit_is_retryable_and_a_later_invocation_conver
     let env = environment(None);
     let (clients, config) = (clients(&env).await, config(&env));
     let failing = Clients { ecs: ecs_failing_updates(&env).await.into(), ..clients.clone() };
-    let teardown = json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"});
-    let err = lifecycle::handle(&Executor::new(&failing, &config), teardown, Utc::now()).await.unwrap_err();
+    // The schedule's time is derived from the clock the decision is made with: the product
+    // refuses a scheduled time more than two days off, so a literal date would expire.
+    let now = Utc::now();
+    let teardown = json!({"command": "teardown", "scheduled_time": now.trunc_subsecs(0).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+    let err = lifecycle::handle(&Executor::new(&failing, &config), teardown, now).await.unwrap_err();
     assert!(matches!(err, ShellError::AfterCommit { .. }), "{err}");
     assert!(err.is_retryable(), "{err}");
     assert!(err.to_string().contains("injected fault"), "{err}");
