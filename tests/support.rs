@@ -12,8 +12,12 @@ use aws_sdk_sqs::config::Credentials;
 use staging_core::Config;
 use staging_core::shell::Clients;
 
-/// Tests use their own port, so a developer's server on 5055 is left alone.
-pub const MOTO_PORT: &str = "5155";
+/// Tests use their own port, so a developer's server on 5055 is left alone: `MOTO_PORT`
+/// when set (scripts/test sets 5155; a second checkout or a clock-shifted run takes
+/// another), else 5155.
+pub fn moto_port() -> String {
+    std::env::var("MOTO_PORT").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "5155".into())
+}
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -31,7 +35,7 @@ pub fn repo_root() -> PathBuf {
 pub fn reset() -> BTreeMap<String, String> {
     let out = Command::new(repo_root().join("scripts/local-aws"))
         .arg("reset")
-        .env("MOTO_PORT", MOTO_PORT)
+        .env("MOTO_PORT", moto_port())
         .output()
         .expect("scripts/local-aws runs");
     assert!(

@@ -534,3 +534,62 @@ async fn ten_pushes_while_a_run_is_in_flight_make_two_runs() {
     assert_eq!(state.deployment_in_flight.unwrap().pushes.len(), 9);
     // wiremock checks `expect(2)` for the dispatches when `github` drops.
 }
+
+/// A repository laid out unlike the seed's, its filters given inline in `STAGING_FILTERS`
+/// (what a deployed function reads; its zip holds no filters file), in the one-line form
+/// the template's `PathFilters` parameter passes.
+const SERVER_WEB_FILTERS: &str = "{backend: ['server/**', '!**/*.md'], frontend: ['web/**'], infrastructure: ['deploy/**']}";
+
+#[tokio::test]
+async fn a_push_to_a_repository_laid_out_otherwise_dispatches_what_its_inline_filters_say() {
+    let _serial = serial();
+    #[rustfmt::skip]
+    let cases: Vec<(&str, &[&str], Option<&str>)> = vec![
+        ("the server only", &["server/src/routes/teams.ts"], Some("backend-only")),
+        ("the web app only", &["web/src/App.tsx", "web/index.html"], Some("frontend-only")),
+        ("both", &["server/src/app.ts", "web/src/App.tsx"], Some("full")),
+        ("the infrastructure", &["deploy/main.tf"], Some("full")),
+        ("the seed's layout means nothing here", &["apps/express-api/src/app.ts"], None),
+        ("docs inside the server are subtracted", &["server/README.md"], None),
+    ];
+    for (name, files, expected) in cases {
+        let mut env = reset();
+        env.insert("STAGING_FILTERS".into(), SERVER_WEB_FILTERS.into());
+        let github = MockServer::start().await;
+        let listed: Vec<Value> = files.iter().map(|f| json!({"filename": f, "status": "modified"})).collect();
+        Mock::given(method("GET")).and(path(format!("/repos/acme/app/compare/{BEFORE}...{AFTER}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": listed}))).mount(&github).await;
+        let dispatch = Mock::given(method("POST")).and(path(DISPATCH_PATH));
+        match expected {
+            Some(kind) => dispatch
+                .and(body_json(json!({"ref": "develop", "inputs": {"deployment-type": kind, "skip-tests": "false"}})))
+                .respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await,
+            None => dispatch.respond_with(ResponseTemplate::new(204)).expect(0).mount(&github).await,
+        }
+        let app = app(&env, Some(&github)).await;
+        let (status, answer) = send(&app, &request("push", &format!("layout-{name}"), &push(json!({}), (&[], &[], files))), working()).await;
+        assert_eq!(status, if expected.is_some() { 202 } else { 200 }, "{name}: {answer}");
+        assert_eq!(answer["deployment_type"].as_str(), expected, "{name}: {answer}");
+        github.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn unusable_inline_filters_refuse_pushes_naming_the_variable_and_change_nothing() {
+    let _serial = serial();
+    let mut env = reset();
+    env.insert("STAGING_FILTERS".into(), "{backend: ['server/**'".into());
+    let github = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).expect(0).mount(&github).await;
+    // The function still starts: a bad setting is not a dead function.
+    let app = app(&env, Some(&github)).await;
+    let before = table_items(&env).await;
+    let (status, answer) = send(&app, &request("push", "bad-filters-1", &backend_push()), working()).await;
+    assert_eq!(status, 500, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("STAGING_FILTERS"), "{answer}");
+    assert_eq!(table_items(&env).await, before, "nothing claimed, nothing decided");
+    // A ping is still answered, so the hook's own check shows the function alive.
+    let ping = json!({"zen": "Keep it logically awesome.", "hook_id": 1, "repository": {"full_name": "acme/app"}});
+    let (status, answer) = send(&app, &request("ping", "bad-filters-2", &serde_json::to_vec(&ping).unwrap()), working()).await;
+    assert_eq!(status, 200, "{answer}");
+}

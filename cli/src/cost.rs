@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, value_name = "YYYY-MM", value_parser = |s: &str| s.parse::<BudgetPeriod>())]
     month: Option<BudgetPeriod>,
     /// A rates file in place of the list prices (see events/cost.seed.yml) [default:
-    /// STAGING_COST_FILE, else the built-in list prices]
+    /// STAGING_RATES (inline), STAGING_COST_FILE, else the built-in list prices]
     #[arg(long, value_name = "FILE")]
     rates: Option<std::path::PathBuf>,
     /// Every way of running staging (always_on, scale, stack, stack_on_demand): the
@@ -36,7 +36,8 @@ pub struct Args {
 struct Report<'a> {
     month: BudgetPeriod,
     gbp_per_usd: f64,
-    /// The rates file used, or `null` for the built-in list prices.
+    /// Where the rates came from (a file, or `STAGING_RATES`), or `null` for the built-in
+    /// list prices.
     rates: Option<String>,
     /// How far over the target the month is, in US dollars (`null` when within it).
     over_target_usd: Option<f64>,
@@ -49,7 +50,13 @@ struct Report<'a> {
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
     let month = args.month.unwrap_or_else(|| BudgetPeriod::containing(Utc::now()));
     let (from, to): (DateTime<Utc>, DateTime<Utc>) = month.bounds();
-    let rates = args.rates.as_deref().or(config.cost_file.as_deref());
+    // Where the rates came from, for the report: the file given, the file set, or the variable.
+    let rates = match (&args.rates, &config.rates) {
+        (Some(path), _) => Some(path.display().to_string()),
+        (None, Some(staging_core::config::YamlSetting::File { path, .. })) => Some(path.display().to_string()),
+        (None, Some(setting)) => Some(setting.variable().to_string()),
+        (None, None) => None,
+    };
     let model = staging_core::shell::cost_model(config, args.rates.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
     if args.compare {
         let recorded = recorded(config, Utc::now()).await?;
@@ -57,7 +64,7 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         let report = CompareReport {
             month,
             gbp_per_usd: model.gbp_per_usd,
-            rates: rates.map(|r| r.display().to_string()),
+            rates: rates.clone(),
             teardown: config.teardown.as_str(),
             configured_mode: Mode::configured(&config.teardown, &config.business_hours),
             comparison: &comparison,
@@ -66,7 +73,7 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         return if args.json { crate::write_json(out, &report) } else { print_comparison(config, &report, out) };
     }
     let p = model.project(&config.business_hours, from, to);
-    let list_price = rates.map(|_| CostModel::default().project(&config.business_hours, from, to).scheduled_usd);
+    let list_price = rates.as_ref().map(|_| CostModel::default().project(&config.business_hours, from, to).scheduled_usd);
     let over = p.over_target(model.gbp_per_usd);
     if args.json {
         return crate::write_json(
@@ -74,7 +81,7 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
             &Report {
                 month,
                 gbp_per_usd: model.gbp_per_usd,
-                rates: rates.map(|r| r.display().to_string()),
+                rates: rates.clone(),
                 over_target_usd: over.as_ref().map(|(usd, _)| *usd),
                 list_price_usd: list_price,
                 projection: &p,
@@ -138,8 +145,8 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         let list: Vec<String> = culprits.iter().map(|c| format!("{} {}", c.name, usd(c.scheduled_usd))).collect();
         writeln!(out, "Over the target by {}; what the month pays for, largest first: {}.", usd(usd_over), list.join(", "))?;
     }
-    if let (Some(path), Some(list)) = (rates, list_price) {
-        writeln!(out, "Rates from {}; at the built-in list prices the month is {}.", path.display(), usd(list))?;
+    if let (Some(source), Some(list)) = (rates, list_price) {
+        writeln!(out, "Rates from {source}; at the built-in list prices the month is {}.", usd(list))?;
     }
     Ok(())
 }

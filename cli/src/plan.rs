@@ -13,7 +13,7 @@ const SHOWN_PATHS: usize = 5;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A paths-filter YAML file [default: $STAGING_FILTERS_FILE, else the built-in filters]
+    /// A paths-filter YAML file [default: $STAGING_FILTERS (inline), $STAGING_FILTERS_FILE, else the built-in filters]
     #[arg(long, value_name = "FILE")]
     filters: Option<PathBuf>,
     /// Print JSON.
@@ -33,7 +33,10 @@ struct Report<'a> {
 }
 
 pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
-    let filters = load_filters(args.filters.as_ref().or(config.filters_file.as_ref()))?;
+    let filters = match &args.filters {
+        Some(file) => load_filters(file)?,
+        None => staging_core::shell::filters(config).map_err(|e| CliError::Input(e.to_string()))?,
+    };
     let paths = if args.paths.is_empty() {
         read_stdin_paths()?
     } else {
@@ -72,10 +75,7 @@ pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliE
     Ok(())
 }
 
-fn load_filters(file: Option<&PathBuf>) -> Result<Filters, CliError> {
-    let Some(file) = file else {
-        return Ok(Filters::builtin());
-    };
+fn load_filters(file: &PathBuf) -> Result<Filters, CliError> {
     let yaml = std::fs::read_to_string(file)
         .map_err(|e| CliError::Input(format!("cannot read filters file {}: {e}", file.display())))?;
     Filters::from_yaml(&yaml).map_err(|e| CliError::Input(format!("{}: {e}", file.display())))

@@ -51,6 +51,11 @@ fn down_up_hold_release_through_the_cli() {
     assert!(out["summary"].as_str().unwrap().ends_with("; already up"), "{out}");
     assert_eq!(stagingctl(&env, &["status", "--json"]).json()["hold"]["kind"], "emergency_bypass");
 
+    // Far past STAGING_HOLD_MAX (12h): held for the maximum, and the answer says so.
+    let out = stagingctl(&env, &["hold", "270000y", "--reason", "forever", "--who", "dave"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("(cut to 12h, the longest hold STAGING_HOLD_MAX allows)"), "{}", out.stdout);
+
     let released = stagingctl(&env, &["release"]);
     assert_eq!(released.code, 0, "{}", released.stderr);
     assert!(released.stdout.starts_with("staging: hold released;"), "{}", released.stdout);

@@ -112,6 +112,15 @@ impl GitHub {
     }
 }
 
+/// The monthly budget as deployed (`STAGING_BUDGET_AMOUNT`, `STAGING_BUDGET_CURRENCY`): what
+/// the reports measure the month against, instead of a fixed £5.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetAmount {
+    pub amount: f64,
+    /// ISO 4217, as AWS Budgets takes it (`USD` unless set).
+    pub currency: String,
+}
+
 /// When a budget alert acts: percentages of the budgeted amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BudgetPolicy {
@@ -174,15 +183,19 @@ pub struct Config {
     /// back the next one and the teardown (`STAGING_DEPLOY_GRACE`, default 30 min).
     pub deploy_grace: Duration,
     pub budget: BudgetPolicy,
+    /// The budget's amount, when the deployment says it; the model's £5 target otherwise.
+    pub budget_amount: Option<BudgetAmount>,
     /// The cost-allocation tag that marks staging's resources (`STAGING_COST_TAG`,
     /// `Key=Value`): the daily report asks Cost Explorer for those only.
     pub cost_tag: Option<(String, String)>,
-    /// A rates file replacing the built-in list prices (`STAGING_COST_FILE`).
-    pub cost_file: Option<PathBuf>,
+    /// Rates replacing the built-in list prices: the YAML inline (`STAGING_RATES`, what a
+    /// deployed function reads) or a file (`STAGING_COST_FILE`, local use).
+    pub rates: Option<YamlSetting>,
     /// Pounds per US dollar (`STAGING_GBP_PER_USD`; the model's 0.79 when unset).
     pub gbp_per_usd: Option<f64>,
-    /// A paths-filter YAML file; the built-in filters when `None`.
-    pub filters_file: Option<PathBuf>,
+    /// The paths-filter document: inline (`STAGING_FILTERS`, what a deployed function
+    /// reads) or a file (`STAGING_FILTERS_FILE`, local use); the built-in filters when `None`.
+    pub filters: Option<YamlSetting>,
     pub resources: Resources,
     /// What a teardown stops (`STAGING_TEARDOWN`, `scale` or `stack`).
     pub teardown: Teardown,
@@ -297,6 +310,19 @@ impl Config {
             .map(|v| match v.trim().parse::<f64>() {
                 Ok(r) if r.is_finite() && r > 0.0 && r < 100.0 => Ok(r),
                 _ => Err(bad("STAGING_GBP_PER_USD", &v, "expected pounds per dollar, like 0.79")),
+            })
+            .transpose()?;
+
+        let budget_amount = get("STAGING_BUDGET_AMOUNT")
+            .map(|v| match v.trim().parse::<f64>() {
+                Ok(a) if a.is_finite() && a > 0.0 => Ok(a),
+                _ => Err(bad("STAGING_BUDGET_AMOUNT", &v, "expected the monthly budget, a number above zero like 60")),
+            })
+            .transpose()?
+            .map(|amount| match get("STAGING_BUDGET_CURRENCY").map(|c| c.trim().to_string()) {
+                None => Ok(BudgetAmount { amount, currency: "USD".into() }),
+                Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Ok(BudgetAmount { amount, currency: c }),
+                Some(c) => Err(bad("STAGING_BUDGET_CURRENCY", &c, "expected a three-letter currency code like USD")),
             })
             .transpose()?;
 
@@ -424,16 +450,52 @@ impl Config {
             hold_max,
             deploy_grace,
             budget,
+            budget_amount,
             cost_tag,
-            cost_file: get("STAGING_COST_FILE").map(PathBuf::from),
+            rates: yaml_setting(&get, "STAGING_RATES", "STAGING_COST_FILE")?,
             gbp_per_usd,
-            filters_file: get("STAGING_FILTERS_FILE").map(PathBuf::from),
+            filters: yaml_setting(&get, "STAGING_FILTERS", "STAGING_FILTERS_FILE")?,
             resources,
             teardown,
             github,
             probes,
             health,
         })
+    }
+}
+
+/// A YAML document a team writes (path filters, rates), where it comes from. A Lambda zip
+/// holds only `bootstrap`, so a deployed function takes the text inline; the file form is
+/// for local use. The text is parsed by its own parser where it is used, and a bad one
+/// names [`YamlSetting::variable`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum YamlSetting {
+    /// The document itself, from `variable`.
+    Inline { variable: &'static str, text: String },
+    /// A file holding it, named by `variable`.
+    File { variable: &'static str, path: PathBuf },
+}
+
+impl YamlSetting {
+    /// The variable the setting came from, for messages.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            Self::Inline { variable, .. } | Self::File { variable, .. } => variable,
+        }
+    }
+}
+
+/// The inline form or the file form of one YAML setting; both at once is ambiguous.
+fn yaml_setting(
+    get: &impl Fn(&str) -> Option<String>,
+    inline: &'static str,
+    file: &'static str,
+) -> Result<Option<YamlSetting>> {
+    match (get(inline), get(file)) {
+        (Some(_), Some(path)) => Err(bad(inline, "<set>", &format!("set either {inline} or {file} (now {path}), not both"))),
+        (Some(text), None) => Ok(Some(YamlSetting::Inline { variable: inline, text })),
+        (None, Some(path)) => Ok(Some(YamlSetting::File { variable: file, path: PathBuf::from(path) })),
+        (None, None) => Ok(None),
     }
 }
 
@@ -558,8 +620,53 @@ mod tests {
         assert_eq!((c.github.deploy_type_input.as_str(), c.github.skip_tests_input.as_str()), ("deployment-type", "skip-tests"));
         assert_eq!(c.github.api_url, "https://api.github.com");
         assert!(c.github.token.is_none() && c.github.webhook_secrets.is_empty());
-        assert!(c.filters_file.is_none() && c.probes.is_empty());
+        assert!(c.filters.is_none() && c.rates.is_none() && c.probes.is_empty());
         assert_eq!(c.health, HealthPolicy::default());
+    }
+
+    #[test]
+    fn a_yaml_setting_is_inline_or_a_file_never_both() {
+        const INLINE: &str = "backend: ['server/**']";
+        #[rustfmt::skip]
+        let cases: Vec<(&[(&str, &str)], std::result::Result<(Option<YamlSetting>, Option<YamlSetting>), &str>)> = vec![
+            (&[], Ok((None, None))),
+            (&[("STAGING_FILTERS", INLINE)], Ok((Some(YamlSetting::Inline { variable: "STAGING_FILTERS", text: INLINE.into() }), None))),
+            (&[("STAGING_FILTERS_FILE", "f.yml")], Ok((Some(YamlSetting::File { variable: "STAGING_FILTERS_FILE", path: "f.yml".into() }), None))),
+            (&[("STAGING_RATES", "ecs: {hourly_usd: 0.1}")], Ok((None, Some(YamlSetting::Inline { variable: "STAGING_RATES", text: "ecs: {hourly_usd: 0.1}".into() })))),
+            (&[("STAGING_COST_FILE", "r.yml")], Ok((None, Some(YamlSetting::File { variable: "STAGING_COST_FILE", path: "r.yml".into() })))),
+            // An empty value is unset, as every template parameter's default is.
+            (&[("STAGING_FILTERS", " "), ("STAGING_FILTERS_FILE", "f.yml")], Ok((Some(YamlSetting::File { variable: "STAGING_FILTERS_FILE", path: "f.yml".into() }), None))),
+            (&[("STAGING_FILTERS", INLINE), ("STAGING_FILTERS_FILE", "f.yml")], Err("STAGING_FILTERS")),
+            (&[("STAGING_RATES", "x: 1"), ("STAGING_COST_FILE", "r.yml")], Err("STAGING_RATES")),
+        ];
+        for (vars, expected) in cases {
+            match (config(vars), expected) {
+                (Ok(c), Ok(settings)) => assert_eq!((c.filters, c.rates), settings, "{vars:?}"),
+                (Err(Error::Config { variable, reason, .. }), Err(named)) => {
+                    assert_eq!(variable, named, "{vars:?}");
+                    assert!(reason.contains("not both"), "{reason}");
+                }
+                (got, want) => panic!("{vars:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_budget_amount_is_read_with_its_currency() {
+        let amount = |vars: &[(&str, &str)]| config(vars).map(|c| c.budget_amount);
+        assert_eq!(amount(&[]).unwrap(), None);
+        assert_eq!(amount(&[("STAGING_BUDGET_AMOUNT", "60")]).unwrap(), Some(BudgetAmount { amount: 60.0, currency: "USD".into() }));
+        assert_eq!(amount(&[("STAGING_BUDGET_AMOUNT", "5.5"), ("STAGING_BUDGET_CURRENCY", "GBP")]).unwrap(), Some(BudgetAmount { amount: 5.5, currency: "GBP".into() }));
+        for (vars, named) in [
+            (&[("STAGING_BUDGET_AMOUNT", "sixty")][..], "STAGING_BUDGET_AMOUNT"),
+            (&[("STAGING_BUDGET_AMOUNT", "0")][..], "STAGING_BUDGET_AMOUNT"),
+            (&[("STAGING_BUDGET_AMOUNT", "60"), ("STAGING_BUDGET_CURRENCY", "dollars")][..], "STAGING_BUDGET_CURRENCY"),
+        ] {
+            match amount(vars) {
+                Err(Error::Config { variable, .. }) => assert_eq!(variable, named, "{vars:?}"),
+                other => panic!("{vars:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]
@@ -616,7 +723,7 @@ mod tests {
         assert_eq!(h.holidays.len(), 2);
         assert_eq!(c.hold_default, Duration::from_secs(5400));
         assert_eq!(c.hold_max, Duration::from_secs(6300));
-        assert_eq!(c.filters_file, Some(PathBuf::from(".github/filters.yml")));
+        assert_eq!(c.filters, Some(YamlSetting::File { variable: "STAGING_FILTERS_FILE", path: PathBuf::from(".github/filters.yml") }));
         assert_eq!(c.environment, "qa");
         assert_eq!(c.resources.budget_name.as_deref(), Some("b"));
         assert_eq!(c.resources.team_queue_url.as_deref(), Some("http://127.0.0.1:5055/123456789012/team"));

@@ -96,6 +96,21 @@ impl Default for CostModel {
     }
 }
 
+impl CostModel {
+    /// Measures the month against the deployed budget instead of the £5 target: in pounds at
+    /// the model's rate for a budget in US dollars, as it is for one in pounds. A budget in
+    /// any other currency cannot be converted here and leaves the target as it is (`false`).
+    pub fn with_budget_target(mut self, budget: &crate::config::BudgetAmount) -> (Self, bool) {
+        let target = match budget.currency.as_str() {
+            "USD" => budget.amount * self.gbp_per_usd,
+            "GBP" => budget.amount,
+            _ => return (self, false),
+        };
+        self.target_gbp = target;
+        (self, true)
+    }
+}
+
 /// A rates file (`STAGING_COST_FILE`, `stagingctl cost --rates`): per component an
 /// hourly or a monthly (730-hour) rate and what stops its bill.
 #[derive(Debug, Deserialize)]
@@ -669,6 +684,22 @@ mod tests {
         assert_eq!((c.cheapest, c.cheapest_meeting_target), (StackOnDemand, Some(StackOnDemand)));
         assert!(c.mode(StackOnDemand).up_hours_basis.contains("one default hold (2h) on each of 21 working days (assumed)"));
         assert!(c.mode(Stack).time_to_ready_basis.contains("assumed"));
+    }
+
+    #[test]
+    fn the_target_is_the_deployed_budget_in_pounds() {
+        let budget = |amount: f64, currency: &str| crate::config::BudgetAmount { amount, currency: currency.into() };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, crate::config::BudgetAmount, f64, bool)> = vec![
+            ("dollars at the model's rate", budget(60.0, "USD"), 60.0 * 0.79, true),
+            ("pounds as they are", budget(5.0, "GBP"), 5.0, true),
+            ("a currency the model cannot convert keeps £5", budget(7000.0, "JPY"), 5.0, false),
+        ];
+        for (name, budget, target, converted) in cases {
+            let (model, did) = CostModel::default().with_budget_target(&budget);
+            assert!((model.target_gbp - target).abs() < 1e-9, "{name}: {}", model.target_gbp);
+            assert_eq!(did, converted, "{name}");
+        }
     }
 
     #[test]

@@ -433,6 +433,7 @@ pub fn decide(
     clock: DateTime<Utc>,
     config: &Config,
 ) -> Decision {
+    let state = &crate::lifecycle::as_found(state, observed, clock, config);
     let mut decision = decide_tick(state, observed, results, tick, clock, config);
     decision.actions.extend(stack_check_fallback(state, whole_seconds(clock)));
     decision
@@ -1278,6 +1279,20 @@ mod tests {
         let stopping = EnvironmentState { phase: Phase::Stopping, ..up() };
         let d = decide(&stopping, &ecs(1, 1, TD1), Some(&[fail("web")]), None, now, &cfg);
         assert!(d.actions.is_empty() && d.next_state.health.consecutive_failures == 0);
+    }
+
+    #[test]
+    fn a_state_never_written_is_probed_when_ecs_shows_staging_running() {
+        // A fresh install: nothing stored yet, the service at 1 in business hours.
+        let cfg = config(&[]);
+        let fresh = EnvironmentState::new("staging");
+        let now = utc("2026-11-27T10:00:00.25Z");
+        let d = decide(&fresh, &ecs(1, 1, TD1), Some(&[ok("web")]), None, now, &cfg);
+        assert!(!d.summary.starts_with("not probed"), "{}", d.summary);
+        assert_eq!(d.next_state.phase, Phase::Up, "the state as found is what the first commit writes");
+        // Scaled to zero, it is down by design, as it reads everywhere else.
+        let d = decide(&fresh, &ecs(0, 0, TD1), None, None, now, &cfg);
+        assert!(d.summary.starts_with("not probed: staging is down by design"), "{}", d.summary);
     }
 
     #[test]

@@ -402,8 +402,8 @@ pub fn decide(
                     period: lock.period.to_string(),
                 });
             }
-            let until = plan.hold(HoldKind::EmergencyBypass, *duration, reason, who)?;
-            format!("held until {}; {}", hhmm(until), plan.start(&format!("held by {who}: {reason}")))
+            let held = plan.hold(HoldKind::EmergencyBypass, *duration, reason, who)?;
+            format!("{held}; {}", plan.start(&format!("held by {who}: {reason}")))
         }
         Command::Release { who } => {
             if plan.next.hold.is_none() {
@@ -506,6 +506,22 @@ fn up_until(config: &Config, now: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
+/// The one reading of a state never written (version 0, a fresh install): it holds no
+/// intent yet, so it is what the world shows — the phase ECS shows and, found running, as
+/// if started now (see `up_until`). A written state is returned as it is. Every decision
+/// and every reader (the health check's "is staging meant to be up?", `stagingctl
+/// status`) goes through it, so they all agree before the first commit.
+pub fn as_found(state: &EnvironmentState, observed: &Observed, now: DateTime<Utc>, config: &Config) -> EnvironmentState {
+    let mut found = state.clone();
+    if state.version == 0 {
+        found.phase = observed.phase();
+        if found.wants_running() {
+            found.up_until = Some(up_until(config, whole_seconds(now)));
+        }
+    }
+    found
+}
+
 /// A decision being built: the next state and the actions so far.
 pub(crate) struct Plan<'a> {
     pub(crate) next: EnvironmentState,
@@ -521,18 +537,11 @@ impl<'a> Plan<'a> {
     /// Starts from `state`. A state never committed holds no intent yet: it adopts the
     /// phase ECS shows.
     pub(crate) fn new(state: &EnvironmentState, observed: Observed, now: DateTime<Utc>, config: &'a Config) -> Self {
-        let mut next = state.clone();
+        let mut next = as_found(state, &observed, now, config);
         if observed.stack.is_none() {
             // Scale mode (perhaps switched from stack mode mid-operation): nothing about a
             // stack is waited for.
             next.stack.in_progress = None;
-        }
-        if state.version == 0 {
-            next.phase = observed.phase();
-            // Found running: as if started now (see `up_until`).
-            if next.wants_running() {
-                next.up_until = Some(up_until(config, whole_seconds(now)));
-            }
         }
         Self {
             next,
@@ -569,16 +578,22 @@ impl<'a> Plan<'a> {
     }
 
     /// Places a hold (holds only grow) and, when it changed, the schedule that ends it;
-    /// returns when the hold in force ends. The requested duration is cut to
+    /// returns when the hold in force ends, said for people: "held until 20:00 UTC", with
+    /// why when the duration asked for was cut. The requested duration is cut to
     /// `STAGING_HOLD_MAX` before any arithmetic, so no duration from outside can overflow.
-    pub(crate) fn hold(&mut self, kind: HoldKind, duration: std::time::Duration, reason: &str, who: &str) -> Result<DateTime<Utc>> {
+    pub(crate) fn hold(&mut self, kind: HoldKind, duration: std::time::Duration, reason: &str, who: &str) -> Result<String> {
         // A forecast over the budget caps on-demand holds for the rest of its period (an
         // emergency bypass is not capped).
-        let limit = if kind == HoldKind::OnDemand && self.next.hold_cap == Some(crate::state::BudgetPeriod::containing(self.now)) {
-            self.config.hold_default
-        } else {
-            self.config.hold_max
-        };
+        let budget_capped = kind == HoldKind::OnDemand && self.next.hold_cap == Some(crate::state::BudgetPeriod::containing(self.now));
+        let limit = if budget_capped { self.config.hold_default } else { self.config.hold_max };
+        let cut = (duration > limit).then(|| {
+            let limit = humantime::format_duration(limit);
+            if budget_capped {
+                format!(" (cut to {limit}: the budget's forecast caps on-demand holds at STAGING_HOLD_DEFAULT this month)")
+            } else {
+                format!(" (cut to {limit}, the longest hold STAGING_HOLD_MAX allows)")
+            }
+        });
         let capped = duration.min(limit);
         let until = chrono::Duration::from_std(capped)
             .ok()
@@ -608,7 +623,7 @@ impl<'a> Plan<'a> {
             );
             self.notify(NotificationEvent::EnvHold, Severity::Info, subject, body);
         }
-        Ok(hold.until)
+        Ok(format!("held until {}{}", hhmm(hold.until), cut.unwrap_or_default()))
     }
 
     fn drop_hold(&mut self) {
@@ -635,8 +650,7 @@ impl<'a> Plan<'a> {
     pub(crate) fn start_on_demand(&mut self, hold: Option<std::time::Duration>, reason: &str, who: &str) -> Result<String> {
         let mut summary = String::new();
         if hold.is_some() || !self.config.business_hours.is_up_time(self.now) {
-            let until = self.hold(HoldKind::OnDemand, hold.unwrap_or(self.config.hold_default), reason, who)?;
-            summary = format!("held until {}; ", hhmm(until));
+            summary = self.hold(HoldKind::OnDemand, hold.unwrap_or(self.config.hold_default), reason, who)? + "; ";
         }
         Ok(summary + &self.start(&format!("started by {who}: {reason}")))
     }
@@ -1374,6 +1388,52 @@ mod tests {
                 command: ScheduledCommand::HoldExpired { until },
             }
         );
+    }
+
+    #[test]
+    fn a_hold_cut_short_says_so_and_why() {
+        let capped = EnvironmentState { hold_cap: Some(crate::state::BudgetPeriod::containing(utc(EVENING))), ..EnvironmentState::new("staging") };
+        let fresh = EnvironmentState::new("staging");
+        let hold = |secs: u64| Command::Hold { duration: Duration::from_secs(secs), reason: "incident".into(), who: "bob".into() };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &EnvironmentState, Command, &str)> = vec![
+            ("a hold within the maximum is not cut", &fresh, hold(3600),
+                "held until 21:00 UTC; starting"),
+            ("exactly the maximum is not cut", &fresh, hold(12 * 3600),
+                "held until 08:00 UTC; starting"),
+            ("a day is cut to the maximum", &fresh, up(Some(48), false),
+                "held until 08:00 UTC (cut to 12h, the longest hold STAGING_HOLD_MAX allows); starting"),
+            ("270000 years is cut to the maximum, not an overflow", &fresh, hold(270_000 * 365 * 86_400),
+                "held until 08:00 UTC (cut to 12h, the longest hold STAGING_HOLD_MAX allows); starting"),
+            ("the budget's forecast cuts an on-demand hold to the default", &capped, up(Some(5), false),
+                "held until 22:00 UTC (cut to 2h: the budget's forecast caps on-demand holds at STAGING_HOLD_DEFAULT this month); starting"),
+            ("the forecast does not cut an emergency hold", &capped, hold(5 * 3600),
+                "held until 01:00 UTC; starting"),
+        ];
+        for (name, state, command, summary) in cases {
+            let d = decide(state, DOWN, &command, utc(EVENING), &config()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(d.summary, summary, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_never_written_state_reads_as_what_ecs_shows() {
+        let written = EnvironmentState { version: 3, ..EnvironmentState::new("staging") };
+        let fresh = EnvironmentState::new("staging");
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &EnvironmentState, Observed, &str, Phase, Option<&str>)> = vec![
+            ("never written, running in hours: up until the day's teardown", &fresh, UP, WORKING, Phase::Up, Some("2026-11-27T18:00:00Z")),
+            ("never written, running in the evening: up, as if started now", &fresh, UP, "2026-11-27T20:00:00.75Z", Phase::Up, Some("2026-11-27T20:00:00Z")),
+            ("never written, scaled to zero: down", &fresh, DOWN, WORKING, Phase::Down, None),
+            ("never written, scaling up: starting", &fresh, Observed::counts(2, 1), WORKING, Phase::Starting, Some("2026-11-27T18:00:00Z")),
+            ("written: the stored intent wins over ECS", &written, UP, WORKING, Phase::Down, None),
+        ];
+        for (name, state, observed, now, phase, up_until) in cases {
+            let found = as_found(state, &observed, utc(now), &config());
+            assert_eq!(found.phase, phase, "{name}");
+            assert_eq!(found.up_until, up_until.map(utc), "{name}");
+            assert_eq!(found.version, state.version, "{name}: reading commits nothing");
+        }
     }
 
     #[test]

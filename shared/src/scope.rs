@@ -32,7 +32,8 @@ use serde_yaml_ng::Value;
 
 use crate::error::{Error, Result};
 
-/// The filters used when `STAGING_FILTERS_FILE` is unset, from the project's seed.
+/// The filters used when neither `STAGING_FILTERS` nor `STAGING_FILTERS_FILE` is set, from the
+/// project's seed.
 pub const BUILTIN_FILTERS_YAML: &str = "\
 backend:
   - 'apps/express-api/**'
@@ -244,6 +245,11 @@ impl Filters {
             }
             builder.build().expect("globs that compiled alone compile as a set")
         })
+    }
+
+    /// The filters' names, in document order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.filters.iter().map(|(name, _)| name.as_str())
     }
 
     /// The patterns of one filter, as written.

@@ -591,9 +591,9 @@ pub fn decide_push(
         Some("staging was down and has been started".to_string())
     } else {
         let who = if push.pusher().is_empty() { "github" } else { push.pusher() };
-        let until = p.hold(HoldKind::OnDemand, config.hold_default, &format!("deploy {}", short_sha(&sha)), who)?;
+        let held = p.hold(HoldKind::OnDemand, config.hold_default, &format!("deploy {}", short_sha(&sha)), who)?;
         p.start("woken for a deploy");
-        Some(format!("staging was down and has been started, held until {} (outside business hours)", hhmm(until)))
+        Some(format!("staging was down and has been started, {held} (outside business hours)"))
     };
     let dispatched = p.dispatch_pending();
     p.quiet = false;

@@ -284,7 +284,29 @@ const PARAMETERS: &[Parameter] = &[
             ("a=b=c", TemplateStricter("the budget's filter splits on every =")),
         ],
     },
+    Parameter {
+        name: "GbpPerUsd",
+        variable: "STAGING_GBP_PER_USD",
+        with: &[],
+        cases: &[
+            ("", Accepted),
+            ("0.79", Accepted),
+            ("1", Accepted),
+            ("0.8125", Accepted),
+            ("£0.79", Refused),
+            ("0,79", Refused),
+            ("-0.79", Refused),
+            (".79", TemplateStricter("a leading digit, as the description shows")),
+            ("0", CoreStricter("a rate above zero")),
+            ("250", CoreStricter("a rate under 100: no currency is worth 100 pounds a dollar")),
+        ],
+    },
 ];
+
+/// Parameters that are YAML documents: no pattern can check them, so a document that does not
+/// parse refuses the work it is for (named) instead of stopping the function; their defaults
+/// are checked below by the core's own parsers.
+const DOCUMENTS: &[&str] = &["PathFilters", "Rates"];
 
 /// Parameters that reach the core as free text with no pattern, on purpose: names CloudFormation
 /// cannot know (a branch, a workflow file, a workflow input).
@@ -451,7 +473,24 @@ fn only_names_reach_the_functions_unchecked() {
         .collect();
     unchecked.sort_unstable();
     unchecked.dedup();
-    assert_eq!(unchecked, FREE_FORM);
+    let mut expected: Vec<&str> = FREE_FORM.iter().chain(DOCUMENTS).copied().collect();
+    expected.sort_unstable();
+    assert_eq!(unchecked, expected);
+}
+
+/// `PathFilters` defaults to the built-in filters, in the one-line form a parameter holds:
+/// a deploy that leaves it alone classifies exactly as the functions did before it existed.
+#[test]
+fn the_path_filters_default_is_the_built_in_filters() {
+    let template = template();
+    let default = parameter(&template, "PathFilters").get("Default").and_then(Value::as_str).expect("PathFilters has a default");
+    assert!(!default.contains('\n'), "a parameter's default is one line");
+    let from_template = staging_core::Filters::from_yaml(default).unwrap_or_else(|e| panic!("PathFilters default: {e}"));
+    let builtin = staging_core::Filters::builtin();
+    let names = |f: &staging_core::Filters| f.names().map(|n| (n.to_string(), f.patterns(n).unwrap().to_vec())).collect::<Vec<_>>();
+    assert_eq!(names(&from_template), names(&builtin));
+    let rates = parameter(&template, "Rates").get("Default").and_then(Value::as_str);
+    assert_eq!(rates, Some(""), "Rates defaults to the built-in list prices");
 }
 
 /// The test can fail: a pattern that lets everything through is caught, and the report says

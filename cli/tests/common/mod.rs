@@ -18,7 +18,8 @@ impl Run {
     }
 }
 
-/// Runs the binary with `args`, only `env` set (nothing inherited), and `stdin` piped in.
+/// Runs the binary with `args`, only `env` set (nothing inherited but a moved clock), and
+/// `stdin` piped in.
 pub fn run<K, V>(args: &[&str], env: impl IntoIterator<Item = (K, V)>, stdin: &str) -> Run
 where
     K: AsRef<OsStr>,
@@ -27,6 +28,9 @@ where
     let mut child = Command::new(env!("CARGO_BIN_EXE_stagingctl"))
         .args(args)
         .env_clear()
+        // The test's own clock: a clock moved by libfaketime (scripts/test-clock-shift)
+        // reaches the binary too, so the two agree on what "now" is.
+        .envs(std::env::vars_os().filter(|(k, _)| k == "LD_PRELOAD" || k.to_string_lossy().starts_with("FAKETIME") || k == "DONT_FAKE_MONOTONIC" || k == "NO_FAKE_STAT"))
         .envs(env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

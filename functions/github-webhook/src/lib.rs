@@ -34,7 +34,8 @@ const IN_PROGRESS_FOR: chrono::Duration = chrono::Duration::seconds(60);
 pub struct Webhook {
     pub clients: Clients,
     pub config: Config,
-    pub filters: Filters,
+    /// The path filters, or why they are unusable (a bad `STAGING_FILTERS`).
+    pub filters: Result<Filters, String>,
     /// `None` without a token: dry mode.
     pub github: Option<GitHubApi>,
     /// Print each decision's metrics (the Lambda binary; not `stagingctl invoke`).
@@ -42,7 +43,7 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    /// Reads the filters (`STAGING_FILTERS_FILE`, else the built-in ones) and builds
+    /// Reads the filters (`STAGING_FILTERS`, `STAGING_FILTERS_FILE`, else the built-in ones) and builds
     /// the GitHub client when a token is given. A token named by `GITHUB_TOKEN_ARN`
     /// needs the Secrets Manager client: use [`Webhook::with_github`].
     pub fn new(clients: Clients, config: Config) -> Result<Self, String> {
@@ -53,16 +54,14 @@ impl Webhook {
         Self::with_github(clients, config, github)
     }
 
-    /// As [`Webhook::new`], with the GitHub client given (`None`: dry mode).
+    /// As [`Webhook::new`], with the GitHub client given (`None`: dry mode). Bad filters do
+    /// not stop the function: pushes are answered 500 naming the variable, while pings and
+    /// the deploy workflow's runs are still taken.
     pub fn with_github(clients: Clients, config: Config, github: Option<GitHubApi>) -> Result<Self, String> {
-        let filters = match &config.filters_file {
-            None => Filters::builtin(),
-            Some(path) => {
-                let yaml = std::fs::read_to_string(path)
-                    .map_err(|e| format!("STAGING_FILTERS_FILE={}: {e}", path.display()))?;
-                Filters::from_yaml(&yaml).map_err(|e| format!("STAGING_FILTERS_FILE={}: {e}", path.display()))?
-            }
-        };
+        let filters = staging_core::shell::filters(&config).map_err(|e| e.to_string());
+        if let Err(e) = &filters {
+            lambda_http::tracing::error!(error = %e, "the path filters are unusable: pushes are refused until they are fixed");
+        }
         Ok(Self {
             clients,
             config,
@@ -102,6 +101,10 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
     match route {
         Route::Ping { hook_id } => (200, json!({ "pong": true, "hook_id": hook_id })),
         Route::Ignored(reason) => (202, json!({ "delivery": delivery.id, "ignored": reason })),
+        // Refused before the delivery is claimed, so a redelivery after the fix is taken.
+        Route::Push(_) if app.filters.is_err() => {
+            error(500, app.filters.as_ref().err().cloned().unwrap_or_default())
+        }
         Route::Push(push) => once(app, &delivery, body, Act::Push(push), now).await,
         Route::DeployFinished(run) => once(app, &delivery, body, Act::DeployFinished(Box::new(run)), now).await,
         Route::DeployRequested(run) => once(app, &delivery, body, Act::DeployRequested(Box::new(run)), now).await,
@@ -178,7 +181,12 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
         _ => None,
     };
     let files = webhook::changed_files(push, compare);
-    let matches = app.filters.classify(files.files.iter().map(String::as_str));
+    // `respond` refuses a push first when the filters are unusable; kept total all the same.
+    let filters = match &app.filters {
+        Ok(filters) => filters,
+        Err(reason) => return Ok(error(500, reason.clone())),
+    };
+    let matches = filters.classify(files.files.iter().map(String::as_str));
     let input = webhook::PushInput {
         push,
         files: &files,

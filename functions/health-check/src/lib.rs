@@ -59,6 +59,11 @@ pub async fn handle(executor: &Executor<'_>, prober: &Prober, event: Value, cloc
     let tick = parse(event)?;
     let config = executor.config;
     let state = executor.store()?.load(&config.environment).await?;
+    // A state never written reads as what ECS shows (one look, only then).
+    let state = match state.version {
+        0 => staging_core::lifecycle::as_found(&state, &executor.observe().await?, clock, config),
+        _ => state,
+    };
     let results: Option<Vec<ProbeResult>> = if state.wants_running() { Some(prober.probe_all().await) } else { None };
     let seen: RefCell<Option<Observed>> = RefCell::new(None);
     let origin = health::origin(tick, results.as_deref());

@@ -239,24 +239,58 @@ mod lazy_tls {
     }
 }
 
-/// The cost model: the built-in list prices, or the rates in `STAGING_COST_FILE` (or
-/// `rates`, when given); `STAGING_GBP_PER_USD`, when set, wins over a file's
-/// `gbp_per_usd`. A bad file is bad input naming the file.
+/// The text of a YAML setting: inline as given, or read from its file. A file that cannot
+/// be read is bad input naming the variable and the path.
+pub fn yaml_text(setting: &crate::config::YamlSetting) -> Result<std::borrow::Cow<'_, str>, ShellError> {
+    use crate::config::YamlSetting;
+    match setting {
+        YamlSetting::Inline { text, .. } => Ok(std::borrow::Cow::Borrowed(text)),
+        YamlSetting::File { variable, path } => std::fs::read_to_string(path).map(std::borrow::Cow::Owned).map_err(|e| {
+            ShellError::Core(crate::Error::Config { variable, value: path.display().to_string(), reason: e.to_string() })
+        }),
+    }
+}
+
+/// The path filters: `STAGING_FILTERS` (inline), `STAGING_FILTERS_FILE`, else the built-in
+/// ones. A bad document is bad input naming its variable.
+pub fn filters(config: &crate::Config) -> Result<crate::Filters, ShellError> {
+    let Some(setting) = &config.filters else {
+        return Ok(crate::Filters::builtin());
+    };
+    crate::Filters::from_yaml(&yaml_text(setting)?).map_err(|e| {
+        let value = match setting {
+            crate::config::YamlSetting::File { path, .. } => path.display().to_string(),
+            crate::config::YamlSetting::Inline { .. } => "<the paths-filter YAML>".into(),
+        };
+        ShellError::Core(crate::Error::Config { variable: setting.variable(), value, reason: e.to_string() })
+    })
+}
+
+/// The cost model: the built-in list prices, or the rates in `STAGING_RATES` (inline) or
+/// `STAGING_COST_FILE` (or the file `rates`, when given); `STAGING_GBP_PER_USD`, when set,
+/// wins over the rates' `gbp_per_usd`; the target is the deployed budget when
+/// `STAGING_BUDGET_AMOUNT` says it. A bad document is bad input naming its variable.
 pub fn cost_model(config: &crate::Config, rates: Option<&std::path::Path>) -> Result<crate::CostModel, ShellError> {
     let mut model = crate::CostModel::default();
-    if let Some(path) = rates.or(config.cost_file.as_deref()) {
-        let bad = |reason: String| {
-            ShellError::Core(crate::Error::Config {
-                variable: if rates.is_some() { "--rates" } else { "STAGING_COST_FILE" },
-                value: path.display().to_string(),
-                reason,
-            })
+    let given = rates.map(|path| crate::config::YamlSetting::File { variable: "--rates", path: path.to_path_buf() });
+    if let Some(setting) = given.as_ref().or(config.rates.as_ref()) {
+        let value = match setting {
+            crate::config::YamlSetting::File { path, .. } => path.display().to_string(),
+            crate::config::YamlSetting::Inline { .. } => "<the rates YAML>".into(),
         };
-        let yaml = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let bad = |reason: String| ShellError::Core(crate::Error::Config { variable: setting.variable(), value: value.clone(), reason });
+        let yaml = yaml_text(setting)?;
         model = model.with_rates_yaml(&yaml).map_err(bad)?;
     }
     if let Some(rate) = config.gbp_per_usd {
         model.gbp_per_usd = rate;
+    }
+    if let Some(budget) = &config.budget_amount {
+        let (targeted, converted) = model.with_budget_target(budget);
+        if !converted {
+            tracing::warn!(currency = %budget.currency, "a budget in this currency cannot be converted: the reports keep the model's £ target");
+        }
+        model = targeted;
     }
     Ok(model)
 }
