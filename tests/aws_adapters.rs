@@ -9,6 +9,8 @@ use staging_core::shell::ShellError;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::store::{Claim, Store};
 use staging_core::shell::{budgets, ecs::RESTORE_COUNT_TAG};
+use staging_core::state::ScalableTarget;
+use staging_core::shell::runner;
 use staging_core::{Notification, NotificationEvent, Severity};
 use staging_system_tests::{clients, config, drain_team_queue, reset, serial};
 
@@ -451,4 +453,53 @@ async fn a_decisions_entry_is_committed_with_the_state_or_not_at_all() {
     let done = Entry { actions: vec!["scaled the service to 0".into()], ..entry.clone() };
     store.put_entry("staging", &id, &done, 400).await.unwrap();
     assert_eq!(store.entries("staging", from, to, true, None, None).await.unwrap(), [done], "replaced, not added");
+}
+
+/// A service under Application Auto Scaling (min 1, max 4, as the seed's "Fargate service
+/// with auto-scaling"): the teardown parks its scalable target before scaling to zero, so no
+/// scheduled action, alarm or "raise to the minimum" can bring it back while staging sleeps;
+/// the startup puts back exactly what was there. moto keeps the target's values but runs no
+/// scaling activity, so what is asserted is the registration that rules them out.
+#[tokio::test]
+async fn a_teardown_parks_the_scalable_target_and_the_startup_puts_it_back() {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace, SuspendedState};
+    let _serial = serial();
+    let env = reset();
+    let (clients, config) = (clients(&env).await, config(&env));
+    let executor = Executor::new(&clients, &config);
+    let resource = format!("service/{}/{}", env["STAGING_CLUSTER"], env["STAGING_SERVICE"]);
+    clients
+        .autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(1)
+        .max_capacity(4)
+        .suspended_state(SuspendedState::builder().scheduled_scaling_suspended(false).dynamic_scaling_in_suspended(false).dynamic_scaling_out_suspended(false).build())
+        .send()
+        .await
+        .unwrap();
+    let target = || async { executor.scalable_targets().unwrap().observe().await.unwrap().expect("the target is still registered") };
+    let desired = || async { executor.service().unwrap().observe().await.unwrap().desired_count };
+
+    // Friday 18:00, a teardown with sub-second time: parked, then scaled to zero.
+    let out = lifecycle::handle(&executor, json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}), utc("2026-11-27T18:00:00.731Z")).await.unwrap();
+    let done: Vec<&str> = out["done"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(done.first().copied(), Some("parked the scalable target (0-0, scaling suspended)"), "{out}");
+    assert_eq!(desired().await, 0);
+    assert_eq!(target().await, ScalableTarget::PARKED, "nothing can scale it out: max 0, every kind of scaling suspended");
+    let saved = executor.store().unwrap().load("staging").await.unwrap().scaling;
+    assert_eq!(saved.map(|t| (t.min_capacity, t.max_capacity)), Some((1, 4)), "the target's values are kept in the state");
+
+    // A health tick in the night finds everything where the intent wants it: nothing moves.
+    assert!(runner::reconcile(&executor, utc("2026-11-27T23:00:00.5Z")).await.unwrap().is_empty());
+
+    // Monday 08:00: the service back, then the target exactly as it was.
+    let out = lifecycle::handle(&executor, json!({"command": "startup", "scheduled_time": "2026-11-30T08:00:00Z"}), utc("2026-11-30T08:00:00.264Z")).await.unwrap();
+    assert_eq!(out["summary"], "starting", "{out}");
+    assert_eq!(desired().await, 1);
+    let back = target().await;
+    assert_eq!((back.min_capacity, back.max_capacity), (1, 4), "{back:?}");
+    assert!(!back.dynamic_scaling_in_suspended && !back.dynamic_scaling_out_suspended && !back.scheduled_scaling_suspended, "{back:?}");
 }

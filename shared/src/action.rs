@@ -265,6 +265,9 @@ pub enum Action {
     /// restored, so the service is the template's, not the one paused: the saved copy's
     /// count and task definition are kept.
     PauseStack { keep_service: bool },
+    /// Register the service's scalable target with these bounds and suspensions
+    /// (idempotent): [`ScalableTarget::PARKED`] at a teardown, the saved values at a start.
+    SetScalableTarget(crate::state::ScalableTarget),
     /// Delete a one-time schedule if it exists.
     DeleteSchedule { name: String },
     /// Tell the team.

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::schedule::{Transition, TransitionKind};
 use crate::health::length;
-use crate::state::{EnvironmentState, Hold, HoldKind, Phase, StackFailure, StackOperation, StackProgress, Wanted, short_sha};
+use crate::state::{EnvironmentState, Hold, HoldKind, Phase, ScalableTarget, StackFailure, StackOperation, StackProgress, Wanted, short_sha};
 
 /// How far a schedule's own time may be from the clock: Scheduler retries for at most
 /// a day, so anything further is not a schedule's.
@@ -44,6 +44,9 @@ pub struct Observed {
     /// The pause stack, in stack mode (`None` in scale mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<StackObserved>,
+    /// The service's Application Auto Scaling target, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ScalableTarget>,
 }
 
 /// What CloudFormation says about the pause stack.
@@ -124,6 +127,7 @@ impl Observed {
             task_definition: None,
             rollout_failed: false,
             stack: None,
+            scaling: None,
         }
     }
 
@@ -506,6 +510,23 @@ fn up_until(config: &Config, now: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
+/// What puts the service's scalable target where the committed intent wants it, deciding
+/// nothing: parked while staging is meant to be down, the values saved at the teardown
+/// while it is meant to run. Level-triggered like [`reconcile`]. A target never parked (no
+/// saved values) is left alone while up, so a change a person makes to it in the day stays;
+/// one found parked with nothing saved stays parked: there is nothing true to put back.
+pub fn reconcile_scaling(state: &EnvironmentState, observed: &Observed) -> Option<Action> {
+    let found = observed.scaling?;
+    if state.version == 0 {
+        return None;
+    }
+    match (state.wants_running(), found.is_parked(), state.scaling) {
+        (false, false, _) => Some(Action::SetScalableTarget(ScalableTarget::PARKED)),
+        (true, true, Some(saved)) if !saved.is_parked() => Some(Action::SetScalableTarget(saved)),
+        _ => None,
+    }
+}
+
 /// The one reading of a state never written (version 0, a fresh install): it holds no
 /// intent yet, so it is what the world shows — the phase ECS shows and, found running, as
 /// if started now (see `up_until`). A written state is returned as it is. Every decision
@@ -553,7 +574,8 @@ impl<'a> Plan<'a> {
         }
     }
 
-    pub(crate) fn into_decision(self, summary: String) -> Decision {
+    pub(crate) fn into_decision(mut self, summary: String) -> Decision {
+        self.park_scaling();
         Decision {
             actions: self.actions,
             next_state: self.next,
@@ -563,6 +585,24 @@ impl<'a> Plan<'a> {
 
     fn env(&self) -> &str {
         &self.next.environment
+    }
+
+    /// A decision that takes staging down first takes the service out of Application Auto
+    /// Scaling's reach: the target's values are saved in the state (committed before
+    /// anything acts, so the start can put them back) and the target parked before the
+    /// service goes to zero, so no scaling activity can raise it again in between. A target
+    /// already parked keeps the values saved when it was parked.
+    fn park_scaling(&mut self) {
+        let Some(found) = self.observed.scaling else { return };
+        if self.next.wants_running() || found.is_parked() {
+            return;
+        }
+        self.next.scaling = Some(found);
+        let park = Action::SetScalableTarget(ScalableTarget::PARKED);
+        match self.actions.iter().position(|a| matches!(a, Action::ScaleService { .. } | Action::PauseStack { .. })) {
+            Some(i) => self.actions.insert(i, park),
+            None => self.actions.push(park),
+        }
     }
 
     pub(crate) fn grace(&self) -> chrono::Duration {
@@ -1285,6 +1325,8 @@ mod tests {
                 Action::RestorePausedService => "restore_as_paused",
                 Action::PauseStack { keep_service: false } => "pause_stack",
                 Action::PauseStack { keep_service: true } => "pause_stack_keeping_the_service",
+                Action::SetScalableTarget(t) if t.is_parked() => "park_scaling",
+                Action::SetScalableTarget(_) => "restore_scaling",
                 Action::Notify(n) if n.severity == Severity::Critical => "notify_critical",
                 Action::Notify(n) => match n.event {
                     NotificationEvent::EnvStartup => "notify_startup",
@@ -1433,6 +1475,57 @@ mod tests {
             assert_eq!(found.phase, phase, "{name}");
             assert_eq!(found.up_until, up_until.map(utc), "{name}");
             assert_eq!(found.version, state.version, "{name}: reading commits nothing");
+        }
+    }
+
+    #[test]
+    fn a_teardown_parks_the_scalable_target_first_and_keeps_its_values() {
+        let target = ScalableTarget { min_capacity: 1, max_capacity: 4, dynamic_scaling_in_suspended: false, dynamic_scaling_out_suspended: false, scheduled_scaling_suspended: true };
+        let with = |scaling: Option<ScalableTarget>, counts: Observed| Observed { scaling, ..counts };
+        let teardown = Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None });
+        let up_state = EnvironmentState { phase: Phase::Up, version: 5, ..EnvironmentState::new("staging") };
+        let earlier = ScalableTarget { max_capacity: 2, ..target };
+        let down_saved = EnvironmentState { phase: Phase::Down, version: 6, scaling: Some(earlier), ..EnvironmentState::new("staging") };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, &EnvironmentState, Observed, &str, &[&str], Option<ScalableTarget>)> = vec![
+            ("parked before the service goes to zero, its values saved", &up_state, with(Some(target), UP), "2026-11-27T18:00:00Z",
+                &["park_scaling", "scale_to_zero", "notify_teardown"], Some(target)),
+            ("no scalable target: the teardown as ever", &up_state, UP, "2026-11-27T18:00:00Z",
+                &["scale_to_zero", "notify_teardown"], None),
+            ("already parked: the values saved when it was parked stay", &down_saved, with(Some(ScalableTarget::PARKED), DOWN), "2026-11-27T18:00:00Z",
+                &[], Some(earlier)),
+            ("registered again while down: parked again, the new values saved", &down_saved, with(Some(target), DOWN), "2026-11-27T18:00:00Z",
+                &["park_scaling"], Some(target)),
+            ("a start leaves the target to the reconciler", &down_saved, with(Some(ScalableTarget::PARKED), DOWN), "2026-11-30T08:00:00Z",
+                &["restore", "notify_startup"], Some(earlier)),
+        ];
+        for (name, state, observed, now, expected, saved) in cases {
+            let command = if now.ends_with("08:00:00Z") { Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None }) } else { teardown.clone() };
+            let d = decide(state, observed, &command, utc(now), &config()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(kinds(&d), expected, "{name}");
+            assert_eq!(d.next_state.scaling, saved, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_scalable_target_follows_the_committed_intent() {
+        let target = ScalableTarget { min_capacity: 1, max_capacity: 4, dynamic_scaling_in_suspended: false, dynamic_scaling_out_suspended: false, scheduled_scaling_suspended: false };
+        let changed = ScalableTarget { max_capacity: 6, ..target };
+        let state = |phase: Phase, scaling: Option<ScalableTarget>, version: u64| EnvironmentState { phase, scaling, version, ..EnvironmentState::new("staging") };
+        let seen = |scaling: Option<ScalableTarget>| Observed { scaling, ..Observed::counts(1, 1) };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, EnvironmentState, Observed, Option<Action>)> = vec![
+            ("up and parked: the saved values back", state(Phase::Up, Some(target), 3), seen(Some(ScalableTarget::PARKED)), Some(Action::SetScalableTarget(target))),
+            ("starting and parked: the saved values back", state(Phase::Starting, Some(target), 3), seen(Some(ScalableTarget::PARKED)), Some(Action::SetScalableTarget(target))),
+            ("down and not parked: parked", state(Phase::Down, Some(target), 3), seen(Some(target)), Some(Action::SetScalableTarget(ScalableTarget::PARKED))),
+            ("down and parked: nothing", state(Phase::Down, Some(target), 3), seen(Some(ScalableTarget::PARKED)), None),
+            ("up, changed by a person in the day: left as they set it", state(Phase::Up, Some(target), 3), seen(Some(changed)), None),
+            ("up and parked with nothing saved: nothing true to put back", state(Phase::Up, None, 3), seen(Some(ScalableTarget::PARKED)), None),
+            ("no scalable target: nothing", state(Phase::Down, Some(target), 3), seen(None), None),
+            ("never written: no intent to follow", state(Phase::Down, None, 0), seen(Some(target)), None),
+        ];
+        for (name, state, observed, expected) in cases {
+            assert_eq!(reconcile_scaling(&state, &observed), expected, "{name}");
         }
     }
 

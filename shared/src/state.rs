@@ -527,9 +527,45 @@ pub struct EnvironmentState {
     /// The pause stack, in `stack` teardown mode.
     #[serde(default)]
     pub stack: PauseStackState,
+    /// The service's scalable target as it was before the last teardown parked it (what
+    /// the next start puts back); `None` when the service has none or was never parked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ScalableTarget>,
     pub health: Health,
     /// Incremented by every committed write; a write expecting another version loses.
     pub version: u64,
+}
+
+/// An Application Auto Scaling target of the service's desired count: its bounds and what
+/// is suspended. While staging sleeps it is [`ScalableTarget::PARKED`], so no scaling
+/// activity (a scheduled action, an alarm, or the raise of a count below the minimum to
+/// the minimum) can bring the service back up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScalableTarget {
+    pub min_capacity: u32,
+    pub max_capacity: u32,
+    #[serde(default)]
+    pub dynamic_scaling_in_suspended: bool,
+    #[serde(default)]
+    pub dynamic_scaling_out_suspended: bool,
+    #[serde(default)]
+    pub scheduled_scaling_suspended: bool,
+}
+
+impl ScalableTarget {
+    /// Nothing may scale it: both bounds 0, every kind of scaling suspended.
+    pub const PARKED: Self = Self {
+        min_capacity: 0,
+        max_capacity: 0,
+        dynamic_scaling_in_suspended: true,
+        dynamic_scaling_out_suspended: true,
+        scheduled_scaling_suspended: true,
+    };
+
+    /// Whether it is parked: at most 0 tasks, whatever asks for more.
+    pub fn is_parked(&self) -> bool {
+        self.max_capacity == 0
+    }
 }
 
 impl EnvironmentState {
@@ -555,6 +591,7 @@ impl EnvironmentState {
             up_windows: Vec::new(),
             up_windows_since: None,
             stack: PauseStackState::default(),
+            scaling: None,
             health: Health::default(),
             version: 0,
         }

@@ -30,6 +30,7 @@ impl ServiceStatus {
             task_definition: self.task_definition.clone(),
             rollout_failed: self.rollout_state.as_deref() == Some("FAILED"),
             stack: None,
+            scaling: None,
         }
     }
 }

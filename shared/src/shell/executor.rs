@@ -3,6 +3,7 @@
 //! does not stop the rest: a failed ECS call must not hold back a dispatch whose intent
 //! is already recorded.
 
+use super::autoscaling::ScalableTargets;
 use super::ecs::Service;
 use super::stack::PauseStack;
 use super::scheduler::Schedules;
@@ -73,6 +74,15 @@ impl<'a> Executor<'a> {
         })
     }
 
+    /// The service's scalable target (Application Auto Scaling).
+    pub fn scalable_targets(&self) -> Result<ScalableTargets<'a>, ShellError> {
+        let r = &self.config.resources;
+        Ok(ScalableTargets {
+            client: &self.clients.autoscaling,
+            resource_id: format!("service/{}/{}", required(&r.cluster, "STAGING_CLUSTER")?, required(&r.service, "STAGING_SERVICE")?),
+        })
+    }
+
     /// The pause stack, in stack mode (`None` in scale mode).
     pub fn pause_stack(&self) -> Result<Option<PauseStack<'a>>, ShellError> {
         let Some(name) = self.config.teardown.pause_stack() else { return Ok(None) };
@@ -97,6 +107,7 @@ impl<'a> Executor<'a> {
         if let Some(stack) = stack {
             observed.stack = Some(stack.observe().await?);
         }
+        observed.scaling = self.scalable_targets()?.observe().await?;
         Ok(observed)
     }
 
@@ -218,6 +229,14 @@ impl<'a> Executor<'a> {
                 let input = serde_json::to_string(command).expect("commands serialize");
                 self.schedules()?.put_one_time(name, *at, &input).await?;
                 format!("scheduled {name} at {}", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }
+            Action::SetScalableTarget(target) => {
+                self.scalable_targets()?.set(target).await?;
+                if target.is_parked() {
+                    "parked the scalable target (0-0, scaling suspended)".to_string()
+                } else {
+                    format!("restored the scalable target ({}-{})", target.min_capacity, target.max_capacity)
+                }
             }
             Action::DeleteSchedule { name } => {
                 let existed = self.schedules()?.delete(name).await?;

@@ -3,6 +3,7 @@
 //! modules. Every client comes from one `SdkConfig` loaded once per cold start, and
 //! `AWS_ENDPOINT_URL` points them all at a local emulator when it is set.
 
+pub mod autoscaling;
 #[cfg(feature = "budgets")]
 pub mod budgets;
 #[cfg(feature = "costs")]
@@ -100,6 +101,8 @@ pub struct Clients {
     pub costexplorer: Lazy<aws_sdk_costexplorer::Client>,
     /// The pause stack (`STAGING_TEARDOWN=stack`).
     pub cloudformation: Lazy<aws_sdk_cloudformation::Client>,
+    /// The service's scalable target, when it has one.
+    pub autoscaling: Lazy<aws_sdk_applicationautoscaling::Client>,
     pub dynamodb: Lazy<aws_sdk_dynamodb::Client>,
     pub ecs: Lazy<aws_sdk_ecs::Client>,
     pub scheduler: Lazy<aws_sdk_scheduler::Client>,
@@ -123,6 +126,7 @@ impl Clients {
                 )
             }),
             cloudformation: lazy(sdk, aws_sdk_cloudformation::Client::new),
+            autoscaling: lazy(sdk, aws_sdk_applicationautoscaling::Client::new),
             dynamodb: lazy(sdk, aws_sdk_dynamodb::Client::new),
             ecs: lazy(sdk, aws_sdk_ecs::Client::new),
             scheduler: lazy(sdk, aws_sdk_scheduler::Client::new),

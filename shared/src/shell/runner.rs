@@ -154,6 +154,7 @@ where
                 | Action::DeleteSchedule { .. }
                 | Action::RollbackService { .. }
                 | Action::ForceNewDeployment
+                | Action::SetScalableTarget(_)
         )
     });
     let before_converging = report.failed.len();
@@ -163,7 +164,7 @@ where
             .iter()
             .any(|a| matches!(a, Action::PutOneTimeSchedule { .. } | Action::DeleteSchedule { .. }));
         converge(executor, &store, now, check_schedule, &mut report).await;
-    } else if lifecycle::reconcile(&state, observed).is_some() {
+    } else if lifecycle::reconcile_scaling(&state, &observed).is_some() || lifecycle::reconcile(&state, observed).is_some() {
         // The intent is as it was, but ECS and the state disagreed when this invocation
         // looked (a failed or overtaken action of an earlier one): put it right from
         // what is true now, not from that look, which a racing decision may have made
@@ -448,7 +449,14 @@ pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<
             Ok(observed) => observed,
             Err(e) => return report_failure(report, None, e),
         };
-        let mut actions: Vec<Action> = lifecycle::reconcile(&state, observed).into_iter().collect();
+        // Going down, the scalable target is parked before the service goes to zero; going
+        // up, it is put back after the service is.
+        let scaling = lifecycle::reconcile_scaling(&state, &observed);
+        let ecs = lifecycle::reconcile(&state, observed);
+        let mut actions: Vec<Action> = match state.wants_running() {
+            true => ecs.into_iter().chain(scaling).collect(),
+            false => scaling.into_iter().chain(ecs).collect(),
+        };
         if check_schedule {
             match missing_hold_schedule(executor, &state, now).await {
                 Ok(put) => actions.extend(put),
