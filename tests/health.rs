@@ -402,3 +402,25 @@ async fn a_missed_teardown_is_reported_by_the_tick_after_fifteen_minutes_and_not
     let out = health_check::handle(&executor, &prober, tick("2026-11-27T18:25:00Z"), utc("2026-11-27T18:25:00.9Z")).await.unwrap();
     assert_eq!(out["teardown_overdue"], json!(false), "{out}");
 }
+
+/// Right after a fresh install nothing is stored yet: the first tick in business hours, with
+/// the service at 1, reads staging as what ECS shows (up), probes it, and writes the state
+/// as found; it is not "down by design".
+#[tokio::test]
+async fn the_first_tick_after_a_fresh_install_probes_a_running_service() {
+    let _serial = serial();
+    let app = App::start().await;
+    let env = environment(&app, &[]);
+    let (clients, config) = (clients(&env).await, config(&env));
+    let executor = Executor::new(&clients, &config);
+    let prober = Prober::new(&config.probes).unwrap();
+    assert_eq!(executor.store().unwrap().load("staging").await.unwrap().version, 0, "a fresh install: nothing written");
+    assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 1);
+
+    let out = health_check::handle(&executor, &prober, tick("2026-11-27T10:00:00Z"), utc("2026-11-27T10:00:00.372Z")).await.unwrap();
+    let decision = out["decision"].as_str().unwrap();
+    assert!(decision.starts_with("2 probes: all fine"), "{out}");
+    let state = executor.store().unwrap().load("staging").await.unwrap();
+    assert_eq!((state.version, state.phase), (1, staging_core::state::Phase::Up), "written as found");
+    assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 1, "nothing scaled");
+}
