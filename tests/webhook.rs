@@ -593,3 +593,42 @@ async fn unusable_inline_filters_refuse_pushes_naming_the_variable_and_change_no
     let (status, answer) = send(&app, &request("ping", "bad-filters-2", &serde_json::to_vec(&ping).unwrap()), working()).await;
     assert_eq!(status, 200, "{answer}");
 }
+
+/// The webhook secret rotated in Secrets Manager (GitHub signs with the new one at once):
+/// the first delivery that matches no secret in hand reads it again and is taken; a flood
+/// of bad signatures reads it at most once a minute.
+#[tokio::test]
+async fn a_rotated_webhook_secret_is_read_again_on_a_mismatch_at_most_once_a_minute() {
+    let _serial = serial();
+    let env = reset();
+    let sdk = staging_system_tests::sdk_config(&env).await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let arn = client.create_secret().name("staging-control/webhook").secret_string("first").send().await.unwrap().arn().unwrap().to_string();
+    let mut env = env.clone();
+    env.remove("GITHUB_WEBHOOK_SECRET");
+    env.insert("GITHUB_WEBHOOK_SECRET_ARN".into(), arn.clone());
+    // As the Lambda's main builds it: the secret read at the cold start, and its source.
+    let secrets = staging_core::shell::Lazy::from(client.clone());
+    let mut config = config(&env);
+    staging_core::shell::github::resolve_webhook_secret(&secrets, &mut config.github).await.unwrap();
+    let mut app = Webhook::new(clients(&env).await, config).unwrap();
+    app.secret_source = Some(github_webhook::SecretSource::new(arn.clone(), secrets));
+    let ping = serde_json::to_vec(&json!({"zen": "Design for failure.", "hook_id": 7, "repository": {"full_name": "acme/app"}})).unwrap();
+    let signed = |secret: &str, n: u32| staging_system_tests::signed_request(secret, "ping", &format!("rotate-{n}"), &ping);
+    let t0 = utc("2026-11-27T10:00:00.125Z");
+    let at = |secs: f64| t0 + chrono::Duration::milliseconds((secs * 1000.0) as i64);
+
+    assert_eq!(send(&app, &signed("first", 1), at(0.0)).await.0, 200, "the secret read at the cold start");
+    client.put_secret_value().secret_id(&arn).secret_string("second").send().await.unwrap();
+    assert_eq!(send(&app, &signed("second", 2), at(1.5)).await.0, 200, "a mismatch reads the rotated secret");
+    assert_eq!(send(&app, &signed("second", 3), at(2.0)).await.0, 200, "and keeps it");
+    assert_eq!(send(&app, &signed("first", 4), at(2.5)).await.0, 401, "the old one is gone unless the value keeps it (new,old)");
+
+    client.put_secret_value().secret_id(&arn).secret_string("third, second").send().await.unwrap();
+    for (n, secs) in [(5, 30.0), (6, 45.0), (7, 61.4)] {
+        let (status, answer) = send(&app, &signed("third", n), at(secs)).await;
+        assert_eq!(status, 401, "{secs} s: last read at 1.5 s (the 2.5 s mismatch was too soon to read), so not again within a minute: {answer}");
+    }
+    assert_eq!(send(&app, &signed("third", 8), at(62.5)).await.0, 200, "a minute after the last read, read again");
+    assert_eq!(send(&app, &signed("second", 9), at(63.0)).await.0, 200, "new,old: both taken while rotating");
+}

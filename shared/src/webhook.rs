@@ -98,6 +98,22 @@ pub fn check_request<'h>(
     })
 }
 
+/// How often a signature that matches none of the secrets in hand may have the webhook
+/// secret read again from Secrets Manager: enough to pick up a rotation within a delivery
+/// or two, while a flood of forged signatures costs at most one read a minute.
+pub const SECRET_REREAD_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Whether a signature mismatch at `now` may read the webhook secret again, the last read
+/// having been at `last` (a clock that went back allows it: the read is harmless).
+pub fn may_reread_secret(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last.is_none_or(|t| now - t >= SECRET_REREAD_EVERY || now < t)
+}
+
+/// The secrets a stored value holds: `new,old` while rotating, at most two, trimmed.
+pub fn parse_webhook_secrets(value: &str) -> Vec<Secret> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty()).take(2).map(Secret::new).collect()
+}
+
 /// Checks `X-Hub-Signature-256` (`sha256=` and 64 hex digits) against the HMAC-SHA256
 /// of the raw body under each configured secret (two while rotating), in constant time.
 pub fn verify_signature(body: &[u8], header: &str, secrets: &[Secret]) -> Result<(), Rejection> {
@@ -922,6 +938,24 @@ pub fn decide_deploy_finished(
 #[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signature_mismatch_rereads_the_secret_at_most_once_a_minute() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        #[rustfmt::skip]
+        let cases: [(&str, Option<&str>, &str, bool); 5] = [
+            ("never read since the cold start", None, "2026-11-27T10:00:00.5Z", true),
+            ("read 59.9 s ago", Some("2026-11-27T10:00:00.1Z"), "2026-11-27T10:01:00.0Z", false),
+            ("read a minute ago to the nanosecond", Some("2026-11-27T10:00:00.123456789Z"), "2026-11-27T10:01:00.123456789Z", true),
+            ("read two minutes ago", Some("2026-11-27T10:00:00Z"), "2026-11-27T10:02:00.25Z", true),
+            ("a clock that went back", Some("2026-11-27T10:05:00Z"), "2026-11-27T10:00:00Z", true),
+        ];
+        for (name, last, now, expected) in cases {
+            assert_eq!(may_reread_secret(last.map(t), t(now)), expected, "{name}");
+        }
+        assert_eq!(parse_webhook_secrets(" new , old ,older"), [Secret::new("new"), Secret::new("old")]);
+        assert!(parse_webhook_secrets(" , ").is_empty());
+    }
     use crate::scope::Filters;
 
     fn secrets(values: &[&str]) -> Vec<Secret> {

@@ -23,6 +23,7 @@ use staging_core::webhook::{self, Delivery, Route};
 use staging_core::action::Decision;
 use staging_core::lifecycle::Observed;
 use staging_core::state::EnvironmentState;
+use staging_core::config::Secret;
 use staging_core::{Config, Filters};
 
 /// Redeliveries are possible for 3 days; keep the record a day longer.
@@ -40,6 +41,55 @@ pub struct Webhook {
     pub github: Option<GitHubApi>,
     /// Print each decision's metrics (the Lambda binary; not `stagingctl invoke`).
     pub emit_metrics: bool,
+    /// Where the webhook secret is kept, when it is read from Secrets Manager: read again
+    /// on a signature mismatch, so a rotated secret needs no cold start.
+    pub secret_source: Option<SecretSource>,
+}
+
+/// The webhook secret in Secrets Manager, and what was last read from it.
+pub struct SecretSource {
+    arn: String,
+    client: staging_core::shell::Lazy<aws_sdk_secretsmanager::Client>,
+    /// The secrets last read (empty: the configuration's, read at the cold start), and when.
+    held: std::sync::Mutex<(Vec<Secret>, Option<DateTime<Utc>>)>,
+}
+
+impl SecretSource {
+    pub fn new(arn: impl Into<String>, client: staging_core::shell::Lazy<aws_sdk_secretsmanager::Client>) -> Self {
+        Self { arn: arn.into(), client, held: std::sync::Mutex::new((Vec::new(), None)) }
+    }
+
+    fn held(&self) -> Vec<Secret> {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0.clone()
+    }
+
+    /// Reads the secret again if the last read is old enough ([`webhook::may_reread_secret`]);
+    /// the secrets read, or `None` when not read (too soon, or the read failed: logged).
+    async fn reread(&self, now: DateTime<Utc>) -> Option<Vec<Secret>> {
+        {
+            let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !webhook::may_reread_secret(held.1, now) {
+                return None;
+            }
+            // Counted before the read, so a failing read is not retried by every request.
+            held.1 = Some(now);
+        }
+        let read = self.client.get_secret_value().secret_id(&self.arn).send().await;
+        let secrets = match read {
+            Ok(out) => webhook::parse_webhook_secrets(out.secret_string().unwrap_or_default()),
+            Err(e) => {
+                lambda_http::tracing::warn!(error = %ShellError::aws("secretsmanager:GetSecretValue", e), "could not read the webhook secret again");
+                return None;
+            }
+        };
+        if secrets.is_empty() {
+            lambda_http::tracing::warn!("the webhook secret read again is empty: kept the one in hand");
+            return None;
+        }
+        lambda_http::tracing::info!("a signature matched no secret in hand: the webhook secret was read again");
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0 = secrets.clone();
+        Some(secrets)
+    }
 }
 
 impl Webhook {
@@ -68,6 +118,7 @@ impl Webhook {
             filters,
             github,
             emit_metrics: false,
+            secret_source: None,
         })
     }
 }
@@ -89,8 +140,22 @@ fn error(status: u16, message: impl Into<String>) -> (u16, Value) {
 
 async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> (u16, Value) {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let delivery = match webhook::check_request(method, header, body, &app.config.github.webhook_secrets) {
+    let read_again = app.secret_source.as_ref().map(SecretSource::held).filter(|s| !s.is_empty());
+    let secrets = read_again.as_deref().unwrap_or(&app.config.github.webhook_secrets);
+    let delivery = match webhook::check_request(method, header, body, secrets) {
         Ok(d) => d,
+        // A signature that matches no secret in hand may be signed with a rotated one.
+        Err(r) if r.status == 401 => {
+            let fresh = match &app.secret_source {
+                Some(source) => source.reread(now).await,
+                None => None,
+            };
+            match fresh.map(|fresh| webhook::check_request(method, header, body, &fresh)) {
+                Some(Ok(d)) => d,
+                Some(Err(r)) => return error(r.status, r.message),
+                None => return error(r.status, r.message),
+            }
+        }
         Err(r) => return error(r.status, r.message),
     };
     lambda_http::tracing::info!(event = %delivery.event, delivery = %delivery.id, "verified");

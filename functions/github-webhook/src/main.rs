@@ -10,10 +10,17 @@ async fn main() -> Result<(), Error> {
     // Built on first use: with the secret given directly (locally), a cold start makes none.
     let sdk_for_secrets = sdk.clone();
     let secrets = staging_core::shell::Lazy::new(move || aws_sdk_secretsmanager::Client::new(&sdk_for_secrets));
+    let given_directly = !config.github.webhook_secrets.is_empty();
     staging_core::shell::github::resolve_webhook_secret(&secrets, &mut config.github).await?;
     let github = staging_core::shell::github::GitHubApi::with_secrets(&config.github, &secrets);
+    // Read from Secrets Manager (not given directly): read again on a signature mismatch.
+    let source = match (&config.github.webhook_secret_arn, given_directly) {
+        (Some(arn), false) => Some(github_webhook::SecretSource::new(arn.clone(), secrets.clone())),
+        _ => None,
+    };
     let mut app = github_webhook::Webhook::with_github(Clients::new(&sdk), config, github)?;
     app.emit_metrics = true;
+    app.secret_source = source;
     run(service_fn(|request: Request| {
         let app = &app;
         async move { Ok::<_, Error>(github_webhook::handle(app, &request, staging_core::shell::now()).await) }
