@@ -5,6 +5,7 @@
 //! for scripts; bad input exits with code 2 and a message naming what was wrong.
 
 mod cost;
+mod doctor;
 mod error;
 mod history;
 mod invoke;
@@ -58,15 +59,20 @@ enum Command {
     Report(report::Args),
     /// The audit trail: every decision, newest first.
     History(history::Args),
+    /// Checks the setup end to end (configuration, table, service, secrets, GitHub,
+    /// budget, schedules), read-only: one line per check, exit code 1 if any fails.
+    Doctor(doctor::Args),
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
-    let result = match Config::from_env() {
-        Err(e) => Err(CliError::from(e)),
-        Ok(config) => dispatch(&config, cli.command, &mut out).await,
+    let result = match (Config::from_env(), cli.command) {
+        // doctor reports a configuration that does not parse as its first failed check.
+        (Err(e), Command::Doctor(args)) => doctor::run(Err(e), args, &mut out).await,
+        (Err(e), _) => Err(CliError::from(e)),
+        (Ok(config), command) => dispatch(&config, command, &mut out).await,
     }
     .and_then(|()| out.flush().map_err(CliError::from));
     match result {
@@ -87,6 +93,7 @@ async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Re
         Command::Invoke(args) => return invoke::run(config, args, out).await,
         Command::Report(args) => return report::run(config, args, out).await,
         Command::History(args) => return history::run(config, args, out).await,
+        Command::Doctor(args) => return doctor::run(Ok(config), args, out).await,
         Command::Rollback(args) => return operate::rollback(config, args, out).await,
         Command::Up(args) => operate::up(args),
         Command::Down(args) => operate::down(args),

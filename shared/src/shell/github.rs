@@ -1,6 +1,7 @@
-//! The GitHub REST API: the Compare API (which files a push changed) and
-//! `workflow_dispatch` (start the deploy workflow). Errors name the call, the HTTP
-//! status and GitHub's message, never the token.
+//! The GitHub REST API: the Compare API (which files a push changed),
+//! `workflow_dispatch` (start the deploy workflow), and the reads `stagingctl doctor`
+//! checks a setup with (the repository, a file's contents). Errors name the call, the
+//! HTTP status and GitHub's message, never the token.
 
 use std::time::Duration;
 
@@ -16,6 +17,12 @@ const BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// How long a GitHub call may take: the webhook must answer within GitHub's 10 s.
 const TIMEOUT: Duration = Duration::from_secs(4);
+
+/// GitHub's JSON, the media type every call but a file read asks for.
+const JSON: &str = "application/vnd.github+json";
+
+/// A file's bytes as they are, instead of JSON with its content in base64.
+const RAW: &str = "application/vnd.github.raw+json";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("GitHub {call} failed: {detail}")]
@@ -86,6 +93,14 @@ struct CompareFile {
     previous_filename: Option<String>,
 }
 
+/// The repository as `GET /repos/{owner}/{repo}` describes it (the fields used).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RepositoryInfo {
+    pub full_name: String,
+    /// The branch a `workflow_dispatch` workflow must be on for GitHub to start it.
+    pub default_branch: String,
+}
+
 #[derive(Deserialize)]
 struct ApiMessage {
     #[serde(default)]
@@ -139,9 +154,21 @@ impl GitHubApi {
         }
     }
 
-    /// Calls `method /repos/{owner}/{name}{path}` with the token; the body of a
-    /// success, or the error GitHub answered with.
+    /// Calls `method /repos/{owner}/{name}{path}` with the token, asking for JSON; the
+    /// body of a success, or the error GitHub answered with.
     async fn call(&self, call: &'static str, method: http::Method, path: &str, body: Option<String>) -> Result<Vec<u8>, GitHubError> {
+        self.call_accepting(call, method, path, body, JSON).await
+    }
+
+    /// [`Self::call`], asking for the media type `accept`.
+    async fn call_accepting(
+        &self,
+        call: &'static str,
+        method: http::Method,
+        path: &str,
+        body: Option<String>,
+        accept: &'static str,
+    ) -> Result<Vec<u8>, GitHubError> {
         let token = self.token(call).await?;
         let url = format!("{}/repos/{}{path}", self.base, self.repository);
         let mut request = http::Request::builder()
@@ -149,7 +176,7 @@ impl GitHubApi {
             .uri(url)
             .header(http::header::USER_AGENT, concat!("staging-control/", env!("CARGO_PKG_VERSION")))
             .header(http::header::AUTHORIZATION, bearer(token).ok_or_else(|| GitHubError::unsent(call, "the token is not a valid header value".into()))?)
-            .header(http::header::ACCEPT, "application/vnd.github+json")
+            .header(http::header::ACCEPT, accept)
             .header("X-GitHub-Api-Version", "2022-11-28");
         if body.is_some() {
             request = request.header(http::header::CONTENT_TYPE, "application/json");
@@ -222,6 +249,42 @@ impl GitHubApi {
             .await?;
         Ok(())
     }
+
+    /// `GET /repos/{o}/{r}`: whether the token can see the repository (401: a bad token;
+    /// 404: no such repository, or one the token may not see), and its default branch.
+    pub async fn repository(&self) -> Result<RepositoryInfo, GitHubError> {
+        let body = self.call("repository", http::Method::GET, "", None).await?;
+        serde_json::from_slice(&body).map_err(|e| GitHubError {
+            call: "repository",
+            status: None,
+            detail: format!("unexpected response: {e}"),
+            sent: true,
+        })
+    }
+
+    /// `GET /repos/{o}/{r}/contents/{path}?ref={git_ref}`: a file's text as it is on
+    /// `git_ref` (404: no such file there).
+    pub async fn read_file(&self, path: &str, git_ref: &str) -> Result<String, GitHubError> {
+        let path = format!("/contents/{}?ref={}", percent_encoded(path), percent_encoded(git_ref));
+        let body = self.call_accepting("read file", http::Method::GET, &path, None, RAW).await?;
+        String::from_utf8(body).map_err(|_| GitHubError {
+            call: "read file",
+            status: None,
+            detail: "the file is not UTF-8 text".into(),
+            sent: true,
+        })
+    }
+}
+
+/// `s` with every byte but the unreserved ones and `/` percent-encoded: a file path or
+/// a branch name (which may hold `#`, `%` or `+`) fit for a URL's path or query.
+fn percent_encoded(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The `Authorization` value, marked sensitive so that no header dump shows it.
