@@ -290,3 +290,71 @@ async fn a_stack_that_could_not_come_back_is_not_paused() {
     let told = drain_team_queue(&env).await;
     assert!(told.iter().any(|m| m["Subject"] == "staging: the stack staging-ap was not paused"), "{told:?}");
 }
+
+/// The deployed webhook holds no CloudFormation rights: a push that wakes a paused staging
+/// hands the create to the lifecycle function through the `<env>-stack-now` one-time
+/// schedule, and the lifecycle function, fired with that schedule's input, creates it.
+#[tokio::test]
+async fn the_webhook_hands_a_stack_create_to_the_lifecycle_function() {
+    let _serial = serial();
+    let mut env = reset();
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/src/app.ts", "status": "modified"}]})))
+        .mount(&github)
+        .await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).expect(0).named("nothing dispatched before up").mount(&github).await;
+    for (k, v) in [
+        ("STAGING_TEARDOWN", "stack"),
+        ("STAGING_PAUSE_STACK", STACK),
+        ("STAGING_PAUSE_STACK_ROLE_ARN", ROLE),
+        ("STAGING_CLUSTER", "staging-app"),
+        ("STAGING_SERVICE", "api"),
+        ("GITHUB_WEBHOOK_SECRET", SECRET),
+        ("GITHUB_TOKEN", "ghp_test_token"),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    env.insert("GITHUB_API_URL".into(), github.uri());
+    let (clients, config) = (clients(&env).await, config(&env));
+    let cfn = &clients.cloudformation;
+    let zone = observe(&env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
+    let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
+    let param = |k: &str, v: &str| aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build();
+    cfn.create_stack().stack_name(STACK).template_body(&template).parameters(param("HostedZoneId", &zone)).parameters(param("ApiName", API_NAME))
+        .parameters(param("RouteTables", "false")).role_arn(ROLE).send().await.unwrap();
+    let executor = Executor::new(&clients, &config);
+    let teardown = json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"});
+    let out = lifecycle::handle(&executor, teardown, utc("2026-11-27T18:00:00.417Z")).await.unwrap();
+    assert!(out["summary"].as_str().unwrap().contains("deleting the stack"), "{out}");
+    assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_err(), "paused: the stack is deleted");
+
+    // 19:00: a push wakes staging. The webhook decides the start and hands the create over.
+    let mut app = Webhook::new(clients.clone(), config.clone()).unwrap();
+    app.stack_by_lifecycle = true;
+    let push = json!({
+        "ref": "refs/heads/develop", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+        "created": false, "deleted": false, "forced": false, "base_ref": null, "compare": "",
+        "commits": [{"id": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "distinct": true, "message": "teams", "timestamp": "2026-11-27T18:59:00+00:00",
+                     "author": {"name": "Alice", "email": "alice@example.com", "username": "alice"},
+                     "added": [], "removed": [], "modified": ["apps/express-api/src/app.ts"]}],
+        "head_commit": null, "repository": {"name": "app", "full_name": "acme/app", "private": true},
+        "pusher": {"name": "alice", "email": "alice@example.com"}, "sender": {"login": "alice", "type": "User"}
+    });
+    let response = github_webhook::handle(&app, &staging_system_tests::signed_request(SECRET, "push", "h-1", &serde_json::to_vec(&push).unwrap()), utc("2026-11-27T19:00:00.731Z")).await;
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(response.status(), 202, "{body}");
+    let done: Vec<&str> = body["actions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(done.contains(&"scheduled staging-stack-now at 2026-11-27T19:01:00Z"), "handed over a minute after the decision: {body}");
+    assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_err(), "the webhook created nothing itself");
+    let state = executor.store().unwrap().load("staging").await.unwrap();
+    assert_eq!(state.phase, staging_core::state::Phase::Starting, "the start is committed");
+    let handoff = executor.schedules().unwrap().get("staging-stack-now").await.unwrap().expect("the handoff is scheduled");
+    assert_eq!(handoff.expression, "at(2026-11-27T19:01:00)");
+
+    // 19:01: Scheduler fires the lifecycle function with exactly that input: it creates the stack.
+    let input: Value = serde_json::from_str(handoff.input.as_deref().unwrap()).unwrap();
+    let out = lifecycle::handle(&executor, input, utc("2026-11-27T19:01:00.208Z")).await.unwrap();
+    let created = cfn.describe_stacks().stack_name(STACK).send().await.unwrap();
+    assert_eq!(created.stacks().len(), 1, "created by the lifecycle function: {out}");
+}

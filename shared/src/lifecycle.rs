@@ -271,6 +271,38 @@ pub fn stack_check_schedule_name(environment: &str) -> String {
     format!("{environment}-stack-check")
 }
 
+/// The one-time schedule by which a function without CloudFormation rights (the public
+/// webhook) hands a create or delete of the pause stack to the lifecycle function.
+pub fn stack_handoff_schedule_name(environment: &str) -> String {
+    format!("{environment}-stack-now")
+}
+
+/// How soon the lifecycle function takes a handed-off stack operation: the earliest a
+/// one-time schedule can be trusted to fire.
+pub const STACK_HANDOFF_AFTER: chrono::Duration = chrono::Duration::minutes(1);
+
+/// A decision's actions as a function without CloudFormation rights carries them out: a
+/// create or delete of the pause stack becomes the one-time schedule that asks the
+/// lifecycle function to look at the stack a minute after `now` (the decision's clock).
+/// Its stack check reconciles, so the create (or delete) the committed intent wants is made
+/// by the one function allowed to make it. Everything else is kept as it is.
+pub fn hand_off_stack_operations(actions: &[Action], environment: &str, now: DateTime<Utc>) -> Vec<Action> {
+    let handoff = Action::PutOneTimeSchedule {
+        name: stack_handoff_schedule_name(environment),
+        at: whole_seconds(now) + STACK_HANDOFF_AFTER,
+        command: ScheduledCommand::StackCheck,
+    };
+    let mut out: Vec<Action> = Vec::with_capacity(actions.len());
+    for action in actions {
+        match action {
+            Action::ResumeStack | Action::PauseStack { .. } if out.contains(&handoff) => {}
+            Action::ResumeStack | Action::PauseStack { .. } => out.push(handoff.clone()),
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}
+
 /// How often the pause stack is looked at while a create or delete runs (the fallback
 /// for a lost EventBridge event).
 pub const STACK_CHECK_EVERY: chrono::Duration = chrono::Duration::minutes(5);
@@ -1526,6 +1558,24 @@ mod tests {
         ];
         for (name, state, observed, expected) in cases {
             assert_eq!(reconcile_scaling(&state, &observed), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_stack_operation_is_handed_to_the_lifecycle_function_a_minute_after_the_decision() {
+        let now = utc("2026-11-27T19:00:00.731Z");
+        let handoff = Action::PutOneTimeSchedule { name: "staging-stack-now".into(), at: utc("2026-11-27T19:01:00Z"), command: ScheduledCommand::StackCheck };
+        let check = Action::PutOneTimeSchedule { name: "staging-stack-check".into(), at: utc("2026-11-27T19:05:00Z"), command: ScheduledCommand::StackCheck };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Vec<Action>, Vec<Action>)> = vec![
+            ("a create", vec![Action::ResumeStack, check.clone()], vec![handoff.clone(), check.clone()]),
+            ("a delete after the service goes to zero", vec![Action::ScaleService { desired_count: 0 }, Action::PauseStack { keep_service: false }],
+                vec![Action::ScaleService { desired_count: 0 }, handoff.clone()]),
+            ("asked twice, scheduled once", vec![Action::ResumeStack, Action::ResumeStack], vec![handoff.clone()]),
+            ("nothing about the stack: kept as it is", vec![Action::RestoreService, check.clone()], vec![Action::RestoreService, check.clone()]),
+        ];
+        for (name, actions, expected) in cases {
+            assert_eq!(hand_off_stack_operations(&actions, "staging", now), expected, "{name}");
         }
     }
 

@@ -40,7 +40,14 @@ macro_rules! client {
 }
 
 fn clients(ecs: &[&Rule], dynamodb: &[&Rule]) -> Clients {
+    // The service has no scalable target: every look finds none.
+    let no_target = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets)
+        .sequence()
+        .output(|| aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsOutput::builder().build())
+        .repeatedly()
+        .build();
     Clients {
+        autoscaling: Lazy::from(client!(aws_sdk_applicationautoscaling, [&no_target])),
         costexplorer: Lazy::from(client!(aws_sdk_costexplorer, [] as [&Rule; 0])),
         cloudformation: Lazy::from(client!(aws_sdk_cloudformation, [] as [&Rule; 0])),
         dynamodb: Lazy::from(client!(aws_sdk_dynamodb, dynamodb)),

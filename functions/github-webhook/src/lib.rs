@@ -44,6 +44,10 @@ pub struct Webhook {
     /// Where the webhook secret is kept, when it is read from Secrets Manager: read again
     /// on a signature mismatch, so a rotated secret needs no cold start.
     pub secret_source: Option<SecretSource>,
+    /// In stack mode the deployed webhook holds no CloudFormation rights: a create or
+    /// delete of the pause stack is handed to the lifecycle function (the Lambda binary
+    /// sets it; `stagingctl invoke` and the tests may act directly).
+    pub stack_by_lifecycle: bool,
 }
 
 /// The webhook secret in Secrets Manager, and what was last read from it.
@@ -119,6 +123,7 @@ impl Webhook {
             github,
             emit_metrics: false,
             secret_source: None,
+            stack_by_lifecycle: false,
         })
     }
 }
@@ -260,6 +265,7 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
     let mut executor = Executor::new(&app.clients, &app.config);
     executor.github = app.github.as_ref();
     executor.emit_metrics = app.emit_metrics;
+    executor.stack_by_lifecycle = app.stack_by_lifecycle;
     let origin = push.origin(&delivery.id, files.files.len());
     let outcome = run_with(&executor, &origin, now, |state, observed| {
         webhook::decide_push(state, observed, &input, now, &app.config)
@@ -296,6 +302,7 @@ async fn on_workflow_run(
     let mut executor = Executor::new(&app.clients, &app.config);
     executor.github = app.github.as_ref();
     executor.emit_metrics = app.emit_metrics;
+    executor.stack_by_lifecycle = app.stack_by_lifecycle;
     let outcome = run_with(&executor, origin, now, decide).await?;
     Ok((
         200,

@@ -21,6 +21,8 @@ async fn main() -> Result<(), Error> {
     let mut app = github_webhook::Webhook::with_github(Clients::new(&sdk), config, github)?;
     app.emit_metrics = true;
     app.secret_source = source;
+    // The template gives the public webhook no CloudFormation rights (stack mode).
+    app.stack_by_lifecycle = app.config.teardown.pause_stack().is_some();
     run(service_fn(|request: Request| {
         let app = &app;
         async move { Ok::<_, Error>(github_webhook::handle(app, &request, staging_core::shell::now()).await) }

@@ -52,6 +52,10 @@ pub struct Executor<'a> {
     /// Print each decision's CloudWatch metrics (embedded metric format) to stdout: set
     /// by the Lambda functions, whose stdout CloudWatch Logs reads; not by `stagingctl`.
     pub emit_metrics: bool,
+    /// This function may not create or delete the pause stack (the public webhook holds
+    /// no CloudFormation rights): the runner hands a create or delete to the lifecycle
+    /// function instead ([`crate::lifecycle::hand_off_stack_operations`]).
+    pub stack_by_lifecycle: bool,
 }
 
 impl<'a> Executor<'a> {
@@ -62,6 +66,7 @@ impl<'a> Executor<'a> {
             #[cfg(feature = "github")]
             github: None,
             emit_metrics: false,
+            stack_by_lifecycle: false,
         }
     }
 

@@ -86,7 +86,7 @@ where
         intent_changed,
         ..
     } = decided;
-    let mut report = executor.execute_all(&decision.actions).await;
+    let mut report = executor.execute_all(&carried_out(executor, &decision.actions, now)).await;
 
     // A dispatch that failed after its intent was committed: the core decides what that
     // means (refused: back to waiting; unanswered: kept in flight), and it is committed
@@ -181,6 +181,16 @@ where
     finish(summary, report, state)
 }
 
+/// The actions as this executor may carry them out: a function without CloudFormation
+/// rights hands stack operations to the lifecycle function (the core says how).
+fn carried_out(executor: &Executor<'_>, actions: &[Action], now: DateTime<Utc>) -> Vec<Action> {
+    if executor.stack_by_lifecycle {
+        lifecycle::hand_off_stack_operations(actions, &executor.config.environment, now)
+    } else {
+        actions.to_vec()
+    }
+}
+
 /// What the invocation's decision established, for its audit entry. (A follow-up
 /// decision — a refused dispatch, a refused stack operation — is committed with an entry
 /// of its own.)
@@ -266,7 +276,8 @@ where
     match decide_and_commit(executor, store, origin, &|state: &EnvironmentState, _| Ok(decide(state))).await {
         Ok(decided) => {
             let decision = decided.decision;
-            let told = executor.execute_all(&decision.actions).await;
+            let now = origin.map_or_else(super::now, |(_, now)| now);
+            let told = executor.execute_all(&carried_out(executor, &decision.actions, now)).await;
             report.done.extend(told.done);
             report.failed.extend(told.failed);
             Some(decision.summary)
@@ -452,7 +463,10 @@ pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<
         // Going down, the scalable target is parked before the service goes to zero; going
         // up, it is put back after the service is.
         let scaling = lifecycle::reconcile_scaling(&state, &observed);
-        let ecs = lifecycle::reconcile(&state, observed);
+        // A function that hands stack operations over has asked already (its decision's
+        // handoff, and the stack check's own schedule): looking again cannot change it.
+        let ecs = lifecycle::reconcile(&state, observed)
+            .filter(|a| !(executor.stack_by_lifecycle && matches!(a, Action::ResumeStack | Action::PauseStack { .. })));
         let mut actions: Vec<Action> = match state.wants_running() {
             true => ecs.into_iter().chain(scaling).collect(),
             false => scaling.into_iter().chain(ecs).collect(),
