@@ -503,3 +503,49 @@ async fn a_teardown_parks_the_scalable_target_and_the_startup_puts_it_back() {
     assert_eq!((back.min_capacity, back.max_capacity), (1, 4), "{back:?}");
     assert!(!back.dynamic_scaling_in_suspended && !back.dynamic_scaling_out_suspended && !back.scheduled_scaling_suspended, "{back:?}");
 }
+
+/// A GitHub token rotated (or replaced after it expired) in Secrets Manager needs no cold
+/// start: a 401 reads the token again, once, and the call is made again with the new one.
+#[tokio::test]
+async fn a_rotated_github_token_is_read_again_on_a_401_and_the_dispatch_goes_through() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let _serial = serial();
+    let env = reset();
+    let sdk = staging_system_tests::sdk_config(&env).await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let arn = client.create_secret().name("staging-control/github-token").secret_string("ghp_old").send().await.unwrap().arn().unwrap().to_string();
+    // GitHub takes only the new token; the old one has expired.
+    let github = MockServer::start().await;
+    let dispatch = "/repos/acme/app/actions/workflows/deploy-staging.yml/dispatches";
+    Mock::given(method("POST")).and(path(dispatch)).and(header("authorization", "Bearer ghp_old"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"}))).mount(&github).await;
+    Mock::given(method("POST")).and(path(dispatch)).and(header("authorization", "Bearer ghp_new"))
+        .respond_with(ResponseTemplate::new(204)).mount(&github).await;
+    let mut env = env.clone();
+    env.insert("GITHUB_TOKEN_ARN".into(), arn.clone());
+    env.insert("GITHUB_API_URL".into(), github.uri());
+    let api = staging_core::shell::github::GitHubApi::with_secrets(&config(&env).github, &staging_core::shell::Lazy::from(client.clone())).unwrap();
+    let inputs = [("deployment-type", "full".to_string())];
+    let sent_with = |token: &'static str| {
+        let github = &github;
+        async move {
+            let requests = github.received_requests().await.unwrap();
+            requests.iter().filter(|r| r.headers.get("authorization").is_some_and(|v| v == format!("Bearer {token}").as_str())).count()
+        }
+    };
+
+    // Not rotated yet: read again, still the old one: the 401 stands, named, never the token.
+    let err = api.dispatch("deploy-staging.yml", "develop", &inputs).await.unwrap_err();
+    assert_eq!(err.status, Some(401), "{err}");
+    assert!(err.to_string().contains("Bad credentials") && !err.to_string().contains("ghp_old"), "{err}");
+    assert_eq!(sent_with("ghp_old").await, 1, "the same token is not sent twice");
+
+    // Rotated: the token in hand is refused, read again, and the dispatch goes through once.
+    client.put_secret_value().secret_id(&arn).secret_string("ghp_new").send().await.unwrap();
+    api.dispatch("deploy-staging.yml", "develop", &inputs).await.unwrap();
+    assert_eq!((sent_with("ghp_old").await, sent_with("ghp_new").await), (2, 1));
+    // And kept: the next call goes with the new token at once.
+    api.dispatch("deploy-staging.yml", "develop", &inputs).await.unwrap();
+    assert_eq!((sent_with("ghp_old").await, sent_with("ghp_new").await), (2, 2));
+}

@@ -58,14 +58,16 @@ impl GitHubError {
 }
 
 /// Where the token comes from: given, or read from Secrets Manager on first use (so a
-/// cold start that dispatches nothing makes no Secrets Manager call).
+/// cold start that dispatches nothing makes no Secrets Manager call) and read again when
+/// GitHub answers 401 (a rotated or expired token needs no cold start).
 #[derive(Debug)]
 enum Token {
     Given(Secret),
     SecretsManager {
         arn: String,
         client: crate::shell::Lazy<aws_sdk_secretsmanager::Client>,
-        read: tokio::sync::OnceCell<Secret>,
+        /// The token last read; a std lock, never held across an await.
+        held: std::sync::Mutex<Option<Secret>>,
     },
 }
 
@@ -127,7 +129,7 @@ impl GitHubApi {
             (None, Some(arn)) => Token::SecretsManager {
                 arn: arn.clone(),
                 client: client.clone(),
-                read: tokio::sync::OnceCell::new(),
+                held: std::sync::Mutex::new(None),
             },
             (None, None) => return None,
         };
@@ -139,18 +141,38 @@ impl GitHubApi {
         })
     }
 
-    async fn token(&self, call: &'static str) -> Result<&Secret, GitHubError> {
+    /// The token in hand, read first if none is.
+    async fn token(&self, call: &'static str) -> Result<Secret, GitHubError> {
         match &self.token {
-            Token::Given(token) => Ok(token),
-            Token::SecretsManager { arn, client, read } => read
-                .get_or_try_init(|| async {
-                    match Box::pin(read_secret(client, arn)).await {
-                        Ok(token) if !token.is_empty() => Ok(Secret::new(token)),
-                        Ok(_) => Err(GitHubError::unsent(call, "the token secret is empty".into())),
-                        Err(e) => Err(GitHubError::unsent(call, format!("no token: {e}"))),
-                    }
-                })
-                .await,
+            Token::Given(token) => Ok(token.clone()),
+            Token::SecretsManager { held, .. } => {
+                let in_hand = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                match in_hand {
+                    Some(token) => Ok(token),
+                    None => self.read_token(call).await,
+                }
+            }
+        }
+    }
+
+    /// Reads the token from Secrets Manager and keeps it (a given token is returned as is).
+    async fn read_token(&self, call: &'static str) -> Result<Secret, GitHubError> {
+        let Token::SecretsManager { arn, client, held } = &self.token else {
+            return self.token_given(call);
+        };
+        let token = match Box::pin(read_secret(client, arn)).await {
+            Ok(token) if !token.is_empty() => Secret::new(token),
+            Ok(_) => return Err(GitHubError::unsent(call, "the token secret is empty".into())),
+            Err(e) => return Err(GitHubError::unsent(call, format!("no token: {e}"))),
+        };
+        *held.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.clone());
+        Ok(token)
+    }
+
+    fn token_given(&self, call: &'static str) -> Result<Secret, GitHubError> {
+        match &self.token {
+            Token::Given(token) => Ok(token.clone()),
+            Token::SecretsManager { .. } => Err(GitHubError::unsent(call, "no token given".into())),
         }
     }
 
@@ -160,7 +182,9 @@ impl GitHubApi {
         self.call_accepting(call, method, path, body, JSON).await
     }
 
-    /// [`Self::call`], asking for the media type `accept`.
+    /// [`Self::call`], asking for the media type `accept`. A token read from Secrets
+    /// Manager that GitHub refuses (401) is read once more, and the call made again with it
+    /// if it changed: a 401 means GitHub did nothing, so even a dispatch is safe to repeat.
     async fn call_accepting(
         &self,
         call: &'static str,
@@ -170,6 +194,30 @@ impl GitHubApi {
         accept: &'static str,
     ) -> Result<Vec<u8>, GitHubError> {
         let token = self.token(call).await?;
+        let first = self.send(call, method.clone(), path, body.clone(), accept, &token).await;
+        match first {
+            Err(e) if e.status == Some(401) && matches!(self.token, Token::SecretsManager { .. }) => {
+                let fresh = self.read_token(call).await?;
+                if fresh == token {
+                    return Err(e);
+                }
+                tracing::info!(call, "GitHub refused the token in hand: the token was read again");
+                self.send(call, method, path, body, accept, &fresh).await
+            }
+            other => other,
+        }
+    }
+
+    /// One request with `token`: the body of a success, or the error GitHub answered with.
+    async fn send(
+        &self,
+        call: &'static str,
+        method: http::Method,
+        path: &str,
+        body: Option<String>,
+        accept: &'static str,
+        token: &Secret,
+    ) -> Result<Vec<u8>, GitHubError> {
         let url = format!("{}/repos/{}{path}", self.base, self.repository);
         let mut request = http::Request::builder()
             .method(method)
