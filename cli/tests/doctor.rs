@@ -41,14 +41,12 @@ jobs:
       - run: echo deploying
 ";
 
-/// A good setup: the local stack as `reset()` bootstraps it, plus what a deployed stack
-/// has beyond it (the budget's alerts, the recurring schedules, both secrets in Secrets
-/// Manager), and GitHub serving the repository and its deploy workflow.
+/// A good setup: the local stack as `reset()` bootstraps it (the budget's alerts and the
+/// recurring schedules included, as a deployed stack has them), both secrets in Secrets
+/// Manager, and GitHub serving the repository and its deploy workflow.
 async fn good_setup(github: &MockServer) -> BTreeMap<String, String> {
     let mut env = reset();
     let sdk = sdk_config(&env).await;
-    add_budget_alerts(&sdk, &env).await;
-    add_recurring_schedules(&sdk, &env).await;
     let webhook_arn = create_secret(&sdk, "staging-control/webhook", WEBHOOK_SECRET).await;
     let token_arn = create_secret(&sdk, "staging-control/github-token", TOKEN).await;
     env.remove("GITHUB_WEBHOOK_SECRET");
@@ -57,57 +55,6 @@ async fn good_setup(github: &MockServer) -> BTreeMap<String, String> {
     env.insert("GITHUB_API_URL".into(), github.uri());
     serve_repository(github, WORKFLOW).await;
     env
-}
-
-/// The alerts the template gives the budget: ACTUAL over 80 % and 100 %, FORECASTED over 100 %.
-async fn add_budget_alerts(sdk: &SdkConfig, env: &BTreeMap<String, String>) {
-    use aws_sdk_budgets::types::{ComparisonOperator, Notification, NotificationType, Subscriber, SubscriptionType, ThresholdType};
-    let budgets = aws_sdk_budgets::Client::new(sdk);
-    let account = env["STAGING_TEAM_TOPIC_ARN"].split(':').nth(4).expect("an ARN with an account");
-    for (kind, percent) in [(NotificationType::Actual, 80.0), (NotificationType::Actual, 100.0), (NotificationType::Forecasted, 100.0)] {
-        let notification = Notification::builder()
-            .notification_type(kind)
-            .comparison_operator(ComparisonOperator::GreaterThan)
-            .threshold(percent)
-            .threshold_type(ThresholdType::Percentage)
-            .build()
-            .unwrap();
-        let subscriber = Subscriber::builder().subscription_type(SubscriptionType::Sns).address(&env["STAGING_TEAM_TOPIC_ARN"]).build().unwrap();
-        budgets
-            .create_notification()
-            .account_id(account)
-            .budget_name(&env["STAGING_BUDGET_NAME"])
-            .notification(notification)
-            .subscribers(subscriber)
-            .send()
-            .await
-            .expect("budgets:CreateNotification");
-    }
-}
-
-/// The template's StartupSchedule and TeardownSchedule: in the default group, under names
-/// CloudFormation makes up, daily at 08:00 and 18:00 UTC, invoking the lifecycle function.
-async fn add_recurring_schedules(sdk: &SdkConfig, env: &BTreeMap<String, String>) {
-    use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, Target};
-    let scheduler = aws_sdk_scheduler::Client::new(sdk);
-    for (name, command, hour) in [("staging-control-StartupSchedule-1A2B3C", "startup", 8), ("staging-control-TeardownSchedule-4D5E6F", "teardown", 18)] {
-        let target = Target::builder()
-            .arn(&env["STAGING_LIFECYCLE_FUNCTION_ARN"])
-            .role_arn(&env["STAGING_SCHEDULER_ROLE_ARN"])
-            .input(json!({"command": command, "scheduled_time": "<aws.scheduler.scheduled-time>"}).to_string())
-            .build()
-            .unwrap();
-        scheduler
-            .create_schedule()
-            .name(name)
-            .schedule_expression(format!("cron(0 {hour} * * ? *)"))
-            .schedule_expression_timezone("UTC")
-            .flexible_time_window(FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off).build().unwrap())
-            .target(target)
-            .send()
-            .await
-            .expect("scheduler:CreateSchedule");
-    }
 }
 
 /// A secret in Secrets Manager; its ARN.

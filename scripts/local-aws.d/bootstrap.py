@@ -160,6 +160,40 @@ try:
 except ClientError as e:
     if code(e) != "DuplicateRecordException":
         raise
+# Its alerts as the template makes them: ACTUAL over 80 % and 100 %, FORECASTED over 100 %,
+# to the budget topic (here: the team topic), so `stagingctl doctor` passes locally.
+for kind, percent in (("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0)):
+    try:
+        budgets.create_notification(
+            AccountId=account,
+            BudgetName=names["budget"],
+            Notification={"NotificationType": kind, "ComparisonOperator": "GREATER_THAN", "Threshold": percent, "ThresholdType": "PERCENTAGE"},
+            Subscribers=[{"SubscriptionType": "SNS", "Address": topic}],
+        )
+    except ClientError as e:
+        if code(e) != "DuplicateRecordException":
+            raise
+
+# The template's recurring schedules (default group): startup 08:00 and teardown 18:00 UTC,
+# invoking the lifecycle function with Scheduler's own time. moto does not fire them; the
+# tests and the demo invoke the function themselves.
+lifecycle_arn = f"arn:aws:lambda:{region}:{account}:function:staging-control-lifecycle"
+for command, hour in (("startup", 8), ("teardown", 18)):
+    try:
+        scheduler.create_schedule(
+            Name=f"staging-control-{command}",
+            ScheduleExpression=f"cron(0 {hour} * * ? *)",
+            ScheduleExpressionTimezone="UTC",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": lifecycle_arn,
+                "RoleArn": role_arn,
+                "Input": json.dumps({"command": command, "scheduled_time": "<aws.scheduler.scheduled-time>"}),
+            },
+        )
+    except ClientError as e:
+        if code(e) not in ("ConflictException", "ResourceAlreadyExists"):
+            raise
 
 exports = {
     "AWS_ENDPOINT_URL": endpoint,
@@ -176,7 +210,7 @@ exports = {
     "STAGING_SCHEDULE_GROUP": names["schedule_group"],
     "STAGING_SCHEDULER_ROLE_ARN": role_arn,
     "STAGING_SCHEDULE_DLQ_ARN": dlq_arn,
-    "STAGING_LIFECYCLE_FUNCTION_ARN": f"arn:aws:lambda:{region}:{account}:function:staging-control-lifecycle",
+    "STAGING_LIFECYCLE_FUNCTION_ARN": lifecycle_arn,
     "STAGING_BUDGET_NAME": names["budget"],
     "GITHUB_REPOSITORY": "acme/app",
     "GITHUB_WEBHOOK_SECRET": "local-webhook-secret",
