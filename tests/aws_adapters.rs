@@ -502,6 +502,33 @@ async fn a_teardown_parks_the_scalable_target_and_the_startup_puts_it_back() {
     let back = target().await;
     assert_eq!((back.min_capacity, back.max_capacity), (1, 4), "{back:?}");
     assert!(!back.dynamic_scaling_in_suspended && !back.dynamic_scaling_out_suspended && !back.scheduled_scaling_suspended, "{back:?}");
+
+    // Monday night: torn down again; then a team's infrastructure apply registers the
+    // target anew (2-6) while staging sleeps. The next health tick saves those values
+    // (committed) before its reconcile parks the target: nothing the team set is lost.
+    lifecycle::handle(&executor, json!({"command": "teardown", "scheduled_time": "2026-11-30T18:00:00Z"}), utc("2026-11-30T18:00:00.5Z")).await.unwrap();
+    assert_eq!(target().await, ScalableTarget::PARKED);
+    clients
+        .autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(&resource)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(2)
+        .max_capacity(6)
+        .suspended_state(SuspendedState::builder().scheduled_scaling_suspended(false).dynamic_scaling_in_suspended(false).dynamic_scaling_out_suspended(false).build())
+        .send()
+        .await
+        .unwrap();
+    let prober = staging_core::shell::probe::Prober::new(&config.probes).unwrap();
+    let tick = json!({"command": "health", "scheduled_time": "2026-11-30T20:05:00Z"});
+    health_check::handle(&executor, &prober, tick, utc("2026-11-30T20:05:00.75Z")).await.unwrap();
+    assert_eq!(target().await, ScalableTarget::PARKED, "parked again by the tick");
+    let saved = executor.store().unwrap().load("staging").await.unwrap().scaling.unwrap();
+    assert_eq!((saved.min_capacity, saved.max_capacity), (2, 6), "the new values were saved first");
+    lifecycle::handle(&executor, json!({"command": "startup", "scheduled_time": "2026-12-01T08:00:00Z"}), utc("2026-12-01T08:00:00.1Z")).await.unwrap();
+    let back = target().await;
+    assert_eq!((back.min_capacity, back.max_capacity), (2, 6), "{back:?}");
 }
 
 /// A GitHub token rotated (or replaced after it expired) in Secrets Manager needs no cold

@@ -620,7 +620,10 @@ async fn a_rotated_webhook_secret_is_read_again_on_a_mismatch_at_most_once_a_min
 
     assert_eq!(send(&app, &signed("first", 1), at(0.0)).await.0, 200, "the secret read at the cold start");
     client.put_secret_value().secret_id(&arn).secret_string("second").send().await.unwrap();
-    assert_eq!(send(&app, &signed("second", 2), at(1.5)).await.0, 200, "a mismatch reads the rotated secret");
+    let mut malformed = signed("second", 10);
+    malformed.headers_mut().insert("x-hub-signature-256", "sha256=not-hex".parse().unwrap());
+    assert_eq!(send(&app, &malformed, at(1.0)).await.0, 401, "a malformed signature is refused without a read");
+    assert_eq!(send(&app, &signed("second", 2), at(1.5)).await.0, 200, "a mismatch reads the rotated secret (the malformed one used no read)");
     assert_eq!(send(&app, &signed("second", 3), at(2.0)).await.0, 200, "and keeps it");
     assert_eq!(send(&app, &signed("first", 4), at(2.5)).await.0, 401, "the old one is gone unless the value keeps it (new,old)");
 

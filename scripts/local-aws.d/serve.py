@@ -4,8 +4,9 @@
 thread-safe: a TransactWriteItems that fails (a lost race, which the controller's tests
 provoke on purpose) restores the whole table from a copy taken when it began, undoing
 every write another request made in between. Real DynamoDB is atomic per item and per
-transaction. Serving one request at a time gives moto that atomicity; connections are
-still accepted on many threads, so nothing waits on a slow client.
+transaction. Serving one request at a time gives moto that atomicity. Connections are
+still accepted on many threads, but a request's body is read inside the lock, so a slow
+client holds up the others: fine for loopback tests, not for anything else.
 
     python serve.py HOST PORT
 """
@@ -22,8 +23,15 @@ def serialized(app):
 
     def serve(environ, start_response):
         with lock:
-            # The body is produced inside the lock too: some backends answer lazily.
-            return list(app(environ, start_response))
+            # The body is produced inside the lock too: some backends answer lazily. The
+            # iterable is closed as PEP 3333 asks.
+            answer = app(environ, start_response)
+            try:
+                return list(answer)
+            finally:
+                close = getattr(answer, "close", None)
+                if close is not None:
+                    close()
 
     return serve
 

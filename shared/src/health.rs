@@ -435,6 +435,8 @@ pub fn decide(
 ) -> Decision {
     let state = &crate::lifecycle::as_found(state, observed, clock, config);
     let mut decision = decide_tick(state, observed, results, tick, clock, config);
+    // The tick is the first to see a scalable target registered while staging sleeps.
+    crate::lifecycle::save_scaling(&mut decision.next_state, observed);
     decision.actions.extend(stack_check_fallback(state, whole_seconds(clock)));
     decision
 }

@@ -544,18 +544,35 @@ fn up_until(config: &Config, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// What puts the service's scalable target where the committed intent wants it, deciding
 /// nothing: parked while staging is meant to be down, the values saved at the teardown
-/// while it is meant to run. Level-triggered like [`reconcile`]. A target never parked (no
-/// saved values) is left alone while up, so a change a person makes to it in the day stays;
-/// one found parked with nothing saved stays parked: there is nothing true to put back.
+/// while it is meant to run. Level-triggered like [`reconcile`]; commit, then act: it parks
+/// only a target whose values the state has saved (a decision saves them first, see
+/// [`save_scaling`]), so no value is ever lost to a park. A target never parked is left
+/// alone while up, so a change a person makes to it in the day stays. It waits for the
+/// service: not restored before the service runs again, not touched while the pause stack
+/// (and the service with it) is gone.
 pub fn reconcile_scaling(state: &EnvironmentState, observed: &Observed) -> Option<Action> {
     let found = observed.scaling?;
-    if state.version == 0 {
+    if state.version == 0 || observed.stack.as_ref().is_some_and(|s| s.condition() == StackCondition::Absent) {
         return None;
     }
     match (state.wants_running(), found.is_parked(), state.scaling) {
-        (false, false, _) => Some(Action::SetScalableTarget(ScalableTarget::PARKED)),
-        (true, true, Some(saved)) if !saved.is_parked() => Some(Action::SetScalableTarget(saved)),
+        (false, false, Some(saved)) if saved == found => Some(Action::SetScalableTarget(ScalableTarget::PARKED)),
+        (true, true, Some(saved)) if !saved.is_parked() && observed.desired_count > 0 => Some(Action::SetScalableTarget(saved)),
         _ => None,
+    }
+}
+
+/// Keeps the values of a scalable target found unparked while staging is meant to be down
+/// (parked at a teardown, registered or changed since, or never seen before): the state
+/// records them, to be committed before anything parks the target. Every decision applies
+/// it — the lifecycle's, a push's, a budget alert's and the 5-minute health tick's — so a
+/// target is saved within minutes of appearing, whoever looks first.
+pub fn save_scaling(next: &mut EnvironmentState, observed: &Observed) {
+    if let Some(found) = observed.scaling
+        && !next.wants_running()
+        && !found.is_parked()
+    {
+        next.scaling = Some(found);
     }
 }
 
@@ -629,7 +646,10 @@ impl<'a> Plan<'a> {
         if self.next.wants_running() || found.is_parked() {
             return;
         }
-        self.next.scaling = Some(found);
+        save_scaling(&mut self.next, &self.observed);
+        if self.observed.stack.as_ref().is_some_and(|s| s.condition() == StackCondition::Absent) {
+            return;
+        }
         let park = Action::SetScalableTarget(ScalableTarget::PARKED);
         match self.actions.iter().position(|a| matches!(a, Action::ScaleService { .. } | Action::PauseStack { .. })) {
             Some(i) => self.actions.insert(i, park),
@@ -1549,7 +1569,10 @@ mod tests {
         let cases: Vec<(&str, EnvironmentState, Observed, Option<Action>)> = vec![
             ("up and parked: the saved values back", state(Phase::Up, Some(target), 3), seen(Some(ScalableTarget::PARKED)), Some(Action::SetScalableTarget(target))),
             ("starting and parked: the saved values back", state(Phase::Starting, Some(target), 3), seen(Some(ScalableTarget::PARKED)), Some(Action::SetScalableTarget(target))),
-            ("down and not parked: parked", state(Phase::Down, Some(target), 3), seen(Some(target)), Some(Action::SetScalableTarget(ScalableTarget::PARKED))),
+            ("down and not parked, its values saved: parked", state(Phase::Down, Some(target), 3), seen(Some(target)), Some(Action::SetScalableTarget(ScalableTarget::PARKED))),
+            ("down and changed since it was saved: left until a decision saves the new values", state(Phase::Down, Some(target), 3), seen(Some(changed)), None),
+            ("down, never saved (an upgrade while down): left until a decision saves it", state(Phase::Down, None, 3), seen(Some(target)), None),
+            ("up and parked, the service not back yet: waits for it", state(Phase::Up, Some(target), 3), Observed { scaling: Some(ScalableTarget::PARKED), ..Observed::counts(0, 0) }, None),
             ("down and parked: nothing", state(Phase::Down, Some(target), 3), seen(Some(ScalableTarget::PARKED)), None),
             ("up, changed by a person in the day: left as they set it", state(Phase::Up, Some(target), 3), seen(Some(changed)), None),
             ("up and parked with nothing saved: nothing true to put back", state(Phase::Up, None, 3), seen(Some(ScalableTarget::PARKED)), None),

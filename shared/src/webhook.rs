@@ -40,12 +40,22 @@ pub struct Rejection {
     pub message: String,
 }
 
+/// A well-formed signature that matches none of the secrets in hand: the one refusal a
+/// rotated secret explains (a malformed one never is).
+const SIGNATURE_MISMATCH: &str = "X-Hub-Signature-256 does not match the body";
+
 impl Rejection {
     fn new(status: u16, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
         }
+    }
+
+    /// Whether the signature was well formed but matched no secret in hand: worth reading
+    /// the secret again for (a rotation), where any other refusal is not.
+    pub fn is_signature_mismatch(&self) -> bool {
+        self.status == 401 && self.message == SIGNATURE_MISMATCH
     }
 }
 
@@ -133,7 +143,7 @@ pub fn verify_signature(body: &[u8], header: &str, secrets: &[Secret]) -> Result
     if genuine {
         Ok(())
     } else {
-        Err(Rejection::new(401, "X-Hub-Signature-256 does not match the body"))
+        Err(Rejection::new(401, SIGNATURE_MISMATCH))
     }
 }
 

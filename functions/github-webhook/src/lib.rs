@@ -48,6 +48,9 @@ pub struct Webhook {
     /// delete of the pause stack is handed to the lifecycle function (the Lambda binary
     /// sets it; `stagingctl invoke` and the tests may act directly).
     pub stack_by_lifecycle: bool,
+    /// The deployed webhook may not register the scalable target either: the scheduled
+    /// functions park and restore it from the committed state.
+    pub leaves_scaling: bool,
 }
 
 /// The webhook secret in Secrets Manager, and what was last read from it.
@@ -124,6 +127,7 @@ impl Webhook {
             emit_metrics: false,
             secret_source: None,
             stack_by_lifecycle: false,
+            leaves_scaling: false,
         })
     }
 }
@@ -150,7 +154,7 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
     let delivery = match webhook::check_request(method, header, body, secrets) {
         Ok(d) => d,
         // A signature that matches no secret in hand may be signed with a rotated one.
-        Err(r) if r.status == 401 => {
+        Err(r) if r.is_signature_mismatch() => {
             let fresh = match &app.secret_source {
                 Some(source) => source.reread(now).await,
                 None => None,
@@ -266,6 +270,7 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
     executor.github = app.github.as_ref();
     executor.emit_metrics = app.emit_metrics;
     executor.stack_by_lifecycle = app.stack_by_lifecycle;
+    executor.leaves_scaling = app.leaves_scaling;
     let origin = push.origin(&delivery.id, files.files.len());
     let outcome = run_with(&executor, &origin, now, |state, observed| {
         webhook::decide_push(state, observed, &input, now, &app.config)
@@ -303,6 +308,7 @@ async fn on_workflow_run(
     executor.github = app.github.as_ref();
     executor.emit_metrics = app.emit_metrics;
     executor.stack_by_lifecycle = app.stack_by_lifecycle;
+    executor.leaves_scaling = app.leaves_scaling;
     let outcome = run_with(&executor, origin, now, decide).await?;
     Ok((
         200,

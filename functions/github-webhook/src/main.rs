@@ -23,6 +23,8 @@ async fn main() -> Result<(), Error> {
     app.secret_source = source;
     // The template gives the public webhook no CloudFormation rights (stack mode).
     app.stack_by_lifecycle = app.config.teardown.pause_stack().is_some();
+    // Nor Application Auto Scaling's RegisterScalableTarget (it may describe only).
+    app.leaves_scaling = true;
     run(service_fn(|request: Request| {
         let app = &app;
         async move { Ok::<_, Error>(github_webhook::handle(app, &request, staging_core::shell::now()).await) }

@@ -56,6 +56,10 @@ pub struct Executor<'a> {
     /// no CloudFormation rights): the runner hands a create or delete to the lifecycle
     /// function instead ([`crate::lifecycle::hand_off_stack_operations`]).
     pub stack_by_lifecycle: bool,
+    /// This function may not register the scalable target (the public webhook): parking
+    /// and restoring it is left to the scheduled functions, whose reconciler (the health
+    /// check within five minutes) does it from the committed state.
+    pub leaves_scaling: bool,
 }
 
 impl<'a> Executor<'a> {
@@ -67,6 +71,7 @@ impl<'a> Executor<'a> {
             github: None,
             emit_metrics: false,
             stack_by_lifecycle: false,
+            leaves_scaling: false,
         }
     }
 
@@ -112,7 +117,15 @@ impl<'a> Executor<'a> {
         if let Some(stack) = stack {
             observed.stack = Some(stack.observe().await?);
         }
-        observed.scaling = self.scalable_targets()?.observe().await?;
+        // Unknown when Application Auto Scaling cannot be read (no right to, throttled):
+        // decided without it, so a teardown still happens; the next look parks it.
+        observed.scaling = match self.scalable_targets()?.observe().await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "the service's scalable target could not be read: decided without it");
+                None
+            }
+        };
         Ok(observed)
     }
 

@@ -197,7 +197,14 @@ impl GitHubApi {
         let first = self.send(call, method.clone(), path, body.clone(), accept, &token).await;
         match first {
             Err(e) if e.status == Some(401) && matches!(self.token, Token::SecretsManager { .. }) => {
-                let fresh = self.read_token(call).await?;
+                // GitHub's refusal stays the error when the token cannot be read again.
+                let fresh = match self.read_token(call).await {
+                    Ok(fresh) => fresh,
+                    Err(read) => {
+                        tracing::warn!(call, error = %read, "the token GitHub refused could not be read again");
+                        return Err(e);
+                    }
+                };
                 if fresh == token {
                     return Err(e);
                 }

@@ -182,13 +182,18 @@ where
 }
 
 /// The actions as this executor may carry them out: a function without CloudFormation
-/// rights hands stack operations to the lifecycle function (the core says how).
+/// rights hands stack operations to the lifecycle function (the core says how); one
+/// without Application Auto Scaling rights leaves the scalable target to the reconciler.
 fn carried_out(executor: &Executor<'_>, actions: &[Action], now: DateTime<Utc>) -> Vec<Action> {
-    if executor.stack_by_lifecycle {
+    let mut actions = if executor.stack_by_lifecycle {
         lifecycle::hand_off_stack_operations(actions, &executor.config.environment, now)
     } else {
         actions.to_vec()
+    };
+    if executor.leaves_scaling {
+        actions.retain(|a| !matches!(a, Action::SetScalableTarget(_)));
     }
+    actions
 }
 
 /// What the invocation's decision established, for its audit entry. (A follow-up
@@ -462,7 +467,7 @@ pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<
         };
         // Going down, the scalable target is parked before the service goes to zero; going
         // up, it is put back after the service is.
-        let scaling = lifecycle::reconcile_scaling(&state, &observed);
+        let scaling = lifecycle::reconcile_scaling(&state, &observed).filter(|_| !executor.leaves_scaling);
         // A function that hands stack operations over has asked already (its decision's
         // handoff, and the stack check's own schedule): looking again cannot change it.
         let ecs = lifecycle::reconcile(&state, observed)
