@@ -102,7 +102,33 @@ async fn examine(config: &Config) -> Vec<Finding> {
         finding("github", github(config, token).await),
         finding("budget", budget(config, &budgets).await),
         finding("schedules", schedules(config, &clients).await),
+        finding("documents", documents(config)),
     ]
+}
+
+/// The YAML documents a team writes, parsed by the functions' own parsers: the path
+/// filters (`STAGING_FILTERS`, read by the webhook) and the rates (`STAGING_RATES`, read
+/// by budget-alert). Only what is set here is checked: the deployed functions' own
+/// variables are what count (the template gives them `PathFilters` and `Rates`).
+fn documents(config: &Config) -> Outcome {
+    let fix = |variable: &str| format!("fix the document in {variable} (try it with `stagingctl plan --filters FILE` or `stagingctl cost --rates FILE`)");
+    let filters = staging_core::shell::filters(config).map_err(|e| {
+        let variable = config.filters.as_ref().map_or("STAGING_FILTERS", |s| s.variable());
+        Failure::new(e.to_string(), fix(variable))
+    })?;
+    let model = staging_core::shell::cost_model(config, None).map_err(|e| {
+        let variable = config.rates.as_ref().map_or("STAGING_RATES", |s| s.variable());
+        Failure::new(e.to_string(), fix(variable))
+    })?;
+    let names: Vec<&str> = filters.names().collect();
+    let filters_from = config.filters.as_ref().map_or("built-in", |s| s.variable());
+    let rates_from = config.rates.as_ref().map_or("built-in list prices", |s| s.variable());
+    Ok(format!(
+        "path filters ({filters_from}): {}; rates ({rates_from}): {} components, £{:.2} target",
+        names.join(", "),
+        model.components.len(),
+        model.target_gbp
+    ))
 }
 
 fn print(findings: &[Finding], json: bool, out: &mut impl Write) -> Result<(), CliError> {

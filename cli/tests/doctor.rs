@@ -17,7 +17,7 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// config, table, service, webhook secret, github token, github, budget, schedules.
-const CHECKS: usize = 8;
+const CHECKS: usize = 9;
 
 const TOKEN: &str = "ghp_doctor_test_token";
 const WEBHOOK_SECRET: &str = "doctor-webhook-secret";
@@ -117,6 +117,7 @@ async fn a_good_local_setup_passes_every_check() {
         "✓ github: acme/app: deploy-staging.yml on main and develop takes deployment-type (full, backend-only, frontend-only), skip-tests",
         "✓ budget: staging-monthly: 6 USD a month; alerts ",
         "✓ schedules: teardown cron(0 18 * * ? *) UTC; startup cron(0 8 * * ? *) UTC",
+        "✓ documents: path filters (built-in): backend, frontend, infrastructure, shared, database; rates (built-in list prices): 6 components",
     ] {
         assert!(lines.iter().any(|l| l.starts_with(expected)), "no line starts with {expected:?}:\n{}", run.stdout);
     }
@@ -150,6 +151,7 @@ async fn each_broken_piece_is_named() {
         (Broken::Variable("STAGING_SERVICE", "apii"), "service", vec!["`apii`", "cluster `staging`", "STAGING_SERVICE", "staging-backend"]),
         (Broken::Workflow(without_deployment_type), "github", vec!["no input `deployment-type`"]),
         (Broken::GitHubAnswers(401), "github", vec!["token", "401"]),
+        (Broken::Variable("STAGING_FILTERS", "{backend: ['server/**'"), "documents", vec!["STAGING_FILTERS"]),
     ];
     for (broken, check, named) in cases {
         let github = MockServer::start().await;
