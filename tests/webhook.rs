@@ -596,7 +596,8 @@ async fn unusable_inline_filters_refuse_pushes_naming_the_variable_and_change_no
 
 /// The webhook secret rotated in Secrets Manager (GitHub signs with the new one at once):
 /// the first delivery that matches no secret in hand reads it again and is taken; a flood
-/// of bad signatures reads it at most once a minute.
+/// of bad signatures reads it at most once a minute; a secret dropped from the stored
+/// value stops being accepted at the next timed read (15 minutes).
 #[tokio::test]
 async fn a_rotated_webhook_secret_is_read_again_on_a_mismatch_at_most_once_a_minute() {
     let _serial = serial();
@@ -612,10 +613,10 @@ async fn a_rotated_webhook_secret_is_read_again_on_a_mismatch_at_most_once_a_min
     let mut config = config(&env);
     staging_core::shell::github::resolve_webhook_secret(&secrets, &mut config.github).await.unwrap();
     let mut app = Webhook::new(clients(&env).await, config).unwrap();
-    app.secret_source = Some(github_webhook::SecretSource::new(arn.clone(), secrets));
+    let t0 = utc("2026-11-27T10:00:00.125Z");
+    app.secret_source = Some(github_webhook::SecretSource::new(arn.clone(), secrets, t0 - chrono::Duration::seconds(5)));
     let ping = serde_json::to_vec(&json!({"zen": "Design for failure.", "hook_id": 7, "repository": {"full_name": "acme/app"}})).unwrap();
     let signed = |secret: &str, n: u32| staging_system_tests::signed_request(secret, "ping", &format!("rotate-{n}"), &ping);
-    let t0 = utc("2026-11-27T10:00:00.125Z");
     let at = |secs: f64| t0 + chrono::Duration::milliseconds((secs * 1000.0) as i64);
 
     assert_eq!(send(&app, &signed("first", 1), at(0.0)).await.0, 200, "the secret read at the cold start");
@@ -634,4 +635,11 @@ async fn a_rotated_webhook_secret_is_read_again_on_a_mismatch_at_most_once_a_min
     }
     assert_eq!(send(&app, &signed("third", 8), at(62.5)).await.0, 200, "a minute after the last read, read again");
     assert_eq!(send(&app, &signed("second", 9), at(63.0)).await.0, 200, "new,old: both taken while rotating");
+
+    // "second" leaked: the stored value drops it. Warm instances keep it until the next
+    // timed read, 15 minutes after the last one (62.5 s), and refuse it from then on.
+    client.put_secret_value().secret_id(&arn).secret_string("fourth").send().await.unwrap();
+    assert_eq!(send(&app, &signed("second", 11), at(62.5 + 14.0 * 60.0)).await.0, 200, "still in hand before the timed read");
+    assert_eq!(send(&app, &signed("second", 12), at(62.5 + 15.0 * 60.0)).await.0, 401, "the timed read dropped it");
+    assert_eq!(send(&app, &signed("fourth", 13), at(62.5 + 15.0 * 60.0 + 0.5)).await.0, 200);
 }

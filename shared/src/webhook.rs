@@ -119,6 +119,16 @@ pub fn may_reread_secret(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> boo
     last.is_none_or(|t| now - t >= SECRET_REREAD_EVERY || now < t)
 }
 
+/// How long a webhook secret read from Secrets Manager is used before it is read again,
+/// whatever the signatures say: a secret taken out of the stored value (a leaked one,
+/// revoked) stops being accepted by warm instances within this.
+pub const SECRET_REFRESH_EVERY: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Whether the webhook secret last read at `last` is due to be read again at `now`.
+pub fn secret_refresh_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last.is_some_and(|t| now - t >= SECRET_REFRESH_EVERY)
+}
+
 /// The secrets a stored value holds: `new,old` while rotating, at most two, trimmed.
 pub fn parse_webhook_secrets(value: &str) -> Vec<Secret> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty()).take(2).map(Secret::new).collect()
@@ -962,6 +972,13 @@ mod tests {
         ];
         for (name, last, now, expected) in cases {
             assert_eq!(may_reread_secret(last.map(t), t(now)), expected, "{name}");
+        }
+        for (last, now, due) in [
+            (Some("2026-11-27T10:00:00.5Z"), "2026-11-27T10:14:59.9Z", false),
+            (Some("2026-11-27T10:00:00.5Z"), "2026-11-27T10:15:00.5Z", true),
+            (None, "2026-11-27T10:15:00Z", false),
+        ] {
+            assert_eq!(secret_refresh_due(last.map(t), t(now)), due, "{last:?} {now}");
         }
         assert_eq!(parse_webhook_secrets(" new , old ,older"), [Secret::new("new"), Secret::new("old")]);
         assert!(parse_webhook_secrets(" , ").is_empty());

@@ -57,29 +57,64 @@ pub struct Webhook {
 pub struct SecretSource {
     arn: String,
     client: staging_core::shell::Lazy<aws_sdk_secretsmanager::Client>,
-    /// The secrets last read (empty: the configuration's, read at the cold start), and when.
-    held: std::sync::Mutex<(Vec<Secret>, Option<DateTime<Utc>>)>,
+    held: std::sync::Mutex<Held>,
+}
+
+/// What a [`SecretSource`] holds. A std lock, never held across an await.
+struct Held {
+    /// The secrets last read (empty: the configuration's, read at the cold start).
+    secrets: Vec<Secret>,
+    /// When the secret was last read, for any reason (the timed refresh counts from it).
+    read_at: DateTime<Utc>,
+    /// When a signature mismatch last read it (at most once a minute).
+    mismatch_read_at: Option<DateTime<Utc>>,
+}
+
+/// Why the secret is read again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reread {
+    Mismatch,
+    Timed,
 }
 
 impl SecretSource {
-    pub fn new(arn: impl Into<String>, client: staging_core::shell::Lazy<aws_sdk_secretsmanager::Client>) -> Self {
-        Self { arn: arn.into(), client, held: std::sync::Mutex::new((Vec::new(), None)) }
+    /// The secret named by `arn`, read (for the configuration) at `read_at`.
+    pub fn new(arn: impl Into<String>, client: staging_core::shell::Lazy<aws_sdk_secretsmanager::Client>, read_at: DateTime<Utc>) -> Self {
+        let held = Held { secrets: Vec::new(), read_at, mismatch_read_at: None };
+        Self { arn: arn.into(), client, held: std::sync::Mutex::new(held) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn held(&self) -> Vec<Secret> {
-        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0.clone()
+        self.lock().secrets.clone()
     }
 
-    /// Reads the secret again if the last read is old enough ([`webhook::may_reread_secret`]);
-    /// the secrets read, or `None` when not read (too soon, or the read failed: logged).
-    async fn reread(&self, now: DateTime<Utc>) -> Option<Vec<Secret>> {
+    /// Reads the secret again when the last read is [`webhook::SECRET_REFRESH_EVERY`] old, so
+    /// a secret taken out of the stored value stops being accepted here too.
+    async fn refresh_if_due(&self, now: DateTime<Utc>) {
+        let last = self.lock().read_at;
+        if webhook::secret_refresh_due(Some(last), now) {
+            self.reread(now, Reread::Timed).await;
+        }
+    }
+
+    /// Reads the secret again: on a signature mismatch only if the last such read is old
+    /// enough ([`webhook::may_reread_secret`]). The secrets read, or `None` when not read
+    /// (too soon, or the read failed: logged).
+    async fn reread(&self, now: DateTime<Utc>, why: Reread) -> Option<Vec<Secret>> {
         {
-            let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if !webhook::may_reread_secret(held.1, now) {
-                return None;
+            let mut held = self.lock();
+            if why == Reread::Mismatch {
+                if !webhook::may_reread_secret(held.mismatch_read_at, now) {
+                    return None;
+                }
+                held.mismatch_read_at = Some(now);
             }
             // Counted before the read, so a failing read is not retried by every request.
-            held.1 = Some(now);
+            held.read_at = now;
         }
         let read = self.client.get_secret_value().secret_id(&self.arn).send().await;
         let secrets = match read {
@@ -93,8 +128,11 @@ impl SecretSource {
             lambda_http::tracing::warn!("the webhook secret read again is empty: kept the one in hand");
             return None;
         }
-        lambda_http::tracing::info!("a signature matched no secret in hand: the webhook secret was read again");
-        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0 = secrets.clone();
+        match why {
+            Reread::Mismatch => lambda_http::tracing::info!("a signature matched no secret in hand: the webhook secret was read again"),
+            Reread::Timed => lambda_http::tracing::info!("the webhook secret was read again (timed)"),
+        }
+        self.lock().secrets = secrets.clone();
         Some(secrets)
     }
 }
@@ -149,6 +187,9 @@ fn error(status: u16, message: impl Into<String>) -> (u16, Value) {
 
 async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> (u16, Value) {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(source) = &app.secret_source {
+        source.refresh_if_due(now).await;
+    }
     let read_again = app.secret_source.as_ref().map(SecretSource::held).filter(|s| !s.is_empty());
     let secrets = read_again.as_deref().unwrap_or(&app.config.github.webhook_secrets);
     let delivery = match webhook::check_request(method, header, body, secrets) {
@@ -156,7 +197,7 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
         // A signature that matches no secret in hand may be signed with a rotated one.
         Err(r) if r.is_signature_mismatch() => {
             let fresh = match &app.secret_source {
-                Some(source) => source.reread(now).await,
+                Some(source) => source.reread(now, Reread::Mismatch).await,
                 None => None,
             };
             match fresh.map(|fresh| webhook::check_request(method, header, body, &fresh)) {

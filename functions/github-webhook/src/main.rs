@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let github = staging_core::shell::github::GitHubApi::with_secrets(&config.github, &secrets);
     // Read from Secrets Manager (not given directly): read again on a signature mismatch.
     let source = match (&config.github.webhook_secret_arn, given_directly) {
-        (Some(arn), false) => Some(github_webhook::SecretSource::new(arn.clone(), secrets.clone())),
+        (Some(arn), false) => Some(github_webhook::SecretSource::new(arn.clone(), secrets.clone(), staging_core::shell::now())),
         _ => None,
     };
     let mut app = github_webhook::Webhook::with_github(Clients::new(&sdk), config, github)?;
