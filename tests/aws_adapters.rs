@@ -462,24 +462,12 @@ async fn a_decisions_entry_is_committed_with_the_state_or_not_at_all() {
 /// scaling activity, so what is asserted is the registration that rules them out.
 #[tokio::test]
 async fn a_teardown_parks_the_scalable_target_and_the_startup_puts_it_back() {
-    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace, SuspendedState};
     let _serial = serial();
     let env = reset();
     let (clients, config) = (clients(&env).await, config(&env));
     let executor = Executor::new(&clients, &config);
     let resource = format!("service/{}/{}", env["STAGING_CLUSTER"], env["STAGING_SERVICE"]);
-    clients
-        .autoscaling
-        .register_scalable_target()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_id(&resource)
-        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-        .min_capacity(1)
-        .max_capacity(4)
-        .suspended_state(SuspendedState::builder().scheduled_scaling_suspended(false).dynamic_scaling_in_suspended(false).dynamic_scaling_out_suspended(false).build())
-        .send()
-        .await
-        .unwrap();
+    register(&clients, &resource, 1, 4).await;
     let target = || async { executor.scalable_targets().unwrap().observe().await.unwrap().expect("the target is still registered") };
     let desired = || async { executor.service().unwrap().observe().await.unwrap().desired_count };
 
@@ -508,18 +496,7 @@ async fn a_teardown_parks_the_scalable_target_and_the_startup_puts_it_back() {
     // (committed) before its reconcile parks the target: nothing the team set is lost.
     lifecycle::handle(&executor, json!({"command": "teardown", "scheduled_time": "2026-11-30T18:00:00Z"}), utc("2026-11-30T18:00:00.5Z")).await.unwrap();
     assert_eq!(target().await, ScalableTarget::PARKED);
-    clients
-        .autoscaling
-        .register_scalable_target()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_id(&resource)
-        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-        .min_capacity(2)
-        .max_capacity(6)
-        .suspended_state(SuspendedState::builder().scheduled_scaling_suspended(false).dynamic_scaling_in_suspended(false).dynamic_scaling_out_suspended(false).build())
-        .send()
-        .await
-        .unwrap();
+    register(&clients, &resource, 2, 6).await;
     let prober = staging_core::shell::probe::Prober::new(&config.probes).unwrap();
     let tick = json!({"command": "health", "scheduled_time": "2026-11-30T20:05:00Z"});
     health_check::handle(&executor, &prober, tick, utc("2026-11-30T20:05:00.75Z")).await.unwrap();
@@ -575,4 +552,23 @@ async fn a_rotated_github_token_is_read_again_on_a_401_and_the_dispatch_goes_thr
     // And kept: the next call goes with the new token at once.
     api.dispatch("deploy-staging.yml", "develop", &inputs).await.unwrap();
     assert_eq!((sent_with("ghp_old").await, sent_with("ghp_new").await), (2, 2));
+}
+
+/// Registers the service's scalable target as a team's infrastructure would: these bounds,
+/// nothing suspended.
+async fn register(clients: &staging_core::shell::Clients, resource: &str, min: i32, max: i32) {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace, SuspendedState};
+    let nothing_suspended = SuspendedState::builder().scheduled_scaling_suspended(false).dynamic_scaling_in_suspended(false).dynamic_scaling_out_suspended(false).build();
+    clients
+        .autoscaling
+        .register_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_id(resource)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .min_capacity(min)
+        .max_capacity(max)
+        .suspended_state(nothing_suspended)
+        .send()
+        .await
+        .unwrap();
 }

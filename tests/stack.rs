@@ -54,6 +54,20 @@ fn alias(env: &BTreeMap<String, String>, zone: &str) -> Option<String> {
     records.as_array().unwrap().iter().find(|r| r["name"] == API_NAME && r["type"] == "A").map(|r| r["alias"].as_str().unwrap_or_default().to_string())
 }
 
+/// A push of a backend change to `develop`, at 18:59 on Friday.
+fn backend_push() -> Vec<u8> {
+    let push = json!({
+        "ref": "refs/heads/develop", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
+        "created": false, "deleted": false, "forced": false, "base_ref": null, "compare": "",
+        "commits": [{"id": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "distinct": true, "message": "teams", "timestamp": "2026-11-27T18:59:00+00:00",
+                     "author": {"name": "Alice", "email": "alice@example.com", "username": "alice"},
+                     "added": [], "removed": [], "modified": ["apps/express-api/src/app.ts"]}],
+        "head_commit": null, "repository": {"name": "app", "full_name": "acme/app", "private": true},
+        "pusher": {"name": "alice", "email": "alice@example.com"}, "sender": {"login": "alice", "type": "User"}
+    });
+    serde_json::to_vec(&push).unwrap()
+}
+
 fn load_balancers(env: &BTreeMap<String, String>) -> Vec<String> {
     observe(env, &["load-balancers"]).as_array().unwrap().iter().map(|lb| lb["dns"].as_str().unwrap().to_string()).collect()
 }
@@ -167,16 +181,7 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     // 19:00, outside hours: a backend push wakes staging. The stack is created again from
     // its copy; the deploy waits, and the notice says when staging should be ready.
     let app = Webhook::new(clients.clone(), config.clone()).unwrap();
-    let push = json!({
-        "ref": "refs/heads/develop", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
-        "created": false, "deleted": false, "forced": false, "base_ref": null, "compare": "",
-        "commits": [{"id": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "distinct": true, "message": "teams", "timestamp": "2026-11-27T18:59:00+00:00",
-                     "author": {"name": "Alice", "email": "alice@example.com", "username": "alice"},
-                     "added": [], "removed": [], "modified": ["apps/express-api/src/app.ts"]}],
-        "head_commit": null, "repository": {"name": "app", "full_name": "acme/app", "private": true},
-        "pusher": {"name": "alice", "email": "alice@example.com"}, "sender": {"login": "alice", "type": "User"}
-    });
-    let response = github_webhook::handle(&app, &staging_system_tests::signed_request(SECRET, "push", "d-1", &serde_json::to_vec(&push).unwrap()), utc("2026-11-27T19:00:00.731Z")).await;
+    let response = github_webhook::handle(&app, &staging_system_tests::signed_request(SECRET, "push", "d-1", &backend_push()), utc("2026-11-27T19:00:00.731Z")).await;
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(response.status(), 202, "{body}");
     assert!(body["summary"].as_str().unwrap().starts_with("pending until staging is up (expected about 19:10 UTC)"), "{body}");
@@ -332,16 +337,7 @@ async fn the_webhook_hands_a_stack_create_to_the_lifecycle_function() {
     // 19:00: a push wakes staging. The webhook decides the start and hands the create over.
     let mut app = Webhook::new(clients.clone(), config.clone()).unwrap();
     app.stack_by_lifecycle = true;
-    let push = json!({
-        "ref": "refs/heads/develop", "before": "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "after": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c",
-        "created": false, "deleted": false, "forced": false, "base_ref": null, "compare": "",
-        "commits": [{"id": "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "distinct": true, "message": "teams", "timestamp": "2026-11-27T18:59:00+00:00",
-                     "author": {"name": "Alice", "email": "alice@example.com", "username": "alice"},
-                     "added": [], "removed": [], "modified": ["apps/express-api/src/app.ts"]}],
-        "head_commit": null, "repository": {"name": "app", "full_name": "acme/app", "private": true},
-        "pusher": {"name": "alice", "email": "alice@example.com"}, "sender": {"login": "alice", "type": "User"}
-    });
-    let response = github_webhook::handle(&app, &staging_system_tests::signed_request(SECRET, "push", "h-1", &serde_json::to_vec(&push).unwrap()), utc("2026-11-27T19:00:00.731Z")).await;
+    let response = github_webhook::handle(&app, &staging_system_tests::signed_request(SECRET, "push", "h-1", &backend_push()), utc("2026-11-27T19:00:00.731Z")).await;
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(response.status(), 202, "{body}");
     let done: Vec<&str> = body["actions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();

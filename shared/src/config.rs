@@ -483,6 +483,14 @@ impl YamlSetting {
             Self::Inline { variable, .. } | Self::File { variable, .. } => variable,
         }
     }
+
+    /// The setting as a message shows it: the file's path, never an inline document.
+    pub fn shown(&self) -> String {
+        match self {
+            Self::File { path, .. } => path.display().to_string(),
+            Self::Inline { variable, .. } => format!("<the document in {variable}>"),
+        }
+    }
 }
 
 /// The inline form or the file form of one YAML setting; both at once is ambiguous.

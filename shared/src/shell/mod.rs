@@ -262,11 +262,7 @@ pub fn filters(config: &crate::Config) -> Result<crate::Filters, ShellError> {
         return Ok(crate::Filters::builtin());
     };
     crate::Filters::from_yaml(&yaml_text(setting)?).map_err(|e| {
-        let value = match setting {
-            crate::config::YamlSetting::File { path, .. } => path.display().to_string(),
-            crate::config::YamlSetting::Inline { .. } => "<the paths-filter YAML>".into(),
-        };
-        ShellError::Core(crate::Error::Config { variable: setting.variable(), value, reason: e.to_string() })
+        ShellError::Core(crate::Error::Config { variable: setting.variable(), value: setting.shown(), reason: e.to_string() })
     })
 }
 
@@ -278,11 +274,7 @@ pub fn cost_model(config: &crate::Config, rates: Option<&std::path::Path>) -> Re
     let mut model = crate::CostModel::default();
     let given = rates.map(|path| crate::config::YamlSetting::File { variable: "--rates", path: path.to_path_buf() });
     if let Some(setting) = given.as_ref().or(config.rates.as_ref()) {
-        let value = match setting {
-            crate::config::YamlSetting::File { path, .. } => path.display().to_string(),
-            crate::config::YamlSetting::Inline { .. } => "<the rates YAML>".into(),
-        };
-        let bad = |reason: String| ShellError::Core(crate::Error::Config { variable: setting.variable(), value: value.clone(), reason });
+        let bad = |reason: String| ShellError::Core(crate::Error::Config { variable: setting.variable(), value: setting.shown(), reason });
         let yaml = yaml_text(setting)?;
         model = model.with_rates_yaml(&yaml).map_err(bad)?;
     }
