@@ -13,6 +13,7 @@ mod operate;
 mod plan;
 mod report;
 mod schedule;
+mod settings;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -62,6 +63,9 @@ enum Command {
     /// Checks the setup end to end (configuration, table, service, secrets, GitHub,
     /// budget, schedules), read-only: one line per check, exit code 1 if any fails.
     Doctor(doctor::Args),
+    /// The settings document in Parameter Store (STAGING_SETTINGS_PARAMETER): get, set
+    /// (checked with the functions' own parsers first), check a file.
+    Settings(settings::Args),
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -72,7 +76,10 @@ async fn main() -> ExitCode {
         // doctor reports a configuration that does not parse as its first failed check.
         (Err(e), Command::Doctor(args)) => doctor::run(Err(e), args, &mut out).await,
         (Err(e), _) => Err(CliError::from(e)),
-        (Ok(config), command) => dispatch(&config, command, &mut out).await,
+        (Ok(config), Command::Settings(args)) => settings::run(&config, args, &mut out).await,
+        (Ok(config), Command::Doctor(args)) => doctor::run(Ok(&config), args, &mut out).await,
+        // Every other command decides with what the functions decide with.
+        (Ok(config), command) => dispatch(&settings::in_force(config).await, command, &mut out).await,
     }
     .and_then(|()| out.flush().map_err(CliError::from));
     match result {
@@ -94,6 +101,7 @@ async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Re
         Command::Report(args) => return report::run(config, args, out).await,
         Command::History(args) => return history::run(config, args, out).await,
         Command::Doctor(args) => return doctor::run(Ok(config), args, out).await,
+        Command::Settings(args) => return settings::run(config, args, out).await,
         Command::Rollback(args) => return operate::rollback(config, args, out).await,
         Command::Up(args) => operate::up(args),
         Command::Down(args) => operate::down(args),

@@ -205,6 +205,9 @@ pub struct Config {
     pub health: HealthPolicy,
     /// How long the audit trail keeps a decision (`STAGING_HISTORY_DAYS`, 400).
     pub history_days: u32,
+    /// The SSM parameter holding the settings document (`STAGING_SETTINGS_PARAMETER`), read
+    /// over these variables (see [`crate::settings`]).
+    pub settings_parameter: Option<String>,
 }
 
 impl Config {
@@ -440,8 +443,16 @@ impl Config {
             },
         };
 
+        let settings_parameter = get("STAGING_SETTINGS_PARAMETER")
+            .map(|v| match v.trim() {
+                name if is_parameter_name(name) => Ok(name.to_string()),
+                _ => Err(bad("STAGING_SETTINGS_PARAMETER", &v, "expected a Parameter Store name like /staging/settings")),
+            })
+            .transpose()?;
+
         Ok(Self {
             history_days,
+            settings_parameter,
             environment: get("STAGING_ENVIRONMENT")
                 .map(|e| e.trim().to_string())
                 .unwrap_or_else(|| "staging".into()),
@@ -505,6 +516,14 @@ fn yaml_setting(
         (None, Some(path)) => Ok(Some(YamlSetting::File { variable: file, path: PathBuf::from(path) })),
         (None, None) => Ok(None),
     }
+}
+
+/// A Parameter Store parameter's name as the template grants it: `/`, then path segments
+/// of letters, digits and `_.-`, at most 1011 characters.
+pub fn is_parameter_name(name: &str) -> bool {
+    name.len() <= 1011
+        && name.starts_with('/')
+        && name[1..].split('/').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)))
 }
 
 /// A CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128.

@@ -29,6 +29,11 @@ pub enum Error {
         reason: String,
     },
 
+    /// A key of the settings document (`STAGING_SETTINGS_PARAMETER`) with a value we
+    /// cannot use, or a key the document does not take.
+    #[error("settings `{key}`: {reason}")]
+    Settings { key: String, reason: String },
+
     /// A command that cannot be what it claims to be.
     #[error("invalid command: {reason}")]
     Command { reason: String },

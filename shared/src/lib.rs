@@ -20,6 +20,7 @@ pub mod month_html;
 pub mod report;
 pub mod schedule;
 pub mod scope;
+pub mod settings;
 #[cfg(feature = "aws")]
 pub mod shell;
 pub mod state;

@@ -23,7 +23,9 @@ use staging_core::webhook::{self, Delivery, Route};
 use staging_core::action::Decision;
 use staging_core::lifecycle::Observed;
 use staging_core::state::EnvironmentState;
-use staging_core::config::Secret;
+use staging_core::config::{Secret, YamlSetting};
+use staging_core::shell::settings::LiveConfig;
+use std::sync::Arc;
 use staging_core::{Config, Filters};
 
 /// Redeliveries are possible for 3 days; keep the record a day longer.
@@ -34,9 +36,13 @@ const IN_PROGRESS_FOR: chrono::Duration = chrono::Duration::seconds(60);
 /// Everything built once per cold start.
 pub struct Webhook {
     pub clients: Clients,
+    /// The configuration as deployed (the variables); what a request decides with is
+    /// [`Webhook::live`]'s, the settings document over it.
     pub config: Config,
-    /// The path filters, or why they are unusable (a bad `STAGING_FILTERS`).
-    pub filters: Result<Filters, String>,
+    pub live: LiveConfig,
+    /// The path filters in force, compiled once per document: the setting they came from
+    /// and the filters, or why they are unusable (a bad `STAGING_FILTERS`).
+    filters: std::sync::Mutex<(Option<YamlSetting>, Arc<Result<Filters, String>>)>,
     /// `None` without a token: dry mode.
     pub github: Option<GitHubApi>,
     /// Print each decision's metrics (the Lambda binary; not `stagingctl invoke`).
@@ -153,13 +159,19 @@ impl Webhook {
     /// not stop the function: pushes are answered 500 naming the variable, while pings and
     /// the deploy workflow's runs are still taken.
     pub fn with_github(clients: Clients, config: Config, github: Option<GitHubApi>) -> Result<Self, String> {
-        let filters = staging_core::shell::filters(&config).map_err(|e| e.to_string());
-        if let Err(e) = &filters {
-            lambda_http::tracing::error!(error = %e, "the path filters are unusable: pushes are refused until they are fixed");
-        }
+        let live = LiveConfig::fixed(config, clients.ssm.clone());
+        Self::with_live(clients, live, github)
+    }
+
+    /// As [`Webhook::with_github`], deciding with the configuration in force in `live`
+    /// (the settings document over the variables).
+    pub fn with_live(clients: Clients, live: LiveConfig, github: Option<GitHubApi>) -> Result<Self, String> {
+        let config = live.deployed().clone();
+        let filters = std::sync::Mutex::new((config.filters.clone(), Arc::new(compile(&config))));
         Ok(Self {
             clients,
             config,
+            live,
             filters,
             github,
             emit_metrics: false,
@@ -167,6 +179,27 @@ impl Webhook {
             stack_by_lifecycle: false,
             leaves_scaling: false,
         })
+    }
+}
+
+/// The path filters of `config`, or why they are unusable (logged).
+fn compile(config: &Config) -> Result<Filters, String> {
+    let filters = staging_core::shell::filters(config).map_err(|e| e.to_string());
+    if let Err(e) = &filters {
+        lambda_http::tracing::error!(error = %e, "the path filters are unusable: pushes are refused until they are fixed");
+    }
+    filters
+}
+
+impl Webhook {
+    /// The filters of `config`: those held while its setting is the same, compiled anew
+    /// when the settings document changed it.
+    fn filters(&self, config: &Config) -> Arc<Result<Filters, String>> {
+        let mut held = self.filters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.0 != config.filters {
+            *held = (config.filters.clone(), Arc::new(compile(config)));
+        }
+        held.1.clone()
     }
 }
 
@@ -209,7 +242,10 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
         Err(r) => return error(r.status, r.message),
     };
     lambda_http::tracing::info!(event = %delivery.event, delivery = %delivery.id, "verified");
-    let route = match webhook::route(&delivery.event, body, &app.config.github) {
+    // The settings in force (read again when 5 minutes old) and their filters.
+    let config = app.live.current(now).await;
+    let filters = app.filters(&config);
+    let route = match webhook::route(&delivery.event, body, &config.github) {
         Ok(route) => route,
         Err(r) => return error(r.status, r.message),
     };
@@ -217,25 +253,24 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
         Route::Ping { hook_id } => (200, json!({ "pong": true, "hook_id": hook_id })),
         Route::Ignored(reason) => (202, json!({ "delivery": delivery.id, "ignored": reason })),
         // Refused before the delivery is claimed, so a redelivery after the fix is taken.
-        Route::Push(_) if app.filters.is_err() => {
-            error(500, app.filters.as_ref().err().cloned().unwrap_or_default())
-        }
-        Route::Push(push) => once(app, &delivery, body, Act::Push(push), now).await,
-        Route::DeployFinished(run) => once(app, &delivery, body, Act::DeployFinished(Box::new(run)), now).await,
-        Route::DeployRequested(run) => once(app, &delivery, body, Act::DeployRequested(Box::new(run)), now).await,
+        Route::Push(_) if filters.is_err() => error(500, filters.as_ref().as_ref().err().cloned().unwrap_or_default()),
+        Route::Push(push) => once(app, &config, &delivery, body, Act::Push(push, filters), now).await,
+        Route::DeployFinished(run) => once(app, &config, &delivery, body, Act::DeployFinished(Box::new(run)), now).await,
+        Route::DeployRequested(run) => once(app, &config, &delivery, body, Act::DeployRequested(Box::new(run)), now).await,
     }
 }
 
 /// The deliveries that change something, and so are acted on once.
 enum Act {
-    Push(Box<webhook::Push>),
+    /// A push, and the filters in force.
+    Push(Box<webhook::Push>, Arc<Result<Filters, String>>),
     DeployFinished(Box<webhook::WorkflowRun>),
     DeployRequested(Box<webhook::WorkflowRun>),
 }
 
 /// Acts on a delivery at most once: a repeat gets the stored answer.
-async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], act: Act, now: DateTime<Utc>) -> (u16, Value) {
-    let store = match Executor::new(&app.clients, &app.config).store() {
+async fn once(app: &Webhook, config: &Config, delivery: &Delivery, body: &[u8], act: Act, now: DateTime<Utc>) -> (u16, Value) {
+    let store = match Executor::new(&app.clients, config).store() {
         Ok(store) => store,
         Err(e) => return error(500, e.to_string()),
     };
@@ -254,16 +289,16 @@ async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], act: Act, now: Da
         Err(e) => return error(if e.is_retryable() { 503 } else { 500 }, e.to_string()),
     }
     let result = match act {
-        Act::Push(push) => on_push(app, delivery, &push, now).await,
+        Act::Push(push, filters) => on_push(app, config, &filters, delivery, &push, now).await,
         Act::DeployFinished(run) => {
-            on_workflow_run(app, delivery, &run.origin("completed", &delivery.id), now, |state, observed| {
-                Ok(webhook::decide_deploy_finished(state, observed, &run, now, &app.config))
+            on_workflow_run(app, config, delivery, &run.origin("completed", &delivery.id), now, |state, observed| {
+                Ok(webhook::decide_deploy_finished(state, observed, &run, now, config))
             })
             .await
         }
         Act::DeployRequested(run) => {
-            on_workflow_run(app, delivery, &run.origin("requested", &delivery.id), now, |state, observed| {
-                webhook::decide_deploy_requested(state, observed, &run, now, &app.config)
+            on_workflow_run(app, config, delivery, &run.origin("requested", &delivery.id), now, |state, observed| {
+                webhook::decide_deploy_requested(state, observed, &run, now, config)
             })
             .await
         }
@@ -290,14 +325,21 @@ async fn once(app: &Webhook, delivery: &Delivery, body: &[u8], act: Act, now: Da
     }
 }
 
-async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: DateTime<Utc>) -> Result<(u16, Value), ShellError> {
+async fn on_push(
+    app: &Webhook,
+    config: &Config,
+    filters: &Result<Filters, String>,
+    delivery: &Delivery,
+    push: &webhook::Push,
+    now: DateTime<Utc>,
+) -> Result<(u16, Value), ShellError> {
     let compare = match (&app.github, webhook::compare_applies(push)) {
         (Some(api), true) => Some(api.compare(&push.before, &push.after).await.map_err(|e| e.to_string())),
         _ => None,
     };
     let files = webhook::changed_files(push, compare);
     // `respond` refuses a push first when the filters are unusable; kept total all the same.
-    let filters = match &app.filters {
+    let filters = match filters {
         Ok(filters) => filters,
         Err(reason) => return Ok(error(500, reason.clone())),
     };
@@ -307,14 +349,14 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
         files: &files,
         matches: &matches,
     };
-    let mut executor = Executor::new(&app.clients, &app.config);
+    let mut executor = Executor::new(&app.clients, config);
     executor.github = app.github.as_ref();
     executor.emit_metrics = app.emit_metrics;
     executor.stack_by_lifecycle = app.stack_by_lifecycle;
     executor.leaves_scaling = app.leaves_scaling;
     let origin = push.origin(&delivery.id, files.files.len());
     let outcome = run_with(&executor, &origin, now, |state, observed| {
-        webhook::decide_push(state, observed, &input, now, &app.config)
+        webhook::decide_push(state, observed, &input, now, config)
     })
     .await?;
     let plan = input.plan();
@@ -340,12 +382,13 @@ async fn on_push(app: &Webhook, delivery: &Delivery, push: &webhook::Push, now: 
 /// A run of the deploy workflow was requested or finished: decided by `decide`.
 async fn on_workflow_run(
     app: &Webhook,
+    config: &Config,
     delivery: &Delivery,
     origin: &staging_core::history::Origin,
     now: DateTime<Utc>,
     decide: impl Fn(&EnvironmentState, Observed) -> staging_core::Result<Decision>,
 ) -> Result<(u16, Value), ShellError> {
-    let mut executor = Executor::new(&app.clients, &app.config);
+    let mut executor = Executor::new(&app.clients, config);
     executor.github = app.github.as_ref();
     executor.emit_metrics = app.emit_metrics;
     executor.stack_by_lifecycle = app.stack_by_lifecycle;

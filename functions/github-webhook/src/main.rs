@@ -1,24 +1,30 @@
 use lambda_http::{Error, Request, run, service_fn};
-use staging_core::Config;
 use staging_core::shell::Clients;
+use staging_core::shell::settings::LiveConfig;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     staging_core::shell::init_logging();
-    let mut config = Config::from_env()?;
     let sdk = staging_core::shell::sdk_config().await;
+    let clients = Clients::new(&sdk);
+    // The variables as deployed (a bad one fails the cold start, naming it), with the
+    // settings document (filters, working days, holds) over them, read on the first
+    // verified delivery and when it is 5 minutes old.
+    let mut live = LiveConfig::from_env(clients.ssm.clone())?;
     // Built on first use: with the secret given directly (locally), a cold start makes none.
     let sdk_for_secrets = sdk.clone();
     let secrets = staging_core::shell::Lazy::new(move || aws_sdk_secretsmanager::Client::new(&sdk_for_secrets));
-    let given_directly = !config.github.webhook_secrets.is_empty();
-    staging_core::shell::github::resolve_webhook_secret(&secrets, &mut config.github).await?;
-    let github = staging_core::shell::github::GitHubApi::with_secrets(&config.github, &secrets);
+    let mut github_config = live.deployed().github.clone();
+    let given_directly = !github_config.webhook_secrets.is_empty();
+    staging_core::shell::github::resolve_webhook_secret(&secrets, &mut github_config).await?;
+    let github = staging_core::shell::github::GitHubApi::with_secrets(&github_config, &secrets);
     // Read from Secrets Manager (not given directly): read again on a signature mismatch.
-    let source = match (&config.github.webhook_secret_arn, given_directly) {
+    let source = match (&github_config.webhook_secret_arn, given_directly) {
         (Some(arn), false) => Some(github_webhook::SecretSource::new(arn.clone(), secrets.clone(), staging_core::shell::now())),
         _ => None,
     };
-    let mut app = github_webhook::Webhook::with_github(Clients::new(&sdk), config, github)?;
+    live.amend(|config| config.github = github_config);
+    let mut app = github_webhook::Webhook::with_live(clients, live, github)?;
     app.emit_metrics = true;
     app.secret_source = source;
     // The template gives the public webhook no CloudFormation rights (stack mode).

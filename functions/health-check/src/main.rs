@@ -1,30 +1,40 @@
+use std::sync::{Arc, Mutex, PoisonError};
+
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use staging_core::{Config, metrics};
+use staging_core::config::Probe;
+use staging_core::metrics;
+use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::probe::Prober;
-use staging_core::shell::Clients;
+use staging_core::shell::settings::LiveConfig;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     staging_core::shell::init_logging();
-    let config = Config::from_env()?;
-    // A bad probe URL fails the cold start, naming it.
-    let prober = Prober::new(&config.probes)?;
     let clients = Clients::from_env().await;
-    let mut executor = Executor::new(&clients, &config);
-    executor.emit_metrics = true;
+    // The variables as deployed (a bad one fails the cold start, naming it), with the
+    // settings document (probes, thresholds, working days) over them, read on the first
+    // tick and when it is 5 minutes old.
+    let live = LiveConfig::from_env(clients.ssm.clone())?;
+    // A bad probe URL as deployed fails the cold start, naming it.
+    let deployed = live.deployed().probes.clone();
+    let prober = Mutex::new((deployed.clone(), Arc::new(Prober::new(&deployed)?)));
     run(service_fn(|event: LambdaEvent<Value>| {
-        let (executor, prober) = (&executor, &prober);
+        let (clients, live, prober) = (&clients, &live, &prober);
         async move {
+            let now = staging_core::shell::now();
+            let config = live.current(now).await;
+            let prober = probing(prober, &config.probes);
+            let mut executor = Executor::new(clients, &config);
+            executor.emit_metrics = true;
             // Boxed: the handler's future nests deep enough to overflow the compiler's
             // layout queries for this block in a release build.
-            let now = staging_core::shell::now();
-            let result = Box::pin(health_check::handle(executor, prober, event.payload, now)).await;
+            let result = Box::pin(health_check::handle(&executor, &prober, event.payload, now)).await;
             if let Some(overdue) = result.as_ref().ok().and_then(|a| a["teardown_overdue"].as_bool()) {
                 // An embedded-metric-format line: CloudWatch Logs makes it a metric.
                 let metric = (metrics::TEARDOWN_OVERDUE, if overdue { 1.0 } else { 0.0 }, "Count");
-                println!("{}", metrics::emf_line(&executor.config.environment, now, &[metric]));
+                println!("{}", metrics::emf_line(&config.environment, now, &[metric]));
             }
             staging_core::shell::async_answer(result).map_err(|e| Diagnostic {
                 error_type: "Retryable".into(),
@@ -33,4 +43,17 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
+}
+
+/// The prober for `probes`: the one held while they are the same, a new one when the
+/// settings document changed them (one it cannot build keeps the last, logged).
+fn probing(held: &Mutex<(Vec<Probe>, Arc<Prober>)>, probes: &[Probe]) -> Arc<Prober> {
+    let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+    if held.0 != probes {
+        match Prober::new(probes) {
+            Ok(prober) => *held = (probes.to_vec(), Arc::new(prober)),
+            Err(e) => lambda_runtime::tracing::error!(error = %e, "the probes of the settings document are unusable: the last good ones stay"),
+        }
+    }
+    held.1.clone()
 }

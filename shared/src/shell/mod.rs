@@ -20,6 +20,7 @@ pub mod notify;
 pub mod probe;
 pub mod runner;
 pub mod scheduler;
+pub mod settings;
 pub mod stack;
 pub mod store;
 
@@ -107,6 +108,8 @@ pub struct Clients {
     pub ecs: Lazy<aws_sdk_ecs::Client>,
     pub scheduler: Lazy<aws_sdk_scheduler::Client>,
     pub sns: Lazy<aws_sdk_sns::Client>,
+    /// The settings document (`STAGING_SETTINGS_PARAMETER`).
+    pub ssm: Lazy<aws_sdk_ssm::Client>,
 }
 
 impl Clients {
@@ -131,6 +134,7 @@ impl Clients {
             ecs: lazy(sdk, aws_sdk_ecs::Client::new),
             scheduler: lazy(sdk, aws_sdk_scheduler::Client::new),
             sns: lazy(sdk, aws_sdk_sns::Client::new),
+            ssm: lazy(sdk, aws_sdk_ssm::Client::new),
         }
     }
 
