@@ -112,9 +112,14 @@ async fn examine(config: &Config) -> Vec<Finding> {
     let clients = Clients::new(&sdk);
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let budgets = aws_sdk_budgets::Client::new(&sdk);
+    // The rest is checked with what the functions decide with: the document over the
+    // variables when it holds.
+    let (settings_outcome, in_force) = settings(config, &clients).await;
+    let config = in_force.as_ref().unwrap_or(config);
     let (token_outcome, token) = github_token(config, &secrets).await;
     vec![
         finding("config", Ok(config_summary(config))),
+        finding("settings", settings_outcome),
         finding("table", table(config, &clients).await),
         finding("service", service(config, &clients).await),
         finding("webhook secret", webhook_secret(config, &secrets).await),
@@ -124,6 +129,34 @@ async fn examine(config: &Config) -> Vec<Finding> {
         finding("schedules", schedules(config, &clients).await),
         finding("documents", documents(config)),
     ]
+}
+
+/// The settings document (`STAGING_SETTINGS_PARAMETER`), read and checked as the functions
+/// read it; the configuration it makes when it holds.
+async fn settings(config: &Config, clients: &Clients) -> (Outcome, Option<Config>) {
+    let Some(name) = config.settings_parameter.as_deref() else {
+        return (Ok("no settings parameter (STAGING_SETTINGS_PARAMETER unset): every setting from the variables".into()), None);
+    };
+    let stored = match staging_core::shell::settings::read(&clients.ssm, name).await {
+        Ok(Some(stored)) => stored,
+        Ok(None) => {
+            let detail = format!("no parameter {name}: the functions run on the variables as deployed");
+            return (Err(Failure::new(detail, "store the document with `stagingctl settings set FILE`, or clear SettingsParameter")), None);
+        }
+        Err(e) => return (Err(aws_failure_of(&e, format!("cannot read {name}"), "ssm:GetParameter")), None),
+    };
+    match staging_core::settings::read(|variable| std::env::var(variable).ok(), &stored.text) {
+        Ok(in_force) => {
+            let keys = staging_core::settings::Settings::parse(&stored.text).map(|s| s.keys()).unwrap_or_default();
+            let sets = if keys.is_empty() { "nothing".to_string() } else { keys.join(", ") };
+            (Ok(format!("{name} version {}: sets {sets}", stored.version)), Some(in_force))
+        }
+        Err(e) => {
+            let detail = format!("{name} version {} does not hold: {e}; the functions keep their last good settings", stored.version);
+            let fix = "correct the key named and store it again with `stagingctl settings set FILE` (it checks before writing)";
+            (Err(Failure::new(detail, fix)), None)
+        }
+    }
 }
 
 /// The YAML documents a team writes, parsed by the functions' own parsers: the path
@@ -245,6 +278,17 @@ where
         None => (causes(&e), "check the AWS credentials and region these checks run with (AWS_ENDPOINT_URL when local)".into()),
     };
     Failure::new(format!("{context}: {operation}: {said}"), fix)
+}
+
+/// As [`aws_failure`], for a call made through the shell's adapters.
+fn aws_failure_of(e: &staging_core::shell::ShellError, context: String, operation: &str) -> Failure {
+    match e {
+        staging_core::shell::ShellError::Aws { code: Some(code), .. } if code.contains("AccessDenied") => Failure::new(
+            format!("{context}: {operation}: {code}"),
+            format!("allow {} to these credentials", permission(operation)),
+        ),
+        e => Failure::new(format!("{context}: {e}"), "check the AWS credentials and region these checks run with (AWS_ENDPOINT_URL when local)"),
+    }
 }
 
 /// An error and its causes in one line ("dispatch failure: io error: … Connection
