@@ -16,8 +16,9 @@ use staging_system_tests::{reset, sdk_config, serial};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// config, table, service, webhook secret, github token, github, budget, schedules.
-const CHECKS: usize = 9;
+/// config, settings, table, service, webhook secret, github token, github, budget,
+/// schedules, documents.
+const CHECKS: usize = 10;
 
 const TOKEN: &str = "ghp_doctor_test_token";
 const WEBHOOK_SECRET: &str = "doctor-webhook-secret";
@@ -95,6 +96,37 @@ async fn serve_repository(github: &MockServer, workflow: &str) {
     }
 }
 
+/// The settings document stored as `/staging/settings`.
+async fn store_settings(env: &BTreeMap<String, String>, text: &str) {
+    aws_sdk_ssm::Client::new(&sdk_config(env).await)
+        .put_parameter()
+        .name("/staging/settings")
+        .value(text)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("ssm:PutParameter");
+}
+
+/// A good setup with a settings document: the check says what it sets, and the other
+/// checks read the document too (its filters are the ones `documents` checks).
+#[tokio::test(flavor = "current_thread")]
+async fn a_good_settings_document_passes_and_the_other_checks_use_it() {
+    let _serial = serial();
+    let github = MockServer::start().await;
+    let mut env = good_setup(&github).await;
+    env.insert("STAGING_SETTINGS_PARAMETER".into(), "/staging/settings".into());
+    store_settings(&env, "working_days: Mon-Thu\nfilters: {backend: ['server/**'], frontend: ['web/**']}\n").await;
+    let run = doctor(&env, &[]).await;
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr: {}", run.stdout, run.stderr);
+    for expected in [
+        "✓ settings: /staging/settings version 1: sets filters, working_days",
+        "✓ documents: path filters (STAGING_FILTERS): backend, frontend;",
+    ] {
+        assert!(run.stdout.lines().any(|l| l.starts_with(expected)), "no line starts with {expected:?}:\n{}", run.stdout);
+    }
+}
+
 /// `stagingctl doctor ARGS` with only `env`, off the runtime (wiremock answers on it).
 async fn doctor(env: &BTreeMap<String, String>, args: &[&str]) -> Run {
     let env = env.clone();
@@ -135,6 +167,7 @@ async fn a_good_local_setup_passes_every_check() {
         "✓ budget: staging-monthly: 6 USD a month; alerts ",
         "✓ schedules: teardown cron(0 18 * * ? *) UTC; startup cron(0 8 * * ? *) UTC",
         "✓ documents: path filters (built-in): backend, frontend, infrastructure, shared, database; rates (built-in list prices): 6 components",
+        "✓ settings: no settings parameter (STAGING_SETTINGS_PARAMETER unset)",
     ] {
         assert!(
             lines.iter().any(|l| l.starts_with(expected)),
@@ -167,6 +200,8 @@ enum Broken {
     Workflow(String),
     /// GitHub answers every call with this status.
     GitHubAnswers(u16),
+    /// The settings document stored as this (`None`: named but never stored).
+    Settings(Option<&'static str>),
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -182,6 +217,8 @@ async fn each_broken_piece_is_named() {
         (Broken::Workflow(without_deployment_type), "github", vec!["no input `deployment-type`"]),
         (Broken::GitHubAnswers(401), "github", vec!["token", "401"]),
         (Broken::Variable("STAGING_FILTERS", "{backend: ['server/**'"), "documents", vec!["STAGING_FILTERS"]),
+        (Broken::Settings(Some("working_days: Mon-Thu\nholidays: [2026-12-25, 2026-12-32]\n")), "settings", vec!["/staging/settings", "version 1", "`holidays`", "2026-12-32", "last good"]),
+        (Broken::Settings(None), "settings", vec!["no parameter /staging/settings", "stagingctl settings set"]),
     ];
     for (broken, check, named) in cases {
         let github = MockServer::start().await;
@@ -191,6 +228,12 @@ async fn each_broken_piece_is_named() {
                 env.insert(name.into(), value.into());
             }
             Broken::Workflow(workflow) => serve_repository(&github, &workflow).await,
+            Broken::Settings(document) => {
+                env.insert("STAGING_SETTINGS_PARAMETER".into(), "/staging/settings".into());
+                if let Some(text) = document {
+                    store_settings(&env, text).await;
+                }
+            }
             Broken::GitHubAnswers(status) => {
                 github.reset().await;
                 Mock::given(method("GET"))
