@@ -65,14 +65,20 @@ async fn the_document_is_read_again_when_five_minutes_old_and_a_bad_version_keep
     // A version that does not hold: refused with its key, the last good stays in force.
     let v2 = put(&env, "working_days: Mon-Thu\nholidays: [2026-12-24, 2026-13-01]\n").await;
     match live.refresh(at(600_000)).await {
-        Reading::Refused { version, error: Error::Settings { key, reason } } => {
-            assert_eq!((version, key.as_str()), (v2, "holidays"), "{reason}");
+        Reading::Refused { version, error: Error::Settings { key, reason }, kept } => {
+            assert_eq!((version, key.as_str(), kept), (v2, "holidays", Some(v1)), "{reason}");
             assert!(reason.contains("2026-13-01"), "{reason}");
         }
         other => panic!("expected the bad version refused: {other:?}"),
     }
     assert_eq!(live.held().business_hours.working_days, days("Mon-Wed"), "the last good settings");
     assert!(matches!(live.refresh(at(900_000)).await, Reading::Unchanged), "a refused version is not parsed again");
+
+    // An instance started now (a cold start) decides as the warm one does: the newest
+    // earlier version that holds, from the parameter's history.
+    let cold = LiveConfig::new(with_parameter(&env), clients(&env).await.ssm).unwrap();
+    assert!(matches!(cold.refresh(at(900_001)).await, Reading::Refused { version, kept: Some(kept), .. } if (version, kept) == (v2, v1)));
+    assert_eq!(cold.held().business_hours.working_days, days("Mon-Wed"), "version 1's, not the variables'");
 
     let v3 = put(&env, "working_days: [Mon, Tue, Wed, Thu]\n").await;
     assert!(matches!(live.refresh(at(1_200_000)).await, Reading::Applied { version } if version == v3));

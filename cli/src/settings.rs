@@ -159,8 +159,12 @@ pub async fn in_force(config: Config) -> Config {
     match live.refresh(chrono::Utc::now()).await {
         Reading::Applied { .. } | Reading::Unchanged | Reading::NotDue => {}
         Reading::Missing => eprintln!("stagingctl: note: no settings parameter {name}: the variables as deployed"),
-        Reading::Refused { version, error } => eprintln!(
-            "stagingctl: warning: {name} version {version} does not hold ({error}); the functions keep their last good settings, shown here as deployed"
+        Reading::Refused { version, error, kept } => eprintln!(
+            "stagingctl: warning: {name} version {version} does not hold ({error}); {}",
+            match kept {
+                Some(kept) => format!("deciding with version {kept}, the last that holds, as the functions do"),
+                None => "no earlier version holds: deciding with the variables as deployed, as the functions do".into(),
+            }
         ),
         Reading::Failed(e) => eprintln!("stagingctl: warning: {name} not read ({e}); the variables as deployed"),
     }

@@ -32,6 +32,7 @@ FUNCTIONS = ["lifecycle", "github-webhook", "budget-alert", "health-check"]
 # The secret events/github-webhook.*.json are signed with, so they can be posted too.
 WEBHOOK_SECRET = "local-webhook-secret"
 GITHUB_TOKEN = "ghp_demo0000000000000000000000000000000000"
+SETTINGS_PARAMETER = "/staging-control/settings"
 REPOSITORY = "acme/app"
 # Stack mode (--stack): the pause stack of events/app-stack.yaml, its service role (moto
 # does not check it exists) and the API name its alias record owns.
@@ -218,6 +219,7 @@ class World:
         self.sqs = boto3.client("sqs", **kw)
         self.scheduler = boto3.client("scheduler", **kw)
         self.secrets = boto3.client("secretsmanager", **kw)
+        self.ssm = boto3.client("ssm", **kw)
         self.cfn = boto3.client("cloudformation", **kw)
         self.elb = boto3.client("elbv2", **kw)
         self.route53 = boto3.client("route53", **kw)
@@ -381,10 +383,17 @@ def main():
         # As deployed: both secrets come from Secrets Manager (moto's).
         "GITHUB_WEBHOOK_SECRET_ARN": webhook_arn,
         "GITHUB_TOKEN_ARN": token_arn,
-        "STAGING_PROBES": f"app=http://127.0.0.1:{app_server.server_address[1]}/health;latency=2s",
-        "STAGING_HEALTH_GRACE": "10m",
+        # The probes and the health grace come from the settings document in Parameter
+        # Store, as a team changes them without a redeploy: the health checks of the day
+        # only see the app's 503 if the function read it.
+        "STAGING_SETTINGS_PARAMETER": SETTINGS_PARAMETER,
         "RUST_LOG": env.get("RUST_LOG", "warn"),
     })
+    world.ssm.put_parameter(Name=SETTINGS_PARAMETER, Type="String", Value=(
+        "# stagingctl settings set FILE\n"
+        f"probes: [app=http://127.0.0.1:{app_server.server_address[1]}/health;latency=2s]\n"
+        "health_grace: 10m\n"
+    ))
     env.pop("GITHUB_WEBHOOK_SECRET", None)
     env.pop("GITHUB_TOKEN", None)
     if args.stack:

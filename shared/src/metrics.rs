@@ -17,6 +17,10 @@ pub const NAMESPACE: &str = "StagingControl";
 /// ([`crate::lifecycle::teardown_overdue`]), else 0; emitted by every health tick.
 pub const TEARDOWN_OVERDUE: &str = "TeardownOverdue";
 
+/// 1 each time a function refuses a new version of the settings document (it keeps the
+/// last good settings and does not fail, so nothing else would tell); an alarm watches it.
+pub const SETTINGS_REFUSED: &str = "SettingsRefused";
+
 /// 1 per decision kept in the audit trail; dimension `Source`.
 pub const DECISIONS: &str = "Decisions";
 /// 1 per finished deployment; dimensions `Kind` and `Outcome`.

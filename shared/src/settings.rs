@@ -166,6 +166,12 @@ pub fn apply(lookup: impl Fn(&str) -> Option<String>, settings: &Settings) -> Re
     let config = Config::from_lookup(|name| settings.lookup(&lookup, name)).map_err(|e| match e {
         Error::Config { variable, reason, value } => match settings.key_of(variable) {
             Some(key) => settings_error(key, &value, &reason),
+            // A variable as deployed that holds alone but not with the document (a
+            // `hold_max` below the deployed hold default): the key it clashes with.
+            None if Config::from_lookup(&lookup).is_ok() => {
+                let key = settings.values.iter().find(|(v, _)| reason.contains(**v)).map_or("(document)", |(_, (key, _))| *key);
+                refused(key, format!("{variable}={value:?} as deployed: {reason}"))
+            }
             None => Error::Config { variable, value, reason },
         },
         other => other,
@@ -321,6 +327,7 @@ rates: {components: {fargate: {monthly_usd: 9.0, billing: stops_at_zero}}}
             (&[], "hold_default: 3h\nhold_max: 2h", "hold_default"),
             // Against a variable as deployed, the key from the document is named.
             (&[("STAGING_HOLD_MAX", "1h")], "hold_default: 2h", "hold_default"),
+            (&[("STAGING_HOLD_DEFAULT", "9h")], "hold_max: 8h", "hold_max"),
             (&[], "probes: [api=ftp://example.com]", "probes"),
             (&[], "filters: {backend: ['server/[']}", "filters"),
             (&[], "filters: [server]", "filters"),

@@ -5,8 +5,9 @@
 //! refuses there fails every invocation. The patterns in `template.yaml` are written from the
 //! core's grammar; this test holds the two to each other. Each parameter has a table of
 //! values, and for each value both verdicts: the pattern's, compiled as CloudFormation applies
-//! it (to the whole value), and the core's (`Config::from_lookup` with that variable set: `Ok`
-//! accepts, `Err` refuses). Where they differ on purpose the table says so and why.
+//! it (to the whole value, within the parameter's `MinLength` and `MaxLength`), and the core's
+//! (`Config::from_lookup` with that variable set: `Ok` accepts, `Err` refuses). Where they
+//! differ on purpose the table says so and why.
 
 use regex_automata::hybrid::regex::{Cache, Regex};
 use regex_automata::util::syntax;
@@ -72,6 +73,25 @@ const DURATIONS: &[(&str, Expect)] = &[
     ),
     ("1w", TemplateStricter("units up to days")),
 ];
+
+/// A Parameter Store name of exactly `N` characters: `/`, then `a`s.
+const fn parameter_name_of<const N: usize>() -> [u8; N] {
+    let mut name = [b'a'; N];
+    name[0] = b'/';
+    name
+}
+
+/// The longest name Parameter Store (and `is_parameter_name`) takes: 1011 characters.
+const LONGEST_PARAMETER_NAME: &str = match std::str::from_utf8(&parameter_name_of::<1011>()) {
+    Ok(name) => name,
+    Err(_) => panic!("ASCII"),
+};
+
+/// One character too long.
+const PARAMETER_NAME_TOO_LONG: &str = match std::str::from_utf8(&parameter_name_of::<1012>()) {
+    Ok(name) => name,
+    Err(_) => panic!("ASCII"),
+};
 
 const PARAMETERS: &[Parameter] = &[
     Parameter {
@@ -386,6 +406,36 @@ const PARAMETERS: &[Parameter] = &[
             ("00.5", TemplateStricter("one leading zero at most")),
         ],
     },
+    Parameter {
+        name: "SettingsParameter",
+        variable: "STAGING_SETTINGS_PARAMETER",
+        with: &[],
+        cases: &[
+            ("", Accepted),
+            ("/staging/settings", Accepted),
+            ("/a", Accepted),
+            ("/a.b-c_d/e", Accepted),
+            ("/Staging-Control/v2/settings.yaml", Accepted),
+            (LONGEST_PARAMETER_NAME, Accepted),
+            ("staging/settings", Refused),
+            ("/", Refused),
+            ("//x", Refused),
+            ("/a//b", Refused),
+            ("/a/", Refused),
+            ("/a b", Refused),
+            ("/a$", Refused),
+            ("/réglages", Refused),
+            (
+                "arn:aws:ssm:eu-west-2:123456789012:parameter/staging/settings",
+                Refused,
+            ),
+            (PARAMETER_NAME_TOO_LONG, Refused),
+            (
+                " /staging/settings",
+                TemplateStricter("the policies' ARN is built from the value as it is"),
+            ),
+        ],
+    },
 ];
 
 /// Parameters that are YAML documents: no pattern can check them, so a document that does not
@@ -419,12 +469,15 @@ fn allowed_pattern(template: &Value, name: &str) -> String {
         .to_string()
 }
 
-/// A pattern as CloudFormation applies it: to the whole value. Perl classes (`\s`) are
+/// A pattern as CloudFormation applies it: to the whole value, within the parameter's
+/// `MinLength` and `MaxLength` (in characters) when it has them. Perl classes (`\s`) are
 /// ASCII, as in Java's default; values are matched byte by byte.
 struct Pattern {
     source: String,
     regex: Regex,
     cache: Cache,
+    min_length: Option<usize>,
+    max_length: Option<usize>,
 }
 
 impl Pattern {
@@ -438,11 +491,44 @@ impl Pattern {
             source: source.to_string(),
             regex,
             cache,
+            min_length: None,
+            max_length: None,
+        }
+    }
+
+    /// The template parameter `name`'s `AllowedPattern`, with its `MinLength` and `MaxLength`.
+    fn of(template: &Value, name: &str) -> Self {
+        let length = |key: &str| {
+            parameter(template, name).get(key).map(|n| {
+                n.as_u64()
+                    .unwrap_or_else(|| panic!("parameter {name}: {key} is not a number"))
+                    as usize
+            })
+        };
+        Self {
+            min_length: length("MinLength"),
+            max_length: length("MaxLength"),
+            ..Self::new(&allowed_pattern(template, name))
         }
     }
 
     fn accepts(&mut self, value: &str) -> bool {
-        self.regex.is_match(&mut self.cache, value)
+        let length = value.chars().count();
+        self.min_length.is_none_or(|min| length >= min)
+            && self.max_length.is_none_or(|max| length <= max)
+            && self.regex.is_match(&mut self.cache, value)
+    }
+
+    /// The pattern, and the lengths when the parameter sets them, for a report.
+    fn shown(&self) -> String {
+        let mut shown = self.source.clone();
+        if let Some(min) = self.min_length {
+            shown += &format!(" (MinLength {min})");
+        }
+        if let Some(max) = self.max_length {
+            shown += &format!(" (MaxLength {max})");
+        }
+        shown
     }
 }
 
@@ -492,7 +578,7 @@ fn disagreements(p: &Parameter, pattern: &mut Pattern) -> Vec<String> {
                     Ok(()) => "accepts".to_string(),
                     Err(e) => format!("refuses ({e})"),
                 },
-                source = pattern.source,
+                source = pattern.shown(),
             ));
         }
     }
@@ -504,7 +590,7 @@ fn template_patterns_agree_with_the_core_parsers() {
     let template = template();
     let failures: Vec<String> = PARAMETERS
         .iter()
-        .flat_map(|p| disagreements(p, &mut Pattern::new(&allowed_pattern(&template, p.name))))
+        .flat_map(|p| disagreements(p, &mut Pattern::of(&template, p.name)))
         .collect();
     assert!(
         failures.is_empty(),
@@ -525,9 +611,9 @@ fn every_default_passes_its_pattern_and_the_core() {
         let default = default
             .as_str()
             .unwrap_or_else(|| panic!("{}: Default is not a string", p.name));
-        if !Pattern::new(&allowed_pattern(&template, p.name)).accepts(default) {
+        if !Pattern::of(&template, p.name).accepts(default) {
             failures.push(format!(
-                "{}: Default {default:?} does not match its AllowedPattern",
+                "{}: Default {default:?} does not match its AllowedPattern (or lengths)",
                 p.name
             ));
         }

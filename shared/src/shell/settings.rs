@@ -58,6 +58,22 @@ pub async fn write(client: &aws_sdk_ssm::Client, name: &str, text: &str, exists:
     put.send().await.map(|out| out.version()).map_err(|e| ShellError::aws("ssm:PutParameter", e))
 }
 
+/// Every stored version of the parameter, oldest first (Parameter Store keeps the last 100).
+pub async fn history(client: &aws_sdk_ssm::Client, name: &str) -> Result<Vec<Stored>, ShellError> {
+    let mut pages = client.get_parameter_history().name(name).with_decryption(true).into_paginator().send();
+    let mut versions = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ShellError::aws("ssm:GetParameterHistory", e))?;
+        versions.extend(page.parameters().iter().map(|p| Stored {
+            text: p.value().unwrap_or_default().to_string(),
+            version: p.version(),
+            modified: p.last_modified_date().and_then(|d| DateTime::from_timestamp(d.secs(), d.subsec_nanos())),
+        }));
+    }
+    versions.sort_by_key(|s| s.version);
+    Ok(versions)
+}
+
 /// What a read of the parameter came to.
 #[derive(Debug)]
 pub enum Reading {
@@ -68,8 +84,10 @@ pub enum Reading {
     /// A new version, now in force.
     Applied { version: i64 },
     /// A new version that does not hold (the error names its key): the last good
-    /// settings stay in force.
-    Refused { version: i64, error: crate::Error },
+    /// settings stay in force, those of version `kept` (`None`: the variables as
+    /// deployed). An instance that never held a good one looks back through the
+    /// parameter's history for it, so a cold start decides as the warm instances do.
+    Refused { version: i64, error: crate::Error, kept: Option<i64> },
     /// No such parameter: the variables as deployed.
     Missing,
     /// The read failed: the settings held stand until the next refresh.
@@ -82,6 +100,8 @@ struct Held {
     read_at: Option<DateTime<Utc>>,
     /// The version last seen, in force or refused (a refused one is not parsed again).
     version: Option<i64>,
+    /// The version in force (`None`: the variables as deployed).
+    good: Option<i64>,
 }
 
 /// The configuration in force: the variables as deployed, with the settings document
@@ -105,7 +125,7 @@ impl LiveConfig {
     /// As [`LiveConfig::from_env`], from `vars`.
     pub fn new(vars: HashMap<String, String>, client: Lazy<aws_sdk_ssm::Client>) -> crate::Result<Self> {
         let deployed = Arc::new(Config::from_lookup(|name| vars.get(name).cloned())?);
-        let held = Held { config: deployed.clone(), read_at: None, version: None };
+        let held = Held { config: deployed.clone(), read_at: None, version: None, good: None };
         Ok(Self { vars, deployed, client, held: Mutex::new(held) })
     }
 
@@ -114,7 +134,7 @@ impl LiveConfig {
         let mut config = config;
         config.settings_parameter = None;
         let deployed = Arc::new(config);
-        let held = Held { config: deployed.clone(), read_at: None, version: None };
+        let held = Held { config: deployed.clone(), read_at: None, version: None, good: None };
         Self { vars: HashMap::new(), deployed, client, held: Mutex::new(held) }
     }
 
@@ -132,6 +152,7 @@ impl LiveConfig {
         held.config = self.deployed.clone();
         held.read_at = None;
         held.version = None;
+        held.good = None;
     }
 
     /// The configuration from the variables alone.
@@ -145,21 +166,37 @@ impl LiveConfig {
     }
 
     /// The configuration in force at `now`, the document read first when due. Never
-    /// fails: what happened is logged ([`LiveConfig::refresh`] says it).
+    /// fails: what happened is logged ([`LiveConfig::refresh`] says it), and a refused
+    /// version is also a `SettingsRefused` metric line on stdout (the Lambda functions call
+    /// this; `stagingctl` calls `refresh`).
     pub async fn current(&self, now: DateTime<Utc>) -> Arc<Config> {
         let reading = self.refresh(now).await;
         let parameter = self.deployed.settings_parameter.as_deref().unwrap_or_default();
         match &reading {
             Reading::Applied { version } => tracing::info!(parameter, version, "settings document in force"),
-            Reading::Refused { version, error } => tracing::error!(
-                parameter, version, error = %error,
-                "settings document refused: the last good settings stay in force"
-            ),
+            Reading::Refused { version, error, kept } => {
+                tracing::error!(
+                    parameter, version, error = %error, kept_version = kept,
+                    "settings document refused: the last good settings stay in force"
+                );
+                // The function does not fail: this metric (embedded metric format, read
+                // from stdout by CloudWatch Logs) is what the SettingsRefused alarm sees.
+                let metric = (crate::metrics::SETTINGS_REFUSED, 1.0, "Count");
+                println!("{}", crate::metrics::emf_line(&self.deployed.environment, now, &[metric]));
+            }
             Reading::Missing => tracing::warn!(parameter, "no settings document: the variables as deployed"),
             Reading::Failed(e) => tracing::warn!(parameter, error = %e, "settings document not read: the settings held stand"),
             Reading::NotDue | Reading::Unchanged => {}
         }
         self.held()
+    }
+
+    /// The configuration `text` makes over the variables, or the key at fault.
+    fn apply(&self, text: &str) -> crate::Result<Config> {
+        let mut config = settings::read(|name| self.vars.get(name).cloned(), text)?;
+        // What the document cannot set is as deployed (secrets resolved at the cold start).
+        config.github = self.deployed.github.clone();
+        Ok(config)
     }
 
     /// Reads the document when due and puts a good one in force.
@@ -177,24 +214,49 @@ impl LiveConfig {
             Ok(stored) => stored,
             Err(e) => return Reading::Failed(e),
         };
-        let mut held = self.lock();
         let Some(stored) = stored else {
+            let mut held = self.lock();
             held.config = self.deployed.clone();
-            held.version = None;
+            (held.version, held.good) = (None, None);
             return Reading::Missing;
         };
-        if held.version == Some(stored.version) {
-            return Reading::Unchanged;
-        }
-        held.version = Some(stored.version);
-        match settings::read(|name| self.vars.get(name).cloned(), &stored.text) {
-            Ok(mut config) => {
-                // What the document cannot set is as deployed (secrets resolved at the cold start).
-                config.github = self.deployed.github.clone();
-                held.config = Arc::new(config);
-                Reading::Applied { version: stored.version }
+        let good = {
+            let mut held = self.lock();
+            if held.version == Some(stored.version) {
+                return Reading::Unchanged;
             }
-            Err(error) => Reading::Refused { version: stored.version, error },
+            held.version = Some(stored.version);
+            held.good
+        };
+        let error = match self.apply(&stored.text) {
+            Ok(config) => {
+                let mut held = self.lock();
+                (held.config, held.good) = (Arc::new(config), Some(stored.version));
+                return Reading::Applied { version: stored.version };
+            }
+            Err(error) => error,
+        };
+        if good.is_some() {
+            return Reading::Refused { version: stored.version, error, kept: good };
         }
+        // Never held a good one (a cold start): the newest earlier version that holds.
+        let earlier = match history(&self.client, name).await {
+            Ok(versions) => versions,
+            Err(e) => {
+                tracing::warn!(error = %e, "settings history not read: the variables as deployed until a good version");
+                Vec::new()
+            }
+        };
+        let found = earlier
+            .iter()
+            .rev()
+            .filter(|s| s.version < stored.version)
+            .find_map(|s| self.apply(&s.text).ok().map(|config| (s.version, config)));
+        let kept = found.map(|(version, config)| {
+            let mut held = self.lock();
+            (held.config, held.good) = (Arc::new(config), Some(version));
+            version
+        });
+        Reading::Refused { version: stored.version, error, kept }
     }
 }
