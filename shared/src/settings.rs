@@ -236,6 +236,7 @@ fn settings_error(key: &str, value: &str, reason: &str) -> Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
     use std::collections::HashMap;

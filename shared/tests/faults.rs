@@ -54,6 +54,7 @@ fn clients(ecs: &[&Rule], dynamodb: &[&Rule]) -> Clients {
         ecs: Lazy::from(client!(aws_sdk_ecs, ecs)),
         scheduler: Lazy::from(client!(aws_sdk_scheduler, [] as [&Rule; 0])),
         sns: Lazy::from(client!(aws_sdk_sns, [] as [&Rule; 0])),
+        ssm: Lazy::from(client!(aws_sdk_ssm, [] as [&Rule; 0])),
     }
 }
 
@@ -98,6 +99,33 @@ async fn dynamodb_5xx_and_throttling_are_retried_then_surface_as_retryable() {
         let err = Store { client: &clients.dynamodb, table: "t" }.load("staging").await.unwrap_err();
         assert_retryable(&err, "dynamodb:GetItem");
         assert_eq!(rule.num_calls(), 3, "{name}");
+    }
+}
+
+/// Parameter Store throttled or failing: the settings document is not read, the settings
+/// held stand (at a cold start, the variables as deployed), and the next read waits for
+/// the next refresh instead of every event trying again.
+#[tokio::test]
+async fn an_unreadable_settings_document_keeps_the_settings_held() {
+    use staging_core::shell::settings::{LiveConfig, Reading};
+    for (name, status, body) in [("500", 500, None), ("throttling", 400, Some(THROTTLED))] {
+        let rule = mock!(aws_sdk_ssm::Client::get_parameter)
+            .sequence()
+            .http_status(status, body.map(str::to_string))
+            .times(3)
+            .build();
+        let vars = [("STAGING_SETTINGS_PARAMETER", "/staging/settings"), ("STAGING_WORKING_DAYS", "Mon-Thu")];
+        let vars = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let live = LiveConfig::new(vars, Lazy::from(client!(aws_sdk_ssm, [&rule]))).unwrap();
+        let t0 = now();
+        match live.refresh(t0).await {
+            Reading::Failed(err) => assert_retryable(&err, "ssm:GetParameter"),
+            other => panic!("{name}: {other:?}"),
+        }
+        assert_eq!(rule.num_calls(), 3, "{name}: the SDK made its 3 attempts");
+        assert_eq!(live.held().business_hours.working_days.to_string(), "Mon-Thu", "{name}: as deployed");
+        assert!(matches!(live.refresh(t0 + chrono::Duration::milliseconds(1500)).await, Reading::NotDue), "{name}");
+        assert_eq!(rule.num_calls(), 3, "{name}: not read again before the refresh");
     }
 }
 

@@ -42,7 +42,7 @@ pub struct Webhook {
     pub live: LiveConfig,
     /// The path filters in force, compiled once per document: the setting they came from
     /// and the filters, or why they are unusable (a bad `STAGING_FILTERS`).
-    filters: std::sync::Mutex<(Option<YamlSetting>, Arc<Result<Filters, String>>)>,
+    filters: std::sync::Mutex<(Option<YamlSetting>, Compiled)>,
     /// `None` without a token: dry mode.
     pub github: Option<GitHubApi>,
     /// Print each decision's metrics (the Lambda binary; not `stagingctl invoke`).
@@ -182,6 +182,9 @@ impl Webhook {
     }
 }
 
+/// Path filters compiled once, or why they are unusable.
+type Compiled = Arc<Result<Filters, String>>;
+
 /// The path filters of `config`, or why they are unusable (logged).
 fn compile(config: &Config) -> Result<Filters, String> {
     let filters = staging_core::shell::filters(config).map_err(|e| e.to_string());
@@ -194,7 +197,7 @@ fn compile(config: &Config) -> Result<Filters, String> {
 impl Webhook {
     /// The filters of `config`: those held while its setting is the same, compiled anew
     /// when the settings document changed it.
-    fn filters(&self, config: &Config) -> Arc<Result<Filters, String>> {
+    fn filters(&self, config: &Config) -> Compiled {
         let mut held = self.filters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if held.0 != config.filters {
             *held = (config.filters.clone(), Arc::new(compile(config)));
@@ -263,7 +266,7 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
 /// The deliveries that change something, and so are acted on once.
 enum Act {
     /// A push, and the filters in force.
-    Push(Box<webhook::Push>, Arc<Result<Filters, String>>),
+    Push(Box<webhook::Push>, Compiled),
     DeployFinished(Box<webhook::WorkflowRun>),
     DeployRequested(Box<webhook::WorkflowRun>),
 }
