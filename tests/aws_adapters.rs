@@ -7,10 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use staging_core::shell::ShellError;
 use staging_core::shell::executor::Executor;
+use staging_core::shell::runner;
 use staging_core::shell::store::{Claim, Store};
 use staging_core::shell::{budgets, ecs::RESTORE_COUNT_TAG};
 use staging_core::state::ScalableTarget;
-use staging_core::shell::runner;
 use staging_core::{Notification, NotificationEvent, Severity};
 use staging_system_tests::{clients, config, drain_team_queue, reset, serial};
 
@@ -118,7 +118,10 @@ async fn a_repeated_idempotency_key_returns_the_stored_result() {
     // An expired record is as good as none; an abandoned one too.
     let after_expiry = expiry + Duration::seconds(1);
     assert_eq!(
-        store.claim("delivery-1", "hash-a", after_expiry, after_expiry + Duration::hours(72), after_expiry).await.unwrap(),
+        store
+            .claim("delivery-1", "hash-a", after_expiry, after_expiry + Duration::hours(72), after_expiry)
+            .await
+            .unwrap(),
         Claim::New
     );
     store.abandon("delivery-2").await.unwrap();
@@ -174,7 +177,8 @@ async fn a_notification_arrives_with_subject_attributes_and_chatbot_json() {
     let env = reset();
     let (clients, config) = (clients(&env).await, config(&env));
     drain_team_queue(&env).await;
-    let n = Notification::new(NotificationEvent::BudgetLocked, Severity::Critical, "staging: locked", "Spend passed $6.");
+    let n =
+        Notification::new(NotificationEvent::BudgetLocked, Severity::Critical, "staging: locked", "Spend passed $6.");
     let report = Executor::new(&clients, &config).execute_all(&[staging_core::Action::Notify(n)]).await;
     assert!(report.failed.is_empty(), "{:?}", report.failed);
 
@@ -200,7 +204,8 @@ async fn a_day_of_schedules_through_the_lifecycle_handler() {
     let env = reset();
     let (clients, config) = (clients(&env).await, config(&env));
     let executor = Executor::new(&clients, &config);
-    let (service, store, schedules) = (executor.service().unwrap(), executor.store().unwrap(), executor.schedules().unwrap());
+    let (service, store, schedules) =
+        (executor.service().unwrap(), executor.store().unwrap(), executor.schedules().unwrap());
     drain_team_queue(&env).await;
 
     let handle = |event: Value, now: &str| {
@@ -210,12 +215,15 @@ async fn a_day_of_schedules_through_the_lifecycle_handler() {
     };
     // Friday 2026-11-27. The stack boots with the service up; the 18:00 teardown is
     // invoked a few seconds late and decides at its scheduled time.
-    let out = handle(json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}), "2026-11-27T18:00:03.25Z").await;
+    let out =
+        handle(json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}), "2026-11-27T18:00:03.25Z")
+            .await;
     assert_eq!(out["summary"], "stopping");
     assert_eq!(service.observe().await.unwrap().desired_count, 0);
 
     // Someone needs it at 20:00: up, held for the default 2 h.
-    let out = handle(json!({"command": "up", "who": "alice", "reason": "client demo"}), "2026-11-27T20:00:00.618Z").await;
+    let out =
+        handle(json!({"command": "up", "who": "alice", "reason": "client demo"}), "2026-11-27T20:00:00.618Z").await;
     assert_eq!(out["summary"], "held until 22:00 UTC; starting");
     assert_eq!(service.observe().await.unwrap().desired_count, 1);
     let expiry = schedules.get("staging-hold-expiry").await.unwrap().expect("the hold's end is scheduled");
@@ -258,9 +266,13 @@ async fn a_bad_event_changes_nothing_and_is_not_retried() {
     let _serial = serial();
     let env = reset();
     let (clients, config) = (clients(&env).await, config(&env));
-    let err = lifecycle::handle(&Executor::new(&clients, &config), json!({"command": "explode"}), utc("2026-11-27T10:00:00Z"))
-        .await
-        .unwrap_err();
+    let err = lifecycle::handle(
+        &Executor::new(&clients, &config),
+        json!({"command": "explode"}),
+        utc("2026-11-27T10:00:00Z"),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ShellError::BadEvent(_)), "{err}");
     assert!(!err.is_retryable());
     let store = Executor::new(&clients, &config).store().unwrap();
@@ -273,9 +285,13 @@ async fn a_missing_resource_name_is_reported_by_its_variable() {
     let mut env = reset();
     env.remove("STAGING_TABLE");
     let (clients, config) = (clients(&env).await, config(&env));
-    let err = lifecycle::handle(&Executor::new(&clients, &config), json!({"command": "teardown"}), utc("2026-11-27T18:00:00Z"))
-        .await
-        .unwrap_err();
+    let err = lifecycle::handle(
+        &Executor::new(&clients, &config),
+        json!({"command": "teardown"}),
+        utc("2026-11-27T18:00:00Z"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.to_string(), "STAGING_TABLE is not set");
 }
 
@@ -391,9 +407,18 @@ async fn the_audit_trail_reads_back_in_order_across_months_and_pages() {
     let four = store.entries("staging", from, to, true, None, Some(4)).await.unwrap();
     assert_eq!(four.last().map(|e| e.at), Some(written[0].at), "the limit reaches into October");
 
-    let schedule = store.entries("staging", from, utc("2026-12-01T00:00:00Z"), true, Some(Source::Schedule), Some(2)).await.unwrap();
-    assert_eq!(schedule.iter().map(|e| (e.source, e.at)).collect::<Vec<_>>(), [(Source::Schedule, written[4].at), (Source::Schedule, written[2].at)]);
-    assert!(store.entries("staging", to, from, true, None, None).await.unwrap().is_empty(), "an empty span reads nothing");
+    let schedule = store
+        .entries("staging", from, utc("2026-12-01T00:00:00Z"), true, Some(Source::Schedule), Some(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        schedule.iter().map(|e| (e.source, e.at)).collect::<Vec<_>>(),
+        [(Source::Schedule, written[4].at), (Source::Schedule, written[2].at)]
+    );
+    assert!(
+        store.entries("staging", to, from, true, None, None).await.unwrap().is_empty(),
+        "an empty span reads nothing"
+    );
 
     // Each item expires `STAGING_HISTORY_DAYS` (400) after its decision.
     let items = clients
@@ -401,7 +426,10 @@ async fn the_audit_trail_reads_back_in_order_across_months_and_pages() {
         .scan()
         .table_name(&env["STAGING_TABLE"])
         .filter_expression("begins_with(id, :audit)")
-        .expression_attribute_values(":audit", aws_sdk_dynamodb::types::AttributeValue::S("audit#staging#2026-11-02".into()))
+        .expression_attribute_values(
+            ":audit",
+            aws_sdk_dynamodb::types::AttributeValue::S("audit#staging#2026-11-02".into()),
+        )
         .send()
         .await
         .unwrap();
@@ -442,7 +470,10 @@ async fn a_decisions_entry_is_committed_with_the_state_or_not_at_all() {
     let lost = store.commit_with_entry(&stale, &id, &entry, 400).await.unwrap_err();
     assert!(matches!(lost, ShellError::Conflict { .. }), "{lost}");
     assert_eq!(store.load("staging").await.unwrap(), loaded, "the state is as it was");
-    assert!(store.entries("staging", from, to, true, None, None).await.unwrap().is_empty(), "no entry for a decision not committed");
+    assert!(
+        store.entries("staging", from, to, true, None, None).await.unwrap().is_empty(),
+        "no entry for a decision not committed"
+    );
 
     // Won: both.
     let committed = store.commit_with_entry(&next, &id, &entry, 400).await.unwrap();
@@ -468,33 +499,64 @@ async fn a_teardown_parks_the_scalable_target_and_the_startup_puts_it_back() {
     let executor = Executor::new(&clients, &config);
     let resource = format!("service/{}/{}", env["STAGING_CLUSTER"], env["STAGING_SERVICE"]);
     register(&clients, &resource, 1, 4).await;
-    let target = || async { executor.scalable_targets().unwrap().observe().await.unwrap().expect("the target is still registered") };
+    let target = || async {
+        executor.scalable_targets().unwrap().observe().await.unwrap().expect("the target is still registered")
+    };
     let desired = || async { executor.service().unwrap().observe().await.unwrap().desired_count };
 
     // Friday 18:00, a teardown with sub-second time: parked, then scaled to zero.
-    let out = lifecycle::handle(&executor, json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}), utc("2026-11-27T18:00:00.731Z")).await.unwrap();
+    let out = lifecycle::handle(
+        &executor,
+        json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}),
+        utc("2026-11-27T18:00:00.731Z"),
+    )
+    .await
+    .unwrap();
     let done: Vec<&str> = out["done"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert_eq!(done.first().copied(), Some("parked the scalable target (0-0, scaling suspended)"), "{out}");
     assert_eq!(desired().await, 0);
-    assert_eq!(target().await, ScalableTarget::PARKED, "nothing can scale it out: max 0, every kind of scaling suspended");
+    assert_eq!(
+        target().await,
+        ScalableTarget::PARKED,
+        "nothing can scale it out: max 0, every kind of scaling suspended"
+    );
     let saved = executor.store().unwrap().load("staging").await.unwrap().scaling;
-    assert_eq!(saved.map(|t| (t.min_capacity, t.max_capacity)), Some((1, 4)), "the target's values are kept in the state");
+    assert_eq!(
+        saved.map(|t| (t.min_capacity, t.max_capacity)),
+        Some((1, 4)),
+        "the target's values are kept in the state"
+    );
 
     // A health tick in the night finds everything where the intent wants it: nothing moves.
     assert!(runner::reconcile(&executor, utc("2026-11-27T23:00:00.5Z")).await.unwrap().is_empty());
 
     // Monday 08:00: the service back, then the target exactly as it was.
-    let out = lifecycle::handle(&executor, json!({"command": "startup", "scheduled_time": "2026-11-30T08:00:00Z"}), utc("2026-11-30T08:00:00.264Z")).await.unwrap();
+    let out = lifecycle::handle(
+        &executor,
+        json!({"command": "startup", "scheduled_time": "2026-11-30T08:00:00Z"}),
+        utc("2026-11-30T08:00:00.264Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["summary"], "starting", "{out}");
     assert_eq!(desired().await, 1);
     let back = target().await;
     assert_eq!((back.min_capacity, back.max_capacity), (1, 4), "{back:?}");
-    assert!(!back.dynamic_scaling_in_suspended && !back.dynamic_scaling_out_suspended && !back.scheduled_scaling_suspended, "{back:?}");
+    assert!(
+        !back.dynamic_scaling_in_suspended && !back.dynamic_scaling_out_suspended && !back.scheduled_scaling_suspended,
+        "{back:?}"
+    );
 
     // Monday night: torn down again; then a team's infrastructure apply registers the
     // target anew (2-6) while staging sleeps. The next health tick saves those values
     // (committed) before its reconcile parks the target: nothing the team set is lost.
-    lifecycle::handle(&executor, json!({"command": "teardown", "scheduled_time": "2026-11-30T18:00:00Z"}), utc("2026-11-30T18:00:00.5Z")).await.unwrap();
+    lifecycle::handle(
+        &executor,
+        json!({"command": "teardown", "scheduled_time": "2026-11-30T18:00:00Z"}),
+        utc("2026-11-30T18:00:00.5Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(target().await, ScalableTarget::PARKED);
     register(&clients, &resource, 2, 6).await;
     let prober = staging_core::shell::probe::Prober::new(&config.probes).unwrap();
@@ -503,7 +565,13 @@ async fn a_teardown_parks_the_scalable_target_and_the_startup_puts_it_back() {
     assert_eq!(target().await, ScalableTarget::PARKED, "parked again by the tick");
     let saved = executor.store().unwrap().load("staging").await.unwrap().scaling.unwrap();
     assert_eq!((saved.min_capacity, saved.max_capacity), (2, 6), "the new values were saved first");
-    lifecycle::handle(&executor, json!({"command": "startup", "scheduled_time": "2026-12-01T08:00:00Z"}), utc("2026-12-01T08:00:00.1Z")).await.unwrap();
+    lifecycle::handle(
+        &executor,
+        json!({"command": "startup", "scheduled_time": "2026-12-01T08:00:00Z"}),
+        utc("2026-12-01T08:00:00.1Z"),
+    )
+    .await
+    .unwrap();
     let back = target().await;
     assert_eq!((back.min_capacity, back.max_capacity), (2, 6), "{back:?}");
 }
@@ -518,24 +586,48 @@ async fn a_rotated_github_token_is_read_again_on_a_401_and_the_dispatch_goes_thr
     let env = reset();
     let sdk = staging_system_tests::sdk_config(&env).await;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
-    let arn = client.create_secret().name("staging-control/github-token").secret_string("ghp_old").send().await.unwrap().arn().unwrap().to_string();
+    let arn = client
+        .create_secret()
+        .name("staging-control/github-token")
+        .secret_string("ghp_old")
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
     // GitHub takes only the new token; the old one has expired.
     let github = MockServer::start().await;
     let dispatch = "/repos/acme/app/actions/workflows/deploy-staging.yml/dispatches";
-    Mock::given(method("POST")).and(path(dispatch)).and(header("authorization", "Bearer ghp_old"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"}))).mount(&github).await;
-    Mock::given(method("POST")).and(path(dispatch)).and(header("authorization", "Bearer ghp_new"))
-        .respond_with(ResponseTemplate::new(204)).mount(&github).await;
+    Mock::given(method("POST"))
+        .and(path(dispatch))
+        .and(header("authorization", "Bearer ghp_old"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"})))
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(dispatch))
+        .and(header("authorization", "Bearer ghp_new"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&github)
+        .await;
     let mut env = env.clone();
     env.insert("GITHUB_TOKEN_ARN".into(), arn.clone());
     env.insert("GITHUB_API_URL".into(), github.uri());
-    let api = staging_core::shell::github::GitHubApi::with_secrets(&config(&env).github, &staging_core::shell::Lazy::from(client.clone())).unwrap();
+    let api = staging_core::shell::github::GitHubApi::with_secrets(
+        &config(&env).github,
+        &staging_core::shell::Lazy::from(client.clone()),
+    )
+    .unwrap();
     let inputs = [("deployment-type", "full".to_string())];
     let sent_with = |token: &'static str| {
         let github = &github;
         async move {
             let requests = github.received_requests().await.unwrap();
-            requests.iter().filter(|r| r.headers.get("authorization").is_some_and(|v| v == format!("Bearer {token}").as_str())).count()
+            requests
+                .iter()
+                .filter(|r| r.headers.get("authorization").is_some_and(|v| v == format!("Bearer {token}").as_str()))
+                .count()
         }
     };
 
@@ -558,7 +650,11 @@ async fn a_rotated_github_token_is_read_again_on_a_401_and_the_dispatch_goes_thr
 /// nothing suspended.
 async fn register(clients: &staging_core::shell::Clients, resource: &str, min: i32, max: i32) {
     use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace, SuspendedState};
-    let nothing_suspended = SuspendedState::builder().scheduled_scaling_suspended(false).dynamic_scaling_in_suspended(false).dynamic_scaling_out_suspended(false).build();
+    let nothing_suspended = SuspendedState::builder()
+        .scheduled_scaling_suspended(false)
+        .dynamic_scaling_in_suspended(false)
+        .dynamic_scaling_out_suspended(false)
+        .build();
     clients
         .autoscaling
         .register_scalable_target()

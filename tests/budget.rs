@@ -59,7 +59,8 @@ async fn an_over_budget_alert_locks_and_scales_to_zero_until_the_next_period() {
 
     // Monday's startup stays down.
     let startup = |at: &str| json!({"command": "startup", "scheduled_time": at});
-    let out = lifecycle::handle(&executor, startup("2026-11-30T08:00:00Z"), utc("2026-11-30T08:00:00.6Z")).await.unwrap();
+    let out =
+        lifecycle::handle(&executor, startup("2026-11-30T08:00:00Z"), utc("2026-11-30T08:00:00.6Z")).await.unwrap();
     assert_eq!(out["summary"], "not starting: locked by the budget");
     assert_eq!(service.observe().await.unwrap().desired_count, 0);
 
@@ -69,7 +70,8 @@ async fn an_over_budget_alert_locks_and_scales_to_zero_until_the_next_period() {
     assert_eq!(told(&env).await, [("budget.warning".to_string(), "warning".to_string())]);
 
     // The first working day of December: the lock has lapsed, the earlier count is back.
-    let out = lifecycle::handle(&executor, startup("2026-12-01T08:00:00Z"), utc("2026-12-01T08:00:01.9Z")).await.unwrap();
+    let out =
+        lifecycle::handle(&executor, startup("2026-12-01T08:00:00Z"), utc("2026-12-01T08:00:01.9Z")).await.unwrap();
     assert_eq!(out["summary"], "starting");
     assert_eq!(service.observe().await.unwrap().desired_count, 2, "the count it had");
 }
@@ -101,10 +103,13 @@ async fn other_messages_on_the_topic_are_forwarded_and_change_nothing() {
     }
     let messages = drain_team_queue(&env).await;
     let subjects: Vec<&str> = messages.iter().map(|m| m["Subject"].as_str().unwrap()).collect();
-    assert_eq!(subjects, [
-        "staging: budget topic: Test notification",
-        "staging: budget topic: AWS Budgets: production-monthly has exceeded your alert threshold",
-    ]);
+    assert_eq!(
+        subjects,
+        [
+            "staging: budget topic: Test notification",
+            "staging: budget topic: AWS Budgets: production-monthly has exceeded your alert threshold",
+        ]
+    );
     assert_eq!(executor.store().unwrap().load("staging").await.unwrap().version, 0, "no state written");
     assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 1);
 }
@@ -137,7 +142,8 @@ async fn a_truncated_alert_is_a_clear_error_for_its_record_and_not_retried() {
 async fn load_cost_explorer(env: &std::collections::BTreeMap<String, String>, results: Value) {
     let url = format!("{}/moto-api/static/ce/cost-and-usage-results", env["AWS_ENDPOINT_URL"]);
     // Over the shell's own HTTP client: no second client in the graph for one call.
-    let request = http::Request::post(url).body(http_body_util::Full::new(bytes::Bytes::from(results.to_string()))).unwrap();
+    let request =
+        http::Request::post(url).body(http_body_util::Full::new(bytes::Bytes::from(results.to_string()))).unwrap();
     let client = staging_core::shell::http::HttpClient::new(false);
     let answer = client.send(request, std::time::Duration::from_secs(10), 4096).await.unwrap();
     assert!((200..300).contains(&answer.status), "{}", answer.status);
@@ -158,7 +164,8 @@ async fn the_daily_report_tells_the_bill_the_deployments_and_the_target() {
     let executor = Executor::new(&clients, &config);
     let store = executor.store().unwrap();
     let mut state = store.load("staging").await.unwrap();
-    state.deploy_tally = staging_core::state::DeployTally { period: Some("2026-11".parse().unwrap()), count: 3, succeeded: 2 };
+    state.deploy_tally =
+        staging_core::state::DeployTally { period: Some("2026-11".parse().unwrap()), count: 3, succeeded: 2 };
     store.commit(&state).await.unwrap();
     load_cost_explorer(&env, json!({"results": [{"ResultsByTime": [
         service_day("2026-11-25", "2026-11-26", &[("Amazon Elastic Container Service", "0.10")]),
@@ -167,7 +174,9 @@ async fn the_daily_report_tells_the_bill_the_deployments_and_the_target() {
     .await;
     drain_team_queue(&env).await;
 
-    let out = budget_alert::handle(&executor, json!({"command": "daily_report"}), utc("2026-11-27T07:00:00.5Z")).await.unwrap();
+    let out = budget_alert::handle(&executor, json!({"command": "daily_report"}), utc("2026-11-27T07:00:00.5Z"))
+        .await
+        .unwrap();
     assert_eq!(out["summary"], "staging: cost $0.66 on Nov 26, $0.76 this month, OVER target", "{out}");
     let messages = drain_team_queue(&env).await;
     assert_eq!(messages.len(), 1);
@@ -193,7 +202,9 @@ async fn without_bill_data_the_report_says_so_and_gives_the_model() {
     let env = reset();
     let (clients, config) = (clients(&env).await, config(&env));
     let executor = Executor::new(&clients, &config);
-    let out = budget_alert::handle(&executor, json!({"command": "daily_report"}), utc("2026-12-01T07:00:00.5Z")).await.unwrap();
+    let out = budget_alert::handle(&executor, json!({"command": "daily_report"}), utc("2026-12-01T07:00:00.5Z"))
+        .await
+        .unwrap();
     let text = out["text"].as_str().unwrap();
     assert!(text.contains("Cost Explorer has no data"), "{text}");
     assert!(text.contains("Model's projection for 2026-12:"), "{text}");

@@ -148,7 +148,13 @@ async fn a_scripted_outage_alerts_once_heals_once_resolves_once_and_is_quiet_whe
     let store = executor.store().unwrap();
 
     // Friday 08:00: the scheduled startup (the grace period runs to 08:10).
-    let out = lifecycle::handle(&executor, json!({"command": "startup", "scheduled_time": "2026-11-27T08:00:00Z"}), utc("2026-11-27T08:00:00.42Z")).await.unwrap();
+    let out = lifecycle::handle(
+        &executor,
+        json!({"command": "startup", "scheduled_time": "2026-11-27T08:00:00Z"}),
+        utc("2026-11-27T08:00:00.42Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["summary"], "already up", "{out}");
     drain_team_queue(&env).await;
 
@@ -178,7 +184,11 @@ async fn a_scripted_outage_alerts_once_heals_once_resolves_once_and_is_quiet_whe
         assert!(decision.starts_with(summary), "{at}: {decision}");
         // Every probe is in the answer, the ECS service among them.
         let probes = out["probes"].as_array().unwrap();
-        assert_eq!(probes.iter().map(|p| p["name"].as_str().unwrap()).collect::<Vec<_>>(), ["backend", "ecs"], "{at}: {out}");
+        assert_eq!(
+            probes.iter().map(|p| p["name"].as_str().unwrap()).collect::<Vec<_>>(),
+            ["backend", "ecs"],
+            "{at}: {out}"
+        );
         assert_eq!(probes[0]["ok"], *mode != Mode::Failing && *mode != Mode::Closed, "{at}: {out}");
         let messages = told(&env).await;
         assert_eq!(events(&messages), *expected, "{at}: {messages:?}");
@@ -188,37 +198,60 @@ async fn a_scripted_outage_alerts_once_heals_once_resolves_once_and_is_quiet_whe
         }
         all.extend(messages);
     }
-    let subject = |event: &str| all.iter().find(|(e, _, _)| e == event).map(|(_, s, subj)| (s.clone(), subj.clone())).unwrap();
+    let subject =
+        |event: &str| all.iter().find(|(e, _, _)| e == event).map(|(_, s, subj)| (s.clone(), subj.clone())).unwrap();
     assert_eq!(subject("health.down"), ("critical".into(), "staging: DOWN — backend: HTTP 500, expected 2xx".into()));
     // Down from the first failure (09:05) to the first answer again (09:20).
     assert_eq!(subject("health.resolved"), ("info".into(), "staging: resolved after 15m".into()));
     assert_eq!(subject("health.healing").0, "warning");
     // Slow from the first slow answer (09:35) to the first fast one (09:45).
-    let resolved: Vec<&str> = all.iter().filter(|(e, _, _)| e == "health.resolved").map(|(_, _, s)| s.as_str()).collect();
+    let resolved: Vec<&str> =
+        all.iter().filter(|(e, _, _)| e == "health.resolved").map(|(_, _, s)| s.as_str()).collect();
     assert_eq!(resolved, ["staging: resolved after 15m", "staging: no longer slow after 10m"]);
 
     // The same tick delivered again counts once.
-    let again = health_check::handle(&executor, &prober, tick("2026-11-27T09:55:00Z"), utc("2026-11-27T09:55:03.5Z")).await.unwrap();
-    assert!(again["decision"].as_str().unwrap().starts_with("ignored: the tick of 2026-11-27T09:55:00Z was already counted"), "{again}");
+    let again = health_check::handle(&executor, &prober, tick("2026-11-27T09:55:00Z"), utc("2026-11-27T09:55:03.5Z"))
+        .await
+        .unwrap();
+    assert!(
+        again["decision"]
+            .as_str()
+            .unwrap()
+            .starts_with("ignored: the tick of 2026-11-27T09:55:00Z was already counted"),
+        "{again}"
+    );
 
     // Every transition is its own record beside the state (none overwrites another).
     let ddb = aws_sdk_dynamodb::Client::new(&sdk_config(&env).await);
     let items = ddb.scan().table_name(&env["STAGING_TABLE"]).send().await.unwrap();
-    let records = items.items().iter().filter(|i| i["id"].as_s().is_ok_and(|id| id.starts_with("health#staging#"))).count();
+    let records =
+        items.items().iter().filter(|i| i["id"].as_s().is_ok_and(|id| id.starts_with("health#staging#"))).count();
     assert_eq!(records, 5);
 
     // The figures come from the transitions stored in DynamoDB: 15 minutes down of the
     // two business hours since 08:00, one outage.
     let state = store.load("staging").await.unwrap();
-    let f = figures(&state.health.history, &config.business_hours, utc("2026-11-01T00:00:00Z"), utc("2026-11-27T10:00:00Z"));
+    let f = figures(
+        &state.health.history,
+        &config.business_hours,
+        utc("2026-11-01T00:00:00Z"),
+        utc("2026-11-27T10:00:00Z"),
+    );
     assert_eq!((f.down_secs, f.outages, f.mttr_secs), (15 * 60, 1, Some(15 * 60)));
 
     // 18:00: the teardown. Nothing is probed while down by design, whatever the app does.
     app.set(Mode::Closed).await;
-    lifecycle::handle(&executor, json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}), utc("2026-11-27T18:00:00.8Z")).await.unwrap();
+    lifecycle::handle(
+        &executor,
+        json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}),
+        utc("2026-11-27T18:00:00.8Z"),
+    )
+    .await
+    .unwrap();
     drain_team_queue(&env).await;
     for at in ["2026-11-27T18:05:00", "2026-11-27T18:10:00", "2026-11-27T18:15:00"] {
-        let out = health_check::handle(&executor, &prober, tick(&format!("{at}Z")), utc(&format!("{at}.5Z"))).await.unwrap();
+        let out =
+            health_check::handle(&executor, &prober, tick(&format!("{at}Z")), utc(&format!("{at}.5Z"))).await.unwrap();
         assert!(out["decision"].as_str().unwrap().starts_with("not probed: staging is down by design"), "{out}");
         assert_eq!(out["probes"], json!([]), "{out}");
     }
@@ -250,7 +283,13 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     let mut state = store.load("staging").await.unwrap();
     state.queue_deployment("abc1234def5678", staging_core::DeploymentPlan::FULL, utc("2026-11-27T07:55:00.4Z"));
     store.commit(&state).await.unwrap();
-    let out = lifecycle::handle(&executor, json!({"command": "startup", "scheduled_time": "2026-11-27T08:00:00Z"}), utc("2026-11-27T08:00:00.3Z")).await.unwrap();
+    let out = lifecycle::handle(
+        &executor,
+        json!({"command": "startup", "scheduled_time": "2026-11-27T08:00:00Z"}),
+        utc("2026-11-27T08:00:00.3Z"),
+    )
+    .await
+    .unwrap();
     assert!(out["summary"].as_str().unwrap().contains("dispatched full"), "{out}");
     let in_flight = store.load("staging").await.unwrap().deployment_in_flight.unwrap();
     assert_eq!(in_flight.task_definition_before.as_deref(), Some(before.as_str()));
@@ -263,12 +302,20 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
         .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
         .cpu("256")
         .memory("512")
-        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("api").image("api:broken").build())
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder().name("api").image("api:broken").build(),
+        )
         .send()
         .await
         .unwrap();
     let broken = registered.task_definition().unwrap().task_definition_arn().unwrap().to_string();
-    ecs.update_service().cluster(&env["STAGING_CLUSTER"]).service(&env["STAGING_SERVICE"]).task_definition(&broken).send().await.unwrap();
+    ecs.update_service()
+        .cluster(&env["STAGING_CLUSTER"])
+        .service(&env["STAGING_SERVICE"])
+        .task_definition(&broken)
+        .send()
+        .await
+        .unwrap();
     // …and reports success.
     let run: staging_core::webhook::WorkflowRun = serde_json::from_value(json!({
         "id": 99, "event": "workflow_dispatch", "path": ".github/workflows/deploy-staging.yml",
@@ -292,15 +339,27 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     // failure the rollback is decided, but ECS refuses the update: the team is told it
     // failed (not that it happened), and it is tried again at the next check.
     app.set(Mode::Failing).await;
-    let out = health_check::handle(&executor, &prober, tick("2026-11-27T08:07:00Z"), utc("2026-11-27T08:07:00.25Z")).await.unwrap();
+    let out = health_check::handle(&executor, &prober, tick("2026-11-27T08:07:00Z"), utc("2026-11-27T08:07:00.25Z"))
+        .await
+        .unwrap();
     assert!(!out["decision"].as_str().unwrap().contains("rolled back"), "{out}");
-    let refusing = staging_core::shell::Clients { ecs: staging_system_tests::ecs_failing_updates(&env).await.into(), ..clients.clone() };
+    let refusing = staging_core::shell::Clients {
+        ecs: staging_system_tests::ecs_failing_updates(&env).await.into(),
+        ..clients.clone()
+    };
     let failing_executor = Executor::new(&refusing, &config);
-    let err = health_check::handle(&failing_executor, &prober, tick("2026-11-27T08:12:00Z"), utc("2026-11-27T08:12:00.5Z")).await.unwrap_err();
+    let err =
+        health_check::handle(&failing_executor, &prober, tick("2026-11-27T08:12:00Z"), utc("2026-11-27T08:12:00.5Z"))
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("the rollback to"), "{err}");
     assert!(err.is_retryable(), "{err}");
     let messages = told(&env).await;
-    assert_eq!(messages.iter().map(|(e, s, _)| (e.as_str(), s.as_str())).collect::<Vec<_>>(), [("health.down", "critical")], "{messages:?}");
+    assert_eq!(
+        messages.iter().map(|(e, s, _)| (e.as_str(), s.as_str())).collect::<Vec<_>>(),
+        [("health.down", "critical")],
+        "{messages:?}"
+    );
     assert!(messages[0].2.ends_with("FAILED"), "{messages:?}");
     assert_eq!(service.observe().await.unwrap().task_definition.as_deref(), Some(broken.as_str()));
     assert_eq!(store.load("staging").await.unwrap().last_deployment.unwrap().rolled_back_at, None);
@@ -308,19 +367,28 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     // ECS answers again: the next check rolls back, once.
     let mut messages = Vec::new();
     for (i, at) in ["2026-11-27T08:14:00", "2026-11-27T08:17:00"].iter().enumerate() {
-        let out = health_check::handle(&executor, &prober, tick(&format!("{at}Z")), utc(&format!("{at}.{}Z", 250 + i))).await.unwrap();
+        let out = health_check::handle(&executor, &prober, tick(&format!("{at}Z")), utc(&format!("{at}.{}Z", 250 + i)))
+            .await
+            .unwrap();
         let rolled = out["decision"].as_str().unwrap().contains("rolled back");
         assert_eq!(rolled, i == 0, "{at}: {out}");
         messages.extend(told(&env).await);
     }
-    assert_eq!(service.observe().await.unwrap().task_definition.as_deref(), Some(before.as_str()), "back on the earlier task definition");
+    assert_eq!(
+        service.observe().await.unwrap().task_definition.as_deref(),
+        Some(before.as_str()),
+        "back on the earlier task definition"
+    );
     assert_eq!(events(&messages), ["health.down"], "{messages:?}");
     assert!(messages[0].2.contains("deploy of abc1234 rolled back"), "{messages:?}");
     let state = store.load("staging").await.unwrap();
     assert_eq!(state.last_deployment.as_ref().unwrap().rolled_back_at, Some(utc("2026-11-27T08:14:00Z")));
     // The audit trail says so, for the month's success rate: the deployment finished
     // once, and was rolled back.
-    let trail = store.entries("staging", utc("2026-11-27T00:00:00Z"), utc("2026-11-28T00:00:00Z"), false, None, None).await.unwrap();
+    let trail = store
+        .entries("staging", utc("2026-11-27T00:00:00Z"), utc("2026-11-28T00:00:00Z"), false, None, None)
+        .await
+        .unwrap();
     let facts: Vec<(&str, &str)> = trail
         .iter()
         .flat_map(|e| e.events.iter())
@@ -335,7 +403,15 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     assert_eq!(facts.last(), Some(&("rolled back", "abc1234def5678")), "{facts:?}");
 
     // By hand: nothing better to go back to than what runs now.
-    let err = staging_core::health::decide_rollback(&state, &service.observe().await.unwrap().observed(), None, "alice", false, utc("2026-11-27T08:20:00Z")).unwrap_err();
+    let err = staging_core::health::decide_rollback(
+        &state,
+        &service.observe().await.unwrap().observed(),
+        None,
+        "alice",
+        false,
+        utc("2026-11-27T08:20:00Z"),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("nothing to go back to"), "{err}");
 }
 
@@ -348,11 +424,16 @@ async fn a_bad_probe_url_is_a_configuration_error_and_a_bad_event_changes_nothin
     let executor = Executor::new(&clients, &config);
     let prober = Prober::new(&config.probes).unwrap();
     let before = executor.store().unwrap().load("staging").await.unwrap();
-    let err = health_check::handle(&executor, &prober, json!({"command": "teardown"}), utc("2026-11-27T09:00:00.5Z")).await.unwrap_err();
+    let err = health_check::handle(&executor, &prober, json!({"command": "teardown"}), utc("2026-11-27T09:00:00.5Z"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("unknown command `teardown`"), "{err}");
     assert_eq!(executor.store().unwrap().load("staging").await.unwrap(), before);
 
-    let bad = staging_core::health::Probe { url: "http://exa mple.com/".into(), ..staging_core::health::Probe::new("web", "http://x") };
+    let bad = staging_core::health::Probe {
+        url: "http://exa mple.com/".into(),
+        ..staging_core::health::Probe::new("web", "http://x")
+    };
     let err = Prober::new(&[bad]).unwrap_err().to_string();
     assert!(err.starts_with("STAGING_PROBES=\"http://exa mple.com/\": probe `web`"), "{err}");
 }
@@ -366,19 +447,28 @@ async fn a_tick_puts_back_a_missing_hold_schedule_and_a_quiet_tick_makes_no_extr
     let executor = Executor::new(&clients, &config);
     let prober = Prober::new(&config.probes).unwrap();
     let now = Utc::now();
-    let out = lifecycle::handle(&executor, json!({"command": "up", "who": "carol", "reason": "demo", "hold": "2h"}), now).await.unwrap();
+    let out =
+        lifecycle::handle(&executor, json!({"command": "up", "who": "carol", "reason": "demo", "hold": "2h"}), now)
+            .await
+            .unwrap();
     assert!(out["summary"].as_str().unwrap().starts_with("held until"), "{out}");
     let schedules = executor.schedules().unwrap();
     let name = staging_core::lifecycle::hold_schedule_name("staging");
     assert!(schedules.delete(&name).await.unwrap(), "the hold's schedule existed");
 
-    let out = health_check::handle(&executor, &prober, json!({"command": "health"}), now + chrono::Duration::seconds(1)).await.unwrap();
+    let out =
+        health_check::handle(&executor, &prober, json!({"command": "health"}), now + chrono::Duration::seconds(1))
+            .await
+            .unwrap();
     let done: Vec<&str> = out["done"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert_eq!(done.iter().filter(|l| l.starts_with(&format!("reconciled: scheduled {name} at "))).count(), 1, "{out}");
     assert!(schedules.get(&name).await.unwrap().is_some());
 
     // The next tick counts and commits, and does nothing else.
-    let out = health_check::handle(&executor, &prober, json!({"command": "health"}), now + chrono::Duration::seconds(2)).await.unwrap();
+    let out =
+        health_check::handle(&executor, &prober, json!({"command": "health"}), now + chrono::Duration::seconds(2))
+            .await
+            .unwrap();
     assert_eq!(out["done"], json!([]), "{out}");
 }
 
@@ -390,16 +480,36 @@ async fn a_missed_teardown_is_reported_by_the_tick_after_fifteen_minutes_and_not
     let (clients, config) = (clients(&env).await, config(&env));
     let executor = Executor::new(&clients, &config);
     let prober = Prober::new(&config.probes).unwrap();
-    let out = lifecycle::handle(&executor, json!({"command": "startup", "scheduled_time": "2026-11-27T08:00:00Z"}), utc("2026-11-27T08:00:00.42Z")).await.unwrap();
+    let out = lifecycle::handle(
+        &executor,
+        json!({"command": "startup", "scheduled_time": "2026-11-27T08:00:00Z"}),
+        utc("2026-11-27T08:00:00.42Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["summary"], "already up", "{out}");
     // The 18:00 teardown never arrives (its schedule broken, say).
-    for (at, overdue) in [("2026-11-27T17:55:00", false), ("2026-11-27T18:10:00", false), ("2026-11-27T18:15:00", true), ("2026-11-27T18:20:00", true)] {
-        let out = health_check::handle(&executor, &prober, tick(&format!("{at}Z")), utc(&format!("{at}.61Z"))).await.unwrap();
+    for (at, overdue) in [
+        ("2026-11-27T17:55:00", false),
+        ("2026-11-27T18:10:00", false),
+        ("2026-11-27T18:15:00", true),
+        ("2026-11-27T18:20:00", true),
+    ] {
+        let out =
+            health_check::handle(&executor, &prober, tick(&format!("{at}Z")), utc(&format!("{at}.61Z"))).await.unwrap();
         assert_eq!(out["teardown_overdue"], json!(overdue), "{at}: {out}");
     }
     // Once it has run, the tick says all is well again.
-    lifecycle::handle(&executor, json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}), utc("2026-11-27T18:21:00.3Z")).await.unwrap();
-    let out = health_check::handle(&executor, &prober, tick("2026-11-27T18:25:00Z"), utc("2026-11-27T18:25:00.9Z")).await.unwrap();
+    lifecycle::handle(
+        &executor,
+        json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"}),
+        utc("2026-11-27T18:21:00.3Z"),
+    )
+    .await
+    .unwrap();
+    let out = health_check::handle(&executor, &prober, tick("2026-11-27T18:25:00Z"), utc("2026-11-27T18:25:00.9Z"))
+        .await
+        .unwrap();
     assert_eq!(out["teardown_overdue"], json!(false), "{out}");
 }
 
@@ -417,7 +527,9 @@ async fn the_first_tick_after_a_fresh_install_probes_a_running_service() {
     assert_eq!(executor.store().unwrap().load("staging").await.unwrap().version, 0, "a fresh install: nothing written");
     assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 1);
 
-    let out = health_check::handle(&executor, &prober, tick("2026-11-27T10:00:00Z"), utc("2026-11-27T10:00:00.372Z")).await.unwrap();
+    let out = health_check::handle(&executor, &prober, tick("2026-11-27T10:00:00Z"), utc("2026-11-27T10:00:00.372Z"))
+        .await
+        .unwrap();
     let decision = out["decision"].as_str().unwrap();
     assert!(decision.starts_with("2 probes: all fine"), "{out}");
     let state = executor.store().unwrap().load("staging").await.unwrap();

@@ -43,7 +43,9 @@ fn environment(github: Option<&MockServer>) -> BTreeMap<String, String> {
 async fn github() -> MockServer {
     let github = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/src/app.ts"}]})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/src/app.ts"}]})),
+        )
         .mount(&github)
         .await;
     github
@@ -80,11 +82,17 @@ async fn an_on_demand_hold_on_the_real_clock_ends_when_its_schedule_fires() {
     executor.service().unwrap().scale(0).await.unwrap();
     let now = Utc::now();
     assert_ne!(now.timestamp_subsec_nanos(), 0, "a sub-second clock (one run in a billion is whole)");
-    let up = Command::Up { hold: Some(Duration::from_secs(2 * 3600)), reason: "demo".into(), who: "alice".into(), force: false };
+    let up = Command::Up {
+        hold: Some(Duration::from_secs(2 * 3600)),
+        reason: "demo".into(),
+        who: "alice".into(),
+        force: false,
+    };
     let outcome = runner::run(&executor, &up, now).await.unwrap();
     assert!(outcome.summary.ends_with("starting"), "{}", outcome.summary);
 
-    let stored = executor.schedules().unwrap().get("staging-hold-expiry").await.unwrap().expect("the hold's end is scheduled");
+    let stored =
+        executor.schedules().unwrap().get("staging-hold-expiry").await.unwrap().expect("the hold's end is scheduled");
     let until = now.trunc_subsecs(0) + chrono::Duration::hours(2);
     assert_eq!(stored.expression, format!("at({})", until.format("%Y-%m-%dT%H:%M:%S")));
     let input: Value = serde_json::from_str(stored.input.as_deref().unwrap()).unwrap();
@@ -104,7 +112,11 @@ async fn racing_invocations_end_with_ecs_matching_the_state_and_no_hold_lost() {
     let _serial = serial();
     for round in 0..10 {
         let github = github().await;
-        Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(204)).mount(&github).await;
+        Mock::given(method("POST"))
+            .and(path(DISPATCH_PATH))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&github)
+            .await;
         let env = environment(Some(&github));
         let clients = clients(&env).await;
         let config = config(&env);
@@ -117,7 +129,9 @@ async fn racing_invocations_end_with_ecs_matching_the_state_and_no_hold_lost() {
             let command = match i % 5 {
                 0 | 1 => Some(json!({"command": "teardown"})),
                 2 => Some(json!({"command": "up", "hold": "1h", "who": format!("u{i}"), "reason": "demo"})),
-                3 => Some(json!({"command": "hold", "duration": if i == 3 { "5h" } else { "3h" }, "who": format!("h{i}"), "reason": "incident"})),
+                3 => Some(
+                    json!({"command": "hold", "duration": if i == 3 { "5h" } else { "3h" }, "who": format!("h{i}"), "reason": "incident"}),
+                ),
                 _ => None,
             };
             tasks.spawn(async move {
@@ -147,10 +161,20 @@ async fn racing_invocations_end_with_ecs_matching_the_state_and_no_hold_lost() {
         let state = executor.store().unwrap().load("staging").await.unwrap();
         let ecs = executor.service().unwrap().observe().await.unwrap();
         let hold = state.hold.clone().expect("holds only grow: one is in force");
-        assert_eq!(hold.until, now.trunc_subsecs(0) + chrono::Duration::hours(5), "round {round}: the longest hold is kept");
+        assert_eq!(
+            hold.until,
+            now.trunc_subsecs(0) + chrono::Duration::hours(5),
+            "round {round}: the longest hold is kept"
+        );
         assert!(state.wants_running(), "round {round}: held, so meant to run ({:?})", state.phase);
         assert!(ecs.desired_count > 0, "round {round}: ECS matches the state (desired {})", ecs.desired_count);
-        let schedule = executor.schedules().unwrap().get("staging-hold-expiry").await.unwrap().expect("the hold ends on a schedule");
+        let schedule = executor
+            .schedules()
+            .unwrap()
+            .get("staging-hold-expiry")
+            .await
+            .unwrap()
+            .expect("the hold ends on a schedule");
         assert_eq!(schedule.expression, format!("at({})", hold.until.format("%Y-%m-%dT%H:%M:%S")), "round {round}");
         assert_eq!(dispatches(&github).await, 1, "round {round}: four deliveries of one push, one dispatch");
         drain_team_queue(&env).await;
@@ -179,7 +203,8 @@ async fn ecs_failing_after_the_commit_is_retryable_and_a_later_invocation_conver
     let state = executor.store().unwrap().load("staging").await.unwrap();
     assert_eq!((state.version, state.wants_running()), (1, false), "the decision was committed");
     assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 1, "ECS was not changed");
-    let told: Vec<Value> = drain_team_queue(&env).await.iter().map(|m| m["MessageAttributes"]["event"]["Value"].clone()).collect();
+    let told: Vec<Value> =
+        drain_team_queue(&env).await.iter().map(|m| m["MessageAttributes"]["event"]["Value"].clone()).collect();
     assert_eq!(told, [json!("env.teardown")], "the team is told what was decided");
 
     let done = runner::reconcile(&executor, Utc::now()).await.unwrap();
@@ -236,7 +261,11 @@ async fn github_accepting_a_dispatch_whose_answer_is_lost_is_not_dispatched_agai
     assert_eq!(status, 502, "{response}");
     assert!(response["error"].as_str().unwrap().contains("GitHub workflow dispatch failed"), "{response}");
     let state = Executor::new(&app.clients, &app.config).store().unwrap().load("staging").await.unwrap();
-    assert_eq!(state.deployment_in_flight.as_ref().map(|d| d.sha.as_str()), Some(AFTER), "kept in flight: it may have run");
+    assert_eq!(
+        state.deployment_in_flight.as_ref().map(|d| d.sha.as_str()),
+        Some(AFTER),
+        "kept in flight: it may have run"
+    );
 
     let (status, again) = send(&app, &push_request("lost-1"), now).await;
     assert_eq!(status, 202, "{again}");
@@ -255,7 +284,10 @@ async fn an_invocation_that_acts_after_a_newer_commit_puts_ecs_back_to_the_newer
     let (clients, config) = (clients(&env).await, config(&env));
     let executor = Executor::new(&clients, &config);
     let store = executor.store().unwrap();
-    let slow = Clients { ecs: staging_system_tests::ecs_slow_updates(&env, Duration::from_millis(1500)).await.into(), ..clients.clone() };
+    let slow = Clients {
+        ecs: staging_system_tests::ecs_slow_updates(&env, Duration::from_millis(1500)).await.into(),
+        ..clients.clone()
+    };
     let now = Utc::now();
 
     let teardown = {
@@ -283,7 +315,11 @@ async fn an_invocation_that_acts_after_a_newer_commit_puts_ecs_back_to_the_newer
 
     let out = teardown.await.unwrap().unwrap();
     assert_eq!(out["summary"], "stopping");
-    assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 1, "ECS matches the last commit: {out}");
+    assert_eq!(
+        executor.service().unwrap().observe().await.unwrap().desired_count,
+        1,
+        "ECS matches the last commit: {out}"
+    );
     let done: Vec<&str> = out["done"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
     assert_eq!((done[0], done[2]), ("scaled the service to 0", "reconciled: restored the service to 1"), "{done:?}");
     assert!(done[1].starts_with("notified env.teardown"), "{done:?}");

@@ -60,7 +60,11 @@ async fn the_document_is_read_again_when_five_minutes_old_and_a_bad_version_keep
     assert_eq!(config.business_hours.working_days, days("Mon-Wed"));
     assert_eq!(config.business_hours.holidays.len(), 2);
     assert_eq!(config.hold_max, std::time::Duration::from_secs(4 * 3600));
-    assert_eq!(config.resources.table, live.deployed().resources.table, "what the document does not set is as deployed");
+    assert_eq!(
+        config.resources.table,
+        live.deployed().resources.table,
+        "what the document does not set is as deployed"
+    );
 
     // A version that does not hold: refused with its key, the last good stays in force.
     let v2 = put(&env, "working_days: Mon-Thu\nholidays: [2026-12-24, 2026-13-01]\n").await;
@@ -77,7 +81,9 @@ async fn the_document_is_read_again_when_five_minutes_old_and_a_bad_version_keep
     // An instance started now (a cold start) decides as the warm one does: the newest
     // earlier version that holds, from the parameter's history.
     let cold = LiveConfig::new(with_parameter(&env), clients(&env).await.ssm).unwrap();
-    assert!(matches!(cold.refresh(at(900_001)).await, Reading::Refused { version, kept: Some(kept), .. } if (version, kept) == (v2, v1)));
+    assert!(
+        matches!(cold.refresh(at(900_001)).await, Reading::Refused { version, kept: Some(kept), .. } if (version, kept) == (v2, v1))
+    );
     assert_eq!(cold.held().business_hours.working_days, days("Mon-Wed"), "version 1's, not the variables'");
 
     let v3 = put(&env, "working_days: [Mon, Tue, Wed, Thu]\n").await;
@@ -103,11 +109,22 @@ async fn a_parameter_that_cannot_be_read_keeps_the_settings_held() {
     let mut unreachable = env.clone();
     unreachable.insert("AWS_ENDPOINT_URL".into(), "http://127.0.0.1:9".into());
     let dead = staging_system_tests::sdk_config(&unreachable).await;
-    let dead = aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::config::Builder::from(&dead).retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled()).build());
+    let dead = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&dead)
+            .retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled())
+            .build(),
+    );
     let blind = LiveConfig::new(with_parameter(&env), staging_core::shell::Lazy::from(dead)).unwrap();
     assert!(matches!(blind.refresh(t0).await, Reading::Failed(_)));
-    assert_eq!(blind.held().business_hours.working_days, blind.deployed().business_hours.working_days, "at a cold start: as deployed");
-    assert!(matches!(blind.refresh(t0 + Duration::milliseconds(1)).await, Reading::NotDue), "a failed read is not retried by every event");
+    assert_eq!(
+        blind.held().business_hours.working_days,
+        blind.deployed().business_hours.working_days,
+        "at a cold start: as deployed"
+    );
+    assert!(
+        matches!(blind.refresh(t0 + Duration::milliseconds(1)).await, Reading::NotDue),
+        "a failed read is not retried by every event"
+    );
 }
 
 fn sha(n: u8) -> String {
@@ -187,12 +204,20 @@ async fn a_push_dispatches_what_the_settings_documents_filters_say_and_a_change_
     put(&env, "deploy_grace: 1m\nfilters:\n  backend: ['server/**']\n  frontend: ['client/**']\n").await;
     let (status, answer) = send(push(2, &["client/src/App.tsx"]), t0 + Duration::minutes(6)).await;
     assert_eq!((status, answer["deployment_type"].as_str()), (202, Some("frontend-only")), "{answer}");
-    assert_eq!(answer["filters"], json!({"backend": [], "frontend": ["client/src/App.tsx"]}), "the new filters classified it: {answer}");
+    assert_eq!(
+        answer["filters"],
+        json!({"backend": [], "frontend": ["client/src/App.tsx"]}),
+        "the new filters classified it: {answer}"
+    );
 
     // A version whose filters do not compile is refused; the last good filters decide.
     put(&env, "deploy_grace: 1m\nfilters:\n  backend: ['server/[']\n").await;
     let (status, answer) = send(push(3, &["README.md"]), t0 + Duration::minutes(12)).await;
-    assert_eq!(answer["filters"], json!({"backend": [], "frontend": []}), "the last good filters, matching nothing: {answer}");
+    assert_eq!(
+        answer["filters"],
+        json!({"backend": [], "frontend": []}),
+        "the last good filters, matching nothing: {answer}"
+    );
     assert_eq!(status, 200, "{answer}");
     github.verify().await;
 }

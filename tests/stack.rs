@@ -51,7 +51,12 @@ async fn resources(cfn: &aws_sdk_cloudformation::Client, kind: &str) -> Vec<Stri
 
 fn alias(env: &BTreeMap<String, String>, zone: &str) -> Option<String> {
     let records = observe(env, &["records", zone]);
-    records.as_array().unwrap().iter().find(|r| r["name"] == API_NAME && r["type"] == "A").map(|r| r["alias"].as_str().unwrap_or_default().to_string())
+    records
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == API_NAME && r["type"] == "A")
+        .map(|r| r["alias"].as_str().unwrap_or_default().to_string())
 }
 
 /// A push of a backend change to `develop`, at 18:59 on Friday.
@@ -69,7 +74,12 @@ fn backend_push() -> Vec<u8> {
 }
 
 fn load_balancers(env: &BTreeMap<String, String>) -> Vec<String> {
-    observe(env, &["load-balancers"]).as_array().unwrap().iter().map(|lb| lb["dns"].as_str().unwrap().to_string()).collect()
+    observe(env, &["load-balancers"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|lb| lb["dns"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -107,7 +117,9 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     // The app stack as a user would have it: created once, by hand, running 3 tasks.
     let zone = observe(&env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
     let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
-    let param = |k: &str, v: &str| aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build();
+    let param = |k: &str, v: &str| {
+        aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build()
+    };
     let created = cfn
         .create_stack()
         .stack_name(STACK)
@@ -127,7 +139,13 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
         .ecs
         .register_task_definition()
         .family("api")
-        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("api").image("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:0d1a26e").memory(512).build())
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("api")
+                .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:0d1a26e")
+                .memory(512)
+                .build(),
+        )
         .send()
         .await
         .unwrap()
@@ -135,14 +153,25 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
         .and_then(|t| t.task_definition_arn())
         .unwrap()
         .to_string();
-    clients.ecs.update_service().cluster("staging-app").service("api").desired_count(3).task_definition(&deployed).send().await.unwrap();
+    clients
+        .ecs
+        .update_service()
+        .cluster("staging-app")
+        .service("api")
+        .desired_count(3)
+        .task_definition(&deployed)
+        .send()
+        .await
+        .unwrap();
     let first_lb = load_balancers(&env);
     assert_eq!(first_lb.len(), 1, "the stack's load balancer");
     assert_eq!(alias(&env, &zone).as_deref(), Some(first_lb[0].as_str()), "the API name points at it");
     let first_nat = resources(cfn, "AWS::EC2::NatGateway").await;
     assert_eq!(first_nat.len(), 1, "the stack owns a NAT Gateway");
 
-    let secrets = staging_core::shell::Lazy::from(aws_sdk_secretsmanager::Client::new(&staging_system_tests::sdk_config(&env).await));
+    let secrets = staging_core::shell::Lazy::from(aws_sdk_secretsmanager::Client::new(
+        &staging_system_tests::sdk_config(&env).await,
+    ));
     let gh = GitHubApi::with_secrets(&config.github, &secrets);
     let mut executor = Executor::new(&clients, &config);
     executor.github = gh.as_ref();
@@ -158,21 +187,32 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     assert_eq!(alias(&env, &zone), None, "the alias record went with it");
     let copy = executor.pause_stack().unwrap().unwrap().saved().await.unwrap().expect("a saved copy");
     assert_eq!(copy.template_body, template, "the template as submitted");
-    assert!(copy.parameters.contains(&("HostedZoneId".into(), zone.clone())) && copy.parameters.contains(&("ApiName".into(), API_NAME.into())));
+    assert!(
+        copy.parameters.contains(&("HostedZoneId".into(), zone.clone()))
+            && copy.parameters.contains(&("ApiName".into(), API_NAME.into()))
+    );
     assert_eq!(copy.tags, [("Environment".to_string(), "staging".to_string())]);
     assert_eq!(copy.service_count, Some(3));
     assert_eq!(copy.task_definition.as_deref(), Some(deployed.as_str()));
     assert_eq!(copy.role_arn.as_deref(), Some(ROLE));
     // moto sends no event: the fallback, the 5-minute check, finds the delete done. Its
     // input is what Scheduler holds.
-    let check = executor.schedules().unwrap().get("staging-stack-check").await.unwrap().expect("the fallback check is scheduled");
+    let check = executor
+        .schedules()
+        .unwrap()
+        .get("staging-stack-check")
+        .await
+        .unwrap()
+        .expect("the fallback check is scheduled");
     assert_eq!(check.expression, "at(2026-11-27T18:05:00)");
     let input: Value = serde_json::from_str(check.input.as_deref().unwrap()).unwrap();
     assert_eq!(input, json!({"command": "stack_check"}));
     let out = lifecycle::handle(&executor, input, utc("2026-11-27T18:05:00.250Z")).await.unwrap();
     assert_eq!(out["summary"], "paused: the stack was deleted in 5m", "{out}");
     // Its DELETE_COMPLETE event, arriving late, changes nothing.
-    let late = lifecycle::handle(&executor, stack_event(&first_id, "DELETE_COMPLETE"), utc("2026-11-27T18:05:01.5Z")).await.unwrap();
+    let late = lifecycle::handle(&executor, stack_event(&first_id, "DELETE_COMPLETE"), utc("2026-11-27T18:05:01.5Z"))
+        .await
+        .unwrap();
     assert_eq!(late["summary"], "nothing to look at: no stack operation in progress", "{late}");
     assert_eq!(out["state"]["phase"], "down");
     let told = drain_team_queue(&env).await;
@@ -181,50 +221,91 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     // 19:00, outside hours: a backend push wakes staging. The stack is created again from
     // its copy; the deploy waits, and the notice says when staging should be ready.
     let app = Webhook::new(clients.clone(), config.clone()).unwrap();
-    let response = github_webhook::handle(&app, &staging_system_tests::signed_request(SECRET, "push", "d-1", &backend_push()), utc("2026-11-27T19:00:00.731Z")).await;
+    let response = github_webhook::handle(
+        &app,
+        &staging_system_tests::signed_request(SECRET, "push", "d-1", &backend_push()),
+        utc("2026-11-27T19:00:00.731Z"),
+    )
+    .await;
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(response.status(), 202, "{body}");
-    assert!(body["summary"].as_str().unwrap().starts_with("pending until staging is up (expected about 19:10 UTC)"), "{body}");
+    assert!(
+        body["summary"].as_str().unwrap().starts_with("pending until staging is up (expected about 19:10 UTC)"),
+        "{body}"
+    );
     let second_lb = load_balancers(&env);
     assert_eq!(second_lb.len(), 1, "a load balancer again");
     assert_ne!(second_lb, first_lb, "a new one, with a new DNS name");
-    assert_eq!(alias(&env, &zone).as_deref(), Some(second_lb[0].as_str()), "the API name follows it: the front door is stable");
+    assert_eq!(
+        alias(&env, &zone).as_deref(),
+        Some(second_lb[0].as_str()),
+        "the API name follows it: the front door is stable"
+    );
     let second_nat = resources(cfn, "AWS::EC2::NatGateway").await;
     assert_eq!(second_nat.len(), 1);
     assert_ne!(second_nat, first_nat, "a new NAT Gateway");
     let nats = observe(&env, &["nat-gateways"]);
-    assert!(nats.as_array().unwrap().iter().any(|n| n["id"] == second_nat[0].as_str() && n["state"] == "available"), "{nats}");
+    assert!(
+        nats.as_array().unwrap().iter().any(|n| n["id"] == second_nat[0].as_str() && n["state"] == "available"),
+        "{nats}"
+    );
     let told = drain_team_queue(&env).await;
-    let planned = told.iter().find(|m| m["MessageAttributes"]["event"]["Value"] == "deploy.planned").expect("the push is told");
+    let planned =
+        told.iter().find(|m| m["MessageAttributes"]["event"]["Value"] == "deploy.planned").expect("the push is told");
     assert!(planned["Message"].as_str().unwrap().contains("expected to be ready about 19:10 UTC"), "{planned}");
-    let second_id = cfn.describe_stacks().stack_name(STACK).send().await.unwrap().stacks()[0].stack_id().unwrap().to_string();
+    let second_id =
+        cfn.describe_stacks().stack_name(STACK).send().await.unwrap().stacks()[0].stack_id().unwrap().to_string();
     assert_ne!(second_id, first_id);
 
     // An event about another stack changes nothing.
-    let other = lifecycle::handle(&executor, stack_event("arn:aws:cloudformation:us-east-1:123456789012:stack/other/1", "CREATE_COMPLETE"), utc("2026-11-27T19:05:00.5Z")).await.unwrap();
-    assert_eq!(other["summary"], "ignored: arn:aws:cloudformation:us-east-1:123456789012:stack/other/1 is not the pause stack");
+    let other = lifecycle::handle(
+        &executor,
+        stack_event("arn:aws:cloudformation:us-east-1:123456789012:stack/other/1", "CREATE_COMPLETE"),
+        utc("2026-11-27T19:05:00.5Z"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        other["summary"],
+        "ignored: arn:aws:cloudformation:us-east-1:123456789012:stack/other/1 is not the pause stack"
+    );
 
-    let posts = github.received_requests().await.unwrap().into_iter().filter(|r| r.method == wiremock::http::Method::POST).count();
+    let posts = github
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method == wiremock::http::Method::POST)
+        .count();
     assert_eq!(posts, 0, "nothing dispatched while the stack is being created");
 
     // 19:09:30: CREATE_COMPLETE. Up: the service back at 3, the deploy dispatched, the
     // start's duration told.
-    let out = lifecycle::handle(&executor, stack_event(&second_id, "CREATE_COMPLETE"), utc("2026-11-27T19:09:30.125Z")).await.unwrap();
+    let out = lifecycle::handle(&executor, stack_event(&second_id, "CREATE_COMPLETE"), utc("2026-11-27T19:09:30.125Z"))
+        .await
+        .unwrap();
     let summary = out["summary"].as_str().unwrap();
     assert!(summary.starts_with("up: the stack was created in 9m; dispatched backend-only"), "{out}");
     assert_eq!(out["state"]["phase"], "up");
     assert_eq!(out["state"]["stack"]["start_secs"], json!([570]));
     let service = executor.service().unwrap().observe().await.unwrap();
     assert_eq!(service.desired_count, 3, "the count it had before the teardown");
-    assert_eq!(service.task_definition.as_deref(), Some(deployed.as_str()), "and what the deploy had put there, not the template's");
+    assert_eq!(
+        service.task_definition.as_deref(),
+        Some(deployed.as_str()),
+        "and what the deploy had put there, not the template's"
+    );
     let told = drain_team_queue(&env).await;
     let events: Vec<&str> = told.iter().map(|m| m["MessageAttributes"]["event"]["Value"].as_str().unwrap()).collect();
     assert!(events.contains(&"env.startup") && events.contains(&"deploy.planned"), "{events:?}");
-    let up = told.iter().find(|m| m["Subject"].as_str().unwrap_or_default().contains("up after")).expect("how long it took");
+    let up =
+        told.iter().find(|m| m["Subject"].as_str().unwrap_or_default().contains("up after")).expect("how long it took");
     assert_eq!(up["Subject"], "staging: up after 9m");
     // The same event again changes nothing and dispatches nothing more (wiremock
     // checks one dispatch when the server drops).
-    let again = lifecycle::handle(&executor, stack_event(&second_id, "CREATE_COMPLETE"), utc("2026-11-27T19:09:31.5Z")).await.unwrap();
+    let again = lifecycle::handle(&executor, stack_event(&second_id, "CREATE_COMPLETE"), utc("2026-11-27T19:09:31.5Z"))
+        .await
+        .unwrap();
     assert_eq!(again["summary"], "nothing to look at: no stack operation in progress", "{again}");
 
     // 20:00 bob stops it; 20:30 he starts it again and, 20:31, stops it before the stack
@@ -236,12 +317,17 @@ async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     };
     run(json!({"command": "down", "who": "bob"}), "2026-11-27T20:00:00.5Z").await;
     run(json!({"command": "stack_check"}), "2026-11-27T20:05:00.5Z").await;
-    let out = run(json!({"command": "up", "hold": "1h", "reason": "try", "who": "bob"}), "2026-11-27T20:30:00.5Z").await;
+    let out =
+        run(json!({"command": "up", "hold": "1h", "reason": "try", "who": "bob"}), "2026-11-27T20:30:00.5Z").await;
     assert!(out["summary"].as_str().unwrap().contains("starting: creating the stack"), "{out}");
     let out = run(json!({"command": "down", "who": "bob"}), "2026-11-27T20:31:00.5Z").await;
     assert!(out["summary"].as_str().unwrap().contains("stopping: deleting the stack"), "{out}");
     let copy = executor.pause_stack().unwrap().unwrap().saved().await.unwrap().expect("a saved copy");
-    assert_eq!((copy.service_count, copy.task_definition.as_deref()), (Some(3), Some(deployed.as_str())), "the service paused at 20:00");
+    assert_eq!(
+        (copy.service_count, copy.task_definition.as_deref()),
+        (Some(3), Some(deployed.as_str())),
+        "the service paused at 20:00"
+    );
     assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_err(), "paused again");
 }
 
@@ -257,9 +343,20 @@ async fn a_stack_that_could_not_come_back_is_not_paused() {
     let config = config(&env);
     let zone = observe(&env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
     let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
-    let param = |k: &str, v: &str| aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build();
+    let param = |k: &str, v: &str| {
+        aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build()
+    };
     // Created without a service role: the functions could not create it again.
-    clients.cloudformation.create_stack().stack_name(STACK).template_body(&template).parameters(param("HostedZoneId", &zone)).parameters(param("RouteTables", "false")).send().await.unwrap();
+    clients
+        .cloudformation
+        .create_stack()
+        .stack_name(STACK)
+        .template_body(&template)
+        .parameters(param("HostedZoneId", &zone))
+        .parameters(param("RouteTables", "false"))
+        .send()
+        .await
+        .unwrap();
     let executor = Executor::new(&clients, &config);
     let teardown = json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"});
     let err = lifecycle::handle(&executor, teardown, utc("2026-11-27T18:00:00.5Z")).await.unwrap_err();
@@ -276,7 +373,8 @@ async fn a_stack_that_could_not_come_back_is_not_paused() {
     assert_eq!(subjects, ["staging: the stack staging-app was not paused"], "{told:?}");
     assert_eq!(told[0]["MessageAttributes"]["severity"]["Value"], "critical");
     // The next look leaves it to a person: nothing is tried again, nothing told again.
-    let check = lifecycle::handle(&executor, json!({"command": "stack_check"}), utc("2026-11-27T18:05:00.5Z")).await.unwrap();
+    let check =
+        lifecycle::handle(&executor, json!({"command": "stack_check"}), utc("2026-11-27T18:05:00.5Z")).await.unwrap();
     assert_eq!(check["summary"], "nothing to look at: no stack operation in progress", "{check}");
     assert!(drain_team_queue(&env).await.is_empty());
     let still = clients.cloudformation.describe_stacks().stack_name(STACK).send().await.unwrap();
@@ -290,7 +388,9 @@ async fn a_stack_that_could_not_come_back_is_not_paused() {
     let typo_config = staging_system_tests::config(&typo);
     let executor = Executor::new(&clients, &typo_config);
     clients.ecs.update_service().cluster("staging-app").service("api").desired_count(1).send().await.unwrap();
-    let err = lifecycle::handle(&executor, json!({"command": "down", "who": "bob"}), utc("2026-11-27T19:00:00.5Z")).await.unwrap_err();
+    let err = lifecycle::handle(&executor, json!({"command": "down", "who": "bob"}), utc("2026-11-27T19:00:00.5Z"))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("there is no stack staging-ap and no saved copy"), "{err}");
     let told = drain_team_queue(&env).await;
     assert!(told.iter().any(|m| m["Subject"] == "staging: the stack staging-ap was not paused"), "{told:?}");
@@ -305,10 +405,18 @@ async fn the_webhook_hands_a_stack_create_to_the_lifecycle_function() {
     let mut env = reset();
     let github = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/src/app.ts", "status": "modified"}]})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"files": [{"filename": "apps/express-api/src/app.ts", "status": "modified"}]})),
+        )
         .mount(&github)
         .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).expect(0).named("nothing dispatched before up").mount(&github).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .named("nothing dispatched before up")
+        .mount(&github)
+        .await;
     for (k, v) in [
         ("STAGING_TEARDOWN", "stack"),
         ("STAGING_PAUSE_STACK", STACK),
@@ -325,9 +433,19 @@ async fn the_webhook_hands_a_stack_create_to_the_lifecycle_function() {
     let cfn = &clients.cloudformation;
     let zone = observe(&env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
     let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
-    let param = |k: &str, v: &str| aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build();
-    cfn.create_stack().stack_name(STACK).template_body(&template).parameters(param("HostedZoneId", &zone)).parameters(param("ApiName", API_NAME))
-        .parameters(param("RouteTables", "false")).role_arn(ROLE).send().await.unwrap();
+    let param = |k: &str, v: &str| {
+        aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build()
+    };
+    cfn.create_stack()
+        .stack_name(STACK)
+        .template_body(&template)
+        .parameters(param("HostedZoneId", &zone))
+        .parameters(param("ApiName", API_NAME))
+        .parameters(param("RouteTables", "false"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
     let executor = Executor::new(&clients, &config);
     let teardown = json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"});
     let out = lifecycle::handle(&executor, teardown, utc("2026-11-27T18:00:00.417Z")).await.unwrap();
@@ -337,15 +455,24 @@ async fn the_webhook_hands_a_stack_create_to_the_lifecycle_function() {
     // 19:00: a push wakes staging. The webhook decides the start and hands the create over.
     let mut app = Webhook::new(clients.clone(), config.clone()).unwrap();
     app.stack_by_lifecycle = true;
-    let response = github_webhook::handle(&app, &staging_system_tests::signed_request(SECRET, "push", "h-1", &backend_push()), utc("2026-11-27T19:00:00.731Z")).await;
+    let response = github_webhook::handle(
+        &app,
+        &staging_system_tests::signed_request(SECRET, "push", "h-1", &backend_push()),
+        utc("2026-11-27T19:00:00.731Z"),
+    )
+    .await;
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(response.status(), 202, "{body}");
     let done: Vec<&str> = body["actions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(done.contains(&"scheduled staging-stack-now at 2026-11-27T19:01:00Z"), "handed over a minute after the decision: {body}");
+    assert!(
+        done.contains(&"scheduled staging-stack-now at 2026-11-27T19:01:00Z"),
+        "handed over a minute after the decision: {body}"
+    );
     assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_err(), "the webhook created nothing itself");
     let state = executor.store().unwrap().load("staging").await.unwrap();
     assert_eq!(state.phase, staging_core::state::Phase::Starting, "the start is committed");
-    let handoff = executor.schedules().unwrap().get("staging-stack-now").await.unwrap().expect("the handoff is scheduled");
+    let handoff =
+        executor.schedules().unwrap().get("staging-stack-now").await.unwrap().expect("the handoff is scheduled");
     assert_eq!(handoff.expression, "at(2026-11-27T19:01:00)");
 
     // 19:01: Scheduler fires the lifecycle function with exactly that input: it creates the stack.

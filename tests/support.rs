@@ -38,11 +38,7 @@ pub fn reset() -> BTreeMap<String, String> {
         .env("MOTO_PORT", moto_port())
         .output()
         .expect("scripts/local-aws runs");
-    assert!(
-        out.status.success(),
-        "scripts/local-aws reset failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "scripts/local-aws reset failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout)
         .expect("exports are UTF-8")
         .lines()
@@ -77,13 +73,8 @@ pub async fn drain_team_queue(env: &BTreeMap<String, String>) -> Vec<serde_json:
     let url = &env["STAGING_TEAM_QUEUE_URL"];
     let mut messages = Vec::new();
     loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("sqs:ReceiveMessage");
+        let out =
+            sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("sqs:ReceiveMessage");
         if out.messages().is_empty() {
             return messages;
         }
@@ -143,7 +134,10 @@ pub async fn sns_failing(env: &BTreeMap<String, String>, server: &str) -> aws_sd
     let sdk = sdk_config(env).await;
     let config = aws_sdk_sns::config::Builder::from(&sdk)
         .endpoint_url(server)
-        .retry_config(aws_sdk_sns::config::retry::RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(1)))
+        .retry_config(
+            aws_sdk_sns::config::retry::RetryConfig::standard()
+                .with_initial_backoff(std::time::Duration::from_millis(1)),
+        )
         .build();
     aws_sdk_sns::Client::from_conf(config)
 }

@@ -222,15 +222,30 @@ async fn ten_redeliveries_dispatch_once_and_tell_the_team_once() {
 async fn github_refusing_the_dispatch_is_a_clear_error_and_the_deploy_waits_for_a_redelivery() {
     let _serial = serial();
     for (status, body, expected) in [
-        (422, json!({"message": "Unexpected inputs provided: [\"skip-tests\"]"}), "GitHub workflow dispatch failed: HTTP 422: Unexpected inputs provided"),
+        (
+            422,
+            json!({"message": "Unexpected inputs provided: [\"skip-tests\"]"}),
+            "GitHub workflow dispatch failed: HTTP 422: Unexpected inputs provided",
+        ),
         (500, json!({"message": "Server Error"}), "GitHub workflow dispatch failed: HTTP 500: Server Error"),
         // A renamed repository: not followed, named.
-        (307, json!({"message": "Temporary Redirect"}), "GitHub workflow dispatch failed: HTTP 307: moved to https://api.github.com/repositories/1/actions; the repository was renamed or transferred: update GITHUB_REPOSITORY"),
+        (
+            307,
+            json!({"message": "Temporary Redirect"}),
+            "GitHub workflow dispatch failed: HTTP 307: moved to https://api.github.com/repositories/1/actions; the repository was renamed or transferred: update GITHUB_REPOSITORY",
+        ),
     ] {
         let env = reset();
         let github = MockServer::start().await;
-        Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
-        let answer = ResponseTemplate::new(status).set_body_json(body).insert_header("location", "https://api.github.com/repositories/1/actions");
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]})),
+            )
+            .mount(&github)
+            .await;
+        let answer = ResponseTemplate::new(status)
+            .set_body_json(body)
+            .insert_header("location", "https://api.github.com/repositories/1/actions");
         Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(answer).mount(&github).await;
         let app = app(&env, Some(&github)).await;
         let store = Executor::new(&app.clients, &app.config).store().unwrap();
@@ -240,7 +255,13 @@ async fn github_refusing_the_dispatch_is_a_clear_error_and_the_deploy_waits_for_
         assert_eq!(got, 502, "{response}");
         assert!(response["error"].as_str().unwrap().contains(expected), "{response}");
         assert!(!response["error"].as_str().unwrap().contains("ghp_test_token"), "no token in errors");
-        assert!(response["error"].as_str().unwrap().starts_with("dispatch refused: the deploy of 0d1a26e waits (committed), but: "), "{response}");
+        assert!(
+            response["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("dispatch refused: the deploy of 0d1a26e waits (committed), but: "),
+            "{response}"
+        );
         // The team hears that it was refused and waits, not that it is deploying.
         let told = drain_team_queue(&env).await;
         let subjects: Vec<&str> = told.iter().map(|m| m["Subject"].as_str().unwrap()).collect();
@@ -255,11 +276,24 @@ async fn github_refusing_the_dispatch_is_a_clear_error_and_the_deploy_waits_for_
 
         // The claim was released: once GitHub accepts, the redelivery dispatches it.
         github.reset().await;
-        Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
-        Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]})),
+            )
+            .mount(&github)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(DISPATCH_PATH))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&github)
+            .await;
         let (got, response) = send(&app, &request("push", &delivery, &backend_push()), working()).await;
         assert_eq!(got, 202, "{response}");
-        assert_eq!(response["summary"], "already received: 0d1a26e is pending; dispatched backend-only for 1 push (0d1a26e)");
+        assert_eq!(
+            response["summary"],
+            "already received: 0d1a26e is pending; dispatched backend-only for 1 push (0d1a26e)"
+        );
         assert!(store.load("staging").await.unwrap().deployment_in_flight.is_some());
     }
 }
@@ -278,13 +312,20 @@ async fn the_compare_api_falls_back_to_full_when_it_fails_or_is_capped() {
         let env = reset();
         let github = MockServer::start().await;
         Mock::given(method("GET")).respond_with(template).expect(1).mount(&github).await;
-        Mock::given(method("POST")).and(path(DISPATCH_PATH))
+        Mock::given(method("POST"))
+            .and(path(DISPATCH_PATH))
             .and(body_json(json!({"ref": "develop", "inputs": {"deployment-type": "full", "skip-tests": "false"}})))
-            .respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await;
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&github)
+            .await;
         let app = app(&env, Some(&github)).await;
         let (got, response) = send(&app, &request("push", &format!("compare-{i}"), &backend_push()), working()).await;
         assert_eq!(got, 202, "{response}");
-        assert_eq!((response["files_source"].as_str(), response["deployment_type"].as_str()), (Some("full"), Some("full")));
+        assert_eq!(
+            (response["files_source"].as_str(), response["deployment_type"].as_str()),
+            (Some("full"), Some("full"))
+        );
         assert!(response["files_reason"].as_str().unwrap().starts_with(reason), "{response}");
     }
 }
@@ -297,17 +338,31 @@ async fn a_push_of_450_files_past_the_compare_cap_deploys_only_what_changed() {
     let files: Vec<String> = (0..450).map(|i| format!("apps/client-ui/src/components/c{i:03}.tsx")).collect();
     let listed: Vec<Value> = files[..300].iter().map(|f| json!({"filename": f, "status": "modified"})).collect();
     let github = MockServer::start().await;
-    Mock::given(method("GET")).and(path(format!("/repos/acme/app/compare/{BEFORE}...{AFTER}")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": listed}))).expect(1).mount(&github).await;
-    Mock::given(method("POST")).and(path(DISPATCH_PATH))
-        .and(body_json(json!({"ref": "develop", "inputs": {"deployment-type": "frontend-only", "skip-tests": "false"}})))
-        .respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/acme/app/compare/{BEFORE}...{AFTER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": listed})))
+        .expect(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(DISPATCH_PATH))
+        .and(body_json(
+            json!({"ref": "develop", "inputs": {"deployment-type": "frontend-only", "skip-tests": "false"}}),
+        ))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&github)
+        .await;
     let app = app(&env, Some(&github)).await;
     let modified: Vec<&str> = files.iter().map(String::as_str).collect();
     let body = push(json!({}), (&[], &[], &modified));
     let (got, response) = send(&app, &request("push", "wide-push", &body), working()).await;
     assert_eq!(got, 202, "{response}");
-    assert_eq!((response["files_source"].as_str(), response["files"].as_u64()), (Some("payload"), Some(450)), "{response}");
+    assert_eq!(
+        (response["files_source"].as_str(), response["files"].as_u64()),
+        (Some("payload"), Some(450)),
+        "{response}"
+    );
     assert_eq!(response["deployment_type"], "frontend-only", "{response}");
     assert!(response["files_reason"].as_str().unwrap().contains("hold all of them"), "{response}");
 }
@@ -321,10 +376,12 @@ async fn a_push_in_the_evening_wakes_staging_with_a_hold() {
     let service = executor.service().unwrap();
     service.scale(0).await.unwrap();
 
-    let (status, response) = send(&app, &request("push", "evening-1", &backend_push()), utc("2026-11-27T20:00:00Z")).await;
+    let (status, response) =
+        send(&app, &request("push", "evening-1", &backend_push()), utc("2026-11-27T20:00:00Z")).await;
     assert_eq!(status, 202, "{response}");
     assert_eq!(service.observe().await.unwrap().desired_count, 1, "woken");
-    let hold = executor.schedules().unwrap().get("staging-hold-expiry").await.unwrap().expect("the hold ends on a schedule");
+    let hold =
+        executor.schedules().unwrap().get("staging-hold-expiry").await.unwrap().expect("the hold ends on a schedule");
     assert_eq!(hold.expression, "at(2026-11-27T22:00:00)");
     let state = executor.store().unwrap().load("staging").await.unwrap();
     assert_eq!(state.hold.as_ref().unwrap().who, "alice");
@@ -335,7 +392,12 @@ async fn a_budget_lock_keeps_staging_down_records_the_deploy_and_tells_once() {
     let _serial = serial();
     let env = reset();
     let github = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]})),
+        )
+        .mount(&github)
+        .await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).expect(0).mount(&github).await;
     let app = app(&env, Some(&github)).await;
     let executor = Executor::new(&app.clients, &app.config);
@@ -357,7 +419,8 @@ async fn a_budget_lock_keeps_staging_down_records_the_deploy_and_tells_once() {
     assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 0, "not started");
     let pending = store.load("staging").await.unwrap().pending_deployment.unwrap();
     assert_eq!(pending.status, staging_core::state::DeploymentStatus::Pending);
-    let events: Vec<Value> = drain_team_queue(&env).await.iter().map(|m| m["MessageAttributes"]["event"]["Value"].clone()).collect();
+    let events: Vec<Value> =
+        drain_team_queue(&env).await.iter().map(|m| m["MessageAttributes"]["event"]["Value"].clone()).collect();
     assert_eq!(events, [json!("deploy.pending")], "told once");
 }
 
@@ -366,7 +429,12 @@ async fn a_finished_deploy_run_is_recorded_and_told() {
     let _serial = serial();
     let env = reset();
     let github = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]})),
+        )
+        .mount(&github)
+        .await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(204)).mount(&github).await;
     let app = app(&env, Some(&github)).await;
     send(&app, &request("push", "deploy-1", &backend_push()), working()).await;
@@ -379,7 +447,8 @@ async fn a_finished_deploy_run_is_recorded_and_told() {
             "updated_at": "2026-11-27T10:04:17Z", "html_url": "https://github.com/acme/app/actions/runs/1"}}))
         .unwrap()
     };
-    let (status, response) = send(&app, &request("workflow_run", "run-1", &run("failure")), utc("2026-11-27T10:04:20Z")).await;
+    let (status, response) =
+        send(&app, &request("workflow_run", "run-1", &run("failure")), utc("2026-11-27T10:04:20Z")).await;
     assert_eq!((status, response["summary"].as_str()), (200, Some("deploy failure")), "{response}");
     let state = Executor::new(&app.clients, &app.config).store().unwrap().load("staging").await.unwrap();
     let last = state.last_deployment.unwrap();
@@ -419,8 +488,18 @@ async fn a_replayed_body_under_new_delivery_ids_wakes_and_dispatches_once() {
     let _serial = serial();
     let env = reset();
     let github = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
-    Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]})),
+        )
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(DISPATCH_PATH))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&github)
+        .await;
     let app = app(&env, Some(&github)).await;
     let executor = Executor::new(&app.clients, &app.config);
     executor.service().unwrap().scale(0).await.unwrap();
@@ -454,7 +533,10 @@ async fn pushes_during_a_lock_merge_and_the_unlock_dispatches_them_as_one_full_d
     let env = reset();
     let github = MockServer::start().await;
     let (sha_a, sha_b) = ("a".repeat(40), "b".repeat(40));
-    for (base, head, file) in [(BEFORE, &sha_a, "apps/express-api/src/db/migrations/0007.sql"), (&sha_a, &sha_b, "apps/client-ui/src/App.tsx")] {
+    for (base, head, file) in [
+        (BEFORE, &sha_a, "apps/express-api/src/db/migrations/0007.sql"),
+        (&sha_a, &sha_b, "apps/client-ui/src/App.tsx"),
+    ] {
         Mock::given(method("GET"))
             .and(path(format!("/repos/acme/app/compare/{base}...{head}")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": file}]})))
@@ -463,7 +545,9 @@ async fn pushes_during_a_lock_merge_and_the_unlock_dispatches_them_as_one_full_d
     }
     Mock::given(method("POST"))
         .and(path(DISPATCH_PATH))
-        .and(body_json(json!({"ref": "develop", "inputs": {"deployment-type": "full", "skip-tests": "false", "migrate": "true"}})))
+        .and(body_json(
+            json!({"ref": "develop", "inputs": {"deployment-type": "full", "skip-tests": "false", "migrate": "true"}}),
+        ))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
         .mount(&github)
@@ -478,7 +562,8 @@ async fn pushes_during_a_lock_merge_and_the_unlock_dispatches_them_as_one_full_d
     state.lock_budget(working(), "actual spend over the budget");
     store.commit(&state).await.unwrap();
 
-    let a = push(json!({"before": BEFORE, "after": sha_a}), (&[], &[], &["apps/express-api/src/db/migrations/0007.sql"]));
+    let a =
+        push(json!({"before": BEFORE, "after": sha_a}), (&[], &[], &["apps/express-api/src/db/migrations/0007.sql"]));
     let b = push(json!({"before": sha_a, "after": sha_b}), (&[], &[], &["apps/client-ui/src/App.tsx"]));
     for (delivery, body, summary) in [
         ("lock-a", &a, "locked by the budget: backend-only pending (1 push)"),
@@ -492,7 +577,13 @@ async fn pushes_during_a_lock_merge_and_the_unlock_dispatches_them_as_one_full_d
     let github_api = staging_core::shell::github::GitHubApi::new(&app.config.github);
     let mut lifecycle_executor = Executor::new(&app.clients, &app.config);
     lifecycle_executor.github = github_api.as_ref();
-    let out = lifecycle::handle(&lifecycle_executor, json!({"command": "unlock", "who": "bob"}), utc("2026-11-27T10:30:00.2Z")).await.unwrap();
+    let out = lifecycle::handle(
+        &lifecycle_executor,
+        json!({"command": "unlock", "who": "bob"}),
+        utc("2026-11-27T10:30:00.2Z"),
+    )
+    .await
+    .unwrap();
     assert_eq!(out["summary"], "unlocked; starting; dispatched full for 2 pushes (aaaaaaa, bbbbbbb)");
     assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 1);
     let state = store.load("staging").await.unwrap();
@@ -508,8 +599,18 @@ async fn ten_pushes_while_a_run_is_in_flight_make_two_runs() {
     let _serial = serial();
     let env = reset();
     let github = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]}))).mount(&github).await;
-    Mock::given(method("POST")).and(path(DISPATCH_PATH)).respond_with(ResponseTemplate::new(204)).expect(2).mount(&github).await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"files": [{"filename": "apps/express-api/a.ts"}]})),
+        )
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(DISPATCH_PATH))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(2)
+        .mount(&github)
+        .await;
     let app = app(&env, Some(&github)).await;
     let sha = |i: usize| format!("{:040x}", 0xa00 + i);
     for i in 1..=10 {
@@ -517,7 +618,11 @@ async fn ten_pushes_while_a_run_is_in_flight_make_two_runs() {
         let at = utc(&format!("2026-11-27T10:0{}:00.{i}37Z", i - 1));
         let (status, response) = send(&app, &request("push", &format!("ten-{i}"), &body), at).await;
         assert_eq!(status, 202, "{response}");
-        let expected = if i == 1 { "dispatched backend-only for 1 push" } else { "queued behind the run for 0000000 (dispatched at 10:00 UTC): backend-only pending" };
+        let expected = if i == 1 {
+            "dispatched backend-only for 1 push"
+        } else {
+            "queued behind the run for 0000000 (dispatched at 10:00 UTC): backend-only pending"
+        };
         assert!(response["summary"].as_str().unwrap().starts_with(expected), "push {i}: {response}");
     }
     let run = serde_json::to_vec(&json!({"action": "completed", "repository": {"full_name": "acme/app"}, "workflow_run": {
@@ -525,12 +630,20 @@ async fn ten_pushes_while_a_run_is_in_flight_make_two_runs() {
         "head_sha": sha(2), "conclusion": "success", "created_at": "2026-11-27T10:00:03Z", "run_started_at": "2026-11-27T10:00:05Z",
         "updated_at": "2026-11-27T10:09:30Z", "html_url": "https://github.com/acme/app/actions/runs/9001"}}))
     .unwrap();
-    let (status, response) = send(&app, &request("workflow_run", "ten-run-1", &run), utc("2026-11-27T10:09:31.5Z")).await;
+    let (status, response) =
+        send(&app, &request("workflow_run", "ten-run-1", &run), utc("2026-11-27T10:09:31.5Z")).await;
     assert_eq!(status, 200, "{response}");
-    assert!(response["summary"].as_str().unwrap().starts_with("deploy succeeded; dispatched backend-only for 9 pushes"), "{response}");
+    assert!(
+        response["summary"].as_str().unwrap().starts_with("deploy succeeded; dispatched backend-only for 9 pushes"),
+        "{response}"
+    );
     let state = Executor::new(&app.clients, &app.config).store().unwrap().load("staging").await.unwrap();
     let last = state.last_deployment.unwrap();
-    assert_eq!((last.sha, last.built_sha, last.run_id), (sha(1), Some(sha(2)), Some(9001)), "the run built a newer head");
+    assert_eq!(
+        (last.sha, last.built_sha, last.run_id),
+        (sha(1), Some(sha(2)), Some(9001)),
+        "the run built a newer head"
+    );
     assert_eq!(state.deployment_in_flight.unwrap().pushes.len(), 9);
     // wiremock checks `expect(2)` for the dispatches when `github` drops.
 }
@@ -538,7 +651,8 @@ async fn ten_pushes_while_a_run_is_in_flight_make_two_runs() {
 /// A repository laid out unlike the seed's, its filters given inline in `STAGING_FILTERS`
 /// (what a deployed function reads; its zip holds no filters file), in the one-line form
 /// the template's `PathFilters` parameter passes.
-const SERVER_WEB_FILTERS: &str = "{backend: ['server/**', '!**/*.md'], frontend: ['web/**'], infrastructure: ['deploy/**']}";
+const SERVER_WEB_FILTERS: &str =
+    "{backend: ['server/**', '!**/*.md'], frontend: ['web/**'], infrastructure: ['deploy/**']}";
 
 #[tokio::test]
 async fn a_push_to_a_repository_laid_out_otherwise_dispatches_what_its_inline_filters_say() {
@@ -557,17 +671,29 @@ async fn a_push_to_a_repository_laid_out_otherwise_dispatches_what_its_inline_fi
         env.insert("STAGING_FILTERS".into(), SERVER_WEB_FILTERS.into());
         let github = MockServer::start().await;
         let listed: Vec<Value> = files.iter().map(|f| json!({"filename": f, "status": "modified"})).collect();
-        Mock::given(method("GET")).and(path(format!("/repos/acme/app/compare/{BEFORE}...{AFTER}")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": listed}))).mount(&github).await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/app/compare/{BEFORE}...{AFTER}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"files": listed})))
+            .mount(&github)
+            .await;
         let dispatch = Mock::given(method("POST")).and(path(DISPATCH_PATH));
         match expected {
-            Some(kind) => dispatch
-                .and(body_json(json!({"ref": "develop", "inputs": {"deployment-type": kind, "skip-tests": "false"}})))
-                .respond_with(ResponseTemplate::new(204)).expect(1).mount(&github).await,
+            Some(kind) => {
+                dispatch
+                    .and(body_json(
+                        json!({"ref": "develop", "inputs": {"deployment-type": kind, "skip-tests": "false"}}),
+                    ))
+                    .respond_with(ResponseTemplate::new(204))
+                    .expect(1)
+                    .mount(&github)
+                    .await
+            }
             None => dispatch.respond_with(ResponseTemplate::new(204)).expect(0).mount(&github).await,
         }
         let app = app(&env, Some(&github)).await;
-        let (status, answer) = send(&app, &request("push", &format!("layout-{name}"), &push(json!({}), (&[], &[], files))), working()).await;
+        let (status, answer) =
+            send(&app, &request("push", &format!("layout-{name}"), &push(json!({}), (&[], &[], files))), working())
+                .await;
         assert_eq!(status, if expected.is_some() { 202 } else { 200 }, "{name}: {answer}");
         assert_eq!(answer["deployment_type"].as_str(), expected, "{name}: {answer}");
         github.verify().await;
@@ -590,7 +716,8 @@ async fn unusable_inline_filters_refuse_pushes_naming_the_variable_and_change_no
     assert_eq!(table_items(&env).await, before, "nothing claimed, nothing decided");
     // A ping is still answered, so the hook's own check shows the function alive.
     let ping = json!({"zen": "Keep it logically awesome.", "hook_id": 1, "repository": {"full_name": "acme/app"}});
-    let (status, answer) = send(&app, &request("ping", "bad-filters-2", &serde_json::to_vec(&ping).unwrap()), working()).await;
+    let (status, answer) =
+        send(&app, &request("ping", "bad-filters-2", &serde_json::to_vec(&ping).unwrap()), working()).await;
     assert_eq!(status, 200, "{answer}");
 }
 
@@ -604,7 +731,16 @@ async fn a_rotated_webhook_secret_is_read_again_on_a_mismatch_at_most_once_a_min
     let env = reset();
     let sdk = staging_system_tests::sdk_config(&env).await;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
-    let arn = client.create_secret().name("staging-control/webhook").secret_string("first").send().await.unwrap().arn().unwrap().to_string();
+    let arn = client
+        .create_secret()
+        .name("staging-control/webhook")
+        .secret_string("first")
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
     let mut env = env.clone();
     env.remove("GITHUB_WEBHOOK_SECRET");
     env.insert("GITHUB_WEBHOOK_SECRET_ARN".into(), arn.clone());
@@ -614,9 +750,14 @@ async fn a_rotated_webhook_secret_is_read_again_on_a_mismatch_at_most_once_a_min
     staging_core::shell::github::resolve_webhook_secret(&secrets, &mut config.github).await.unwrap();
     let mut app = Webhook::new(clients(&env).await, config).unwrap();
     let t0 = utc("2026-11-27T10:00:00.125Z");
-    app.secret_source = Some(github_webhook::SecretSource::new(arn.clone(), secrets, t0 - chrono::Duration::seconds(5)));
-    let ping = serde_json::to_vec(&json!({"zen": "Design for failure.", "hook_id": 7, "repository": {"full_name": "acme/app"}})).unwrap();
-    let signed = |secret: &str, n: u32| staging_system_tests::signed_request(secret, "ping", &format!("rotate-{n}"), &ping);
+    app.secret_source =
+        Some(github_webhook::SecretSource::new(arn.clone(), secrets, t0 - chrono::Duration::seconds(5)));
+    let ping = serde_json::to_vec(
+        &json!({"zen": "Design for failure.", "hook_id": 7, "repository": {"full_name": "acme/app"}}),
+    )
+    .unwrap();
+    let signed =
+        |secret: &str, n: u32| staging_system_tests::signed_request(secret, "ping", &format!("rotate-{n}"), &ping);
     let at = |secs: f64| t0 + chrono::Duration::milliseconds((secs * 1000.0) as i64);
 
     assert_eq!(send(&app, &signed("first", 1), at(0.0)).await.0, 200, "the secret read at the cold start");
@@ -624,14 +765,25 @@ async fn a_rotated_webhook_secret_is_read_again_on_a_mismatch_at_most_once_a_min
     let mut malformed = signed("second", 10);
     malformed.headers_mut().insert("x-hub-signature-256", "sha256=not-hex".parse().unwrap());
     assert_eq!(send(&app, &malformed, at(1.0)).await.0, 401, "a malformed signature is refused without a read");
-    assert_eq!(send(&app, &signed("second", 2), at(1.5)).await.0, 200, "a mismatch reads the rotated secret (the malformed one used no read)");
+    assert_eq!(
+        send(&app, &signed("second", 2), at(1.5)).await.0,
+        200,
+        "a mismatch reads the rotated secret (the malformed one used no read)"
+    );
     assert_eq!(send(&app, &signed("second", 3), at(2.0)).await.0, 200, "and keeps it");
-    assert_eq!(send(&app, &signed("first", 4), at(2.5)).await.0, 401, "the old one is gone unless the value keeps it (new,old)");
+    assert_eq!(
+        send(&app, &signed("first", 4), at(2.5)).await.0,
+        401,
+        "the old one is gone unless the value keeps it (new,old)"
+    );
 
     client.put_secret_value().secret_id(&arn).secret_string("third, second").send().await.unwrap();
     for (n, secs) in [(5, 30.0), (6, 45.0), (7, 61.4)] {
         let (status, answer) = send(&app, &signed("third", n), at(secs)).await;
-        assert_eq!(status, 401, "{secs} s: last read at 1.5 s (the 2.5 s mismatch was too soon to read), so not again within a minute: {answer}");
+        assert_eq!(
+            status, 401,
+            "{secs} s: last read at 1.5 s (the 2.5 s mismatch was too soon to read), so not again within a minute: {answer}"
+        );
     }
     assert_eq!(send(&app, &signed("third", 8), at(62.5)).await.0, 200, "a minute after the last read, read again");
     assert_eq!(send(&app, &signed("second", 9), at(63.0)).await.0, 200, "new,old: both taken while rotating");
@@ -639,7 +791,11 @@ async fn a_rotated_webhook_secret_is_read_again_on_a_mismatch_at_most_once_a_min
     // "second" leaked: the stored value drops it. Warm instances keep it until the next
     // timed read, 15 minutes after the last one (62.5 s), and refuse it from then on.
     client.put_secret_value().secret_id(&arn).secret_string("fourth").send().await.unwrap();
-    assert_eq!(send(&app, &signed("second", 11), at(62.5 + 14.0 * 60.0)).await.0, 200, "still in hand before the timed read");
+    assert_eq!(
+        send(&app, &signed("second", 11), at(62.5 + 14.0 * 60.0)).await.0,
+        200,
+        "still in hand before the timed read"
+    );
     assert_eq!(send(&app, &signed("second", 12), at(62.5 + 15.0 * 60.0)).await.0, 401, "the timed read dropped it");
     assert_eq!(send(&app, &signed("fourth", 13), at(62.5 + 15.0 * 60.0 + 0.5)).await.0, 200);
 }

@@ -5,11 +5,11 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use staging_core::Config;
 use staging_core::cost::{Billing, Comparison, CostModel, Mode, ModeCost, Projection, Recorded};
 use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
 use staging_core::state::BudgetPeriod;
-use staging_core::Config;
 
 use crate::error::CliError;
 
@@ -57,7 +57,8 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         (None, Some(setting)) => Some(setting.variable().to_string()),
         (None, None) => None,
     };
-    let model = staging_core::shell::cost_model(config, args.rates.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
+    let model =
+        staging_core::shell::cost_model(config, args.rates.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
     if args.compare {
         let recorded = recorded(config, Utc::now()).await?;
         let comparison = model.compare(&config.business_hours, from, to, config.hold_default, &recorded.figures);
@@ -73,7 +74,8 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         return if args.json { crate::write_json(out, &report) } else { print_comparison(config, &report, out) };
     }
     let p = model.project(&config.business_hours, from, to);
-    let list_price = rates.as_ref().map(|_| CostModel::default().project(&config.business_hours, from, to).scheduled_usd);
+    let list_price =
+        rates.as_ref().map(|_| CostModel::default().project(&config.business_hours, from, to).scheduled_usd);
     let over = p.over_target(model.gbp_per_usd);
     if args.json {
         return crate::write_json(
@@ -102,14 +104,7 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
             Billing::StopsWithStack => "with the stack",
             Billing::AlwaysBills => "always bills",
         };
-        writeln!(
-            out,
-            "  {:<12} {:<14} {:>10} {:>10}",
-            c.name,
-            billing,
-            usd(c.scheduled_usd),
-            usd(c.always_on_usd)
-        )?;
+        writeln!(out, "  {:<12} {:<14} {:>10} {:>10}", c.name, billing, usd(c.scheduled_usd), usd(c.always_on_usd))?;
     }
     writeln!(out, "  {:<27} {:>10} {:>10}", "total", usd(p.scheduled_usd), usd(p.always_on_usd))?;
     writeln!(
@@ -132,7 +127,11 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
             .map(|c| c.name.as_str())
             .collect()
     };
-    writeln!(out, "Scaling to zero does not stop: {}.", billing(&[Billing::StopsWithStack, Billing::AlwaysBills]).join(", "))?;
+    writeln!(
+        out,
+        "Scaling to zero does not stop: {}.",
+        billing(&[Billing::StopsWithStack, Billing::AlwaysBills]).join(", ")
+    )?;
     let with_stack = billing(&[Billing::StopsWithStack]);
     if !with_stack.is_empty() {
         writeln!(
@@ -143,7 +142,12 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
     }
     if let Some((usd_over, culprits)) = over {
         let list: Vec<String> = culprits.iter().map(|c| format!("{} {}", c.name, usd(c.scheduled_usd))).collect();
-        writeln!(out, "Over the target by {}; what the month pays for, largest first: {}.", usd(usd_over), list.join(", "))?;
+        writeln!(
+            out,
+            "Over the target by {}; what the month pays for, largest first: {}.",
+            usd(usd_over),
+            list.join(", ")
+        )?;
     }
     if let (Some(source), Some(list)) = (rates, list_price) {
         writeln!(out, "Rates from {source}; at the built-in list prices the month is {}.", usd(list))?;
@@ -177,11 +181,12 @@ async fn recorded(config: &Config, now: DateTime<Utc>) -> Result<RecordSource, C
         });
     };
     let clients = Clients::from_env().await;
-    let state = Executor::new(&clients, config)
-        .store()?
-        .load(&config.environment)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot read the recorded up-hours and start times of `{}` from table {table}: {e}", config.environment)))?;
+    let state = Executor::new(&clients, config).store()?.load(&config.environment).await.map_err(|e| {
+        CliError::Failed(format!(
+            "cannot read the recorded up-hours and start times of `{}` from table {table}: {e}",
+            config.environment
+        ))
+    })?;
     Ok(RecordSource { from_state: true, why_not: None, figures: Recorded::from_state(&state, now) })
 }
 
@@ -228,18 +233,27 @@ fn print_comparison(config: &Config, r: &CompareReport<'_>, out: &mut impl Write
             ready(m).trim_start_matches("in ")
         )?;
     }
-    writeln!(out, "  * configured (STAGING_TEARDOWN={}{})", r.teardown, if config.business_hours.up_time.is_none() { ", STAGING_UP_TIME=none" } else { "" })?;
+    writeln!(
+        out,
+        "  * configured (STAGING_TEARDOWN={}{})",
+        r.teardown,
+        if config.business_hours.up_time.is_none() { ", STAGING_UP_TIME=none" } else { "" }
+    )?;
     for m in &c.modes {
         writeln!(out, "  {}: {}; ready {}, {}.", m.mode, m.up_hours_basis, m.ready_in(), m.time_to_ready_basis)?;
     }
-    let line = |m: &ModeCost| format!("{}, {} (£{:.2}) a month, ready {}", m.mode, usd(m.monthly_usd), m.monthly_gbp, ready(m));
+    let line = |m: &ModeCost| {
+        format!("{}, {} (£{:.2}) a month, ready {}", m.mode, usd(m.monthly_usd), m.monthly_gbp, ready(m))
+    };
     match c.cheapest_meeting_target {
         Some(mode) => writeln!(out, "Cheapest that meets {target}: {}.", line(c.mode(mode)))?,
         None => writeln!(out, "No mode meets {target}; the cheapest is {}.", line(c.mode(c.cheapest)))?,
     }
     let rec = &r.recorded;
     match &rec.why_not {
-        Some(why) => writeln!(out, "Nothing recorded read ({why}): on-demand up-hours and start times are assumptions.")?,
+        Some(why) => {
+            writeln!(out, "Nothing recorded read ({why}): on-demand up-hours and start times are assumptions.")?
+        }
         None => {
             let hours = match (rec.figures.up_hours, rec.figures.on_demand_up_hours) {
                 (Some(all), Some(on_demand)) => format!("{all:.1} up-hours, {on_demand:.1} of them on demand"),

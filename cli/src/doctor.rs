@@ -58,10 +58,7 @@ struct Failure {
 
 impl Failure {
     fn new(detail: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self {
-            detail: detail.into(),
-            fix: fix.into(),
-        }
+        Self { detail: detail.into(), fix: fix.into() }
     }
 }
 
@@ -70,18 +67,8 @@ type Outcome = Result<String, Failure>;
 
 fn finding(check: &'static str, outcome: Outcome) -> Finding {
     match outcome {
-        Ok(detail) => Finding {
-            check,
-            ok: true,
-            detail,
-            fix: None,
-        },
-        Err(f) => Finding {
-            check,
-            ok: false,
-            detail: f.detail,
-            fix: Some(f.fix),
-        },
+        Ok(detail) => Finding { check, ok: true, detail, fix: None },
+        Err(f) => Finding { check, ok: false, detail: f.detail, fix: Some(f.fix) },
     }
 }
 
@@ -100,10 +87,7 @@ pub async fn run(
     out.flush()?;
     match findings.iter().filter(|f| !f.ok).count() {
         0 => Ok(()),
-        failed => Err(CliError::Failed(format!(
-            "{failed} of {} checks failed",
-            findings.len()
-        ))),
+        failed => Err(CliError::Failed(format!("{failed} of {} checks failed", findings.len()))),
     }
 }
 
@@ -135,13 +119,22 @@ async fn examine(config: &Config) -> Vec<Finding> {
 /// read it; the configuration it makes when it holds.
 async fn settings(config: &Config, clients: &Clients) -> (Outcome, Option<Config>) {
     let Some(name) = config.settings_parameter.as_deref() else {
-        return (Ok("no settings parameter (STAGING_SETTINGS_PARAMETER unset): every setting from the variables".into()), None);
+        return (
+            Ok("no settings parameter (STAGING_SETTINGS_PARAMETER unset): every setting from the variables".into()),
+            None,
+        );
     };
     let stored = match staging_core::shell::settings::read(&clients.ssm, name).await {
         Ok(Some(stored)) => stored,
         Ok(None) => {
             let detail = format!("no parameter {name}: the functions run on the variables as deployed");
-            return (Err(Failure::new(detail, "store the document with `stagingctl settings set FILE`, or clear SettingsParameter")), None);
+            return (
+                Err(Failure::new(
+                    detail,
+                    "store the document with `stagingctl settings set FILE`, or clear SettingsParameter",
+                )),
+                None,
+            );
         }
         Err(e) => return (Err(aws_failure_of(&e, format!("cannot read {name}"), "ssm:GetParameter")), None),
     };
@@ -152,7 +145,10 @@ async fn settings(config: &Config, clients: &Clients) -> (Outcome, Option<Config
             (Ok(format!("{name} version {}: sets {sets}", stored.version)), Some(in_force))
         }
         Err(e) => {
-            let detail = format!("{name} version {} does not hold: {e}; the functions keep their last good settings", stored.version);
+            let detail = format!(
+                "{name} version {} does not hold: {e}; the functions keep their last good settings",
+                stored.version
+            );
             let fix = "correct the key named and store it again with `stagingctl settings set FILE` (it checks before writing)";
             (Err(Failure::new(detail, fix)), None)
         }
@@ -170,25 +166,16 @@ fn documents(config: &Config) -> Outcome {
         )
     };
     let filters = staging_core::shell::filters(config).map_err(|e| {
-        let variable = config
-            .filters
-            .as_ref()
-            .map_or("STAGING_FILTERS", |s| s.variable());
+        let variable = config.filters.as_ref().map_or("STAGING_FILTERS", |s| s.variable());
         Failure::new(e.to_string(), fix(variable))
     })?;
     let model = staging_core::shell::cost_model(config, None).map_err(|e| {
-        let variable = config
-            .rates
-            .as_ref()
-            .map_or("STAGING_RATES", |s| s.variable());
+        let variable = config.rates.as_ref().map_or("STAGING_RATES", |s| s.variable());
         Failure::new(e.to_string(), fix(variable))
     })?;
     let names: Vec<&str> = filters.names().collect();
     let filters_from = config.filters.as_ref().map_or("built-in", |s| s.variable());
-    let rates_from = config
-        .rates
-        .as_ref()
-        .map_or("built-in list prices", |s| s.variable());
+    let rates_from = config.rates.as_ref().map_or("built-in list prices", |s| s.variable());
     Ok(format!(
         "path filters ({filters_from}): {}; rates ({rates_from}): {} components, £{:.2} target",
         names.join(", "),
@@ -224,10 +211,7 @@ fn config_failure(e: &staging_core::Error) -> Failure {
 
 fn config_summary(config: &Config) -> String {
     let hours = &config.business_hours;
-    let up = hours
-        .up_time
-        .map(|t| t.format("%H:%M").to_string())
-        .unwrap_or_else(|| "on demand".into());
+    let up = hours.up_time.map(|t| t.format("%H:%M").to_string()).unwrap_or_else(|| "on demand".into());
     format!(
         "environment `{}`, up {up}, down {} {}, teardown {}",
         config.environment,
@@ -240,17 +224,8 @@ fn config_summary(config: &Config) -> String {
 // --- AWS failures ----------------------------------------------------------------------
 
 /// The variable's value, or a failure naming it (and where a deployment sets it).
-fn required<'a>(
-    value: &'a Option<String>,
-    variable: &str,
-    source: &str,
-) -> Result<&'a str, Failure> {
-    value.as_deref().ok_or_else(|| {
-        Failure::new(
-            format!("{variable} is not set"),
-            format!("set {variable} ({source})"),
-        )
-    })
+fn required<'a>(value: &'a Option<String>, variable: &str, source: &str) -> Result<&'a str, Failure> {
+    value.as_deref().ok_or_else(|| Failure::new(format!("{variable} is not set"), format!("set {variable} ({source})")))
 }
 
 /// An AWS call's failure, after `context`: a refusal names the permission to grant; a
@@ -269,13 +244,19 @@ where
     let (said, fix) = match e.code() {
         Some(code) if code.contains("AccessDenied") || code == "UnauthorizedOperation" => (
             code.to_string(),
-            format!("allow {} to these credentials (the stack's OperatorPolicyArn does not grant doctor's reads)", permission(operation)),
+            format!(
+                "allow {} to these credentials (the stack's OperatorPolicyArn does not grant doctor's reads)",
+                permission(operation)
+            ),
         ),
         Some(code) => (
             e.message().map(|m| format!("{code}: {m}")).unwrap_or_else(|| code.to_string()),
             fix(code).unwrap_or_else(|| format!("AWS answered {code}: see its message")),
         ),
-        None => (causes(&e), "check the AWS credentials and region these checks run with (AWS_ENDPOINT_URL when local)".into()),
+        None => (
+            causes(&e),
+            "check the AWS credentials and region these checks run with (AWS_ENDPOINT_URL when local)".into(),
+        ),
     };
     Failure::new(format!("{context}: {operation}: {said}"), fix)
 }
@@ -287,7 +268,10 @@ fn aws_failure_of(e: &staging_core::shell::ShellError, context: String, operatio
             format!("{context}: {operation}: {code}"),
             format!("allow {} to these credentials", permission(operation)),
         ),
-        e => Failure::new(format!("{context}: {e}"), "check the AWS credentials and region these checks run with (AWS_ENDPOINT_URL when local)"),
+        e => Failure::new(
+            format!("{context}: {e}"),
+            "check the AWS credentials and region these checks run with (AWS_ENDPOINT_URL when local)",
+        ),
     }
 }
 
@@ -307,8 +291,12 @@ fn causes(e: &dyn std::error::Error) -> String {
 /// The IAM action an API call needs (the same name, but for Budgets' reads).
 fn permission(operation: &str) -> String {
     match operation {
-        "budgets:DescribeBudget" | "budgets:DescribeNotificationsForBudget" => "budgets:ViewBudget on the budget".into(),
-        "secretsmanager:GetSecretValue" => "secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key, if it has its own)".into(),
+        "budgets:DescribeBudget" | "budgets:DescribeNotificationsForBudget" => {
+            "budgets:ViewBudget on the budget".into()
+        }
+        "secretsmanager:GetSecretValue" => {
+            "secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key, if it has its own)".into()
+        }
         other => other.to_string(),
     }
 }
@@ -318,37 +306,25 @@ fn permission(operation: &str) -> String {
 /// DescribeTable: the state table exists, with the `history` index the audit trail
 /// (`stagingctl history`, `report --month`) is read through.
 async fn table(config: &Config, clients: &Clients) -> Outcome {
-    let name = required(
-        &config.resources.table,
-        "STAGING_TABLE",
-        "the stack's StateTable",
-    )?;
+    let name = required(&config.resources.table, "STAGING_TABLE", "the stack's StateTable")?;
     let out = clients.dynamodb.describe_table().table_name(name).send().await.map_err(|e| {
         aws_failure(format!("cannot describe table `{name}`"), "dynamodb:DescribeTable", e, |code| {
-            (code == "ResourceNotFoundException").then(|| "set STAGING_TABLE to the stack's state table (StateTable), or deploy the stack".into())
+            (code == "ResourceNotFoundException")
+                .then(|| "set STAGING_TABLE to the stack's state table (StateTable), or deploy the stack".into())
         })
     })?;
-    let table = out.table().ok_or_else(|| {
-        Failure::new(
-            format!("DescribeTable said nothing of `{name}`"),
-            "run doctor again",
-        )
-    })?;
+    let table = out
+        .table()
+        .ok_or_else(|| Failure::new(format!("DescribeTable said nothing of `{name}`"), "run doctor again"))?;
     let status = |s: Option<&str>| s.unwrap_or("status unknown").to_string();
     let table_status = status(table.table_status().map(|s| s.as_str()));
-    match table
-        .global_secondary_indexes()
-        .iter()
-        .find(|i| i.index_name() == Some(HISTORY_INDEX))
-    {
+    match table.global_secondary_indexes().iter().find(|i| i.index_name() == Some(HISTORY_INDEX)) {
         Some(index) => Ok(format!(
             "{name} {table_status}, index {HISTORY_INDEX} {}",
             status(index.index_status().map(|s| s.as_str()))
         )),
         None => Err(Failure::new(
-            format!(
-                "table `{name}` has no `{HISTORY_INDEX}` index (the audit trail is read through it)"
-            ),
+            format!("table `{name}` has no `{HISTORY_INDEX}` index (the audit trail is read through it)"),
             "update the stack (template.yaml declares the index), or `scripts/local-aws reset` locally",
         )),
     }
@@ -360,19 +336,12 @@ async fn table(config: &Config, clients: &Clients) -> Outcome {
 /// the template's policy grants (`service/<cluster>/<service>`). In stack mode a service
 /// missing while its pause stack is gone is paused, not lost.
 async fn service(config: &Config, clients: &Clients) -> Outcome {
-    let cluster = required(
-        &config.resources.cluster,
-        "STAGING_CLUSTER",
-        "template parameter ClusterName",
-    )?;
-    let service = required(
-        &config.resources.service,
-        "STAGING_SERVICE",
-        "template parameter ServiceName",
-    )?;
+    let cluster = required(&config.resources.cluster, "STAGING_CLUSTER", "template parameter ClusterName")?;
+    let service = required(&config.resources.service, "STAGING_SERVICE", "template parameter ServiceName")?;
     let out = clients.ecs.describe_services().cluster(cluster).services(service).send().await.map_err(|e| {
         aws_failure(format!("cannot describe `{cluster}/{service}`"), "ecs:DescribeServices", e, |code| {
-            (code == "ClusterNotFoundException").then(|| "set STAGING_CLUSTER (template parameter ClusterName) to the cluster's name".into())
+            (code == "ClusterNotFoundException")
+                .then(|| "set STAGING_CLUSTER (template parameter ClusterName) to the cluster's name".into())
         })
     })?;
     let Some(found) = out.services().iter().find(|s| s.status() == Some("ACTIVE")) else {
@@ -402,23 +371,12 @@ async fn service(config: &Config, clients: &Clients) -> Outcome {
 /// What to set STAGING_SERVICE to: one of the services the cluster has, when it says.
 async fn service_fix(clients: &Clients, cluster: &str) -> String {
     let set = "set STAGING_SERVICE (template parameter ServiceName) to the service's name";
-    match clients
-        .ecs
-        .list_services()
-        .cluster(cluster)
-        .max_results(100)
-        .send()
-        .await
-    {
+    match clients.ecs.list_services().cluster(cluster).max_results(100).send().await {
         Ok(out) if out.service_arns().is_empty() => {
             format!("{set}; cluster `{cluster}` has no services")
         }
         Ok(out) => {
-            let names: Vec<&str> = out
-                .service_arns()
-                .iter()
-                .filter_map(|arn| arn.rsplit('/').next())
-                .collect();
+            let names: Vec<&str> = out.service_arns().iter().filter_map(|arn| arn.rsplit('/').next()).collect();
             format!("{set}: {}", names.join(", "))
         }
         Err(_) => set.into(),
@@ -428,21 +386,9 @@ async fn service_fix(clients: &Clients, cluster: &str) -> String {
 /// Whether the pause stack stands (an unreadable answer counts as standing, so that a
 /// missing service is still reported).
 async fn stack_exists(clients: &Clients, stack: &str) -> bool {
-    match clients
-        .cloudformation
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-    {
-        Ok(out) => out.stacks().iter().any(|s| {
-            s.stack_status()
-                .is_none_or(|st| st.as_str() != "DELETE_COMPLETE")
-        }),
-        Err(e) => {
-            !(e.code() == Some("ValidationError")
-                && e.message().is_some_and(|m| m.contains("does not exist")))
-        }
+    match clients.cloudformation.describe_stacks().stack_name(stack).send().await {
+        Ok(out) => out.stacks().iter().any(|s| s.stack_status().is_none_or(|st| st.as_str() != "DELETE_COMPLETE")),
+        Err(e) => !(e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("does not exist"))),
     }
 }
 
@@ -453,18 +399,14 @@ fn arn_problem(arn: &str, cluster: &str, service: &str) -> Option<Failure> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     match parts.as_slice() {
         ["arn", _, "ecs", _, _, resource] if *resource == granted => None,
-        ["arn", _, "ecs", _, _, resource] if *resource == format!("service/{service}") => {
-            Some(Failure::new(
-                format!(
-                    "the service's ARN {arn} is in the old short format, which the template's policy ({granted}) does not match"
-                ),
-                "opt in to the long ARN format (aws ecs put-account-setting-default --name serviceLongArnFormat --value enabled) and recreate the service: an existing service keeps its ARN",
-            ))
-        }
-        _ => Some(Failure::new(
+        ["arn", _, "ecs", _, _, resource] if *resource == format!("service/{service}") => Some(Failure::new(
             format!(
-                "the service's ARN {arn} is not …:{granted}, the form the template's policy grants"
+                "the service's ARN {arn} is in the old short format, which the template's policy ({granted}) does not match"
             ),
+            "opt in to the long ARN format (aws ecs put-account-setting-default --name serviceLongArnFormat --value enabled) and recreate the service: an existing service keeps its ARN",
+        )),
+        _ => Some(Failure::new(
+            format!("the service's ARN {arn} is not …:{granted}, the form the template's policy grants"),
             "set STAGING_CLUSTER and STAGING_SERVICE to the names in its ARN (names, not ARNs)",
         )),
     }
@@ -478,9 +420,7 @@ async fn webhook_secret(config: &Config, client: &aws_sdk_secretsmanager::Client
     let gh = &config.github;
     match &gh.webhook_secret_arn {
         Some(arn) => {
-            let values =
-                readable_secret(client, arn, "GITHUB_WEBHOOK_SECRET_ARN", "WebhookSecretArn")
-                    .await?;
+            let values = readable_secret(client, arn, "GITHUB_WEBHOOK_SECRET_ARN", "WebhookSecretArn").await?;
             let rotating = if values.split(',').filter(|v| !v.trim().is_empty()).count() > 1 {
                 " (two values: rotating)"
             } else {
@@ -488,9 +428,7 @@ async fn webhook_secret(config: &Config, client: &aws_sdk_secretsmanager::Client
             };
             Ok(format!("readable from {arn}{rotating}"))
         }
-        None if !gh.webhook_secrets.is_empty() => {
-            Ok("given directly (GITHUB_WEBHOOK_SECRET)".into())
-        }
+        None if !gh.webhook_secrets.is_empty() => Ok("given directly (GITHUB_WEBHOOK_SECRET)".into()),
         None => Err(Failure::new(
             "neither GITHUB_WEBHOOK_SECRET_ARN nor GITHUB_WEBHOOK_SECRET is set: the webhook refuses every delivery",
             "set GITHUB_WEBHOOK_SECRET_ARN (template parameter WebhookSecretArn) to the secret holding the webhook's secret",
@@ -509,39 +447,20 @@ enum Token {
 
 /// The token is optional (dry mode without it); a GITHUB_TOKEN_ARN that is set must be
 /// readable. A token given directly wins, as in the functions.
-async fn github_token(
-    config: &Config,
-    client: &aws_sdk_secretsmanager::Client,
-) -> (Outcome, Token) {
+async fn github_token(config: &Config, client: &aws_sdk_secretsmanager::Client) -> (Outcome, Token) {
     let gh = &config.github;
     let read = match &gh.token_arn {
-        Some(arn) => Some(
-            readable_secret(client, arn, "GITHUB_TOKEN_ARN", "GitHubTokenArn")
-                .await
-                .map(|t| (arn, t)),
-        ),
+        Some(arn) => Some(readable_secret(client, arn, "GITHUB_TOKEN_ARN", "GitHubTokenArn").await.map(|t| (arn, t))),
         None => None,
     };
     match (&gh.token, read) {
         (_, Some(Err(failure))) => (Err(failure), Token::Unreadable),
-        (Some(token), Some(Ok((arn, _)))) => (
-            Ok(format!(
-                "readable from {arn}; GITHUB_TOKEN, given too, is the one used"
-            )),
-            Token::Found(token.clone()),
-        ),
-        (None, Some(Ok((arn, token)))) => (
-            Ok(format!("readable from {arn}")),
-            Token::Found(Secret::new(token)),
-        ),
-        (Some(token), None) => (
-            Ok("given directly (GITHUB_TOKEN)".into()),
-            Token::Found(token.clone()),
-        ),
-        (None, None) => (
-            Ok("not configured (optional): dry mode, nothing is dispatched".into()),
-            Token::None,
-        ),
+        (Some(token), Some(Ok((arn, _)))) => {
+            (Ok(format!("readable from {arn}; GITHUB_TOKEN, given too, is the one used")), Token::Found(token.clone()))
+        }
+        (None, Some(Ok((arn, token)))) => (Ok(format!("readable from {arn}")), Token::Found(Secret::new(token))),
+        (Some(token), None) => (Ok("given directly (GITHUB_TOKEN)".into()), Token::Found(token.clone())),
+        (None, None) => (Ok("not configured (optional): dry mode, nothing is dispatched".into()), Token::None),
     }
 }
 
@@ -579,10 +498,7 @@ async fn github(config: &Config, token: Token) -> Outcome {
     let token = match token {
         Token::None => return Ok("dry mode (no token): not checked".into()),
         Token::Unreadable => {
-            return Err(Failure::new(
-                "no token to check GitHub with",
-                "make the github token check pass first",
-            ));
+            return Err(Failure::new("no token to check GitHub with", "make the github token check pass first"));
         }
         Token::Found(token) => token,
     };
@@ -593,20 +509,11 @@ async fn github(config: &Config, token: Token) -> Outcome {
             "set GITHUB_REPOSITORY (template parameter GitHubRepository) to owner/name",
         ));
     };
-    let api = GitHubApi::new(&GitHub {
-        token: Some(token),
-        ..gh.clone()
-    })
-    .ok_or_else(|| Failure::new("no GitHub client", "set GITHUB_REPOSITORY and a token"))?;
-    let store = if gh.token.is_some() {
-        "set GITHUB_TOKEN to it"
-    } else {
-        "store it in the secret GITHUB_TOKEN_ARN names"
-    };
-    let repo = api
-        .repository()
-        .await
-        .map_err(|e| repository_failure(&repository.to_string(), store, e))?;
+    let api = GitHubApi::new(&GitHub { token: Some(token), ..gh.clone() })
+        .ok_or_else(|| Failure::new("no GitHub client", "set GITHUB_REPOSITORY and a token"))?;
+    let store =
+        if gh.token.is_some() { "set GITHUB_TOKEN to it" } else { "store it in the secret GITHUB_TOKEN_ARN names" };
+    let repo = api.repository().await.map_err(|e| repository_failure(&repository.to_string(), store, e))?;
     let mut branches = vec![repo.default_branch.as_str()];
     if gh.branch != repo.default_branch {
         branches.push(&gh.branch);
@@ -633,11 +540,7 @@ fn repository_failure(repository: &str, store: &str, e: GitHubError) -> Failure 
         Some(_) => "see GitHub's answer; GITHUB_API_URL must be the API's root".into(),
         None => "check GITHUB_API_URL and the network".into(),
     };
-    let what = if e.status == Some(401) {
-        "GitHub refused the token"
-    } else {
-        "cannot read the repository"
-    };
+    let what = if e.status == Some(401) { "GitHub refused the token" } else { "cannot read the repository" };
     Failure::new(format!("{what}: {e}"), fix)
 }
 
@@ -661,10 +564,7 @@ async fn workflow_inputs(
     })?;
     let inputs = dispatch_inputs(&text)
         .map_err(|reason| {
-            Failure::new(
-                format!("{path} on {branch} is not a workflow: {reason}"),
-                "fix the file's YAML",
-            )
+            Failure::new(format!("{path} on {branch} is not a workflow: {reason}"), "fix the file's YAML")
         })?
         .ok_or_else(|| {
             Failure::new(
@@ -697,19 +597,12 @@ fn dispatch_inputs(yaml: &str) -> Result<Option<BTreeMap<String, DispatchInput>>
     let Value::Mapping(doc) = doc else {
         return Err("the document is not a mapping".into());
     };
-    let on = doc
-        .iter()
-        .find(|(k, _)| k.as_str() == Some("on") || k.as_bool() == Some(true))
-        .map(|(_, v)| v);
+    let on = doc.iter().find(|(k, _)| k.as_str() == Some("on") || k.as_bool() == Some(true)).map(|(_, v)| v);
     let dispatch = match on {
         Some(Value::String(event)) if event == "workflow_dispatch" => {
             return Ok(Some(BTreeMap::new()));
         }
-        Some(Value::Sequence(events))
-            if events
-                .iter()
-                .any(|e| e.as_str() == Some("workflow_dispatch")) =>
-        {
+        Some(Value::Sequence(events)) if events.iter().any(|e| e.as_str() == Some("workflow_dispatch")) => {
             return Ok(Some(BTreeMap::new()));
         }
         Some(Value::Mapping(events)) => match events.get("workflow_dispatch") {
@@ -721,12 +614,7 @@ fn dispatch_inputs(yaml: &str) -> Result<Option<BTreeMap<String, DispatchInput>>
     let Some(Value::Mapping(inputs)) = dispatch.get("inputs") else {
         return Ok(Some(BTreeMap::new()));
     };
-    Ok(Some(
-        inputs
-            .iter()
-            .filter_map(|(name, spec)| Some((scalar(name)?, dispatch_input(spec))))
-            .collect(),
-    ))
+    Ok(Some(inputs.iter().filter_map(|(name, spec)| Some((scalar(name)?, dispatch_input(spec)))).collect()))
 }
 
 fn dispatch_input(spec: &Value) -> DispatchInput {
@@ -734,14 +622,8 @@ fn dispatch_input(spec: &Value) -> DispatchInput {
         Some(Value::Sequence(options)) => options.iter().filter_map(scalar).collect(),
         _ => Vec::new(),
     };
-    let required = spec
-        .get("required")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    DispatchInput {
-        options,
-        required_without_default: required && spec.get("default").is_none_or(Value::is_null),
-    }
+    let required = spec.get("required").and_then(Value::as_bool).unwrap_or(false);
+    DispatchInput { options, required_without_default: required && spec.get("default").is_none_or(Value::is_null) }
 }
 
 /// A scalar as the text a dispatch would send.
@@ -757,43 +639,26 @@ fn scalar(value: &Value) -> Option<String> {
 /// The inputs the webhook sends (GITHUB_DEPLOY_TYPE_INPUT, GITHUB_SKIP_TESTS_INPUT,
 /// GITHUB_MIGRATE_INPUT when set).
 fn sent_inputs(gh: &GitHub) -> Vec<&str> {
-    [
-        Some(gh.deploy_type_input.as_str()),
-        Some(gh.skip_tests_input.as_str()),
-        gh.migrate_input.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    [Some(gh.deploy_type_input.as_str()), Some(gh.skip_tests_input.as_str()), gh.migrate_input.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// What the dispatch the webhook sends needs from `inputs` and does not find, in words.
 fn lacks(inputs: &BTreeMap<String, DispatchInput>, gh: &GitHub) -> Vec<String> {
     let sent = sent_inputs(gh);
-    let mut problems: Vec<String> = sent
-        .iter()
-        .filter(|name| !inputs.contains_key(**name))
-        .map(|name| format!("no input `{name}`"))
-        .collect();
+    let mut problems: Vec<String> =
+        sent.iter().filter(|name| !inputs.contains_key(**name)).map(|name| format!("no input `{name}`")).collect();
     if let Some(input) = inputs.get(&gh.deploy_type_input) {
-        let types = [
-            DeploymentType::Full,
-            DeploymentType::BackendOnly,
-            DeploymentType::FrontendOnly,
-        ];
+        let types = [DeploymentType::Full, DeploymentType::BackendOnly, DeploymentType::FrontendOnly];
         let missing: Vec<&str> = types
             .iter()
             .map(DeploymentType::as_str)
-            .filter(|t| {
-                !input.options.is_empty() && !input.options.iter().any(|o| o.as_str() == *t)
-            })
+            .filter(|t| !input.options.is_empty() && !input.options.iter().any(|o| o.as_str() == *t))
             .collect();
         if !missing.is_empty() {
-            problems.push(format!(
-                "input `{}` offers no {}",
-                gh.deploy_type_input,
-                missing.join(", ")
-            ));
+            problems.push(format!("input `{}` offers no {}", gh.deploy_type_input, missing.join(", ")));
         }
     }
     let unsent = inputs
@@ -802,10 +667,7 @@ fn lacks(inputs: &BTreeMap<String, DispatchInput>, gh: &GitHub) -> Vec<String> {
         .map(|(name, _)| format!("`{name}`"));
     let unsent: Vec<String> = unsent.collect();
     if !unsent.is_empty() {
-        problems.push(format!(
-            "{} required without a default, and never sent",
-            unsent.join(", ")
-        ));
+        problems.push(format!("{} required without a default, and never sent", unsent.join(", ")));
     }
     problems
 }
@@ -827,11 +689,8 @@ fn describe_inputs(inputs: &BTreeMap<String, DispatchInput>, gh: &GitHub) -> Str
 /// percentages budget-alert acts on (ACTUAL at the warn and lock percentages, FORECASTED
 /// at the forecast one), as the template sets them.
 async fn budget(config: &Config, client: &aws_sdk_budgets::Client) -> Outcome {
-    let name = required(
-        &config.resources.budget_name,
-        "STAGING_BUDGET_NAME",
-        "the stack's budget, <stack name>-monthly",
-    )?;
+    let name =
+        required(&config.resources.budget_name, "STAGING_BUDGET_NAME", "the stack's budget, <stack name>-monthly")?;
     let account = config.resources.account_id().ok_or_else(|| {
         Failure::new(
             "cannot tell the AWS account (Budgets needs it): no account in STAGING_TEAM_TOPIC_ARN, STAGING_SCHEDULER_ROLE_ARN or STAGING_LIFECYCLE_FUNCTION_ARN",
@@ -839,22 +698,13 @@ async fn budget(config: &Config, client: &aws_sdk_budgets::Client) -> Outcome {
         )
     })?;
     let not_found = |code: &str| {
-        (code == "NotFoundException").then(|| "set STAGING_BUDGET_NAME to the stack's budget (<stack name>-monthly), or deploy the stack".to_string())
+        (code == "NotFoundException").then(|| {
+            "set STAGING_BUDGET_NAME to the stack's budget (<stack name>-monthly), or deploy the stack".to_string()
+        })
     };
-    let described = client
-        .describe_budget()
-        .account_id(account)
-        .budget_name(name)
-        .send()
-        .await;
-    let described = described.map_err(|e| {
-        aws_failure(
-            format!("cannot read budget `{name}`"),
-            "budgets:DescribeBudget",
-            e,
-            not_found,
-        )
-    })?;
+    let described = client.describe_budget().account_id(account).budget_name(name).send().await;
+    let described = described
+        .map_err(|e| aws_failure(format!("cannot read budget `{name}`"), "budgets:DescribeBudget", e, not_found))?;
     let pages: Result<Vec<_>, _> = client
         .describe_notifications_for_budget()
         .account_id(account)
@@ -871,11 +721,8 @@ async fn budget(config: &Config, client: &aws_sdk_budgets::Client) -> Outcome {
             not_found,
         )
     })?;
-    let alerts: Vec<Alert> = pages
-        .iter()
-        .flat_map(|p| p.notifications())
-        .filter_map(Alert::from_notification)
-        .collect();
+    let alerts: Vec<Alert> =
+        pages.iter().flat_map(|p| p.notifications()).filter_map(Alert::from_notification).collect();
     let missing = missing_alerts(&alerts, &config.budget);
     let limit = match described.budget().and_then(|b| b.budget_limit()) {
         Some(limit) => format!("{} {} a month", limit.amount(), limit.unit()),
@@ -884,27 +731,16 @@ async fn budget(config: &Config, client: &aws_sdk_budgets::Client) -> Outcome {
     if missing.is_empty() {
         return Ok(format!(
             "{name}: {limit}; alerts {}",
-            alerts
-                .iter()
-                .map(Alert::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            alerts.iter().map(Alert::to_string).collect::<Vec<_>>().join(", ")
         ));
     }
     let has = if alerts.is_empty() {
         "none".to_string()
     } else {
-        alerts
-            .iter()
-            .map(Alert::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        alerts.iter().map(Alert::to_string).collect::<Vec<_>>().join(", ")
     };
     Err(Failure::new(
-        format!(
-            "budget `{name}` lacks the alerts {} (it has: {has})",
-            missing.join(", ")
-        ),
+        format!("budget `{name}` lacks the alerts {} (it has: {has})", missing.join(", ")),
         "update the stack (BudgetWarnPercent, BudgetLockPercent, BudgetForecastPercent set both the alerts and the variables), or set STAGING_BUDGET_*_PERCENT to the budget's",
     ))
 }
@@ -919,13 +755,9 @@ struct Alert {
 impl Alert {
     /// Only `GREATER_THAN` a `PERCENTAGE` (the default threshold type) counts.
     fn from_notification(n: &aws_sdk_budgets::types::Notification) -> Option<Self> {
-        let percentage = n
-            .threshold_type()
-            .is_none_or(|t| t.as_str() == "PERCENTAGE");
-        (percentage && n.comparison_operator().as_str() == "GREATER_THAN").then(|| Self {
-            kind: n.notification_type().as_str().to_string(),
-            percent: n.threshold(),
-        })
+        let percentage = n.threshold_type().is_none_or(|t| t.as_str() == "PERCENTAGE");
+        (percentage && n.comparison_operator().as_str() == "GREATER_THAN")
+            .then(|| Self { kind: n.notification_type().as_str().to_string(), percent: n.threshold() })
     }
 }
 
@@ -938,18 +770,11 @@ impl std::fmt::Display for Alert {
 /// The alerts the policy needs and `alerts` lack. The variables hold whole percentages
 /// (the core rounds 80.5 down), so a threshold matches by its whole part.
 fn missing_alerts(alerts: &[Alert], policy: &staging_core::config::BudgetPolicy) -> Vec<String> {
-    let wanted = [
-        ("ACTUAL", policy.warn_percent),
-        ("ACTUAL", policy.lock_percent),
-        ("FORECASTED", policy.forecast_percent),
-    ];
+    let wanted =
+        [("ACTUAL", policy.warn_percent), ("ACTUAL", policy.lock_percent), ("FORECASTED", policy.forecast_percent)];
     let mut missing: Vec<String> = wanted
         .iter()
-        .filter(|(kind, percent)| {
-            !alerts
-                .iter()
-                .any(|a| a.kind == *kind && a.percent.floor() == *percent as f64)
-        })
+        .filter(|(kind, percent)| !alerts.iter().any(|a| a.kind == *kind && a.percent.floor() == *percent as f64))
         .map(|(kind, percent)| format!("{kind} > {percent} %"))
         .collect();
     missing.dedup();
@@ -974,9 +799,9 @@ async fn schedules(config: &Config, clients: &Clients) -> Outcome {
         let candidates: Vec<&Recurring> = found.iter().filter(|s| s.command == command).collect();
         match candidates.iter().find(|s| s.fires(time, zone)) {
             Some(s) => seen.push(format!("{command} {} {zone}", s.expression)),
-            None if candidates.is_empty() => missing.push(format!(
-                "no {command} schedule invokes the lifecycle function"
-            )),
+            None if candidates.is_empty() => {
+                missing.push(format!("no {command} schedule invokes the lifecycle function"))
+            }
             None => astray.extend(candidates.iter().map(|s| {
                 format!(
                     "{command} schedule `{}` is {}, not daily at {} {zone}",
@@ -1011,65 +836,32 @@ struct Recurring {
 impl Recurring {
     /// Whether it fires daily at `time` in `zone` (Scheduler's default zone is UTC).
     fn fires(&self, time: NaiveTime, zone: &str) -> bool {
-        self.enabled
-            && daily_time(&self.expression) == Some(time)
-            && self.time_zone.as_deref().unwrap_or("UTC") == zone
+        self.enabled && daily_time(&self.expression) == Some(time) && self.time_zone.as_deref().unwrap_or("UTC") == zone
     }
 
     fn described(&self) -> String {
         let state = if self.enabled { "" } else { " (DISABLED)" };
-        format!(
-            "{} {}{state}",
-            self.expression,
-            self.time_zone.as_deref().unwrap_or("UTC")
-        )
+        format!("{} {}{state}", self.expression, self.time_zone.as_deref().unwrap_or("UTC"))
     }
 }
 
 /// Every schedule in any group whose target is the lifecycle function (any Lambda
 /// target when STAGING_LIFECYCLE_FUNCTION_ARN is unset), read with GetSchedule for its
 /// expression, zone and input; one-time `at()` schedules left out.
-async fn recurring_schedules(
-    config: &Config,
-    clients: &Clients,
-) -> Result<Vec<Recurring>, Failure> {
+async fn recurring_schedules(config: &Config, clients: &Clients) -> Result<Vec<Recurring>, Failure> {
     let target = config.resources.lifecycle_function_arn.as_deref();
-    let pages: Result<Vec<_>, _> = clients
-        .scheduler
-        .list_schedules()
-        .into_paginator()
-        .send()
-        .collect()
-        .await;
-    let pages = pages.map_err(|e| {
-        aws_failure(
-            "cannot list the schedules".into(),
-            "scheduler:ListSchedules",
-            e,
-            |_| None,
-        )
-    })?;
+    let pages: Result<Vec<_>, _> = clients.scheduler.list_schedules().into_paginator().send().collect().await;
+    let pages =
+        pages.map_err(|e| aws_failure("cannot list the schedules".into(), "scheduler:ListSchedules", e, |_| None))?;
     let mut found = Vec::new();
     for s in pages.iter().flat_map(|p| p.schedules()) {
         let arn = s.target().map(|t| t.arn()).unwrap_or_default();
         let invokes = target.map_or(arn.contains(":lambda:"), |t| arn == t);
         if let (true, Some(name)) = (invokes, s.name()) {
             let group = s.group_name().unwrap_or("default");
-            let out = clients
-                .scheduler
-                .get_schedule()
-                .name(name)
-                .group_name(group)
-                .send()
-                .await
-                .map_err(|e| {
-                    aws_failure(
-                        format!("cannot read schedule `{group}/{name}`"),
-                        "scheduler:GetSchedule",
-                        e,
-                        |_| None,
-                    )
-                })?;
+            let out = clients.scheduler.get_schedule().name(name).group_name(group).send().await.map_err(|e| {
+                aws_failure(format!("cannot read schedule `{group}/{name}`"), "scheduler:GetSchedule", e, |_| None)
+            })?;
             let expression = out.schedule_expression().unwrap_or_default().to_string();
             let command = out.target().and_then(|t| t.input()).and_then(command_of);
             if let (false, Some(command)) = (expression.starts_with("at("), command) {
@@ -1089,21 +881,13 @@ async fn recurring_schedules(
 
 /// The `command` of a schedule's input (`{"command":"teardown",...}`).
 fn command_of(input: &str) -> Option<String> {
-    serde_json::from_str::<serde_json::Value>(input)
-        .ok()?
-        .get("command")?
-        .as_str()
-        .map(str::to_string)
+    serde_json::from_str::<serde_json::Value>(input).ok()?.get("command")?.as_str().map(str::to_string)
 }
 
 /// The time a daily `cron(M H * * ? *)` fires at: one minute and one hour; any other
 /// shape (a list, a range, a step) is not one time a day.
 fn daily_time(expression: &str) -> Option<NaiveTime> {
-    let fields: Vec<&str> = expression
-        .strip_prefix("cron(")?
-        .strip_suffix(')')?
-        .split_whitespace()
-        .collect();
+    let fields: Vec<&str> = expression.strip_prefix("cron(")?.strip_suffix(')')?.split_whitespace().collect();
     let [minute, hour, day, month, weekday, _year] = fields.as_slice() else {
         return None;
     };
@@ -1119,9 +903,7 @@ mod tests {
     use super::*;
 
     fn github() -> GitHub {
-        Config::from_lookup(|_| None)
-            .expect("the defaults parse")
-            .github
+        Config::from_lookup(|_| None).expect("the defaults parse").github
     }
 
     const WORKFLOW: &str = "
@@ -1140,9 +922,7 @@ on:
 
     #[test]
     fn the_readme_workflow_takes_what_the_webhook_sends() {
-        let inputs = dispatch_inputs(WORKFLOW)
-            .unwrap()
-            .expect("a workflow_dispatch trigger");
+        let inputs = dispatch_inputs(WORKFLOW).unwrap().expect("a workflow_dispatch trigger");
         assert_eq!(lacks(&inputs, &github()), Vec::<String>::new());
         assert_eq!(
             describe_inputs(&inputs, &github()),
@@ -1153,9 +933,7 @@ on:
     #[test]
     fn an_on_key_read_as_true_by_yaml_1_1_still_counts() {
         let yaml = WORKFLOW.replace("\non:", "\ntrue:");
-        let inputs = dispatch_inputs(&yaml)
-            .unwrap()
-            .expect("a workflow_dispatch trigger");
+        let inputs = dispatch_inputs(&yaml).unwrap().expect("a workflow_dispatch trigger");
         assert!(inputs.contains_key("deployment-type"));
     }
 
@@ -1172,9 +950,7 @@ on:
             ("on:\n  workflow_dispatch:\n    inputs:\n      deployment-type: {}\n      skip-tests: {}\n      migrate: {}\n      region: {required: true, default: eu}", vec![]),
         ];
         for (yaml, expected) in cases {
-            let inputs = dispatch_inputs(yaml)
-                .unwrap()
-                .expect("a workflow_dispatch trigger");
+            let inputs = dispatch_inputs(yaml).unwrap().expect("a workflow_dispatch trigger");
             assert_eq!(lacks(&inputs, &gh), expected, "{yaml}");
         }
     }
@@ -1182,10 +958,7 @@ on:
     #[test]
     fn a_workflow_without_a_dispatch_trigger_has_no_inputs_to_read() {
         assert_eq!(dispatch_inputs("on: push").unwrap(), None);
-        assert_eq!(
-            dispatch_inputs("on:\n  push:\n    branches: [main]").unwrap(),
-            None
-        );
+        assert_eq!(dispatch_inputs("on:\n  push:\n    branches: [main]").unwrap(), None);
         assert!(dispatch_inputs("- not a workflow").is_err());
     }
 
@@ -1193,30 +966,10 @@ on:
     fn only_the_long_service_arn_matches_the_templates_grant() {
         let long = "arn:aws:ecs:eu-west-2:123456789012:service/staging/api";
         assert_eq!(arn_problem(long, "staging", "api"), None);
-        assert_eq!(
-            arn_problem(
-                "arn:aws-cn:ecs:cn-north-1:123456789012:service/staging/api",
-                "staging",
-                "api"
-            ),
-            None
-        );
-        let short = arn_problem(
-            "arn:aws:ecs:eu-west-2:123456789012:service/api",
-            "staging",
-            "api",
-        )
-        .expect("refused");
-        assert!(
-            short.fix.starts_with("opt in to the long ARN format"),
-            "{short:?}"
-        );
-        let by_arn = arn_problem(
-            long,
-            "arn:aws:ecs:eu-west-2:123456789012:cluster/staging",
-            "api",
-        )
-        .expect("refused");
+        assert_eq!(arn_problem("arn:aws-cn:ecs:cn-north-1:123456789012:service/staging/api", "staging", "api"), None);
+        let short = arn_problem("arn:aws:ecs:eu-west-2:123456789012:service/api", "staging", "api").expect("refused");
+        assert!(short.fix.starts_with("opt in to the long ARN format"), "{short:?}");
+        let by_arn = arn_problem(long, "arn:aws:ecs:eu-west-2:123456789012:cluster/staging", "api").expect("refused");
         assert!(by_arn.fix.contains("names, not ARNs"), "{by_arn:?}");
     }
 
@@ -1239,38 +992,19 @@ on:
 
     #[test]
     fn budget_alerts_match_by_kind_and_whole_percent() {
-        let alert = |kind: &str, percent| Alert {
-            kind: kind.into(),
-            percent,
-        };
+        let alert = |kind: &str, percent| Alert { kind: kind.into(), percent };
         let policy = staging_core::config::BudgetPolicy::default();
-        let alerts = [
-            alert("ACTUAL", 80.5),
-            alert("ACTUAL", 100.0),
-            alert("FORECASTED", 100.0),
-        ];
+        let alerts = [alert("ACTUAL", 80.5), alert("ACTUAL", 100.0), alert("FORECASTED", 100.0)];
         assert_eq!(missing_alerts(&alerts, &policy), Vec::<String>::new());
-        assert_eq!(
-            missing_alerts(&alerts[..1], &policy),
-            ["ACTUAL > 100 %", "FORECASTED > 100 %"]
-        );
-        let same = staging_core::config::BudgetPolicy {
-            warn_percent: 100,
-            ..policy
-        };
-        assert_eq!(
-            missing_alerts(&[], &same),
-            ["ACTUAL > 100 %", "FORECASTED > 100 %"]
-        );
+        assert_eq!(missing_alerts(&alerts[..1], &policy), ["ACTUAL > 100 %", "FORECASTED > 100 %"]);
+        let same = staging_core::config::BudgetPolicy { warn_percent: 100, ..policy };
+        assert_eq!(missing_alerts(&[], &same), ["ACTUAL > 100 %", "FORECASTED > 100 %"]);
     }
 
     #[test]
     fn a_schedules_command_comes_from_its_input() {
         assert_eq!(
-            command_of(
-                r#"{"command":"teardown","scheduled_time":"<aws.scheduler.scheduled-time>"}"#
-            )
-            .as_deref(),
+            command_of(r#"{"command":"teardown","scheduled_time":"<aws.scheduler.scheduled-time>"}"#).as_deref(),
             Some("teardown")
         );
         assert_eq!(command_of("not json"), None);

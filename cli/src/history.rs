@@ -51,7 +51,8 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
     // Nothing is kept longer than STAGING_HISTORY_DAYS allows (3650 days, whatever the
     // writers' setting was): no month of queries before that.
     let since = since.max(until.min(Utc::now()) - chrono::Duration::days(3651));
-    let kind = args.kind.as_deref().map(Source::parse).transpose().map_err(|e| CliError::Input(format!("--kind: {e}")))?;
+    let kind =
+        args.kind.as_deref().map(Source::parse).transpose().map_err(|e| CliError::Input(format!("--kind: {e}")))?;
     if args.limit == 0 {
         return Err(CliError::Input("--limit must be at least 1".into()));
     }
@@ -62,7 +63,13 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         return crate::write_json(out, &entries);
     }
     if entries.is_empty() {
-        writeln!(out, "{}: no decisions recorded from {} to {}", config.environment, history::sort_key(since), history::sort_key(until))?;
+        writeln!(
+            out,
+            "{}: no decisions recorded from {} to {}",
+            config.environment,
+            history::sort_key(since),
+            history::sort_key(until)
+        )?;
         return Ok(());
     }
     for entry in &entries {

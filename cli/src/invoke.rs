@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use staging_core::shell::executor::Executor;
 use staging_core::Config;
+use staging_core::shell::executor::Executor;
 
 use crate::error::CliError;
 

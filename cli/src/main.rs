@@ -24,7 +24,11 @@ use staging_core::Config;
 use crate::error::CliError;
 
 #[derive(Parser)]
-#[command(name = "stagingctl", version, about = "Staging Control: plan deployments, see the schedule and what it costs")]
+#[command(
+    name = "stagingctl",
+    version,
+    about = "Staging Control: plan deployments, see the schedule and what it costs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

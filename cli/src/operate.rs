@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use staging_core::Config;
+use staging_core::health::{Figures, figures, task_name};
+use staging_core::lifecycle::{Command, hold_schedule_name};
+use staging_core::schedule::Transition;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::github::{GitHubApi, resolve_webhook_secret};
 use staging_core::shell::{Clients, runner};
-use staging_core::lifecycle::{Command, hold_schedule_name};
-use staging_core::schedule::Transition;
-use staging_core::health::{Figures, figures, task_name};
 use staging_core::state::{BudgetLock, BudgetPeriod, Deployment, Health, Hold, Phase};
-use staging_core::Config;
 
 use crate::error::CliError;
 
@@ -92,27 +92,12 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 pub fn up(args: UpArgs) -> (Command, bool) {
     let who = args.common.who();
-    (
-        Command::Up {
-            hold: args.hold,
-            reason: args.reason,
-            who,
-            force: args.force,
-        },
-        args.common.json,
-    )
+    (Command::Up { hold: args.hold, reason: args.reason, who, force: args.force }, args.common.json)
 }
 
 pub fn hold(args: HoldArgs) -> (Command, bool) {
     let who = args.common.who();
-    (
-        Command::Hold {
-            duration: args.duration,
-            reason: args.reason,
-            who,
-        },
-        args.common.json,
-    )
+    (Command::Hold { duration: args.duration, reason: args.reason, who }, args.common.json)
 }
 
 pub fn down(args: CommonArgs) -> (Command, bool) {
@@ -158,7 +143,11 @@ pub async fn rollback(config: &Config, args: RollbackArgs, out: &mut impl Write)
     let origin = staging_core::history::Origin::new(
         staging_core::history::Source::Operator,
         who.as_str(),
-        format!("rollback{}{}", args.to.as_deref().map(|t| format!(" --to {t}")).unwrap_or_default(), if args.force { " --force" } else { "" }),
+        format!(
+            "rollback{}{}",
+            args.to.as_deref().map(|t| format!(" --to {t}")).unwrap_or_default(),
+            if args.force { " --force" } else { "" }
+        ),
     );
     let outcome = runner::run_with(&executor, &origin, now, |state, observed| {
         staging_core::health::decide_rollback(state, &observed, args.to.as_deref(), &who, args.force, now)
@@ -253,7 +242,12 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
         pending_deployment: state.pending_deployment.clone(),
         health: state.health.clone(),
         task_definition: service.task_definition.clone(),
-        this_month: figures(&state.health.history, &config.business_hours, BudgetPeriod::containing(now).bounds().0, now),
+        this_month: figures(
+            &state.health.history,
+            &config.business_hours,
+            BudgetPeriod::containing(now).bounds().0,
+            now,
+        ),
         next_transition: config.business_hours.next_transition(now),
         teardown: config.teardown.as_str(),
         stack,
@@ -264,7 +258,11 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
         return crate::write_json(out, &status);
     }
     let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    writeln!(out, "{}: {} ({} desired, {} running)", status.environment, status.phase, status.desired_count, status.running_count)?;
+    writeln!(
+        out,
+        "{}: {} ({} desired, {} running)",
+        status.environment, status.phase, status.desired_count, status.running_count
+    )?;
     if let (Some(name), Some(stack)) = (config.teardown.pause_stack(), &status.stack) {
         let mut line = format!("  stack {name}: {}", stack.status_text());
         if let Some(p) = status.stack_state.in_progress {
@@ -290,16 +288,30 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
     ] {
         if let Some(d) = d {
             let kind = d.deployment_type.map(|t| t.to_string()).unwrap_or_else(|| "nothing".into());
-            writeln!(out, "  {label}: {} {kind} {:?} (pushes {})", staging_core::state::short_sha(&d.sha), d.status, d.push_list())?;
+            writeln!(
+                out,
+                "  {label}: {} {kind} {:?} (pushes {})",
+                staging_core::state::short_sha(&d.sha),
+                d.status,
+                d.push_list()
+            )?;
         }
     }
     let since = status.health.since.map(|t| format!(" since {}", secs(t))).unwrap_or_default();
     writeln!(out, "  health: {:?}{since}", status.health.status)?;
     let f = &status.this_month;
-    let availability = f.availability.map(|a| format!("{:.3} %", a * 100.0)).unwrap_or_else(|| "no business hours yet".into());
-    let mttr = f.mttr_secs.map(|s| humantime::format_duration(Duration::from_secs(s.unsigned_abs())).to_string()).unwrap_or_else(|| "none".into());
-    writeln!(out, "  this month: availability {availability} in business hours (target 99.9 %), {} outage{}, MTTR {mttr} (target < 10m)",
-        f.outages, if f.outages == 1 { "" } else { "s" })?;
+    let availability =
+        f.availability.map(|a| format!("{:.3} %", a * 100.0)).unwrap_or_else(|| "no business hours yet".into());
+    let mttr = f
+        .mttr_secs
+        .map(|s| humantime::format_duration(Duration::from_secs(s.unsigned_abs())).to_string())
+        .unwrap_or_else(|| "none".into());
+    writeln!(
+        out,
+        "  this month: availability {availability} in business hours (target 99.9 %), {} outage{}, MTTR {mttr} (target < 10m)",
+        f.outages,
+        if f.outages == 1 { "" } else { "s" }
+    )?;
     if let Some(td) = &status.task_definition {
         let good = status.health.last_good_task_definition.as_deref().map(task_name).unwrap_or("none yet");
         writeln!(out, "  task definition: {} (last good: {good})", task_name(td))?;

@@ -37,19 +37,10 @@ pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliE
         Some(file) => load_filters(file)?,
         None => staging_core::shell::filters(config).map_err(|e| CliError::Input(e.to_string()))?,
     };
-    let paths = if args.paths.is_empty() {
-        read_stdin_paths()?
-    } else {
-        args.paths
-    };
+    let paths = if args.paths.is_empty() { read_stdin_paths()? } else { args.paths };
     let matches = filters.classify(paths.iter().map(String::as_str));
     let plan = matches.plan();
-    let report = Report {
-        changed: paths.len(),
-        filters: &matches,
-        plan,
-        deployment_type: plan.deployment_type(),
-    };
+    let report = Report { changed: paths.len(), filters: &matches, plan, deployment_type: plan.deployment_type() };
     if args.json {
         return crate::write_json(out, &report);
     }
@@ -84,9 +75,7 @@ fn load_filters(file: &PathBuf) -> Result<Filters, CliError> {
 fn read_stdin_paths() -> Result<Vec<String>, CliError> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        return Err(CliError::Input(
-            "no changed paths: pass them as arguments, or one per line on stdin".into(),
-        ));
+        return Err(CliError::Input("no changed paths: pass them as arguments, or one per line on stdin".into()));
     }
     let mut paths = Vec::new();
     for line in stdin.lock().lines() {

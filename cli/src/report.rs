@@ -39,10 +39,13 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
         return month(config, args, out).await;
     }
     if !args.day {
-        return Err(CliError::Input("say which report: `stagingctl report --day` or `stagingctl report --month [YYYY-MM]`".into()));
+        return Err(CliError::Input(
+            "say which report: `stagingctl report --day` or `stagingctl report --month [YYYY-MM]`".into(),
+        ));
     }
     let (clients, config, _) = crate::operate::connect(config).await?;
-    let answer = budget_alert::daily_report(&Executor::new(&clients, &config), args.now.unwrap_or_else(Utc::now), false).await?;
+    let answer =
+        budget_alert::daily_report(&Executor::new(&clients, &config), args.now.unwrap_or_else(Utc::now), false).await?;
     if args.json {
         crate::write_json(out, &answer["report"])?;
     } else {
@@ -120,7 +123,8 @@ fn describe(report: &MonthReport) -> String {
         report.through.format("%Y-%m-%d %H:%M UTC")
     );
     let width = |f: fn(&staging_core::month::Target) -> usize| report.targets.iter().map(f).max().unwrap_or(0);
-    let (name_w, value_w, target_w) = (width(|t| t.name.chars().count()), width(|t| t.value.chars().count()), width(|t| t.target.chars().count()));
+    let (name_w, value_w, target_w) =
+        (width(|t| t.name.chars().count()), width(|t| t.value.chars().count()), width(|t| t.target.chars().count()));
     for t in &report.targets {
         let mark = match t.met {
             Some(true) => "met",

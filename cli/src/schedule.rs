@@ -95,16 +95,8 @@ pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliE
 
 /// `Mon,Tue,Wed,Thu,Fri 08:00–18:00 Europe/London; 2 holidays`.
 pub fn describe(hours: &BusinessHours) -> String {
-    let up = hours
-        .up_time
-        .map(|t| t.format("%H:%M").to_string())
-        .unwrap_or_else(|| "on demand".into());
-    let mut s = format!(
-        "{} {up}–{} {}",
-        hours.working_days,
-        hours.down_time.format("%H:%M"),
-        hours.time_zone
-    );
+    let up = hours.up_time.map(|t| t.format("%H:%M").to_string()).unwrap_or_else(|| "on demand".into());
+    let mut s = format!("{} {up}–{} {}", hours.working_days, hours.down_time.format("%H:%M"), hours.time_zone);
     if !hours.holidays.is_empty() {
         s.push_str(&format!("; {} holiday(s)", hours.holidays.len()));
     }

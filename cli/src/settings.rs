@@ -66,7 +66,8 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
                 });
                 return crate::write_json(out, &value);
             }
-            let modified = found.modified.map(|m| format!(", {}", m.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+            let modified =
+                found.modified.map(|m| format!(", {}", m.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
             eprintln!("{name} version {}{}", found.version, modified.unwrap_or_default());
             write!(out, "{}", found.text)?;
             if !found.text.ends_with('\n') {
@@ -113,7 +114,13 @@ fn read_file(file: &PathBuf) -> Result<String, CliError> {
 }
 
 /// What a good document sets, and (after `set`) where it was stored.
-fn report(out: &mut impl Write, json: bool, stored: Option<(&str, i64)>, text: &str, effective: &Config) -> Result<(), CliError> {
+fn report(
+    out: &mut impl Write,
+    json: bool,
+    stored: Option<(&str, i64)>,
+    text: &str,
+    effective: &Config,
+) -> Result<(), CliError> {
     let keys = Settings::parse(text).map(|s| s.keys()).unwrap_or_default();
     let hours = &effective.business_hours;
     let probes: Vec<&str> = effective.probes.iter().map(|p| p.name.as_str()).collect();
@@ -132,13 +139,21 @@ fn report(out: &mut impl Write, json: bool, stored: Option<(&str, i64)>, text: &
         return crate::write_json(out, &value);
     }
     match stored {
-        Some((name, version)) => writeln!(out, "✓ stored as {name} version {version}: the functions read it within 5 minutes")?,
+        Some((name, version)) => {
+            writeln!(out, "✓ stored as {name} version {version}: the functions read it within 5 minutes")?
+        }
         None => writeln!(out, "✓ the document holds (nothing written)")?,
     }
     let sets = if keys.is_empty() { "nothing (every setting as deployed)".to_string() } else { keys.join(", ") };
     writeln!(out, "  sets: {sets}")?;
-    writeln!(out, "  working days {}, {} holidays, holds {} (at most {})", hours.working_days, hours.holidays.len(),
-        humantime::format_duration(effective.hold_default), humantime::format_duration(effective.hold_max))?;
+    writeln!(
+        out,
+        "  working days {}, {} holidays, holds {} (at most {})",
+        hours.working_days,
+        hours.holidays.len(),
+        humantime::format_duration(effective.hold_default),
+        humantime::format_duration(effective.hold_max)
+    )?;
     if !probes.is_empty() {
         writeln!(out, "  probes {}", probes.join(", "))?;
     }

@@ -23,7 +23,14 @@ fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
 #[test]
 fn plan_json_lists_every_filter_with_its_sorted_paths() {
     let run = stagingctl(
-        &["plan", "--json", "packages/db/migrations/0002.sql", "apps/express-api/src/b.ts", "apps/express-api/src/a.ts", "docs/x.md"],
+        &[
+            "plan",
+            "--json",
+            "packages/db/migrations/0002.sql",
+            "apps/express-api/src/b.ts",
+            "apps/express-api/src/a.ts",
+            "docs/x.md",
+        ],
         &[],
         "",
     );
@@ -50,7 +57,10 @@ fn plan_reads_paths_from_stdin_one_per_line() {
     let v = run.json();
     assert_eq!(v["changed"], 2);
     assert_eq!(v["filters"]["infrastructure"], json!(["infrastructure/alb.tf"]));
-    assert_eq!(v["plan"], json!({"backend": false, "frontend": true, "infrastructure": true, "database_migration": false}));
+    assert_eq!(
+        v["plan"],
+        json!({"backend": false, "frontend": true, "infrastructure": true, "database_migration": false})
+    );
     assert_eq!(v["deployment_type"], "full");
 }
 
@@ -145,7 +155,11 @@ fn schedule_human_output_shows_local_and_utc_times() {
     let run = stagingctl(&["schedule", "--from", "2026-11-30T00:00:00Z", "--days", "1"], &env, "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("Business hours: Mon-Fri 08:00–18:00 America/New_York"), "{}", run.stdout);
-    assert!(run.stdout.contains("Mon 2026-11-30  08:00–18:00 America/New_York  (11-30 13:00Z–11-30 23:00Z)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Mon 2026-11-30  08:00–18:00 America/New_York  (11-30 13:00Z–11-30 23:00Z)"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -170,9 +184,21 @@ fn cost_json_projects_the_month() {
 fn cost_human_output_is_honest_about_what_keeps_billing() {
     let run = stagingctl(&["cost", "--month", "2026-11"], &[], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("Saving: $6.29 a month, 9.1% of the whole bill (70.8% of what can stop)."), "{}", run.stdout);
-    assert!(run.stdout.contains("Scaling to zero does not stop: alb, nat_gateway, redis, cloudwatch."), "{}", run.stdout);
-    assert!(run.stdout.contains("Deleting the pause stack too (STAGING_TEARDOWN=stack) stops: alb, nat_gateway, redis"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Saving: $6.29 a month, 9.1% of the whole bill (70.8% of what can stop)."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Scaling to zero does not stop: alb, nat_gateway, redis, cloudwatch."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Deleting the pause stack too (STAGING_TEARDOWN=stack) stops: alb, nat_gateway, redis"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -188,14 +214,21 @@ fn cost_with_the_seeds_rates_shows_its_arithmetic_beside_the_list_prices() {
     let v = stagingctl(&["cost", "--json", "--month", "2026-11"], &env, "").json();
     assert!((v["scheduled_gbp"].as_f64().unwrap() - 8.10).abs() < 0.01, "{v}");
     let run = stagingctl(&["cost", "--month", "2026-11", "--rates", seed], &[], "");
-    assert!(run.stdout.contains("Over the target by $9.87; what the month pays for, largest first: neon $5.92,"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Over the target by $9.87; what the month pays for, largest first: neon $5.92,"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("at the built-in list prices the month is $63.21."), "{}", run.stdout);
 }
 
 #[test]
 fn cost_compare_json_lists_every_mode_with_its_month_and_time_to_ready() {
     let v = stagingctl(&["cost", "--compare", "--json", "--month", "2026-11"], &[], "").json();
-    assert_eq!((v["month"].as_str(), v["teardown"].as_str(), v["target_gbp"].as_f64()), (Some("2026-11"), Some("scale"), Some(5.0)));
+    assert_eq!(
+        (v["month"].as_str(), v["teardown"].as_str(), v["target_gbp"].as_f64()),
+        (Some("2026-11"), Some("scale"), Some(5.0))
+    );
     #[rustfmt::skip]
     let expected = [
         // mode, up-hours, $ cents, £ pence, meets £5, ready secs
@@ -206,7 +239,8 @@ fn cost_compare_json_lists_every_mode_with_its_month_and_time_to_ready() {
     ];
     let modes = v["modes"].as_array().unwrap();
     assert_eq!(modes.len(), expected.len(), "{v}");
-    let cents = |m: &Value, key: &str| (m[key].as_f64().unwrap_or_else(|| panic!("no {key}: {m}")) * 100.0).round() as i64;
+    let cents =
+        |m: &Value, key: &str| (m[key].as_f64().unwrap_or_else(|| panic!("no {key}: {m}")) * 100.0).round() as i64;
     for ((mode, up, usd, gbp, meets, ready), m) in expected.into_iter().zip(modes) {
         assert_eq!(m["mode"], mode);
         assert_eq!(m["up_hours"], up, "{m}");
@@ -214,8 +248,14 @@ fn cost_compare_json_lists_every_mode_with_its_month_and_time_to_ready() {
         assert_eq!((m["meets_target"].as_bool(), m["time_to_ready_secs"].as_u64()), (Some(meets), Some(ready)), "{m}");
         assert_eq!(m["time_to_ready_recorded"], false, "nothing is recorded without a table: {m}");
     }
-    assert_eq!((v["cheapest"].as_str(), v["cheapest_meeting_target"].as_str()), (Some("stack_on_demand"), Some("stack_on_demand")));
-    assert_eq!(v["recorded"], json!({"from_state": false, "why_not": "STAGING_TABLE is not set", "days": 30, "up_hours": null, "on_demand_up_hours": null, "stack_start_secs": null}));
+    assert_eq!(
+        (v["cheapest"].as_str(), v["cheapest_meeting_target"].as_str()),
+        (Some("stack_on_demand"), Some("stack_on_demand"))
+    );
+    assert_eq!(
+        v["recorded"],
+        json!({"from_state": false, "why_not": "STAGING_TABLE is not set", "days": 30, "up_hours": null, "on_demand_up_hours": null, "stack_start_secs": null})
+    );
 
     // The seed's rates: nothing meets £5; configured to pause the stack on demand only.
     let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/cost.seed.yml");
@@ -229,9 +269,14 @@ fn cost_compare_json_lists_every_mode_with_its_month_and_time_to_ready() {
 fn cost_compare_human_output_marks_the_configured_mode_and_what_is_assumed() {
     let run = stagingctl(&["cost", "--compare", "--month", "2026-11"], &[], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let row = |mode: &str| run.stdout.lines().find(|l| l.trim_start().starts_with(mode)).unwrap().split_whitespace().collect::<Vec<_>>();
+    let row = |mode: &str| {
+        run.stdout.lines().find(|l| l.trim_start().starts_with(mode)).unwrap().split_whitespace().collect::<Vec<_>>()
+    };
     assert_eq!(row("scale *"), ["scale", "*", "210.0", "$63.21", "£49.93", "no", "~60", "s", "(assumed)"]);
-    assert_eq!(row("stack_on_demand "), ["stack_on_demand", "42.0", "$4.52", "£3.57", "yes", "~10", "min", "(assumed)"]);
+    assert_eq!(
+        row("stack_on_demand "),
+        ["stack_on_demand", "42.0", "$4.52", "£3.57", "yes", "~10", "min", "(assumed)"]
+    );
     for line in [
         "Cheapest that meets £5.00: stack_on_demand, $4.52 (£3.57) a month, ready in ~10 min (assumed).",
         "Nothing recorded read (STAGING_TABLE is not set): on-demand up-hours and start times are assumptions.",
@@ -262,7 +307,11 @@ async fn cost_compare_uses_the_use_and_start_times_recorded_in_the_state() {
     let now = Utc::now();
     let mut state = EnvironmentState::new("staging");
     state.up_windows = vec![
-        UpWindow { from: now - Duration::hours(29 * 24 + 12), to: now - Duration::hours(29 * 24 + 11), on_demand: false },
+        UpWindow {
+            from: now - Duration::hours(29 * 24 + 12),
+            to: now - Duration::hours(29 * 24 + 11),
+            on_demand: false,
+        },
         UpWindow { from: now - Duration::days(3), to: now - Duration::days(3) + Duration::hours(15), on_demand: true },
         UpWindow { from: now - Duration::days(2), to: now - Duration::days(2) + Duration::hours(10), on_demand: false },
     ];
@@ -273,7 +322,9 @@ async fn cost_compare_uses_the_use_and_start_times_recorded_in_the_state() {
     let dynamodb = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .and(wiremock::matchers::header("x-amz-target", "DynamoDB_20120810.GetItem"))
-        .and(wiremock::matchers::body_partial_json(json!({"TableName": "staging-control", "Key": {"id": {"S": "state#staging"}}})))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"TableName": "staging-control", "Key": {"id": {"S": "state#staging"}}}),
+        ))
         .respond_with(
             wiremock::ResponseTemplate::new(200)
                 .insert_header("content-type", "application/x-amz-json-1.0")
@@ -287,15 +338,33 @@ async fn cost_compare_uses_the_use_and_start_times_recorded_in_the_state() {
         .mount(&dynamodb)
         .await;
     let env = aws_at(&dynamodb.uri());
-    let run = tokio::task::spawn_blocking(move || common::run(&["cost", "--compare", "--json", "--month", "2026-11"], env, "")).await.unwrap();
+    let run = tokio::task::spawn_blocking(move || {
+        common::run(&["cost", "--compare", "--json", "--month", "2026-11"], env, "")
+    })
+    .await
+    .unwrap();
     let v = run.json();
-    assert_eq!(v["recorded"], json!({"from_state": true, "why_not": null, "days": 30, "up_hours": 26.0, "on_demand_up_hours": 15.0, "stack_start_secs": 420}));
+    assert_eq!(
+        v["recorded"],
+        json!({"from_state": true, "why_not": null, "days": 30, "up_hours": 26.0, "on_demand_up_hours": 15.0, "stack_start_secs": 420})
+    );
     let mode = |name: &str| v["modes"].as_array().unwrap().iter().find(|m| m["mode"] == name).unwrap().clone();
     // 15 h in 30 days is 15 h of November's 30; the stack's median create replaces 600 s.
     let on_demand = mode("stack_on_demand");
-    assert_eq!((on_demand["up_hours"].as_f64(), on_demand["time_to_ready_secs"].as_u64(), on_demand["time_to_ready_recorded"].as_bool()), (Some(15.0), Some(420), Some(true)), "{on_demand}");
+    assert_eq!(
+        (
+            on_demand["up_hours"].as_f64(),
+            on_demand["time_to_ready_secs"].as_u64(),
+            on_demand["time_to_ready_recorded"].as_bool()
+        ),
+        (Some(15.0), Some(420), Some(true)),
+        "{on_demand}"
+    );
     assert!(on_demand["up_hours_basis"].as_str().unwrap().ends_with("(recorded)"), "{on_demand}");
-    assert_eq!((mode("stack")["time_to_ready_secs"].as_u64(), mode("scale")["time_to_ready_recorded"].as_bool()), (Some(420), Some(false)));
+    assert_eq!(
+        (mode("stack")["time_to_ready_secs"].as_u64(), mode("scale")["time_to_ready_recorded"].as_bool()),
+        (Some(420), Some(false))
+    );
     assert_eq!(mode("stack")["up_hours"], 210.0, "the schedule's hours, not the record");
 }
 
@@ -303,9 +372,18 @@ async fn cost_compare_uses_the_use_and_start_times_recorded_in_the_state() {
 fn cost_compare_fails_when_the_table_is_set_but_cannot_be_read() {
     // A port nothing listens on: the read fails at once, no AWS involved.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let run = common::run(&["cost", "--compare", "--json", "--month", "2026-11"], aws_at(&format!("http://127.0.0.1:{port}")), "");
+    let run = common::run(
+        &["cost", "--compare", "--json", "--month", "2026-11"],
+        aws_at(&format!("http://127.0.0.1:{port}")),
+        "",
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("cannot read the recorded up-hours and start times of `staging` from table staging-control"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot read the recorded up-hours and start times of `staging` from table staging-control"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
 

@@ -77,17 +77,16 @@ async fn serve_repository(github: &MockServer, workflow: &str) {
     Mock::given(method("GET"))
         .and(path("/repos/acme/app"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"full_name": "acme/app", "default_branch": "main", "private": true}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"full_name": "acme/app", "default_branch": "main", "private": true})),
+        )
         .mount(github)
         .await;
     // The default branch's copy (GitHub's) and GITHUB_BRANCH's (the run's).
     for branch in ["main", "develop"] {
         Mock::given(method("GET"))
-            .and(path(
-                "/repos/acme/app/contents/.github/workflows/deploy-staging.yml",
-            ))
+            .and(path("/repos/acme/app/contents/.github/workflows/deploy-staging.yml"))
             .and(query_param("ref", branch))
             .and(header("accept", "application/vnd.github.raw+json"))
             .respond_with(ResponseTemplate::new(200).set_body_string(workflow))
@@ -123,26 +122,21 @@ async fn a_good_settings_document_passes_and_the_other_checks_use_it() {
         "✓ settings: /staging/settings version 1: sets filters, working_days",
         "✓ documents: path filters (STAGING_FILTERS): backend, frontend;",
     ] {
-        assert!(run.stdout.lines().any(|l| l.starts_with(expected)), "no line starts with {expected:?}:\n{}", run.stdout);
+        assert!(
+            run.stdout.lines().any(|l| l.starts_with(expected)),
+            "no line starts with {expected:?}:\n{}",
+            run.stdout
+        );
     }
 }
 
 /// `stagingctl doctor ARGS` with only `env`, off the runtime (wiremock answers on it).
 async fn doctor(env: &BTreeMap<String, String>, args: &[&str]) -> Run {
     let env = env.clone();
-    let args: Vec<String> = std::iter::once("doctor")
-        .chain(args.iter().copied())
-        .map(str::to_string)
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        common::run(
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-            env,
-            "",
-        )
-    })
-    .await
-    .expect("the run finished")
+    let args: Vec<String> = std::iter::once("doctor").chain(args.iter().copied()).map(str::to_string).collect();
+    tokio::task::spawn_blocking(move || common::run(&args.iter().map(String::as_str).collect::<Vec<_>>(), env, ""))
+        .await
+        .expect("the run finished")
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -152,11 +146,7 @@ async fn a_good_local_setup_passes_every_check() {
     let env = good_setup(&github).await;
 
     let run = doctor(&env, &[]).await;
-    assert_eq!(
-        run.code, 0,
-        "stdout:\n{}\nstderr: {}",
-        run.stdout, run.stderr
-    );
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr: {}", run.stdout, run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), CHECKS, "{}", run.stdout);
     assert!(lines.iter().all(|l| l.starts_with("✓ ")), "{}", run.stdout);
@@ -169,11 +159,7 @@ async fn a_good_local_setup_passes_every_check() {
         "✓ documents: path filters (built-in): backend, frontend, infrastructure, shared, database; rates (built-in list prices): 6 components",
         "✓ settings: no settings parameter (STAGING_SETTINGS_PARAMETER unset)",
     ] {
-        assert!(
-            lines.iter().any(|l| l.starts_with(expected)),
-            "no line starts with {expected:?}:\n{}",
-            run.stdout
-        );
+        assert!(lines.iter().any(|l| l.starts_with(expected)), "no line starts with {expected:?}:\n{}", run.stdout);
     }
     assert!(
         !run.stdout.contains(TOKEN) && !run.stdout.contains(WEBHOOK_SECRET),
@@ -185,11 +171,7 @@ async fn a_good_local_setup_passes_every_check() {
     let findings = findings.as_array().expect("an array");
     assert_eq!(findings.len(), CHECKS);
     for f in findings {
-        assert_eq!(
-            (f["ok"].clone(), f["fix"].clone()),
-            (Value::Bool(true), Value::Null),
-            "{f}"
-        );
+        assert_eq!((f["ok"].clone(), f["fix"].clone()), (Value::Bool(true), Value::Null), "{f}");
         assert!(f["check"].is_string() && f["detail"].is_string(), "{f}");
     }
 }
@@ -207,8 +189,7 @@ enum Broken {
 #[tokio::test(flavor = "current_thread")]
 async fn each_broken_piece_is_named() {
     let _serial = serial();
-    let missing_secret =
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:staging-control/nowhere-AbCdEf";
+    let missing_secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:staging-control/nowhere-AbCdEf";
     let without_deployment_type = WORKFLOW.replace("      deployment-type:\n        type: choice\n        options: [full, backend-only, frontend-only]\n        default: full\n", "");
     #[rustfmt::skip]
     let cases = [
@@ -237,55 +218,22 @@ async fn each_broken_piece_is_named() {
             Broken::GitHubAnswers(status) => {
                 github.reset().await;
                 Mock::given(method("GET"))
-                    .respond_with(
-                        ResponseTemplate::new(status)
-                            .set_body_json(json!({"message": "Bad credentials"})),
-                    )
+                    .respond_with(ResponseTemplate::new(status).set_body_json(json!({"message": "Bad credentials"})))
                     .mount(&github)
                     .await;
             }
         }
 
         let run = doctor(&env, &[]).await;
-        assert_eq!(
-            run.code, 1,
-            "{check}: stdout:\n{}\nstderr: {}",
-            run.stdout, run.stderr
-        );
-        assert_eq!(
-            run.stdout.lines().count(),
-            CHECKS,
-            "{check}: the other checks ran too:\n{}",
-            run.stdout
-        );
+        assert_eq!(run.code, 1, "{check}: stdout:\n{}\nstderr: {}", run.stdout, run.stderr);
+        assert_eq!(run.stdout.lines().count(), CHECKS, "{check}: the other checks ran too:\n{}", run.stdout);
         let failed: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("✗ ")).collect();
-        assert_eq!(
-            failed.len(),
-            1,
-            "{check}: only the broken piece fails:\n{}",
-            run.stdout
-        );
-        assert!(
-            failed[0].starts_with(&format!("✗ {check}: ")),
-            "{check}: {}",
-            failed[0]
-        );
+        assert_eq!(failed.len(), 1, "{check}: only the broken piece fails:\n{}", run.stdout);
+        assert!(failed[0].starts_with(&format!("✗ {check}: ")), "{check}: {}", failed[0]);
         for name in named {
-            assert!(
-                failed[0].contains(name),
-                "{check}: {name:?} is not named in {}",
-                failed[0]
-            );
+            assert!(failed[0].contains(name), "{check}: {name:?} is not named in {}", failed[0]);
         }
-        assert!(
-            failed[0].contains(" — "),
-            "{check}: no fix in {}",
-            failed[0]
-        );
-        assert!(
-            run.stderr.contains(&format!("1 of {CHECKS} checks failed")),
-            "{}",
-            run.stderr
-        );
+        assert!(failed[0].contains(" — "), "{check}: no fix in {}", failed[0]);
+        assert!(run.stderr.contains(&format!("1 of {CHECKS} checks failed")), "{}", run.stderr);
     }
 }

@@ -20,7 +20,16 @@ fn status_reports_phase_counts_and_the_next_transition() {
     let _serial = serial();
     let env = reset();
     let v = stagingctl(&env, &["status", "--json"]).json();
-    for key in ["phase", "desired_count", "running_count", "hold", "budget_lock", "last_deployment", "health", "next_transition"] {
+    for key in [
+        "phase",
+        "desired_count",
+        "running_count",
+        "hold",
+        "budget_lock",
+        "last_deployment",
+        "health",
+        "next_transition",
+    ] {
         assert!(v.get(key).is_some(), "missing {key}: {v}");
     }
     assert_eq!((v["phase"].as_str(), v["desired_count"].as_u64()), (Some("up"), Some(1)));
@@ -159,9 +168,17 @@ async fn invoke_health_check_probes_and_rollback_names_what_it_cannot_do() {
     env.insert("STAGING_UP_TIME".into(), "none".into());
     assert_eq!(stagingctl(&env, &["up", "--json"]).code, 0);
     let event = staging_system_tests::repo_root().join("events/health-check.scheduled.json");
-    let out = stagingctl(&env, &["invoke", "health-check", "--event", event.to_str().unwrap(), "--now", "2026-11-27T10:05:00.5Z", "--json"]).json();
-    assert_eq!(out["probes"][0], json!({"name": "backend", "ok": false, "slow": false, "status": 503,
-        "latency_ms": out["probes"][0]["latency_ms"], "error": "HTTP 503, expected 2xx", "backend": true}), "{out}");
+    let out = stagingctl(
+        &env,
+        &["invoke", "health-check", "--event", event.to_str().unwrap(), "--now", "2026-11-27T10:05:00.5Z", "--json"],
+    )
+    .json();
+    assert_eq!(
+        out["probes"][0],
+        json!({"name": "backend", "ok": false, "slow": false, "status": 503,
+        "latency_ms": out["probes"][0]["latency_ms"], "error": "HTTP 503, expected 2xx", "backend": true}),
+        "{out}"
+    );
     assert_eq!(out["probes"][1]["name"], "ecs");
     assert!(out["decision"].as_str().unwrap().starts_with("2 probes: failing: backend: HTTP 503"), "{out}");
     let status = stagingctl(&env, &["status"]);

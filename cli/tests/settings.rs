@@ -83,7 +83,10 @@ fn set_stores_a_good_document_refuses_a_bad_one_and_get_reads_it_back() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.starts_with(&format!("✓ stored as {PARAMETER} version 2")), "{}", run.stdout);
     let stored = stagingctl(&["settings", "get", "--json"], &env, "").json();
-    assert_eq!((stored["version"].clone(), stored["document"].clone(), stored["valid"].clone()), (json!(2), json!("working_days: [Mon, Tue]\n"), json!(true)));
+    assert_eq!(
+        (stored["version"].clone(), stored["document"].clone(), stored["valid"].clone()),
+        (json!(2), json!("working_days: [Mon, Tue]\n"), json!(true))
+    );
 
     // The other commands decide with the document: the schedule has two working days.
     let run = stagingctl(&["schedule", "--from", "2026-12-07T00:00:00.5Z", "--days", "7", "--json"], &env, "");

@@ -86,8 +86,16 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
         .await;
     // The Compare API lists what each push changed.
     for (base, head, file) in [
-        ("0000000222222222222222222222222222222222", "aaaaaaa111111111111111111111111111111111", "apps/express-api/src/app.ts"),
-        ("aaaaaaa111111111111111111111111111111111", "bbbbbbb333333333333333333333333333333333", "apps/client-ui/src/App.tsx"),
+        (
+            "0000000222222222222222222222222222222222",
+            "aaaaaaa111111111111111111111111111111111",
+            "apps/express-api/src/app.ts",
+        ),
+        (
+            "aaaaaaa111111111111111111111111111111111",
+            "bbbbbbb333333333333333333333333333333333",
+            "apps/client-ui/src/App.tsx",
+        ),
     ] {
         Mock::given(method("GET"))
             .and(path(format!("/repos/acme/app/compare/{base}...{head}")))
@@ -116,27 +124,46 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
     };
     let schedule = |command: &str, due: &str| json!({"command": command, "scheduled_time": due});
     let deliver = async |event: &str, delivery: &str, body: Vec<u8>, at: &str| {
-        let response = Box::pin(github_webhook::handle(&webhook, &signed_request(SECRET, event, delivery, &body), utc(at))).await;
+        let response =
+            Box::pin(github_webhook::handle(&webhook, &signed_request(SECRET, event, delivery, &body), utc(at))).await;
         let status = response.status().as_u16();
         let body: Value = serde_json::from_slice(response.body()).unwrap();
         assert!(status < 300, "{event} {delivery}: {status} {body}");
         body
     };
     let tick = async |due: &str, at: &str| {
-        Box::pin(health_check::handle(&executor, &prober, json!({"command": "health", "scheduled_time": due}), utc(at))).await.unwrap()
+        Box::pin(health_check::handle(&executor, &prober, json!({"command": "health", "scheduled_time": due}), utc(at)))
+            .await
+            .unwrap()
     };
 
     // The Friday before: the scheduled teardown.
     lifecycle(schedule("teardown", "2026-11-20T18:00:00Z"), "2026-11-20T18:00:00.512Z").await;
     for day in ["23", "24", "25", "26", "27"] {
-        let up = lifecycle(schedule("startup", &format!("2026-11-{day}T08:00:00Z")), &format!("2026-11-{day}T08:00:00.250Z")).await;
+        let up = lifecycle(
+            schedule("startup", &format!("2026-11-{day}T08:00:00Z")),
+            &format!("2026-11-{day}T08:00:00.250Z"),
+        )
+        .await;
         assert!(up.contains("start"), "{day}: {up}");
         match day {
             "23" => {
                 let sha = "aaaaaaa111111111111111111111111111111111";
-                let out = deliver("push", "d-23-push", push("0000000222222222222222222222222222222222", sha, &["apps/express-api/src/app.ts"]), "2026-11-23T10:15:30.500Z").await;
+                let out = deliver(
+                    "push",
+                    "d-23-push",
+                    push("0000000222222222222222222222222222222222", sha, &["apps/express-api/src/app.ts"]),
+                    "2026-11-23T10:15:30.500Z",
+                )
+                .await;
                 assert_eq!(out["deployment_type"], "backend-only", "{out}");
-                let out = deliver("workflow_run", "d-23-run", finished(101, sha, "success", "2026-11-23T10:15:35Z", "2026-11-23T10:19:40Z"), "2026-11-23T10:19:45.750Z").await;
+                let out = deliver(
+                    "workflow_run",
+                    "d-23-run",
+                    finished(101, sha, "success", "2026-11-23T10:15:35Z", "2026-11-23T10:19:40Z"),
+                    "2026-11-23T10:19:45.750Z",
+                )
+                .await;
                 assert_eq!(out["summary"], "deploy succeeded", "{out}");
             }
             "24" => {
@@ -151,7 +178,11 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
                     ("11:30", true),
                 ];
                 for (i, (time, ok)) in script.into_iter().enumerate() {
-                    if ok { healthy(&target).await } else { failing(&target).await }
+                    if ok {
+                        healthy(&target).await
+                    } else {
+                        failing(&target).await
+                    }
                     let at = format!("2026-11-24T{time}:00.{:03}Z", 100 + i * 37);
                     tick(&format!("2026-11-24T{time}:00Z"), &at).await;
                 }
@@ -159,30 +190,58 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
             "25" => {}
             "26" => {
                 let sha = "bbbbbbb333333333333333333333333333333333";
-                let out = deliver("push", "d-26-push", push("aaaaaaa111111111111111111111111111111111", sha, &["apps/client-ui/src/App.tsx"]), "2026-11-26T14:00:10.300Z").await;
+                let out = deliver(
+                    "push",
+                    "d-26-push",
+                    push("aaaaaaa111111111111111111111111111111111", sha, &["apps/client-ui/src/App.tsx"]),
+                    "2026-11-26T14:00:10.300Z",
+                )
+                .await;
                 assert_eq!(out["deployment_type"], "frontend-only", "{out}");
-                deliver("workflow_run", "d-26-run", finished(102, sha, "failure", "2026-11-26T14:00:15Z", "2026-11-26T14:03:05Z"), "2026-11-26T14:03:09.900Z").await;
+                deliver(
+                    "workflow_run",
+                    "d-26-run",
+                    finished(102, sha, "failure", "2026-11-26T14:00:15Z", "2026-11-26T14:03:05Z"),
+                    "2026-11-26T14:03:09.900Z",
+                )
+                .await;
             }
             _ => {}
         }
-        lifecycle(schedule("teardown", &format!("2026-11-{day}T18:00:00Z")), &format!("2026-11-{day}T18:00:00.500Z")).await;
+        lifecycle(schedule("teardown", &format!("2026-11-{day}T18:00:00Z")), &format!("2026-11-{day}T18:00:00.500Z"))
+            .await;
         if day == "25" {
             // An operator starts it for an evening demo; the hold's own schedule ends it.
-            let out = lifecycle(json!({"command": "up", "who": "carol", "reason": "client demo", "hold": "1h"}), "2026-11-25T20:00:00.125Z").await;
+            let out = lifecycle(
+                json!({"command": "up", "who": "carol", "reason": "client demo", "hold": "1h"}),
+                "2026-11-25T20:00:00.125Z",
+            )
+            .await;
             assert!(out.contains("starting"), "{out}");
             let until = store.load("staging").await.unwrap().hold.unwrap().until;
-            let out = lifecycle(json!({"command": "hold_expired", "until": until.timestamp()}), "2026-11-25T21:00:01.125Z").await;
+            let out =
+                lifecycle(json!({"command": "hold_expired", "until": until.timestamp()}), "2026-11-25T21:00:01.125Z")
+                    .await;
             assert!(out.contains("stopping") || out.contains("down"), "{out}");
         }
     }
 
     // Friday night: AWS Budgets says the month is over budget (delivered twice, as SNS
     // may); carol's start is then refused.
-    let alert: Value = serde_json::from_str(&std::fs::read_to_string(staging_system_tests::repo_root().join("events/budget-alert.actual-over.json")).unwrap()).unwrap();
+    let alert: Value = serde_json::from_str(
+        &std::fs::read_to_string(staging_system_tests::repo_root().join("events/budget-alert.actual-over.json"))
+            .unwrap(),
+    )
+    .unwrap();
     // Boxed: the handlers' futures are large in a debug build.
     Box::pin(budget_alert::handle(&executor, alert.clone(), utc("2026-11-27T22:30:00.500Z"))).await.unwrap();
     Box::pin(budget_alert::handle(&executor, alert, utc("2026-11-27T22:31:00.500Z"))).await.unwrap();
-    let refused = Box::pin(lifecycle::handle(&executor, json!({"command": "up", "who": "carol", "reason": "late fix"}), utc("2026-11-27T22:45:00.750Z"))).await;
+    let refused = Box::pin(lifecycle::handle(
+        &executor,
+        json!({"command": "up", "who": "carol", "reason": "late fix"}),
+        utc("2026-11-27T22:45:00.750Z"),
+    ))
+    .await;
     assert!(refused.is_err(), "{refused:?}");
 
     // ---- The audit trail, through the CLI ----
@@ -207,16 +266,27 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
     assert!(webhook.iter().all(|e| !e["input"].as_str().unwrap().contains("ghp_")), "no token in an input");
     let operator = by("operator");
     assert_eq!(operator.len(), 2, "{operator:#?}");
-    assert_eq!((operator[1]["who"].as_str(), operator[1]["at"].as_str()), (Some("carol"), Some("2026-11-25T20:00:00.125Z")));
+    assert_eq!(
+        (operator[1]["who"].as_str(), operator[1]["at"].as_str()),
+        (Some("carol"), Some("2026-11-25T20:00:00.125Z"))
+    );
     // A refusal changes nothing, but the trail says who asked and why it was refused.
-    assert_eq!((operator[0]["who"].as_str(), operator[0]["version"].as_u64()), (Some("carol"), None), "{:#}", operator[0]);
+    assert_eq!(
+        (operator[0]["who"].as_str(), operator[0]["version"].as_u64()),
+        (Some("carol"), None),
+        "{:#}",
+        operator[0]
+    );
     assert!(operator[0]["summary"].as_str().unwrap().starts_with("refused: "), "{:#}", operator[0]);
     assert_eq!(operator[0]["errors"].as_array().map(Vec::len), Some(1), "{:#}", operator[0]);
     // The alert and its redelivery are both decisions; only the first locked.
     let budget = by("budget");
     assert_eq!(budget.len(), 2, "{budget:#?}");
     assert!(budget[0]["summary"].as_str().unwrap().starts_with("already handled"), "{:#}", budget[0]);
-    assert_eq!(budget[1]["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect::<Vec<_>>(), ["budget_alert", "budget_locked"]);
+    assert_eq!(
+        budget[1]["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["budget_alert", "budget_locked"]
+    );
     // Quiet ticks are not kept; the two that changed health are, with their event.
     let health = by("health");
     let changes: Vec<(&str, &str)> = health
@@ -229,7 +299,11 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
     assert!(health.len() < 7, "a tick that only counted is not kept: {health:#?}");
 
     // --kind filters; --since/--until are the team's days.
-    let operator_only = stagingctl(&env, &["history", "--since", "2026-11-20", "--until", "2026-11-26", "--kind", "operator", "--json"]).json();
+    let operator_only = stagingctl(
+        &env,
+        &["history", "--since", "2026-11-20", "--until", "2026-11-26", "--kind", "operator", "--json"],
+    )
+    .json();
     assert_eq!(operator_only.as_array().unwrap().len(), 1, "{operator_only}");
     let wednesday = stagingctl(&env, &["history", "--since", "2026-11-25", "--until", "2026-11-25", "--json"]).json();
     let wednesday: Vec<&str> = wednesday.as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap()).collect();
@@ -244,11 +318,24 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
     let html = std::env::temp_dir().join(format!("stagingctl-week-{}.html", std::process::id()));
     let report = stagingctl(
         &env,
-        &["report", "--month", "2026-11", "--now", "2026-11-28T00:00:00.500Z", "--json", "--html", html.to_str().unwrap()],
+        &[
+            "report",
+            "--month",
+            "2026-11",
+            "--now",
+            "2026-11-28T00:00:00.500Z",
+            "--json",
+            "--html",
+            html.to_str().unwrap(),
+        ],
     )
     .json();
     let d = &report["deployments"];
-    assert_eq!((d["count"].as_u64(), d["succeeded"].as_u64(), d["failed"].as_u64()), (Some(2), Some(1), Some(1)), "{d}");
+    assert_eq!(
+        (d["count"].as_u64(), d["succeeded"].as_u64(), d["failed"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "{d}"
+    );
     assert_eq!(d["success_rate"].as_f64(), Some(50.0));
     let backend = d["by_kind"].as_array().unwrap().iter().find(|k| k["kind"] == "backend").unwrap();
     assert_eq!(backend["median_minutes"].as_f64(), Some(245.0 / 60.0), "the run's own 4 min 5 s: {backend}");
@@ -271,8 +358,16 @@ async fn a_scripted_week_gives_the_expected_history_month_figures_and_page() {
     assert_eq!(a["percent"].as_f64(), Some(100.0 * (1.0 - 0.25 / 50.0)));
     assert_eq!(report["budget"], json!({"alerts": 1, "locks": 1, "unlocks": 0}), "a redelivered alert counts once");
     let lifecycle_figures = &report["lifecycle"];
-    assert!(lifecycle_figures["automated"].as_u64() < lifecycle_figures["transitions"].as_u64(), "the operator's start is not automated: {lifecycle_figures}");
-    let targets: Vec<(&str, Option<bool>)> = report["targets"].as_array().unwrap().iter().map(|t| (t["key"].as_str().unwrap(), t["met"].as_bool())).collect();
+    assert!(
+        lifecycle_figures["automated"].as_u64() < lifecycle_figures["transitions"].as_u64(),
+        "the operator's start is not automated: {lifecycle_figures}"
+    );
+    let targets: Vec<(&str, Option<bool>)> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["key"].as_str().unwrap(), t["met"].as_bool()))
+        .collect();
     assert_eq!(
         targets,
         [

@@ -21,9 +21,7 @@ fn push_paths() -> Vec<String> {
         ".github/workflows",
     ];
     let exts = ["ts", "tsx", "sql", "md", "json", "yml"];
-    (0..3000)
-        .map(|i| format!("{}/dir{}/file{i}.{}", roots[i % roots.len()], i % 17, exts[i % exts.len()]))
-        .collect()
+    (0..3000).map(|i| format!("{}/dir{}/file{i}.{}", roots[i % roots.len()], i % 17, exts[i % exts.len()])).collect()
 }
 
 fn benches(c: &mut Criterion) {

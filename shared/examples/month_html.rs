@@ -9,8 +9,8 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use staging_core::history::DeployKind;
 use staging_core::month::{
-    Availability, BudgetEvents, CostSource, Day, DayDeploy, DaySpan, Deployments, KindDurations, Lifecycle, MonthCost, MonthReport,
-    Outage, Target, UpHours, UpKind,
+    Availability, BudgetEvents, CostSource, Day, DayDeploy, DaySpan, Deployments, KindDurations, Lifecycle, MonthCost,
+    MonthReport, Outage, Target, UpHours, UpKind,
 };
 use staging_core::state::DeploymentStatus;
 
@@ -27,9 +27,12 @@ fn main() {
 fn october() -> MonthReport {
     let tz: Tz = "Europe/London".parse().unwrap();
     let through = utc("2026-10-28T14:20:00Z");
-    let local = |date: NaiveDate, h: u32, m: u32| date.and_hms_opt(h, m, 0).unwrap().and_local_timezone(tz).unwrap().with_timezone(&Utc);
+    let local = |date: NaiveDate, h: u32, m: u32| {
+        date.and_hms_opt(h, m, 0).unwrap().and_local_timezone(tz).unwrap().with_timezone(&Utc)
+    };
     let shas = ["a1b2c3d", "9f8e7d6", "4c4c4c1", "be11e5a", "0ddba11", "f00dcafe", "decade5", "c0ffee0"];
-    let kinds = [DeployKind::Backend, DeployKind::Frontend, DeployKind::Full, DeployKind::Backend, DeployKind::Infrastructure];
+    let kinds =
+        [DeployKind::Backend, DeployKind::Frontend, DeployKind::Full, DeployKind::Backend, DeployKind::Infrastructure];
     let mut days = Vec::new();
     let mut outages = Vec::new();
     let mut cumulative = 0.0;
@@ -41,7 +44,18 @@ fn october() -> MonthReport {
         let to = local(date.succ_opt().unwrap(), 0, 0);
         let working_day = date.weekday().number_from_monday() <= 5;
         let future = from >= through;
-        let mut day = Day { date, from, to, working_day, up: vec![], deploys: vec![], outages: vec![], cost_gbp: 0.0, cumulative_gbp: 0.0, future };
+        let mut day = Day {
+            date,
+            from,
+            to,
+            working_day,
+            up: vec![],
+            deploys: vec![],
+            outages: vec![],
+            cost_gbp: 0.0,
+            cumulative_gbp: 0.0,
+            future,
+        };
         if !future {
             let end = through.min(to);
             let mut up = |day: &mut Day, a: DateTime<Utc>, b: DateTime<Utc>, kind: UpKind| {
@@ -64,7 +78,9 @@ fn october() -> MonthReport {
                 if d % 9 == 4 {
                     up(&mut day, local(date, 6, 30), local(date, 7, 50), UpKind::OnDemand);
                 }
-                for (i, minute) in [(0, 10 * 60 + 12), (1, 14 * 60 + 47), (2, 16 * 60 + 5)].into_iter().take(1 + (d as usize % 3)) {
+                for (i, minute) in
+                    [(0, 10 * 60 + 12), (1, 14 * 60 + 47), (2, 16 * 60 + 5)].into_iter().take(1 + (d as usize % 3))
+                {
                     let n = (d as usize) * 3 + i;
                     let status = match n % 11 {
                         3 => DeploymentStatus::Failed,
@@ -102,7 +118,11 @@ fn october() -> MonthReport {
                 succeeded += 1;
             }
             if d == 14 || d == 27 {
-                let (a, b) = if d == 14 { (local(date, 11, 5), local(date, 11, 48)) } else { (local(date, 15, 30), local(date, 15, 42)) };
+                let (a, b) = if d == 14 {
+                    (local(date, 11, 5), local(date, 11, 48))
+                } else {
+                    (local(date, 15, 30), local(date, 15, 42))
+                };
                 let outage = Outage { from: a, to: Some(b), minutes: (b - a).num_minutes() as f64 };
                 day.outages.push(outage.clone());
                 outages.push(outage);
@@ -140,25 +160,54 @@ fn october() -> MonthReport {
             success_rate: Some(rate),
             by_kind: DeployKind::ALL
                 .iter()
-                .map(|&kind| KindDurations { kind, count: 9, median_minutes: Some(5.4), p90_minutes: Some(9.1), target_minutes: 10.0 })
+                .map(|&kind| KindDurations {
+                    kind,
+                    count: 9,
+                    median_minutes: Some(5.4),
+                    p90_minutes: Some(9.1),
+                    target_minutes: 10.0,
+                })
                 .collect(),
         },
         up_hours: UpHours { scheduled, on_demand, held, total: scheduled + on_demand + held },
-        availability: Availability { since: utc("2026-10-01T00:00:00Z"), business_hours: 190.0, outage_hours: 0.92, percent: Some(99.5) },
+        availability: Availability {
+            since: utc("2026-10-01T00:00:00Z"),
+            business_hours: 190.0,
+            outage_hours: 0.92,
+            percent: Some(99.5),
+        },
         outages,
         mttr_minutes: Some(27.5),
         budget: BudgetEvents { alerts: 1, locks: 0, unlocks: 0 },
-        cost: MonthCost { source: CostSource::CostExplorer, gbp: cumulative, usd: cumulative * 1.27, per_deployment_gbp: Some(cumulative / f64::from(count)), target_gbp: 5.0 },
+        cost: MonthCost {
+            source: CostSource::CostExplorer,
+            gbp: cumulative,
+            usd: cumulative * 1.27,
+            per_deployment_gbp: Some(cumulative / f64::from(count)),
+            target_gbp: 5.0,
+        },
         lifecycle: Lifecycle { transitions: 44, automated: 43, percent: Some(97.7) },
         targets: vec![
-            target("deploy_success_rate", "Deployment success rate", "> 99.5 %", &format!("{rate:.1} % ({succeeded} of {})", succeeded + failed), Some(rate > 99.5)),
+            target(
+                "deploy_success_rate",
+                "Deployment success rate",
+                "> 99.5 %",
+                &format!("{rate:.1} % ({succeeded} of {})", succeeded + failed),
+                Some(rate > 99.5),
+            ),
             target("full_deploy_minutes", "Full deployment, median", "< 15 min", "7.9 min (9)", Some(true)),
             target("backend_deploy_minutes", "Backend deployment, median", "< 10 min", "5.4 min (18)", Some(true)),
             target("frontend_deploy_minutes", "Frontend deployment, median", "< 5 min", "5.6 min (9)", Some(false)),
             target("infrastructure_deploy_minutes", "Infrastructure deployment, median", "< 20 min", "no data", None),
             target("availability", "Availability in business hours", "> 99 %", "99.5 %", Some(true)),
             target("mttr", "Mean time to recovery", "< 30 min", "27.5 min (2 outages)", Some(true)),
-            target("cost_per_deployment", "Cost per deployment", "< £0.10", &format!("£{:.2}", cumulative / f64::from(count)), Some(cumulative / f64::from(count) < 0.10)),
+            target(
+                "cost_per_deployment",
+                "Cost per deployment",
+                "< £0.10",
+                &format!("£{:.2}", cumulative / f64::from(count)),
+                Some(cumulative / f64::from(count) < 0.10),
+            ),
             target("month_cost", "Month cost", "< £5.00", &format!("£{cumulative:.2}"), Some(cumulative < 5.0)),
             target("automated_lifecycle", "Automated lifecycle", "> 95 %", "no data", None),
         ],

@@ -87,12 +87,7 @@ impl Notification {
             subject = subject.chars().take(MAX_SUBJECT_CHARS - 1).collect();
             subject.push('…');
         }
-        Self {
-            event,
-            severity,
-            subject,
-            body: body.into(),
-        }
+        Self { event, severity, subject, body: body.into() }
     }
 }
 
@@ -313,7 +308,12 @@ mod tests {
 
     #[test]
     fn the_sns_message_carries_text_for_people_and_chatbot_json_for_programs() {
-        let n = Notification::new(NotificationEvent::BudgetLocked, Severity::Critical, "staging: locked", "Spend passed the budget.");
+        let n = Notification::new(
+            NotificationEvent::BudgetLocked,
+            Severity::Critical,
+            "staging: locked",
+            "Spend passed the budget.",
+        );
         let structure: serde_json::Value = serde_json::from_str(&n.sns_message()).unwrap();
         for key in ["default", "email"] {
             assert_eq!(
@@ -334,21 +334,31 @@ mod tests {
     #[test]
     fn event_names_match_their_serialized_form() {
         use NotificationEvent::*;
-        for e in [DeployPlanned, DeployPending, DeploySucceeded, DeployFailed, EnvStartup, EnvTeardown, EnvHold,
-                  BudgetWarning, BudgetLocked, BudgetUnlocked, CostReport, HealthDown, HealthResolved,
-                  HealthDegraded, HealthHealing, DeployRolledBack] {
+        for e in [
+            DeployPlanned,
+            DeployPending,
+            DeploySucceeded,
+            DeployFailed,
+            EnvStartup,
+            EnvTeardown,
+            EnvHold,
+            BudgetWarning,
+            BudgetLocked,
+            BudgetUnlocked,
+            CostReport,
+            HealthDown,
+            HealthResolved,
+            HealthDegraded,
+            HealthHealing,
+            DeployRolledBack,
+        ] {
             assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
         }
     }
 
     #[test]
     fn actions_serialize_with_their_wire_names() {
-        let notify = Action::Notify(Notification::new(
-            NotificationEvent::HealthResolved,
-            Severity::Info,
-            "s",
-            "b",
-        ));
+        let notify = Action::Notify(Notification::new(NotificationEvent::HealthResolved, Severity::Info, "s", "b"));
         let json = serde_json::to_value(&notify).unwrap();
         assert_eq!(json["action"], "notify");
         assert_eq!(json["event"], "health.resolved");
@@ -357,9 +367,7 @@ mod tests {
         let put = Action::PutOneTimeSchedule {
             name: "hold-expiry".into(),
             at: "2026-11-27T20:00:00Z".parse().unwrap(),
-            command: ScheduledCommand::HoldExpired {
-                until: "2026-11-27T20:00:00Z".parse().unwrap(),
-            },
+            command: ScheduledCommand::HoldExpired { until: "2026-11-27T20:00:00Z".parse().unwrap() },
         };
         let json = serde_json::to_value(&put).unwrap();
         assert_eq!(json["at"], "2026-11-27T20:00:00Z");
@@ -368,9 +376,7 @@ mod tests {
 
     #[test]
     fn scheduled_commands_round_trip_as_the_schedule_input() {
-        let cmd = ScheduledCommand::HoldExpired {
-            until: "2026-11-27T20:00:00Z".parse().unwrap(),
-        };
+        let cmd = ScheduledCommand::HoldExpired { until: "2026-11-27T20:00:00Z".parse().unwrap() };
         let json = serde_json::to_string(&cmd).unwrap();
         assert_eq!(json, r#"{"command":"hold_expired","until":1795809600}"#);
         assert_eq!(serde_json::from_str::<ScheduledCommand>(&json).unwrap(), cmd);

@@ -65,10 +65,7 @@ pub fn parse_amount(text: &str) -> Option<Amount> {
     }
     let whole: u64 = whole.parse().ok()?;
     let cents: u64 = format!("{:0<2}", fraction.get(..2).unwrap_or(fraction)).parse().ok()?;
-    Some(Amount {
-        hundredths: whole.checked_mul(100)?.checked_add(cents)?,
-        currency,
-    })
+    Some(Amount { hundredths: whole.checked_mul(100)?.checked_add(cents)?, currency })
 }
 
 fn is_code(s: &str) -> bool {
@@ -179,12 +176,8 @@ pub fn parse_message(subject: Option<&str>, text: &str) -> Result<Message, Trunc
     if !looks_like_one {
         return Ok(Message::Other);
     }
-    let missing = |name: &str| Truncated {
-        reason: format!("no `{name}:` line"),
-    };
-    let unreadable = |name: &str, value: &str| Truncated {
-        reason: format!("`{name}: {value}` is not an amount"),
-    };
+    let missing = |name: &str| Truncated { reason: format!("no `{name}:` line") };
+    let unreadable = |name: &str, value: &str| Truncated { reason: format!("`{name}: {value}` is not an amount") };
     let amount = |name: &str| -> Result<Amount, Truncated> {
         let value = field(name).ok_or_else(|| missing(name))?;
         parse_amount(value).ok_or_else(|| unreadable(name, value))
@@ -194,9 +187,7 @@ pub fn parse_message(subject: Option<&str>, text: &str) -> Result<Message, Trunc
         Some("ACTUAL") => AlertType::Actual,
         Some("FORECASTED") => AlertType::Forecasted,
         Some(other) => {
-            return Err(Truncated {
-                reason: format!("alert type `{other}` is neither ACTUAL nor FORECASTED"),
-            });
+            return Err(Truncated { reason: format!("alert type `{other}` is neither ACTUAL nor FORECASTED") });
         }
         None => return Err(missing("Alert Type")),
     };
@@ -274,8 +265,12 @@ pub fn decide_budget_alert(
         format!("warned: {why}")
     };
     let summary = match alert.alert_type {
-        _ if period != current => only_tell(&mut p, format!("the alert is about {period}, which has ended; nothing was changed")),
-        _ if alert.budgeted.hundredths == 0 => only_tell(&mut p, "the budgeted amount is zero; nothing was changed".into()),
+        _ if period != current => {
+            only_tell(&mut p, format!("the alert is about {period}, which has ended; nothing was changed"))
+        }
+        _ if alert.budgeted.hundredths == 0 => {
+            only_tell(&mut p, "the budgeted amount is zero; nothing was changed".into())
+        }
         AlertType::Actual if percent >= policy.lock_percent && alert.daily => only_tell(
             &mut p,
             "a daily budget was exceeded; the lock is for a monthly budget, so nothing was changed".into(),
@@ -297,7 +292,11 @@ pub fn decide_budget_alert(
                  itself on {} (the next budget period), when the first startup brings it back at its \
                  earlier size. Pushes are recorded and deploy after the unlock.\n\nTo override: \
                  `stagingctl unlock` (lifts the lock) or `stagingctl up --force` (lifts it and starts now).",
-                if stopped.starts_with("stopping") { "the service was scaled to zero now" } else { "it was already scaled to zero" },
+                if stopped.starts_with("stopping") {
+                    "the service was scaled to zero now"
+                } else {
+                    "it was already scaled to zero"
+                },
                 end.format("%Y-%m-%d"),
             );
             p.notify(NotificationEvent::BudgetLocked, Severity::Critical, subject, body);
@@ -309,7 +308,10 @@ pub fn decide_budget_alert(
             let then = if p.next.active_budget_lock(now).is_some() {
                 "Staging is already locked by the budget.".to_string()
             } else {
-                format!("If actual spend reaches {}% of the budget, staging is locked and scaled to zero.", policy.lock_percent)
+                format!(
+                    "If actual spend reaches {}% of the budget, staging is locked and scaled to zero.",
+                    policy.lock_percent
+                )
             };
             let body = format!(
                 "{figures}\n\nOn-demand holds are capped at {} for the rest of {period} (the usual maximum is {}). {then}",
@@ -389,12 +391,17 @@ mod tests {
     #[test]
     fn a_real_notification_parses() {
         let over = sample("actual-over");
-        let Message::Alert(a) = parse_message(Some("AWS Budgets: staging-monthly has exceeded your alert threshold"), &over).unwrap() else {
+        let Message::Alert(a) =
+            parse_message(Some("AWS Budgets: staging-monthly has exceeded your alert threshold"), &over).unwrap()
+        else {
             panic!("an alert")
         };
         assert_eq!(a.budget_name, "staging-monthly");
         assert_eq!((a.budgeted.clone(), a.threshold.clone(), a.amount.clone()), (usd(600), usd(600), usd(642)));
-        assert_eq!((a.alert_type, a.threshold_percent(), a.amount_percent(), a.daily), (AlertType::Actual, 100, 107, false));
+        assert_eq!(
+            (a.alert_type, a.threshold_percent(), a.amount_percent(), a.daily),
+            (AlertType::Actual, 100, 107, false)
+        );
     }
 
     #[test]
@@ -424,11 +431,15 @@ mod tests {
         ];
         for (name, text, expected) in cases {
             let got = parse_message(None, text).map(|m| match m {
-                Message::Alert(a) => Some((a.alert_type, a.threshold_percent(), a.amount_percent(), a.daily, a.amount.currency)),
+                Message::Alert(a) => {
+                    Some((a.alert_type, a.threshold_percent(), a.amount_percent(), a.daily, a.amount.currency))
+                }
                 Message::Other => None,
             });
             match (got, expected) {
-                (Ok(got), Ok(expected)) => assert_eq!(got.as_ref().map(|g| (g.0, g.1, g.2, g.3, g.4.as_str())), expected, "{name}"),
+                (Ok(got), Ok(expected)) => {
+                    assert_eq!(got.as_ref().map(|g| (g.0, g.1, g.2, g.3, g.4.as_str())), expected, "{name}")
+                }
                 (Err(e), Err(fragment)) => assert!(e.to_string().contains(fragment), "{name}: {e}"),
                 (got, expected) => panic!("{name}: got {got:?}, want {expected:?}"),
             }
@@ -491,9 +502,17 @@ mod tests {
         let locked = decide_budget_alert(&running, up.clone(), &alert(AlertType::Actual, 600, 642), "m1", now, &config);
         assert!(locked.next_state.active_budget_lock(now).is_some());
         assert!(!locked.next_state.wants_running());
-        let again = decide_budget_alert(&EnvironmentState { version: 5, ..locked.next_state.clone() }, up.clone(), &alert(AlertType::Forecasted, 600, 900), "m1", now, &config);
+        let again = decide_budget_alert(
+            &EnvironmentState { version: 5, ..locked.next_state.clone() },
+            up.clone(),
+            &alert(AlertType::Forecasted, 600, 900),
+            "m1",
+            now,
+            &config,
+        );
         assert!(again.actions.is_empty(), "the same SNS message id");
-        let forecast = decide_budget_alert(&running, up.clone(), &alert(AlertType::Forecasted, 600, 910), "m3", now, &config);
+        let forecast =
+            decide_budget_alert(&running, up.clone(), &alert(AlertType::Forecasted, 600, 910), "m3", now, &config);
         assert_eq!(forecast.next_state.hold_cap, Some(BudgetPeriod::containing(now)));
     }
 
@@ -501,13 +520,26 @@ mod tests {
     fn after_a_forecast_over_the_budget_holds_are_capped_at_the_default_for_the_period() {
         let config = Config::from_lookup(|_| None).unwrap();
         let now: DateTime<Utc> = "2026-11-27T19:00:00.5Z".parse().unwrap();
-        let state = EnvironmentState { hold_cap: Some(BudgetPeriod::containing(now)), version: 2, ..EnvironmentState::new("staging") };
-        let hold = crate::lifecycle::Command::Up { hold: Some(std::time::Duration::from_secs(12 * 3600)), reason: "x".into(), who: "bob".into(), force: false };
+        let state = EnvironmentState {
+            hold_cap: Some(BudgetPeriod::containing(now)),
+            version: 2,
+            ..EnvironmentState::new("staging")
+        };
+        let hold = crate::lifecycle::Command::Up {
+            hold: Some(std::time::Duration::from_secs(12 * 3600)),
+            reason: "x".into(),
+            who: "bob".into(),
+            force: false,
+        };
         let down = Observed::counts(0, 0);
         let d = crate::lifecycle::decide(&state, down.clone(), &hold, now, &config).unwrap();
         assert_eq!(d.next_state.hold.unwrap().until, "2026-11-27T21:00:00Z".parse::<DateTime<Utc>>().unwrap());
         // An emergency bypass is not capped.
-        let bypass = crate::lifecycle::Command::Hold { duration: std::time::Duration::from_secs(12 * 3600), reason: "x".into(), who: "bob".into() };
+        let bypass = crate::lifecycle::Command::Hold {
+            duration: std::time::Duration::from_secs(12 * 3600),
+            reason: "x".into(),
+            who: "bob".into(),
+        };
         let d = crate::lifecycle::decide(&state, down.clone(), &bypass, now, &config).unwrap();
         assert_eq!(d.next_state.hold.unwrap().until, "2026-11-28T07:00:00Z".parse::<DateTime<Utc>>().unwrap());
         // Next month the cap is gone.
@@ -518,11 +550,18 @@ mod tests {
 
     #[test]
     fn bad_thresholds_are_configuration_errors() {
-        assert_eq!(Config::from_lookup(|n| (n == "STAGING_BUDGET_WARN_PERCENT").then(|| "80.5".to_string())).unwrap().budget.warn_percent, 80);
+        assert_eq!(
+            Config::from_lookup(|n| (n == "STAGING_BUDGET_WARN_PERCENT").then(|| "80.5".to_string()))
+                .unwrap()
+                .budget
+                .warn_percent,
+            80
+        );
         let err = Config::from_lookup(|n| (n == "STAGING_BUDGET_WARN_PERCENT").then(|| "120".to_string())).unwrap_err();
         assert!(err.to_string().contains("must not exceed STAGING_BUDGET_LOCK_PERCENT (100)"), "{err}");
         for value in ["0", "abc", "-5", "1001", "NaN"] {
-            let err = Config::from_lookup(|n| (n == "STAGING_BUDGET_LOCK_PERCENT").then(|| value.to_string())).unwrap_err();
+            let err =
+                Config::from_lookup(|n| (n == "STAGING_BUDGET_LOCK_PERCENT").then(|| value.to_string())).unwrap_err();
             assert!(err.to_string().starts_with("STAGING_BUDGET_LOCK_PERCENT="), "{err}");
         }
     }
@@ -535,12 +574,26 @@ mod tests {
         let Message::Alert(november) = parse_message(None, &sample("actual-over")).unwrap() else { panic!() };
         assert_eq!(november.notified_on, chrono::NaiveDate::from_ymd_opt(2026, 11, 27));
         // Delivered (or retried) just after midnight on 1 December: nothing is locked.
-        let late = decide_budget_alert(&running, up.clone(), &november, "m1", "2026-12-01T00:00:04.5Z".parse().unwrap(), &config);
+        let late = decide_budget_alert(
+            &running,
+            up.clone(),
+            &november,
+            "m1",
+            "2026-12-01T00:00:04.5Z".parse().unwrap(),
+            &config,
+        );
         assert_eq!(late.summary, "warned: the alert is about 2026-11, which has ended; nothing was changed");
         assert!(late.next_state.budget_lock.is_none());
         // December's own alert at the same threshold still acts.
         let december = BudgetAlert { notified_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 20), ..november.clone() };
-        let d = decide_budget_alert(&EnvironmentState { version: 5, ..late.next_state }, up, &december, "m2", "2026-12-20T10:00:00Z".parse().unwrap(), &config);
+        let d = decide_budget_alert(
+            &EnvironmentState { version: 5, ..late.next_state },
+            up,
+            &december,
+            "m2",
+            "2026-12-20T10:00:00Z".parse().unwrap(),
+            &config,
+        );
         assert_eq!(d.summary, "locked for 2026-12; stopping");
     }
 
@@ -574,13 +627,22 @@ mod tests {
         // An empty message id is not remembered as one.
         let first = decide_budget_alert(&running, up.clone(), &alert(AlertType::Actual, 480, 490), "", now, &config);
         assert!(!first.next_state.recent_alerts.iter().any(String::is_empty));
-        let other = decide_budget_alert(&EnvironmentState { version: 5, ..first.next_state }, up, &alert(AlertType::Forecasted, 600, 900), "", now, &config);
+        let other = decide_budget_alert(
+            &EnvironmentState { version: 5, ..first.next_state },
+            up,
+            &alert(AlertType::Forecasted, 600, 900),
+            "",
+            now,
+            &config,
+        );
         assert_eq!(other.summary, "warned: forecast 150%; holds capped for 2026-11");
     }
 
     #[test]
     fn a_note_that_mentions_a_budget_is_not_an_alert() {
-        for text in ["Budget Name: https://example.com:8080", "AWS Budgets: see the dashboard", "Quarterly Budget Name: x"] {
+        for text in
+            ["Budget Name: https://example.com:8080", "AWS Budgets: see the dashboard", "Quarterly Budget Name: x"]
+        {
             assert_eq!(parse_message(Some("AWS Budgets: note"), text), Ok(Message::Other), "{text}");
         }
     }

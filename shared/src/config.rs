@@ -134,11 +134,7 @@ pub struct BudgetPolicy {
 
 impl Default for BudgetPolicy {
     fn default() -> Self {
-        Self {
-            warn_percent: 80,
-            lock_percent: 100,
-            forecast_percent: 100,
-        }
+        Self { warn_percent: 80, lock_percent: 100, forecast_percent: 100 }
     }
 }
 
@@ -222,13 +218,13 @@ impl Config {
 
         let mut hours = BusinessHours::default();
         if let Some(v) = get("STAGING_TIME_ZONE") {
-            hours.time_zone = v.trim().parse::<Tz>().map_err(|_| {
-                bad("STAGING_TIME_ZONE", &v, "expected an IANA time zone like Europe/London")
-            })?;
+            hours.time_zone = v
+                .trim()
+                .parse::<Tz>()
+                .map_err(|_| bad("STAGING_TIME_ZONE", &v, "expected an IANA time zone like Europe/London"))?;
         }
         if let Some(v) = get("STAGING_WORKING_DAYS") {
-            hours.working_days = parse_working_days(&v)
-                .map_err(|reason| bad("STAGING_WORKING_DAYS", &v, &reason))?;
+            hours.working_days = parse_working_days(&v).map_err(|reason| bad("STAGING_WORKING_DAYS", &v, &reason))?;
         }
         if let Some(v) = get("STAGING_UP_TIME") {
             hours.up_time = if v.trim().eq_ignore_ascii_case("none") {
@@ -270,10 +266,7 @@ impl Config {
             return Err(bad(
                 "STAGING_HOLD_DEFAULT",
                 &humantime::format_duration(hold_default).to_string(),
-                &format!(
-                    "must not exceed STAGING_HOLD_MAX ({})",
-                    humantime::format_duration(hold_max)
-                ),
+                &format!("must not exceed STAGING_HOLD_MAX ({})", humantime::format_duration(hold_max)),
             ));
         }
 
@@ -304,7 +297,9 @@ impl Config {
 
         let cost_tag = get("STAGING_COST_TAG")
             .map(|v| match v.trim().split_once('=') {
-                Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => Ok((k.trim().to_string(), val.trim().to_string())),
+                Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
+                    Ok((k.trim().to_string(), val.trim().to_string()))
+                }
                 _ => Err(bad("STAGING_COST_TAG", &v, "expected a cost-allocation tag like Environment=staging")),
             })
             .transpose()?;
@@ -324,7 +319,9 @@ impl Config {
             .transpose()?
             .map(|amount| match get("STAGING_BUDGET_CURRENCY").map(|c| c.trim().to_string()) {
                 None => Ok(BudgetAmount { amount, currency: "USD".into() }),
-                Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Ok(BudgetAmount { amount, currency: c }),
+                Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => {
+                    Ok(BudgetAmount { amount, currency: c })
+                }
                 Some(c) => Err(bad("STAGING_BUDGET_CURRENCY", &c, "expected a three-letter currency code like USD")),
             })
             .transpose()?;
@@ -354,7 +351,13 @@ impl Config {
                         "expected a CloudFormation stack name (a letter, then letters, digits and hyphens; at most 128)",
                     ));
                 }
-                None => return Err(bad("STAGING_PAUSE_STACK", "", "STAGING_TEARDOWN=stack needs the name of the stack to pause")),
+                None => {
+                    return Err(bad(
+                        "STAGING_PAUSE_STACK",
+                        "",
+                        "STAGING_TEARDOWN=stack needs the name of the stack to pause",
+                    ));
+                }
             },
             Some(other) => return Err(bad("STAGING_TEARDOWN", other, "expected scale or stack")),
         };
@@ -379,9 +382,7 @@ impl Config {
             .unwrap_or_else(|| "https://api.github.com".into());
         let github = GitHub {
             repository,
-            branch: get("GITHUB_BRANCH")
-                .map(|b| b.trim().to_string())
-                .unwrap_or_else(|| "develop".into()),
+            branch: get("GITHUB_BRANCH").map(|b| b.trim().to_string()).unwrap_or_else(|| "develop".into()),
             webhook_secrets,
             webhook_secret_arn: get("GITHUB_WEBHOOK_SECRET_ARN"),
             token: get("GITHUB_TOKEN").map(|t| Secret::new(t.trim())),
@@ -446,16 +447,16 @@ impl Config {
         let settings_parameter = get("STAGING_SETTINGS_PARAMETER")
             .map(|v| match v.trim() {
                 name if is_parameter_name(name) => Ok(name.to_string()),
-                _ => Err(bad("STAGING_SETTINGS_PARAMETER", &v, "expected a Parameter Store name like /staging/settings")),
+                _ => {
+                    Err(bad("STAGING_SETTINGS_PARAMETER", &v, "expected a Parameter Store name like /staging/settings"))
+                }
             })
             .transpose()?;
 
         Ok(Self {
             history_days,
             settings_parameter,
-            environment: get("STAGING_ENVIRONMENT")
-                .map(|e| e.trim().to_string())
-                .unwrap_or_else(|| "staging".into()),
+            environment: get("STAGING_ENVIRONMENT").map(|e| e.trim().to_string()).unwrap_or_else(|| "staging".into()),
             business_hours: hours,
             hold_default,
             hold_max,
@@ -511,7 +512,9 @@ fn yaml_setting(
     file: &'static str,
 ) -> Result<Option<YamlSetting>> {
     match (get(inline), get(file)) {
-        (Some(_), Some(path)) => Err(bad(inline, "<set>", &format!("set either {inline} or {file} (now {path}), not both"))),
+        (Some(_), Some(path)) => {
+            Err(bad(inline, "<set>", &format!("set either {inline} or {file} (now {path}), not both")))
+        }
         (Some(text), None) => Ok(Some(YamlSetting::Inline { variable: inline, text })),
         (None, Some(path)) => Ok(Some(YamlSetting::File { variable: file, path: PathBuf::from(path) })),
         (None, None) => Ok(None),
@@ -523,7 +526,9 @@ fn yaml_setting(
 pub fn is_parameter_name(name: &str) -> bool {
     name.len() <= 1011
         && name.starts_with('/')
-        && name[1..].split('/').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)))
+        && name[1..]
+            .split('/')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)))
 }
 
 /// A CloudFormation stack name: a letter, then letters, digits and hyphens, at most 128.
@@ -534,11 +539,7 @@ fn is_stack_name(name: &str) -> bool {
 }
 
 fn bad(variable: &'static str, value: &str, reason: &str) -> Error {
-    Error::Config {
-        variable,
-        value: value.to_string(),
-        reason: reason.to_string(),
-    }
+    Error::Config { variable, value: value.to_string(), reason: reason.to_string() }
 }
 
 /// `HH:MM` (24-hour).
@@ -578,10 +579,7 @@ fn parse_holidays(value: &str) -> std::result::Result<BTreeSet<NaiveDate>, Strin
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| format!("`{s}` is not a date like 2026-12-25"))
-        })
+        .map(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date like 2026-12-25")))
         .collect()
 }
 
@@ -591,10 +589,7 @@ fn parse_repository(value: &str) -> std::result::Result<Repository, String> {
         Some((owner, name))
             if !owner.is_empty() && !name.is_empty() && !name.contains('/') && !v.contains(char::is_whitespace) =>
         {
-            Ok(Repository {
-                owner: owner.into(),
-                name: name.into(),
-            })
+            Ok(Repository { owner: owner.into(), name: name.into() })
         }
         _ => Err("expected owner/name".into()),
     }
@@ -626,8 +621,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -644,7 +638,10 @@ mod tests {
         assert!(!c.github.can_dispatch());
         assert_eq!(c.github.branch, "develop");
         assert_eq!(c.github.deploy_workflow, "deploy-staging.yml");
-        assert_eq!((c.github.deploy_type_input.as_str(), c.github.skip_tests_input.as_str()), ("deployment-type", "skip-tests"));
+        assert_eq!(
+            (c.github.deploy_type_input.as_str(), c.github.skip_tests_input.as_str()),
+            ("deployment-type", "skip-tests")
+        );
         assert_eq!(c.github.api_url, "https://api.github.com");
         assert!(c.github.token.is_none() && c.github.webhook_secrets.is_empty());
         assert!(c.filters.is_none() && c.rates.is_none() && c.probes.is_empty());
@@ -682,8 +679,14 @@ mod tests {
     fn the_budget_amount_is_read_with_its_currency() {
         let amount = |vars: &[(&str, &str)]| config(vars).map(|c| c.budget_amount);
         assert_eq!(amount(&[]).unwrap(), None);
-        assert_eq!(amount(&[("STAGING_BUDGET_AMOUNT", "60")]).unwrap(), Some(BudgetAmount { amount: 60.0, currency: "USD".into() }));
-        assert_eq!(amount(&[("STAGING_BUDGET_AMOUNT", "5.5"), ("STAGING_BUDGET_CURRENCY", "GBP")]).unwrap(), Some(BudgetAmount { amount: 5.5, currency: "GBP".into() }));
+        assert_eq!(
+            amount(&[("STAGING_BUDGET_AMOUNT", "60")]).unwrap(),
+            Some(BudgetAmount { amount: 60.0, currency: "USD".into() })
+        );
+        assert_eq!(
+            amount(&[("STAGING_BUDGET_AMOUNT", "5.5"), ("STAGING_BUDGET_CURRENCY", "GBP")]).unwrap(),
+            Some(BudgetAmount { amount: 5.5, currency: "GBP".into() })
+        );
         for (vars, named) in [
             (&[("STAGING_BUDGET_AMOUNT", "sixty")][..], "STAGING_BUDGET_AMOUNT"),
             (&[("STAGING_BUDGET_AMOUNT", "0")][..], "STAGING_BUDGET_AMOUNT"),
@@ -750,7 +753,10 @@ mod tests {
         assert_eq!(h.holidays.len(), 2);
         assert_eq!(c.hold_default, Duration::from_secs(5400));
         assert_eq!(c.hold_max, Duration::from_secs(6300));
-        assert_eq!(c.filters, Some(YamlSetting::File { variable: "STAGING_FILTERS_FILE", path: PathBuf::from(".github/filters.yml") }));
+        assert_eq!(
+            c.filters,
+            Some(YamlSetting::File { variable: "STAGING_FILTERS_FILE", path: PathBuf::from(".github/filters.yml") })
+        );
         assert_eq!(c.environment, "qa");
         assert_eq!(c.resources.budget_name.as_deref(), Some("b"));
         assert_eq!(c.resources.team_queue_url.as_deref(), Some("http://127.0.0.1:5055/123456789012/team"));
@@ -766,15 +772,18 @@ mod tests {
         assert_eq!(c.budget, BudgetPolicy { warn_percent: 75, lock_percent: 110, forecast_percent: 120 });
         assert!(c.github.can_dispatch());
         assert_eq!(c.probes[1], Probe::new("frontend", "https://example.com"));
-        assert_eq!(c.health, HealthPolicy {
-            failures: 3,
-            successes: 4,
-            reminder: Duration::from_secs(1800),
-            grace: Duration::from_secs(300),
-            heal_after: 6,
-            heal_interval: Duration::from_secs(7200),
-            auto_rollback: true,
-        });
+        assert_eq!(
+            c.health,
+            HealthPolicy {
+                failures: 3,
+                successes: 4,
+                reminder: Duration::from_secs(1800),
+                grace: Duration::from_secs(300),
+                heal_after: 6,
+                heal_interval: Duration::from_secs(7200),
+                auto_rollback: true,
+            }
+        );
     }
 
     #[test]
@@ -782,7 +791,13 @@ mod tests {
         let cases: &[(&[(&str, &str)], Option<&str>)] = &[
             (&[("STAGING_TEAM_TOPIC_ARN", "arn:aws:sns:eu-west-2:123456789012:team")], Some("123456789012")),
             (&[("STAGING_SCHEDULER_ROLE_ARN", "arn:aws:iam::210987654321:role/r")], Some("210987654321")),
-            (&[("STAGING_TEAM_TOPIC_ARN", "not-an-arn"), ("STAGING_LIFECYCLE_FUNCTION_ARN", "arn:aws:lambda:us-east-1:111122223333:function:f")], Some("111122223333")),
+            (
+                &[
+                    ("STAGING_TEAM_TOPIC_ARN", "not-an-arn"),
+                    ("STAGING_LIFECYCLE_FUNCTION_ARN", "arn:aws:lambda:us-east-1:111122223333:function:f"),
+                ],
+                Some("111122223333"),
+            ),
             (&[], None),
         ];
         for (vars, expected) in cases {

@@ -251,11 +251,7 @@ impl CostModel {
             })
             .collect();
         let sum = |f: fn(&ComponentCost) -> f64, only_stoppable: bool| -> f64 {
-            components
-                .iter()
-                .filter(|c| !only_stoppable || c.billing == Billing::StopsWhenScaledToZero)
-                .map(f)
-                .sum()
+            components.iter().filter(|c| !only_stoppable || c.billing == Billing::StopsWhenScaledToZero).map(f).sum()
         };
         let scheduled_usd = sum(|c| c.scheduled_usd, false);
         let always_on_usd = sum(|c| c.always_on_usd, false);
@@ -359,7 +355,8 @@ pub struct Recorded {
 
 impl Recorded {
     /// Nothing recorded: every figure is an assumption.
-    pub const NONE: Self = Self { days: UP_WINDOW_DAYS, up_hours: None, on_demand_up_hours: None, stack_start_secs: None };
+    pub const NONE: Self =
+        Self { days: UP_WINDOW_DAYS, up_hours: None, on_demand_up_hours: None, stack_start_secs: None };
 
     /// What `state` recorded in the [`UP_WINDOW_DAYS`] days before `now`.
     pub fn from_state(state: &EnvironmentState, now: DateTime<Utc>) -> Self {
@@ -448,22 +445,39 @@ impl CostModel {
         let on_demand = match recorded.on_demand_up_hours.filter(|h| *h > 0.0) {
             Some(h) if recorded.days > 0 => {
                 let scaled = (h * period_hours / (recorded.days as f64 * 24.0)).min(period_hours);
-                (scaled, format!("{h:.1} h started on demand in the last {} days, scaled to the period's {period_hours:.0} h (recorded)", recorded.days))
+                (
+                    scaled,
+                    format!(
+                        "{h:.1} h started on demand in the last {} days, scaled to the period's {period_hours:.0} h (recorded)",
+                        recorded.days
+                    ),
+                )
             }
             _ => {
                 let days = working_days(hours, from, to);
                 let hold = hold_default.as_secs_f64() / 3600.0;
                 let scaled = (f64::from(days) * hold).min(period_hours);
-                (scaled, format!("no on-demand use recorded: one default hold ({}) on each of {days} working days (assumed)", humantime::format_duration(hold_default)))
+                (
+                    scaled,
+                    format!(
+                        "no on-demand use recorded: one default hold ({}) on each of {days} working days (assumed)",
+                        humantime::format_duration(hold_default)
+                    ),
+                )
             }
         };
         let scheduled = match hours.up_time {
-            Some(_) => (hours.up_hours(from, to), "the schedule's up-hours (on-demand use beyond them not counted)".to_string()),
+            Some(_) => (
+                hours.up_hours(from, to),
+                "the schedule's up-hours (on-demand use beyond them not counted)".to_string(),
+            ),
             None => (on_demand.0, format!("no up time, so on demand only: {}", on_demand.1)),
         };
         let stack_start = match recorded.stack_start_secs {
             Some(s) => (s, true, "creating the pause stack, the median of its recorded creates (recorded)".to_string()),
-            None => (ASSUMED_STACK_START_SECS, false, "creating the pause stack, none recorded yet (assumed)".to_string()),
+            None => {
+                (ASSUMED_STACK_START_SECS, false, "creating the pause stack, none recorded yet (assumed)".to_string())
+            }
         };
         let modes: Vec<ModeCost> = Mode::ALL
             .iter()
@@ -504,7 +518,9 @@ impl CostModel {
                 .iter()
                 .rev()
                 .filter(|m| !only_meeting || m.meets_target)
-                .min_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd).then(a.time_to_ready_secs.cmp(&b.time_to_ready_secs)))
+                .min_by(|a, b| {
+                    a.monthly_usd.total_cmp(&b.monthly_usd).then(a.time_to_ready_secs.cmp(&b.time_to_ready_secs))
+                })
                 .map(|m| m.mode)
         };
         Comparison {
@@ -597,11 +613,7 @@ mod tests {
             gbp_per_usd: 0.5,
             target_gbp: 100.0,
         };
-        let p = model.project(
-            &BusinessHours::default(),
-            utc("2026-11-23T00:00:00Z"),
-            utc("2026-11-30T00:00:00Z"),
-        );
+        let p = model.project(&BusinessHours::default(), utc("2026-11-23T00:00:00Z"), utc("2026-11-30T00:00:00Z"));
         assert_eq!(p.scheduled_usd, 50.0);
         assert_eq!(p.always_on_usd, 168.0);
         assert!(close(p.saving_percent, 100.0 * 118.0 / 168.0));
@@ -620,7 +632,8 @@ mod tests {
     #[test]
     fn a_rates_file_replaces_the_list_prices() {
         let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
-        let november = seed.project(&BusinessHours::default(), utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"));
+        let november =
+            seed.project(&BusinessHours::default(), utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"));
         let always: f64 = november.always_on_usd * HOURS_PER_PRICED_MONTH / november.hours;
         assert!(close(always, 22.80), "the seed's base month: {always}");
         let (over, culprits) = november.over_target(seed.gbp_per_usd).expect("over £5 even at the seed's prices");
@@ -632,10 +645,19 @@ mod tests {
             ("components: {x: {hourly_usd: 1, monthly_usd: 2, billing: always}}", "give one of"),
             ("components: {x: {hourly_usd: -1, billing: always}}", "from 0 to $1,000 an hour"),
             ("components: {x: {hourly_usd: 1e308, billing: always}}", "from 0 to $1,000 an hour"),
-            ("components: {x: {hourly_usd: 1, billing: sometimes}}", "component `x`: billing `sometimes` is not one of stops_at_zero, stops_with_stack, always"),
-            ("components: {x: {hourly_usd: 1, billing: stops_with_the_stack}}", "billing `stops_with_the_stack` is not one of"),
+            (
+                "components: {x: {hourly_usd: 1, billing: sometimes}}",
+                "component `x`: billing `sometimes` is not one of stops_at_zero, stops_with_stack, always",
+            ),
+            (
+                "components: {x: {hourly_usd: 1, billing: stops_with_the_stack}}",
+                "billing `stops_with_the_stack` is not one of",
+            ),
             ("components: {x: {hourly_usd: 1, billing: always, colour: red}}", "not a rates file"),
-            ("gbp_per_usd: 0\ncomponents: {x: {hourly_usd: 1, billing: always}}", "gbp_per_usd must be a positive number"),
+            (
+                "gbp_per_usd: 0\ncomponents: {x: {hourly_usd: 1, billing: always}}",
+                "gbp_per_usd must be a positive number",
+            ),
         ] {
             let err = CostModel::default().with_rates_yaml(yaml).unwrap_err();
             assert!(err.contains(fragment), "{yaml}: {err}");
@@ -677,12 +699,18 @@ mod tests {
             assert!(close(m.up_hours, up), "{mode} up-hours {}", m.up_hours);
             assert!(close(m.monthly_usd, usd), "{mode} ${}", m.monthly_usd);
             assert_eq!((cents(m.monthly_usd), cents(m.monthly_gbp)), (usd_cents, pence), "{mode}");
-            assert_eq!((m.meets_target, m.time_to_ready_secs, m.time_to_ready_recorded), (meets, ready, false), "{mode}");
+            assert_eq!(
+                (m.meets_target, m.time_to_ready_secs, m.time_to_ready_recorded),
+                (meets, ready, false),
+                "{mode}"
+            );
         }
         // `scale` is what `project` has always said.
         assert!(close(c.mode(Scale).monthly_usd, model.project(&BusinessHours::default(), from, to).scheduled_usd));
         assert_eq!((c.cheapest, c.cheapest_meeting_target), (StackOnDemand, Some(StackOnDemand)));
-        assert!(c.mode(StackOnDemand).up_hours_basis.contains("one default hold (2h) on each of 21 working days (assumed)"));
+        assert!(
+            c.mode(StackOnDemand).up_hours_basis.contains("one default hold (2h) on each of 21 working days (assumed)")
+        );
         assert!(c.mode(Stack).time_to_ready_basis.contains("assumed"));
     }
 
@@ -706,7 +734,12 @@ mod tests {
     fn recorded_use_and_start_times_replace_the_assumptions() {
         let (from, to) = november();
         let december = (utc("2026-12-01T00:00:00Z"), utc("2027-01-01T00:00:00Z"));
-        let rec = |up: Option<f64>, on_demand: Option<f64>, start: Option<u32>| Recorded { up_hours: up, on_demand_up_hours: on_demand, stack_start_secs: start, ..Recorded::NONE };
+        let rec = |up: Option<f64>, on_demand: Option<f64>, start: Option<u32>| Recorded {
+            up_hours: up,
+            on_demand_up_hours: on_demand,
+            stack_start_secs: start,
+            ..Recorded::NONE
+        };
         #[rustfmt::skip]
         let cases: &[(&str, (DateTime<Utc>, DateTime<Utc>), Recorded, f64, &str, u32, bool, &str)] = &[
             ("nothing recorded", (from, to), Recorded::NONE, 42.0, "(assumed)", 600, false, "in ~10 min"),
@@ -721,10 +754,17 @@ mod tests {
             let m = c.mode(Mode::StackOnDemand);
             assert!(close(m.up_hours, *up), "{name}: {}", m.up_hours);
             assert!(m.up_hours_basis.contains(basis), "{name}: {}", m.up_hours_basis);
-            assert_eq!((m.time_to_ready_secs, m.time_to_ready_recorded, m.ready_in().as_str()), (*ready, *measured, *ready_in), "{name}");
+            assert_eq!(
+                (m.time_to_ready_secs, m.time_to_ready_recorded, m.ready_in().as_str()),
+                (*ready, *measured, *ready_in),
+                "{name}"
+            );
             // The stack's start is the same whatever the schedule; a task start is never measured.
             assert_eq!(c.mode(Mode::Stack).time_to_ready_secs, *ready, "{name}");
-            assert_eq!((c.mode(Mode::Scale).time_to_ready_secs, c.mode(Mode::Scale).time_to_ready_recorded), (TASK_START_SECS, false));
+            assert_eq!(
+                (c.mode(Mode::Scale).time_to_ready_secs, c.mode(Mode::Scale).time_to_ready_recorded),
+                (TASK_START_SECS, false)
+            );
             assert_eq!(c.mode(Mode::AlwaysOn).ready_in(), "at once");
         }
     }
@@ -744,10 +784,19 @@ mod tests {
             state.record_stack_start(secs);
         }
         let r = Recorded::from_state(&state, now);
-        assert_eq!(r, Recorded { days: 30, up_hours: Some(14.0), on_demand_up_hours: Some(4.0), stack_start_secs: Some(500) });
+        assert_eq!(
+            r,
+            Recorded { days: 30, up_hours: Some(14.0), on_demand_up_hours: Some(4.0), stack_start_secs: Some(500) }
+        );
         assert_eq!(Recorded::from_state(&EnvironmentState::new("staging"), now), Recorded::NONE);
         // A period with sub-second bounds counts the working days whose noon it holds.
-        let c = CostModel::default().compare(&BusinessHours::default(), utc("2026-11-02T12:00:00.5Z"), utc("2026-11-04T12:00:00.5Z"), TWO_HOURS, &Recorded::NONE);
+        let c = CostModel::default().compare(
+            &BusinessHours::default(),
+            utc("2026-11-02T12:00:00.5Z"),
+            utc("2026-11-04T12:00:00.5Z"),
+            TWO_HOURS,
+            &Recorded::NONE,
+        );
         assert!(close(c.mode(Mode::StackOnDemand).up_hours, 2.0 * 2.0), "Tue and Wed noon, not Mon's");
     }
 
@@ -756,7 +805,8 @@ mod tests {
         let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
         let free = CostModel { components: vec![], ..CostModel::default() };
         let generous = CostModel { target_gbp: 100.0, ..CostModel::default() };
-        let flat = CostModel::default().with_rates_yaml("components: {db: {monthly_usd: 3.65, billing: always}}").unwrap();
+        let flat =
+            CostModel::default().with_rates_yaml("components: {db: {monthly_usd: 3.65, billing: always}}").unwrap();
         use Mode::*;
         #[rustfmt::skip]
         let cases: &[(&str, &CostModel, Mode, Option<Mode>, &[Mode])] = &[
@@ -782,11 +832,19 @@ mod tests {
         use Billing::*;
         assert_eq!(
             billing,
-            [("alb", StopsWithStack), ("cloudwatch", AlwaysBills), ("fargate", StopsWhenScaledToZero), ("nat_gateway", StopsWithStack), ("neon", AlwaysBills), ("redis", StopsWithStack)]
+            [
+                ("alb", StopsWithStack),
+                ("cloudwatch", AlwaysBills),
+                ("fargate", StopsWhenScaledToZero),
+                ("nat_gateway", StopsWithStack),
+                ("neon", AlwaysBills),
+                ("redis", StopsWithStack)
+            ]
         );
         let (from, to) = november();
         let c = seed.compare(&BusinessHours::default(), from, to, TWO_HOURS, &Recorded::NONE);
-        let pence: Vec<(Mode, i64, i64)> = c.modes.iter().map(|m| (m.mode, cents(m.monthly_usd), cents(m.monthly_gbp))).collect();
+        let pence: Vec<(Mode, i64, i64)> =
+            c.modes.iter().map(|m| (m.mode, cents(m.monthly_usd), cents(m.monthly_gbp))).collect();
         #[rustfmt::skip]
         assert_eq!(pence, [(Mode::AlwaysOn, 2249, 1777), (Mode::Scale, 1620, 1280), (Mode::Stack, 1180, 932), (Mode::StackOnDemand, 828, 654)]);
         // Deleting the stack saves (alb + nat + redis) $6.30 a month over the 510 down hours.
@@ -801,8 +859,16 @@ mod tests {
         let up: Vec<f64> = c.modes.iter().map(|m| m.up_hours).collect();
         assert_eq!(up, [720.0, 42.0, 42.0, 42.0]);
         assert_eq!(c.mode(Mode::Stack).monthly_usd, c.mode(Mode::StackOnDemand).monthly_usd);
-        assert!(c.mode(Mode::Scale).up_hours_basis.starts_with("no up time, so on demand only"), "{}", c.mode(Mode::Scale).up_hours_basis);
-        assert_eq!(c.cheapest_meeting_target, Some(Mode::StackOnDemand), "the tie goes to the mode that says how it runs");
+        assert!(
+            c.mode(Mode::Scale).up_hours_basis.starts_with("no up time, so on demand only"),
+            "{}",
+            c.mode(Mode::Scale).up_hours_basis
+        );
+        assert_eq!(
+            c.cheapest_meeting_target,
+            Some(Mode::StackOnDemand),
+            "the tie goes to the mode that says how it runs"
+        );
     }
 
     #[test]
@@ -842,5 +908,4 @@ mod tests {
         }
         assert_eq!(working_days(&BusinessHours::default(), to, from), 0);
     }
-
 }

@@ -14,11 +14,7 @@ pub enum Error {
 
     /// One glob of a filter does not compile.
     #[error("filter `{filter}`: invalid pattern `{pattern}`: {reason}")]
-    Pattern {
-        filter: String,
-        pattern: String,
-        reason: String,
-    },
+    Pattern { filter: String, pattern: String, reason: String },
 
     /// A configuration variable has a value we cannot use.
     #[error("{variable}={value:?}: {reason}")]

@@ -160,7 +160,10 @@ pub fn parse_probes(value: &str) -> std::result::Result<Vec<Probe>, String> {
             }
         }
         if probe.max_latency.is_some_and(|l| l >= probe.timeout) {
-            return Err(format!("probe `{name}`: latency must be under the timeout ({})", humantime::format_duration(probe.timeout)));
+            return Err(format!(
+                "probe `{name}`: latency must be under the timeout ({})",
+                humantime::format_duration(probe.timeout)
+            ));
         }
         probes.push(probe);
     }
@@ -375,7 +378,12 @@ pub(crate) fn length(d: chrono::Duration) -> String {
 
 /// Why the grace period is in force at `now`, if it is: staging was started, a
 /// deployment is running or just finished, or the service was just redeployed.
-pub fn grace(state: &EnvironmentState, now: DateTime<Utc>, policy: &HealthPolicy, deploy_grace: Duration) -> Option<String> {
+pub fn grace(
+    state: &EnvironmentState,
+    now: DateTime<Utc>,
+    policy: &HealthPolicy,
+    deploy_grace: Duration,
+) -> Option<String> {
     let within = |t: Option<DateTime<Utc>>| t.is_some_and(|t| now < after(t, policy.grace));
     if let Some(p) = state.stack.in_progress
         && now < p.since + STACK_OPERATION_GRACE
@@ -494,7 +502,10 @@ fn decide_tick(
         return Decision {
             actions,
             next_state: next,
-            summary: format!("ignored: the tick of {} was already counted", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            summary: format!(
+                "ignored: the tick of {} was already counted",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
         };
     }
     if tick.is_some() {
@@ -562,11 +573,16 @@ fn decide_tick(
         _ => now,
     };
     let fail_list = list(&failing);
-    let mut summary = format!("{} probe{}: {}", all.len(), if all.len() == 1 { "" } else { "s" }, match verdict {
-        Tick::Fine => "all fine".to_string(),
-        Tick::Slow => format!("slow: {}", list(&slow)),
-        Tick::Failing => format!("failing: {fail_list}"),
-    });
+    let mut summary = format!(
+        "{} probe{}: {}",
+        all.len(),
+        if all.len() == 1 { "" } else { "s" },
+        match verdict {
+            Tick::Fine => "all fine".to_string(),
+            Tick::Slow => format!("slow: {}", list(&slow)),
+            Tick::Failing => format!("failing: {fail_list}"),
+        }
+    );
     if let Some(why) = &grace {
         summary.push_str(&format!(" (grace: {why})"));
     }
@@ -578,8 +594,8 @@ fn decide_tick(
         && next.health.consecutive_failures >= policy.failures
         && policy.auto_rollback
         && failing.iter().any(|r| r.backend))
-        .then(|| auto_rollback_target(&next, observed, streak_start, now, policy))
-        .flatten();
+    .then(|| auto_rollback_target(&next, observed, streak_start, now, policy))
+    .flatten();
 
     let mut told_down = false;
     if let Some((deployment, target)) = rollback {
@@ -615,7 +631,8 @@ fn decide_tick(
         && verdict == Tick::Failing
         && h.consecutive_failures >= policy.heal_after
         && observed.desired_count > 0
-        && (observed.running_count < observed.desired_count || failing.iter().any(|r| r.backend && r.name != ECS_PROBE))
+        && (observed.running_count < observed.desired_count
+            || failing.iter().any(|r| r.backend && r.name != ECS_PROBE))
         && h.last_heal_at.is_none_or(|t| now >= after(t, policy.heal_interval));
     let heal_line = heal.then(|| {
         format!(
@@ -654,7 +671,8 @@ fn decide_tick(
             (_, HealthStatus::Unhealthy) => next.health.last_alert_at = Some(now),
             (HealthStatus::Unhealthy, _) => {
                 let lasted = began.map(|b| length(at - b)).unwrap_or_else(|| "an unknown time".into());
-                let still = if to == HealthStatus::Degraded { format!("; still slow: {}", list(&slow)) } else { String::new() };
+                let still =
+                    if to == HealthStatus::Degraded { format!("; still slow: {}", list(&slow)) } else { String::new() };
                 let subject = format!("{env}: resolved after {lasted}");
                 let body = format!(
                     "{env} answers again: {} checks in a row passed since {}. The outage lasted {lasted}{still}.",
@@ -665,7 +683,11 @@ fn decide_tick(
             }
             (_, HealthStatus::Degraded) => {
                 let subject = format!("{env}: slow — {}", first_line(&list(&slow)));
-                let body = format!("{env} answers, but slowly, {} checks in a row.\nSlow: {}", next.health.consecutive_slow, list(&slow));
+                let body = format!(
+                    "{env} answers, but slowly, {} checks in a row.\nSlow: {}",
+                    next.health.consecutive_slow,
+                    list(&slow)
+                );
                 actions.push(notify(NotificationEvent::HealthDegraded, Severity::Warning, subject, body));
             }
             (HealthStatus::Degraded, HealthStatus::Healthy) => {
@@ -685,7 +707,8 @@ fn decide_tick(
         next.health.last_alert_at = Some(now);
         let since = next.health.since.unwrap_or(now);
         let subject = format!("{env}: still DOWN after {}", length(now - since));
-        let mut body = format!("{env} has been unhealthy since {} ({}).\nFailing: {fail_list}", hhmm(since), length(now - since));
+        let mut body =
+            format!("{env} has been unhealthy since {} ({}).\nFailing: {fail_list}", hhmm(since), length(now - since));
         if let Some(line) = &heal_line {
             body.push_str(&format!("\n\n{line}"));
         }
@@ -739,7 +762,13 @@ fn pause(next: &mut EnvironmentState, actions: &mut Vec<Action>, now: DateTime<U
     format!("not probed: staging is down by design; health {} -> unknown (paused)", status_name(from))
 }
 
-fn transition(next: &mut EnvironmentState, actions: &mut Vec<Action>, at: DateTime<Utc>, from: HealthStatus, to: HealthStatus) {
+fn transition(
+    next: &mut EnvironmentState,
+    actions: &mut Vec<Action>,
+    at: DateTime<Utc>,
+    from: HealthStatus,
+    to: HealthStatus,
+) {
     let h = &mut next.health;
     h.status = to;
     h.since = Some(at);
@@ -762,7 +791,11 @@ fn target(from: HealthStatus, h: &crate::state::Health, p: &HealthPolicy, in_gra
     }
     match from {
         Unhealthy if h.consecutive_successes >= s => {
-            if h.consecutive_slow > 0 { Degraded } else { Healthy }
+            if h.consecutive_slow > 0 {
+                Degraded
+            } else {
+                Healthy
+            }
         }
         Unhealthy => Unhealthy,
         _ if h.consecutive_slow >= f && !in_grace => Degraded,
@@ -824,17 +857,19 @@ pub fn decide_rollback(
     let target = match to.map(str::trim) {
         Some("") => return Err(bad("--to is empty".into())),
         Some(t) => t.to_string(),
-        None => [state.health.last_good_task_definition.as_deref(), last.and_then(|d| d.task_definition_before.as_deref())]
-            .into_iter()
-            .flatten()
-            .find(|t| current.is_none_or(|c| task_name(c) != task_name(t)))
-            .map(str::to_string)
-            .ok_or_else(|| {
-                bad(format!(
-                    "nothing to go back to: the service runs {}, the last good task definition; name one with --to",
-                    current.map(task_name).unwrap_or("an unknown task definition")
-                ))
-            })?,
+        None => {
+            [state.health.last_good_task_definition.as_deref(), last.and_then(|d| d.task_definition_before.as_deref())]
+                .into_iter()
+                .flatten()
+                .find(|t| current.is_none_or(|c| task_name(c) != task_name(t)))
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "nothing to go back to: the service runs {}, the last good task definition; name one with --to",
+                        current.map(task_name).unwrap_or("an unknown task definition")
+                    ))
+                })?
+        }
     };
     if current.is_some_and(|c| task_name(c) == task_name(&target)) {
         return Err(bad(format!("the service already runs {}", task_name(&target))));
@@ -854,13 +889,10 @@ pub fn decide_rollback(
     let env = &state.environment;
     let from = current.map(task_name).unwrap_or("an unknown task definition");
     let subject = format!("{env}: rolled back to {} by {who}", task_name(&target));
-    let body = format!("{who} rolled {env} back from {from} to {}{about}. ECS replaces the tasks now.", task_name(&target));
+    let body =
+        format!("{who} rolled {env} back from {from} to {}{about}. ECS replaces the tasks now.", task_name(&target));
     actions.push(notify(NotificationEvent::DeployRolledBack, Severity::Warning, subject, body));
-    Ok(Decision {
-        actions,
-        next_state: next,
-        summary: format!("rolled back from {from} to {}", task_name(&target)),
-    })
+    Ok(Decision { actions, next_state: next, summary: format!("rolled back from {from} to {}", task_name(&target)) })
 }
 
 /// A rollback or a forced deployment failed after its decision was committed: what
@@ -868,7 +900,12 @@ pub fn decide_rollback(
 /// again, by the next failing check within the deploy's grace period or by hand; a
 /// forced deployment waits out its interval), and the team is told, with the notice the
 /// failure withheld.
-pub fn decide_repair_failed(state: &EnvironmentState, action: &Action, error: &str, withheld: Option<&Notification>) -> Decision {
+pub fn decide_repair_failed(
+    state: &EnvironmentState,
+    action: &Action,
+    error: &str,
+    withheld: Option<&Notification>,
+) -> Decision {
     let mut next = state.clone();
     let env = &state.environment;
     next.health.redeployed_at = None;
@@ -890,21 +927,21 @@ pub fn decide_repair_failed(state: &EnvironmentState, action: &Action, error: &s
             }
             (
                 format!("{env}: rollback to {name} FAILED"),
-                format!("{error}\n\nThe service was not pointed back at {name}; it still runs what it ran.{withheld_body}"),
+                format!(
+                    "{error}\n\nThe service was not pointed back at {name}; it still runs what it ran.{withheld_body}"
+                ),
                 format!("the rollback to {name} failed"),
             )
         }
         _ => (
             format!("{env}: forced deployment FAILED"),
-            format!("{error}\n\nNo new deployment was started; the next try is after the healing interval.{withheld_body}"),
+            format!(
+                "{error}\n\nNo new deployment was started; the next try is after the healing interval.{withheld_body}"
+            ),
             "the forced deployment failed".to_string(),
         ),
     };
-    Decision {
-        actions: vec![notify(event, Severity::Critical, subject, body)],
-        next_state: next,
-        summary,
-    }
+    Decision { actions: vec![notify(event, Severity::Critical, subject, body)], next_state: next, summary }
 }
 
 /// `family:revision` of a task definition ARN (the ARN's last part), as people name it.
@@ -917,11 +954,7 @@ fn notify(event: NotificationEvent, severity: Severity, subject: String, body: S
 }
 
 fn list(results: &[&ProbeResult]) -> String {
-    results
-        .iter()
-        .map(|r| format!("{}: {}", r.name, r.error.as_deref().unwrap_or("ok")))
-        .collect::<Vec<_>>()
-        .join("; ")
+    results.iter().map(|r| format!("{}: {}", r.name, r.error.as_deref().unwrap_or("ok"))).collect::<Vec<_>>().join("; ")
 }
 
 fn first_line(s: &str) -> &str {
@@ -955,7 +988,12 @@ pub struct Figures {
 
 /// Availability in business hours and the mean time to recovery between `from` and
 /// `now`, from the recorded transitions (an outage still open counts up to `now`).
-pub fn figures(history: &[HealthTransition], hours: &BusinessHours, from: DateTime<Utc>, now: DateTime<Utc>) -> Figures {
+pub fn figures(
+    history: &[HealthTransition],
+    hours: &BusinessHours,
+    from: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Figures {
     let mut sorted: Vec<HealthTransition> = history.to_vec();
     sorted.sort_by_key(|t| t.at);
     // (start, end, recovered): an outage ends with a recovery, or is closed by a
@@ -1033,11 +1071,19 @@ mod tests {
     }
 
     fn ok(name: &str) -> ProbeResult {
-        Probe::new(name, "http://x").judge(&Reply::Answer { status: 200, latency: Duration::from_millis(20), body: String::new() })
+        Probe::new(name, "http://x").judge(&Reply::Answer {
+            status: 200,
+            latency: Duration::from_millis(20),
+            body: String::new(),
+        })
     }
 
     fn fail(name: &str) -> ProbeResult {
-        Probe::new(name, "http://x").judge(&Reply::Answer { status: 500, latency: Duration::from_millis(20), body: String::new() })
+        Probe::new(name, "http://x").judge(&Reply::Answer {
+            status: 500,
+            latency: Duration::from_millis(20),
+            body: String::new(),
+        })
     }
 
     fn slow(name: &str) -> ProbeResult {
@@ -1061,7 +1107,12 @@ mod tests {
 
     /// Runs ticks five minutes apart (starting at `start`, sub-second), each with its
     /// probe results and ECS; returns each tick's events and the final state.
-    fn ticks(mut state: EnvironmentState, start: &str, steps: &[(Vec<ProbeResult>, Observed)], cfg: &Config) -> (Vec<Vec<&'static str>>, EnvironmentState) {
+    fn ticks(
+        mut state: EnvironmentState,
+        start: &str,
+        steps: &[(Vec<ProbeResult>, Observed)],
+        cfg: &Config,
+    ) -> (Vec<Vec<&'static str>>, EnvironmentState) {
         let mut out = Vec::new();
         for (i, (results, observed)) in steps.iter().enumerate() {
             let now = utc(start) + chrono::Duration::minutes(5 * i as i64) + chrono::Duration::milliseconds(731);
@@ -1081,10 +1132,24 @@ mod tests {
         .unwrap();
         assert_eq!(probes.len(), 3);
         let b = &probes[0];
-        assert_eq!((b.status.clone(), b.max_latency, b.body.as_deref(), b.timeout, b.backend),
-            (StatusSpec::Exact(vec![200, 204]), Some(Duration::from_millis(800)), Some("\"ok\""), Duration::from_secs(3), true));
-        assert_eq!((probes[1].status.clone(), probes[1].backend, probes[1].url.as_str()), (StatusSpec::Class(3), true, "https://example.com"));
-        assert_eq!((probes[2].status.to_string(), probes[2].timeout, probes[2].backend), ("2xx".to_string(), DEFAULT_TIMEOUT, false));
+        assert_eq!(
+            (b.status.clone(), b.max_latency, b.body.as_deref(), b.timeout, b.backend),
+            (
+                StatusSpec::Exact(vec![200, 204]),
+                Some(Duration::from_millis(800)),
+                Some("\"ok\""),
+                Duration::from_secs(3),
+                true
+            )
+        );
+        assert_eq!(
+            (probes[1].status.clone(), probes[1].backend, probes[1].url.as_str()),
+            (StatusSpec::Class(3), true, "https://example.com")
+        );
+        assert_eq!(
+            (probes[2].status.to_string(), probes[2].timeout, probes[2].backend),
+            ("2xx".to_string(), DEFAULT_TIMEOUT, false)
+        );
     }
 
     #[test]
@@ -1135,8 +1200,14 @@ mod tests {
 
     #[test]
     fn replies_are_judged_by_status_body_and_latency() {
-        let probe = Probe { status: StatusSpec::Exact(vec![200]), max_latency: Some(Duration::from_millis(500)), body: Some("ok".into()), ..Probe::new("api", "http://x") };
-        let answer = |status, ms, body: &str| Reply::Answer { status, latency: Duration::from_millis(ms), body: body.into() };
+        let probe = Probe {
+            status: StatusSpec::Exact(vec![200]),
+            max_latency: Some(Duration::from_millis(500)),
+            body: Some("ok".into()),
+            ..Probe::new("api", "http://x")
+        };
+        let answer =
+            |status, ms, body: &str| Reply::Answer { status, latency: Duration::from_millis(ms), body: body.into() };
         #[rustfmt::skip]
         let cases = [
             ("fine", answer(200, 120, "{\"status\":\"ok\"}"), true, false, None),
@@ -1173,21 +1244,24 @@ mod tests {
         let running = ecs(1, 1, TD1);
         let steps = [
             (vec![ok("backend")], running.clone()),
-            (vec![fail("backend")], running.clone()),   // one failure: nothing yet
-            (vec![fail("backend")], running.clone()),   // two: down
-            (vec![ok("backend")], running.clone()),     // one success: not resolved
-            (vec![ok("backend")], running.clone()),     // two: resolved
-            (vec![ok("backend")], running.clone()),     // steady: nothing
+            (vec![fail("backend")], running.clone()), // one failure: nothing yet
+            (vec![fail("backend")], running.clone()), // two: down
+            (vec![ok("backend")], running.clone()),   // one success: not resolved
+            (vec![ok("backend")], running.clone()),   // two: resolved
+            (vec![ok("backend")], running.clone()),   // steady: nothing
         ];
         let (events, state) = ticks(up(), "2026-11-27T10:00:00Z", &steps, &cfg);
-        assert_eq!(events, vec![
-            vec!["record"],
-            vec![],
-            vec!["record", "health.down"],
-            vec![],
-            vec!["record", "health.resolved"],
-            vec![],
-        ]);
+        assert_eq!(
+            events,
+            vec![
+                vec!["record"],
+                vec![],
+                vec!["record", "health.down"],
+                vec![],
+                vec!["record", "health.resolved"],
+                vec![],
+            ]
+        );
         // Down from the first failure (10:05) to the first answer again (10:15).
         let t: Vec<(String, HealthStatus)> = state.health.history.iter().map(|t| (t.at.to_rfc3339(), t.to)).collect();
         assert_eq!(t[1], ("2026-11-27T10:05:00+00:00".to_string(), HealthStatus::Unhealthy));
@@ -1204,7 +1278,14 @@ mod tests {
         for (i, (r, o)) in steps.iter().enumerate() {
             let now = utc("2026-11-27T10:00:00.250Z") + chrono::Duration::minutes(5 * i as i64);
             let d = decide(&state, o, Some(r), None, now, &cfg);
-            last = d.actions.iter().find_map(|a| match a { Action::Notify(n) => Some(n.clone()), _ => None }).or(last);
+            last = d
+                .actions
+                .iter()
+                .find_map(|a| match a {
+                    Action::Notify(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .or(last);
             state = d.next_state;
         }
         let n = last.unwrap();
@@ -1217,7 +1298,8 @@ mod tests {
         let cfg = config(&[("STAGING_HEALTH_REMINDER", "15m"), ("STAGING_HEAL_AFTER", "100")]);
         let steps = vec![(vec![fail("web")], ecs(1, 1, TD1)); 8];
         let (events, _) = ticks(up(), "2026-11-27T10:00:00Z", &steps, &cfg);
-        let downs: Vec<usize> = events.iter().enumerate().filter(|(_, e)| e.contains(&"health.down")).map(|(i, _)| i).collect();
+        let downs: Vec<usize> =
+            events.iter().enumerate().filter(|(_, e)| e.contains(&"health.down")).map(|(i, _)| i).collect();
         // Down at tick 1 (10:05), then every 15 minutes: 10:20, 10:35.
         assert_eq!(downs, vec![1, 4, 7]);
     }
@@ -1235,7 +1317,17 @@ mod tests {
             (vec![ok("web")], running.clone()),
         ];
         let (events, state) = ticks(up(), "2026-11-27T10:00:00Z", &steps, &cfg);
-        assert_eq!(events, vec![vec!["record"], vec![], vec!["record", "health.degraded"], vec![], vec![], vec!["record", "health.resolved"]]);
+        assert_eq!(
+            events,
+            vec![
+                vec!["record"],
+                vec![],
+                vec!["record", "health.degraded"],
+                vec![],
+                vec![],
+                vec!["record", "health.resolved"]
+            ]
+        );
         assert_eq!(state.health.status, HealthStatus::Healthy);
     }
 
@@ -1310,7 +1402,8 @@ mod tests {
         ];
         for (name, results, observed, n, expected) in cases {
             let (events, _) = ticks(up(), "2026-11-27T10:00:00Z", &vec![(results, observed); n], &cfg);
-            let forced: Vec<usize> = events.iter().enumerate().filter(|(_, e)| e.contains(&"force")).map(|(i, _)| i).collect();
+            let forced: Vec<usize> =
+                events.iter().enumerate().filter(|(_, e)| e.contains(&"force")).map(|(i, _)| i).collect();
             assert_eq!(forced, expected, "{name}");
         }
         // A heal threshold at the alert threshold says so in the alert itself.
@@ -1320,7 +1413,10 @@ mod tests {
         for i in 0..2 {
             let now = utc("2026-11-27T10:00:00.4Z") + chrono::Duration::minutes(5 * i);
             let d = decide(&state, &ecs(1, 1, TD1), Some(&[fail("backend")]), None, now, &cfg);
-            alert = d.actions.iter().find_map(|a| match a { Action::Notify(n) => Some(n.clone()), _ => None });
+            alert = d.actions.iter().find_map(|a| match a {
+                Action::Notify(n) => Some(n.clone()),
+                _ => None,
+            });
             assert_eq!(d.actions.contains(&Action::ForceNewDeployment), i == 1);
             state = d.next_state;
         }
@@ -1334,7 +1430,13 @@ mod tests {
         s.queue_deployment("abc1234def", crate::DeploymentPlan::FULL, utc("2026-11-27T09:40:00Z"));
         s.dispatch_pending(utc("2026-11-27T09:40:00Z"), chrono::Duration::minutes(30));
         s.deployment_in_flight.as_mut().unwrap().task_definition_before = Some(TD1.into());
-        let outcome = crate::state::RunOutcome { status: DeploymentStatus::Succeeded, built_sha: "abc1234def".into(), run_url: None, run_id: Some(1), duration_secs: Some(300) };
+        let outcome = crate::state::RunOutcome {
+            status: DeploymentStatus::Succeeded,
+            built_sha: "abc1234def".into(),
+            run_url: None,
+            run_id: Some(1),
+            duration_secs: Some(300),
+        };
         s.deployment_finished(outcome, utc(finished)).unwrap().task_definition_after = Some(TD2.into());
         s
     }
@@ -1369,7 +1471,14 @@ mod tests {
             decide(&s, &ecs(1, 1, TD2), Some(&[fail("backend")]), None, utc("2026-11-27T10:05:00Z"), &on)
         };
         assert!(d.actions.contains(&Action::RollbackService { task_definition: TD1.into() }));
-        let alert = d.actions.iter().find_map(|a| match a { Action::Notify(n) => Some(n), _ => None }).unwrap();
+        let alert = d
+            .actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Notify(n) => Some(n),
+                _ => None,
+            })
+            .unwrap();
         assert!(alert.subject.contains("deploy of abc1234 rolled back"), "{}", alert.subject);
         assert!(alert.body.contains("back on app:41 (it ran app:42)"), "{}", alert.body);
     }
@@ -1381,7 +1490,8 @@ mod tests {
         let once = decide(&up(), &ecs(1, 1, TD1), Some(&[fail("web")]), Some(t), t, &cfg);
         // The schedule's time round-trips through the state as JSON.
         let stored: EnvironmentState = serde_json::from_str(&serde_json::to_string(&once.next_state).unwrap()).unwrap();
-        let twice = decide(&stored, &ecs(1, 1, TD1), Some(&[fail("web")]), Some(t), t + chrono::Duration::seconds(40), &cfg);
+        let twice =
+            decide(&stored, &ecs(1, 1, TD1), Some(&[fail("web")]), Some(t), t + chrono::Duration::seconds(40), &cfg);
         assert_eq!(twice.next_state.health.consecutive_failures, 1);
         assert!(twice.summary.starts_with("ignored"), "{}", twice.summary);
     }
@@ -1390,7 +1500,10 @@ mod tests {
     fn manual_rollback_goes_to_the_last_good_task_definition() {
         let now = utc("2026-11-27T11:00:00.3Z");
         let deployed = deployed_state("2026-11-27T10:00:00Z");
-        let good = EnvironmentState { health: crate::state::Health { last_good_task_definition: Some(TD2.into()), ..Default::default() }, ..deployed.clone() };
+        let good = EnvironmentState {
+            health: crate::state::Health { last_good_task_definition: Some(TD2.into()), ..Default::default() },
+            ..deployed.clone()
+        };
         #[rustfmt::skip]
         let cases: [(&str, &EnvironmentState, Option<&str>, std::result::Result<&str, &str>); 5] = [
             ("the deploy's previous task definition", &deployed, None, Ok(TD1)),
@@ -1471,13 +1584,20 @@ mod tests {
         for (i, (r, o)) in steps.iter().enumerate() {
             let now = utc("2026-11-27T09:00:00.6Z") + chrono::Duration::minutes(5 * i as i64);
             let d = decide(&state, o, Some(r), None, now, &cfg);
-            notices.extend(d.actions.iter().filter_map(|a| match a { Action::Notify(n) => Some(n.subject.clone()), _ => None }));
+            notices.extend(d.actions.iter().filter_map(|a| match a {
+                Action::Notify(n) => Some(n.subject.clone()),
+                _ => None,
+            }));
             state = d.next_state;
         }
-        let t: Vec<(String, HealthStatus)> = state.health.history.iter().map(|t| (t.at.format("%H:%M").to_string(), t.to)).collect();
+        let t: Vec<(String, HealthStatus)> =
+            state.health.history.iter().map(|t| (t.at.format("%H:%M").to_string(), t.to)).collect();
         use HealthStatus::*;
         assert_eq!(t, vec![("09:00".into(), Healthy), ("10:00".into(), Degraded), ("10:15".into(), Healthy)]);
-        assert_eq!(notices, vec!["staging: slow — web: slow: 900 ms, limit 100 ms", "staging: no longer slow after 15m"]);
+        assert_eq!(
+            notices,
+            vec!["staging: slow — web: slow: 900 ms, limit 100 ms", "staging: no longer slow after 15m"]
+        );
     }
 
     #[test]
@@ -1489,7 +1609,12 @@ mod tests {
         let (events, _) = ticks(state, "2026-11-27T10:00:00Z", &[(vec![fail("backend")], ecs(1, 1, TD2))], &on);
         assert!(!events[0].contains(&"rollback"), "{events:?}");
         // Only the front end (not served by ECS) failing: not the deploy's to undo.
-        let (events, _) = ticks(deployed_state("2026-11-27T09:59:00Z"), "2026-11-27T10:00:00Z", &vec![(vec![ok("backend"), fail("web")], ecs(1, 1, TD2)); 3], &on);
+        let (events, _) = ticks(
+            deployed_state("2026-11-27T09:59:00Z"),
+            "2026-11-27T10:00:00Z",
+            &vec![(vec![ok("backend"), fail("web")], ecs(1, 1, TD2)); 3],
+            &on,
+        );
         assert!(events.iter().all(|e| !e.contains(&"rollback")), "{events:?}");
     }
 
@@ -1499,14 +1624,31 @@ mod tests {
         let now = utc("2026-11-20T10:00:00.3Z");
         let d = decide(&up(), &ecs(1, 1, TD1), Some(&[ok("web")]), Some(utc("2026-11-27T10:05:00Z")), now, &cfg);
         assert_eq!((d.next_state.health.last_tick, d.next_state.health.consecutive_successes), (None, 1));
-        let later = decide(&d.next_state, &ecs(1, 1, TD1), Some(&[ok("web")]), Some(utc("2026-11-20T10:05:00Z")), now + chrono::Duration::minutes(5), &cfg);
+        let later = decide(
+            &d.next_state,
+            &ecs(1, 1, TD1),
+            Some(&[ok("web")]),
+            Some(utc("2026-11-20T10:05:00Z")),
+            now + chrono::Duration::minutes(5),
+            &cfg,
+        );
         assert_eq!(later.next_state.health.consecutive_successes, 2, "the real tick still counts");
     }
 
     #[test]
     fn last_good_is_a_task_definition_seen_fine_and_reminders_need_a_failing_tick() {
-        let cfg = config(&[("STAGING_HEALTH_FAILURES", "3"), ("STAGING_HEALTH_SUCCESSES", "3"), ("STAGING_HEALTH_REMINDER", "5m"), ("STAGING_HEAL_AFTER", "100")]);
-        let (_, s) = ticks(up(), "2026-11-27T10:00:00Z", &[(vec![ok("web")], ecs(1, 1, TD1)), (vec![fail("web")], ecs(1, 1, TD2))], &cfg);
+        let cfg = config(&[
+            ("STAGING_HEALTH_FAILURES", "3"),
+            ("STAGING_HEALTH_SUCCESSES", "3"),
+            ("STAGING_HEALTH_REMINDER", "5m"),
+            ("STAGING_HEAL_AFTER", "100"),
+        ]);
+        let (_, s) = ticks(
+            up(),
+            "2026-11-27T10:00:00Z",
+            &[(vec![ok("web")], ecs(1, 1, TD1)), (vec![fail("web")], ecs(1, 1, TD2))],
+            &cfg,
+        );
         assert_eq!(s.health.last_good_task_definition.as_deref(), Some(TD1), "a failing tick on TD2 is not good");
         let mut steps = vec![(vec![fail("web")], ecs(1, 1, TD1)); 3];
         steps.extend(vec![(vec![ok("web")], ecs(1, 1, TD1)); 2]);
@@ -1519,7 +1661,8 @@ mod tests {
         use crate::state::{StackOperation, StackProgress};
         let config = config(&[]);
         let mut state = up();
-        state.stack.in_progress = Some(StackProgress { operation: StackOperation::Create, since: utc("2026-11-30T08:00:00Z") });
+        state.stack.in_progress =
+            Some(StackProgress { operation: StackOperation::Create, since: utc("2026-11-30T08:00:00Z") });
         let policy = config.health;
         let at = |t: &str| utc(t);
         assert_eq!(stack_check_fallback(&state, at("2026-11-30T08:10:00Z")), None, "the schedule chain is on it");
@@ -1532,8 +1675,18 @@ mod tests {
             })
         );
         let d = decide(&state, &Observed::counts(0, 0), None, None, at("2026-11-30T08:15:00.25Z"), &config);
-        assert!(d.actions.iter().any(|a| matches!(a, Action::PutOneTimeSchedule { name, .. } if name == "staging-stack-check")), "{:?}", d.actions);
+        assert!(
+            d.actions
+                .iter()
+                .any(|a| matches!(a, Action::PutOneTimeSchedule { name, .. } if name == "staging-stack-check")),
+            "{:?}",
+            d.actions
+        );
         assert!(grace(&state, at("2026-11-30T08:59:59.9Z"), &policy, config.deploy_grace).is_some());
-        assert_eq!(grace(&state, at("2026-11-30T09:00:00.1Z"), &policy, config.deploy_grace), None, "an hour on, not answering is an outage");
+        assert_eq!(
+            grace(&state, at("2026-11-30T09:00:00.1Z"), &policy, config.deploy_grace),
+            None,
+            "an hour on, not answering is an outage"
+        );
     }
 }

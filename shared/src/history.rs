@@ -40,7 +40,8 @@ pub enum Source {
 }
 
 impl Source {
-    pub const ALL: [Source; 6] = [Self::Schedule, Self::Webhook, Self::Budget, Self::Health, Self::Stack, Self::Operator];
+    pub const ALL: [Source; 6] =
+        [Self::Schedule, Self::Webhook, Self::Budget, Self::Health, Self::Stack, Self::Operator];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -80,11 +81,7 @@ pub struct Origin {
 
 impl Origin {
     pub fn new(source: Source, who: impl Into<String>, input: impl Into<String>) -> Self {
-        Self {
-            source,
-            who: one_line(&who.into(), WHO_CHARS),
-            input: one_line(&input.into(), INPUT_CHARS),
-        }
+        Self { source, who: one_line(&who.into(), WHO_CHARS), input: one_line(&input.into(), INPUT_CHARS) }
     }
 }
 
@@ -165,11 +162,7 @@ pub enum Event {
     Phase { from: Phase, to: Phase },
     /// Staging was up over `[from, to)`; `on_demand` when a push or an operator started
     /// it outside the schedule.
-    UpWindow {
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        on_demand: bool,
-    },
+    UpWindow { from: DateTime<Utc>, to: DateTime<Utc>, on_demand: bool },
     /// A deployment reached its end (succeeded, failed or cancelled).
     Deployment {
         sha: String,
@@ -284,19 +277,12 @@ pub fn sort_key(at: DateTime<Utc>) -> String {
 pub fn events(before: &EnvironmentState, after: &EnvironmentState, actions: &[Action]) -> Vec<Event> {
     let mut events = Vec::new();
     if before.phase != after.phase {
-        events.push(Event::Phase {
-            from: before.phase,
-            to: after.phase,
-        });
+        events.push(Event::Phase { from: before.phase, to: after.phase });
     }
     // Windows are appended when they close; the state forgets old ones, so compare by
     // what is new rather than by count.
     for w in after.up_windows.iter().filter(|w| !before.up_windows.contains(w)) {
-        events.push(Event::UpWindow {
-            from: w.from,
-            to: w.to,
-            on_demand: w.on_demand,
-        });
+        events.push(Event::UpWindow { from: w.from, to: w.to, on_demand: w.on_demand });
     }
     // A deployment is counted when it finishes; recorded again unchanged (a rollback
     // marks it rolled back) it is the same deployment.
@@ -326,11 +312,9 @@ pub fn events(before: &EnvironmentState, after: &EnvironmentState, actions: &[Ac
                     run_secs: d.run_duration_secs,
                 });
             }
-            Action::RecordHealth { at, change } => events.push(Event::Health {
-                at: *at,
-                from: change.from,
-                to: change.to,
-            }),
+            Action::RecordHealth { at, change } => {
+                events.push(Event::Health { at: *at, from: change.from, to: change.to })
+            }
             _ => {}
         }
     }
@@ -407,7 +391,14 @@ mod tests {
     }
 
     fn deployment(sha: &str, plan: DeploymentPlan, status: DeploymentStatus, finished: &str) -> Deployment {
-        let mut d = Deployment::started_by_hand(sha, "dave", Some(7), None, utc("2026-11-24T10:00:00.125Z"), utc("2026-11-24T10:00:00.125Z"));
+        let mut d = Deployment::started_by_hand(
+            sha,
+            "dave",
+            Some(7),
+            None,
+            utc("2026-11-24T10:00:00.125Z"),
+            utc("2026-11-24T10:00:00.125Z"),
+        );
         d.plan = plan;
         d.status = status;
         d.finished_at = Some(utc(finished));
@@ -446,9 +437,15 @@ mod tests {
         rolled_back.rolled_back_at = Some(utc("2026-11-24T10:20:00.5Z"));
         let mut rerun = succeeded.clone();
         rerun.finished_at = Some(utc("2026-11-24T11:00:00.5Z"));
-        let window = UpWindow { from: utc("2026-11-24T08:00:00.250Z"), to: utc("2026-11-24T18:00:00.5Z"), on_demand: false };
-        let older = UpWindow { from: utc("2026-11-23T08:00:00.250Z"), to: utc("2026-11-23T18:00:00.5Z"), on_demand: false };
-        let lock = BudgetLock { period: BudgetPeriod::new(2026, 11).unwrap(), locked_at: utc("2026-11-25T22:30:00.5Z"), reason: "actual over 100 %".into() };
+        let window =
+            UpWindow { from: utc("2026-11-24T08:00:00.250Z"), to: utc("2026-11-24T18:00:00.5Z"), on_demand: false };
+        let older =
+            UpWindow { from: utc("2026-11-23T08:00:00.250Z"), to: utc("2026-11-23T18:00:00.5Z"), on_demand: false };
+        let lock = BudgetLock {
+            period: BudgetPeriod::new(2026, 11).unwrap(),
+            locked_at: utc("2026-11-25T22:30:00.5Z"),
+            reason: "actual over 100 %".into(),
+        };
         let health_at = utc("2026-11-24T11:05:00.5Z");
         let deployment_event = |d: &Deployment| Event::Deployment {
             sha: d.sha.clone(),
@@ -513,7 +510,14 @@ mod tests {
             actions: vec!["dispatched deploy-staging.yml".into()],
             errors: vec![],
             version: Some(12),
-            events: vec![Event::Health { at: utc("2026-11-24T11:00:00.5Z"), from: HealthStatus::Unknown, to: HealthStatus::Healthy }, Event::BudgetAlert],
+            events: vec![
+                Event::Health {
+                    at: utc("2026-11-24T11:00:00.5Z"),
+                    from: HealthStatus::Unknown,
+                    to: HealthStatus::Healthy,
+                },
+                Event::BudgetAlert,
+            ],
         };
         let json = serde_json::to_string(&entry).unwrap();
         assert!(json.contains(r#""at":"2026-11-24T11:05:00.123456789Z""#), "{json}");
@@ -554,7 +558,10 @@ mod tests {
         assert_eq!((long.who.chars().count(), long.input.chars().count()), (WHO_CHARS, INPUT_CHARS));
         assert!(long.input.ends_with('…'));
         assert_eq!(Source::parse("operator"), Ok(Source::Operator));
-        assert_eq!(Source::parse("cron").unwrap_err(), "unknown kind `cron`: expected one of schedule, webhook, budget, health, stack, operator");
+        assert_eq!(
+            Source::parse("cron").unwrap_err(),
+            "unknown kind `cron`: expected one of schedule, webhook, budget, health, stack, operator"
+        );
     }
 
     #[test]

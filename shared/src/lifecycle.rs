@@ -18,9 +18,12 @@ use serde::{Deserialize, Serialize};
 use crate::action::{Action, Decision, Notification, NotificationEvent, ScheduledCommand, Severity};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::schedule::{Transition, TransitionKind};
 use crate::health::length;
-use crate::state::{EnvironmentState, Hold, HoldKind, Phase, ScalableTarget, StackFailure, StackOperation, StackProgress, Wanted, short_sha};
+use crate::schedule::{Transition, TransitionKind};
+use crate::state::{
+    EnvironmentState, Hold, HoldKind, Phase, ScalableTarget, StackFailure, StackOperation, StackProgress, Wanted,
+    short_sha,
+};
 
 /// How far a schedule's own time may be from the clock: Scheduler retries for at most
 /// a day, so anything further is not a schedule's.
@@ -76,9 +79,13 @@ impl StackObserved {
         match self.status.as_deref() {
             None | Some("DELETE_COMPLETE") => StackCondition::Absent,
             Some(s) if s.ends_with("_IN_PROGRESS") => StackCondition::Busy,
-            Some("CREATE_COMPLETE" | "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE" | "IMPORT_COMPLETE" | "IMPORT_ROLLBACK_COMPLETE") => {
-                StackCondition::Ready
-            }
+            Some(
+                "CREATE_COMPLETE"
+                | "UPDATE_COMPLETE"
+                | "UPDATE_ROLLBACK_COMPLETE"
+                | "IMPORT_COMPLETE"
+                | "IMPORT_ROLLBACK_COMPLETE",
+            ) => StackCondition::Ready,
             // CREATE_FAILED, ROLLBACK_COMPLETE, ROLLBACK_FAILED, DELETE_FAILED,
             // UPDATE_FAILED, UPDATE_ROLLBACK_FAILED, IMPORT_ROLLBACK_FAILED, and anything new.
             Some(_) => StackCondition::Failed,
@@ -121,14 +128,7 @@ impl StackObserved {
 impl Observed {
     /// Counts only (no task definition, rollout not failed).
     pub const fn counts(desired_count: u32, running_count: u32) -> Self {
-        Self {
-            desired_count,
-            running_count,
-            task_definition: None,
-            rollout_failed: false,
-            stack: None,
-            scaling: None,
-        }
+        Self { desired_count, running_count, task_definition: None, rollout_failed: false, stack: None, scaling: None }
     }
 
     /// The phase these counts show.
@@ -219,13 +219,19 @@ pub fn parse_event(event: serde_json::Value, config: &Config) -> Result<Lifecycl
         // arn:aws:cloudformation:<region>:<account>:stack/<name>/<guid>
         let name = stack_id.split(':').nth(5).and_then(|r| r.strip_prefix("stack/")).and_then(|r| r.split('/').next());
         return Ok(match (name, config.teardown.pause_stack()) {
-            (Some(name), Some(pause)) if name == pause => LifecycleEvent::Command(Command::Scheduled(ScheduledCommand::StackCheck)),
-            (_, None) => LifecycleEvent::Ignored(format!("ignored: a stack event ({stack_id}) while STAGING_TEARDOWN is scale")),
+            (Some(name), Some(pause)) if name == pause => {
+                LifecycleEvent::Command(Command::Scheduled(ScheduledCommand::StackCheck))
+            }
+            (_, None) => {
+                LifecycleEvent::Ignored(format!("ignored: a stack event ({stack_id}) while STAGING_TEARDOWN is scale"))
+            }
             _ => LifecycleEvent::Ignored(format!("ignored: {stack_id} is not the pause stack")),
         });
     }
     serde_json::from_value(event).map(LifecycleEvent::Command).map_err(|e| Error::Command {
-        reason: format!("expected a lifecycle command like {{\"command\":\"teardown\"}} or a CloudFormation stack event: {e}"),
+        reason: format!(
+            "expected a lifecycle command like {{\"command\":\"teardown\"}} or a CloudFormation stack event: {e}"
+        ),
     })
 }
 
@@ -251,9 +257,9 @@ pub fn origin(command: &Command, event: &serde_json::Value) -> crate::history::O
         | Command::Unlock { who } => Origin::new(Source::Operator, who.as_str(), input),
         // Scheduler always fills in the time; a startup or teardown without it was sent by
         // hand (`stagingctl invoke`, the console), and is not automation.
-        Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None } | ScheduledCommand::Startup { scheduled_time: None }) => {
-            Origin::new(Source::Operator, "by hand", input)
-        }
+        Command::Scheduled(
+            ScheduledCommand::Teardown { scheduled_time: None } | ScheduledCommand::Startup { scheduled_time: None },
+        ) => Origin::new(Source::Operator, "by hand", input),
         Command::Scheduled(scheduled) => {
             let name = match scheduled {
                 ScheduledCommand::Teardown { .. } => "teardown",
@@ -337,14 +343,16 @@ pub fn reconcile(state: &EnvironmentState, observed: Observed) -> Option<Action>
             (true, StackCondition::Absent, _) if refused == Some(StackOperation::Create) => None,
             // Gone without a create asked (deleted by hand): a start (`up`) creates it as a
             // start, told and settled; reconciling does not recreate it behind everyone's back.
-            (true, StackCondition::Absent, _) if state.stack.in_progress.map(|p| p.operation) != Some(StackOperation::Create) => None,
+            (true, StackCondition::Absent, _)
+                if state.stack.in_progress.map(|p| p.operation) != Some(StackOperation::Create) =>
+            {
+                None
+            }
             (false, StackCondition::Ready, false) if refused == Some(StackOperation::Delete) => None,
             (true, StackCondition::Absent, _) => Some(Action::ResumeStack),
             (true, StackCondition::Ready, false) => Some(Action::RestoreService),
             (false, _, true) => Some(Action::ScaleService { desired_count: 0 }),
-            (false, StackCondition::Ready, false) => Some(Action::PauseStack {
-                keep_service: state.stack.unrestored,
-            }),
+            (false, StackCondition::Ready, false) => Some(Action::PauseStack { keep_service: state.stack.unrestored }),
             _ => None,
         };
     }
@@ -420,9 +428,7 @@ pub fn decide(
         Command::Up { hold, reason, who, force } => {
             if let Some(lock) = plan.next.active_budget_lock(now) {
                 if !force {
-                    return Err(Error::BudgetLocked {
-                        period: lock.period.to_string(),
-                    });
+                    return Err(Error::BudgetLocked { period: lock.period.to_string() });
                 }
                 plan.unlock(who, "overridden (up --force)");
             }
@@ -434,9 +440,7 @@ pub fn decide(
         }
         Command::Hold { duration, reason, who } => {
             if let Some(lock) = plan.next.active_budget_lock(now) {
-                return Err(Error::BudgetLocked {
-                    period: lock.period.to_string(),
-                });
+                return Err(Error::BudgetLocked { period: lock.period.to_string() });
             }
             let held = plan.hold(HoldKind::EmergencyBypass, *duration, reason, who)?;
             format!("{held}; {}", plan.start(&format!("held by {who}: {reason}")))
@@ -469,22 +473,24 @@ pub fn decide(
                 rfc3339(late.at)
             )
         }
-        Command::Scheduled(ScheduledCommand::Startup { .. }) => match plan.next.wanted(due.unwrap_or(now), &config.business_hours) {
-            Wanted::UpScheduled | Wanted::UpHeld => {
-                let started = plan.start("scheduled startup");
-                // Decided as of its due time, a second early or a minute late alike.
-                if let Some(due) = due {
-                    plan.next.up_until = Some(up_until(config, due).max(plan.now));
+        Command::Scheduled(ScheduledCommand::Startup { .. }) => {
+            match plan.next.wanted(due.unwrap_or(now), &config.business_hours) {
+                Wanted::UpScheduled | Wanted::UpHeld => {
+                    let started = plan.start("scheduled startup");
+                    // Decided as of its due time, a second early or a minute late alike.
+                    if let Some(due) = due {
+                        plan.next.up_until = Some(up_until(config, due).max(plan.now));
+                    }
+                    started
                 }
-                started
+                // A lock wins over everything: whatever is still running goes.
+                Wanted::DownBudgetLocked if plan.observed.desired_count > 0 || plan.next.wants_running() => {
+                    format!("not starting: locked by the budget; {}", plan.stop("locked by the budget"))
+                }
+                Wanted::DownBudgetLocked => "not starting: locked by the budget".into(),
+                Wanted::DownScheduled => "not starting: not a working day (or a holiday)".into(),
             }
-            // A lock wins over everything: whatever is still running goes.
-            Wanted::DownBudgetLocked if plan.observed.desired_count > 0 || plan.next.wants_running() => {
-                format!("not starting: locked by the budget; {}", plan.stop("locked by the budget"))
-            }
-            Wanted::DownBudgetLocked => "not starting: locked by the budget".into(),
-            Wanted::DownScheduled => "not starting: not a working day (or a holiday)".into(),
-        },
+        }
         Command::Scheduled(ScheduledCommand::Teardown { .. }) => match plan.next.active_hold(now) {
             Some(hold) => format!("teardown deferred: held until {} by {}", hhmm(hold.until), hold.who),
             None if plan.next.active_budget_lock(now).is_none()
@@ -557,7 +563,9 @@ pub fn reconcile_scaling(state: &EnvironmentState, observed: &Observed) -> Optio
     }
     match (state.wants_running(), found.is_parked(), state.scaling) {
         (false, false, Some(saved)) if saved == found => Some(Action::SetScalableTarget(ScalableTarget::PARKED)),
-        (true, true, Some(saved)) if !saved.is_parked() && observed.desired_count > 0 => Some(Action::SetScalableTarget(saved)),
+        (true, true, Some(saved)) if !saved.is_parked() && observed.desired_count > 0 => {
+            Some(Action::SetScalableTarget(saved))
+        }
         _ => None,
     }
 }
@@ -581,7 +589,12 @@ pub fn save_scaling(next: &mut EnvironmentState, observed: &Observed) {
 /// if started now (see `up_until`). A written state is returned as it is. Every decision
 /// and every reader (the health check's "is staging meant to be up?", `stagingctl
 /// status`) goes through it, so they all agree before the first commit.
-pub fn as_found(state: &EnvironmentState, observed: &Observed, now: DateTime<Utc>, config: &Config) -> EnvironmentState {
+pub fn as_found(
+    state: &EnvironmentState,
+    observed: &Observed,
+    now: DateTime<Utc>,
+    config: &Config,
+) -> EnvironmentState {
     let mut found = state.clone();
     if state.version == 0 {
         found.phase = observed.phase();
@@ -613,23 +626,12 @@ impl<'a> Plan<'a> {
             // stack is waited for.
             next.stack.in_progress = None;
         }
-        Self {
-            next,
-            actions: Vec::new(),
-            observed,
-            now: whole_seconds(now),
-            config,
-            quiet: false,
-        }
+        Self { next, actions: Vec::new(), observed, now: whole_seconds(now), config, quiet: false }
     }
 
     pub(crate) fn into_decision(mut self, summary: String) -> Decision {
         self.park_scaling();
-        Decision {
-            actions: self.actions,
-            next_state: self.next,
-            summary,
-        }
+        Decision { actions: self.actions, next_state: self.next, summary }
     }
 
     fn env(&self) -> &str {
@@ -665,23 +667,31 @@ impl<'a> Plan<'a> {
         if self.quiet {
             return;
         }
-        self.actions
-            .push(Action::Notify(Notification::new(event, severity, subject, body)));
+        self.actions.push(Action::Notify(Notification::new(event, severity, subject, body)));
     }
 
     /// Places a hold (holds only grow) and, when it changed, the schedule that ends it;
     /// returns when the hold in force ends, said for people: "held until 20:00 UTC", with
     /// why when the duration asked for was cut. The requested duration is cut to
     /// `STAGING_HOLD_MAX` before any arithmetic, so no duration from outside can overflow.
-    pub(crate) fn hold(&mut self, kind: HoldKind, duration: std::time::Duration, reason: &str, who: &str) -> Result<String> {
+    pub(crate) fn hold(
+        &mut self,
+        kind: HoldKind,
+        duration: std::time::Duration,
+        reason: &str,
+        who: &str,
+    ) -> Result<String> {
         // A forecast over the budget caps on-demand holds for the rest of its period (an
         // emergency bypass is not capped).
-        let budget_capped = kind == HoldKind::OnDemand && self.next.hold_cap == Some(crate::state::BudgetPeriod::containing(self.now));
+        let budget_capped =
+            kind == HoldKind::OnDemand && self.next.hold_cap == Some(crate::state::BudgetPeriod::containing(self.now));
         let limit = if budget_capped { self.config.hold_default } else { self.config.hold_max };
         let cut = (duration > limit).then(|| {
             let limit = humantime::format_duration(limit);
             if budget_capped {
-                format!(" (cut to {limit}: the budget's forecast caps on-demand holds at STAGING_HOLD_DEFAULT this month)")
+                format!(
+                    " (cut to {limit}: the budget's forecast caps on-demand holds at STAGING_HOLD_DEFAULT this month)"
+                )
             } else {
                 format!(" (cut to {limit}, the longest hold STAGING_HOLD_MAX allows)")
             }
@@ -690,20 +700,10 @@ impl<'a> Plan<'a> {
         let until = chrono::Duration::from_std(capped)
             .ok()
             .and_then(|d| self.now.checked_add_signed(d))
-            .ok_or_else(|| Error::Hold {
-                reason: "the duration is too long".into(),
-            })?;
+            .ok_or_else(|| Error::Hold { reason: "the duration is too long".into() })?;
         let max = chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
-        let (hold, changed) = self.next.place_hold(
-            Hold {
-                until,
-                reason: reason.into(),
-                who: who.into(),
-                kind,
-            },
-            self.now,
-            max,
-        )?;
+        let (hold, changed) =
+            self.next.place_hold(Hold { until, reason: reason.into(), who: who.into(), kind }, self.now, max)?;
         let hold = hold.clone();
         if changed {
             self.actions.extend(hold_schedule(&self.next, self.now));
@@ -720,26 +720,26 @@ impl<'a> Plan<'a> {
 
     fn drop_hold(&mut self) {
         if self.next.release_hold().is_some() {
-            self.actions.push(Action::DeleteSchedule {
-                name: hold_schedule_name(self.env()),
-            });
+            self.actions.push(Action::DeleteSchedule { name: hold_schedule_name(self.env()) });
         }
     }
 
     fn unlock(&mut self, who: &str, how: &str) {
         if let Some(lock) = self.next.unlock_budget() {
             let subject = format!("{}: budget lock {how} by {who}", self.env());
-            let body = format!(
-                "The budget lock for {} ({}) was {how} by {who}.",
-                lock.period, lock.reason
-            );
+            let body = format!("The budget lock for {} ({}) was {how} by {who}.", lock.period, lock.reason);
             self.notify(NotificationEvent::BudgetUnlocked, Severity::Warning, subject, body);
         }
     }
 
     /// Starts on someone's behalf: held for `hold` (default `STAGING_HOLD_DEFAULT`) when one
     /// is asked for or outside business hours, so that the scheduled teardown waits for it.
-    pub(crate) fn start_on_demand(&mut self, hold: Option<std::time::Duration>, reason: &str, who: &str) -> Result<String> {
+    pub(crate) fn start_on_demand(
+        &mut self,
+        hold: Option<std::time::Duration>,
+        reason: &str,
+        who: &str,
+    ) -> Result<String> {
         let mut summary = String::new();
         if hold.is_some() || !self.config.business_hours.is_up_time(self.now) {
             summary = self.hold(HoldKind::OnDemand, hold.unwrap_or(self.config.hold_default), reason, who)? + "; ";
@@ -869,10 +869,7 @@ impl<'a> Plan<'a> {
             let (at, _) = self.stack_ready_estimate();
             return format!("starting: the stack is being created (ready about {})", hhmm(at));
         }
-        self.next.stack.in_progress = Some(StackProgress {
-            operation: StackOperation::Create,
-            since: self.now,
-        });
+        self.next.stack.in_progress = Some(StackProgress { operation: StackOperation::Create, since: self.now });
         self.next.stack.failure = None;
         self.next.stack.unrestored = true;
         self.actions.push(Action::ResumeStack);
@@ -884,7 +881,9 @@ impl<'a> Plan<'a> {
         self.next.phase = Phase::Starting;
         let (at, recorded) = self.stack_ready_estimate();
         let basis = match self.next.expected_stack_start_secs() {
-            Some(secs) if recorded => format!("the last starts took about {}", length(chrono::Duration::seconds(i64::from(secs)))),
+            Some(secs) if recorded => {
+                format!("the last starts took about {}", length(chrono::Duration::seconds(i64::from(secs))))
+            }
             _ => "about 10 minutes: no start recorded yet".into(),
         };
         let subject = format!("{}: starting ({why}); ready about {}", self.env(), hhmm(at));
@@ -920,14 +919,9 @@ impl<'a> Plan<'a> {
         }
         // Even when gone: the shell checks that a copy was saved (a stack that was never
         // there is a misnamed STAGING_PAUSE_STACK, not a paused one).
-        self.actions.push(Action::PauseStack {
-            keep_service: self.next.stack.unrestored,
-        });
+        self.actions.push(Action::PauseStack { keep_service: self.next.stack.unrestored });
         if self.next.stack.in_progress.map(|p| p.operation) != Some(StackOperation::Delete) {
-            self.next.stack.in_progress = Some(StackProgress {
-                operation: StackOperation::Delete,
-                since: self.now,
-            });
+            self.next.stack.in_progress = Some(StackProgress { operation: StackOperation::Delete, since: self.now });
             self.next.stack.failure = None;
             self.check_stack_later();
         }
@@ -1003,12 +997,8 @@ impl<'a> Plan<'a> {
                 let status = stack.status_text().to_string();
                 let reason = stack.reason.clone().unwrap_or_else(|| "CloudFormation gave no reason".into());
                 self.next.stack.in_progress = None;
-                self.next.stack.failure = Some(StackFailure {
-                    operation,
-                    status: status.clone(),
-                    reason: reason.clone(),
-                    at: self.now,
-                });
+                self.next.stack.failure =
+                    Some(StackFailure { operation, status: status.clone(), reason: reason.clone(), at: self.now });
                 let (event, next_step) = if asked == StackOperation::Create {
                     if self.next.wants_running() {
                         self.next.close_up_window(self.now);
@@ -1031,7 +1021,10 @@ impl<'a> Plan<'a> {
                     event,
                     Severity::Critical,
                     format!("{env}: the stack's {operation} failed ({status})"),
-                    format!("The {operation} of the stack {name}, asked at {}, failed: {status}: {reason}\n{next_step}", hhmm(progress.since)),
+                    format!(
+                        "The {operation} of the stack {name}, asked at {}, failed: {status}: {reason}\n{next_step}",
+                        hhmm(progress.since)
+                    ),
                 );
                 Some(format!("the stack's {operation} failed: {status}: {reason}"))
             }
@@ -1068,7 +1061,11 @@ impl<'a> Plan<'a> {
                 );
                 self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, body);
             }
-            return format!("{why} deferred to {}: the deploy of {} (dispatched at {since}) has not finished", hhmm(at), short_sha(&d.sha));
+            return format!(
+                "{why} deferred to {}: the deploy of {} (dispatched at {since}) has not finished",
+                hhmm(at),
+                short_sha(&d.sha)
+            );
         }
         match in_flight {
             Some(d) if up => {
@@ -1138,11 +1135,8 @@ impl<'a> Plan<'a> {
             migrate: d.plan.database_migration,
         });
         let n = d.pushes.len();
-        let mut line = format!(
-            "dispatched {deployment_type} for {n} push{} ({})",
-            if n == 1 { "" } else { "es" },
-            d.push_list()
-        );
+        let mut line =
+            format!("dispatched {deployment_type} for {n} push{} ({})", if n == 1 { "" } else { "es" }, d.push_list());
         if let Some(stale) = stale {
             let since = stale.started_at.map(hhmm).unwrap_or_else(|| "an unknown time".into());
             line.push_str(&format!(
@@ -1151,12 +1145,7 @@ impl<'a> Plan<'a> {
             ));
         }
         let subject = format!("{}: deploying {deployment_type} @ {}", self.env(), short_sha(&d.sha));
-        let body = format!(
-            "Deploying what waited: {} ({}), pushes {}.",
-            d.plan,
-            deployment_type,
-            d.push_list()
-        );
+        let body = format!("Deploying what waited: {} ({}), pushes {}.", d.plan, deployment_type, d.push_list());
         self.notify(NotificationEvent::DeployPlanned, Severity::Info, subject, body);
         Some(line)
     }
@@ -1209,7 +1198,12 @@ pub fn decide_dispatch_failed(
         )
     };
     Decision {
-        actions: vec![Action::Notify(Notification::new(NotificationEvent::DeployFailed, Severity::Warning, subject, body))],
+        actions: vec![Action::Notify(Notification::new(
+            NotificationEvent::DeployFailed,
+            Severity::Warning,
+            subject,
+            body,
+        ))],
         next_state: next,
         summary,
     }
@@ -1221,7 +1215,13 @@ pub fn decide_dispatch_failed(
 /// to a person: `stagingctl up`/`down` try again), the operation is no longer waited for,
 /// and the team is told, critically: a stack not paused keeps billing; one not created
 /// leaves staging down.
-pub fn decide_stack_refused(state: &EnvironmentState, operation: StackOperation, error: &str, now: DateTime<Utc>, config: &Config) -> Decision {
+pub fn decide_stack_refused(
+    state: &EnvironmentState,
+    operation: StackOperation,
+    error: &str,
+    now: DateTime<Utc>,
+    config: &Config,
+) -> Decision {
     let now = whole_seconds(now);
     let mut next = state.clone();
     let env = &state.environment;
@@ -1238,12 +1238,7 @@ pub fn decide_stack_refused(state: &EnvironmentState, operation: StackOperation,
     if operation == StackOperation::Create {
         next.stack.unrestored = false;
     }
-    next.stack.failure = Some(StackFailure {
-        operation,
-        status: "REFUSED".into(),
-        reason: error.to_string(),
-        at: now,
-    });
+    next.stack.failure = Some(StackFailure { operation, status: "REFUSED".into(), reason: error.to_string(), at: now });
     let (subject, body) = match operation {
         StackOperation::Delete => (
             format!("{env}: the stack {name} was not paused"),
@@ -1265,7 +1260,11 @@ pub fn decide_stack_refused(state: &EnvironmentState, operation: StackOperation,
     };
     Decision {
         actions: vec![Action::Notify(Notification::new(
-            if operation == StackOperation::Create { NotificationEvent::EnvStartup } else { NotificationEvent::EnvTeardown },
+            if operation == StackOperation::Create {
+                NotificationEvent::EnvStartup
+            } else {
+                NotificationEvent::EnvTeardown
+            },
             Severity::Critical,
             subject,
             body,
@@ -1347,12 +1346,7 @@ mod tests {
     }
 
     fn held(until: &str) -> Option<Hold> {
-        Some(Hold {
-            until: utc(until),
-            reason: "demo".into(),
-            who: "alice".into(),
-            kind: HoldKind::OnDemand,
-        })
+        Some(Hold { until: utc(until), reason: "demo".into(), who: "alice".into(), kind: HoldKind::OnDemand })
     }
 
     fn locked() -> Option<BudgetLock> {
@@ -1486,9 +1480,16 @@ mod tests {
 
     #[test]
     fn a_hold_cut_short_says_so_and_why() {
-        let capped = EnvironmentState { hold_cap: Some(crate::state::BudgetPeriod::containing(utc(EVENING))), ..EnvironmentState::new("staging") };
+        let capped = EnvironmentState {
+            hold_cap: Some(crate::state::BudgetPeriod::containing(utc(EVENING))),
+            ..EnvironmentState::new("staging")
+        };
         let fresh = EnvironmentState::new("staging");
-        let hold = |secs: u64| Command::Hold { duration: Duration::from_secs(secs), reason: "incident".into(), who: "bob".into() };
+        let hold = |secs: u64| Command::Hold {
+            duration: Duration::from_secs(secs),
+            reason: "incident".into(),
+            who: "bob".into(),
+        };
         #[rustfmt::skip]
         let cases: Vec<(&str, &EnvironmentState, Command, &str)> = vec![
             ("a hold within the maximum is not cut", &fresh, hold(3600),
@@ -1532,12 +1533,23 @@ mod tests {
 
     #[test]
     fn a_teardown_parks_the_scalable_target_first_and_keeps_its_values() {
-        let target = ScalableTarget { min_capacity: 1, max_capacity: 4, dynamic_scaling_in_suspended: false, dynamic_scaling_out_suspended: false, scheduled_scaling_suspended: true };
+        let target = ScalableTarget {
+            min_capacity: 1,
+            max_capacity: 4,
+            dynamic_scaling_in_suspended: false,
+            dynamic_scaling_out_suspended: false,
+            scheduled_scaling_suspended: true,
+        };
         let with = |scaling: Option<ScalableTarget>, counts: Observed| Observed { scaling, ..counts };
         let teardown = Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None });
         let up_state = EnvironmentState { phase: Phase::Up, version: 5, ..EnvironmentState::new("staging") };
         let earlier = ScalableTarget { max_capacity: 2, ..target };
-        let down_saved = EnvironmentState { phase: Phase::Down, version: 6, scaling: Some(earlier), ..EnvironmentState::new("staging") };
+        let down_saved = EnvironmentState {
+            phase: Phase::Down,
+            version: 6,
+            scaling: Some(earlier),
+            ..EnvironmentState::new("staging")
+        };
         #[rustfmt::skip]
         let cases: Vec<(&str, &EnvironmentState, Observed, &str, &[&str], Option<ScalableTarget>)> = vec![
             ("parked before the service goes to zero, its values saved", &up_state, with(Some(target), UP), "2026-11-27T18:00:00Z",
@@ -1552,7 +1564,11 @@ mod tests {
                 &["restore", "notify_startup"], Some(earlier)),
         ];
         for (name, state, observed, now, expected, saved) in cases {
-            let command = if now.ends_with("08:00:00Z") { Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None }) } else { teardown.clone() };
+            let command = if now.ends_with("08:00:00Z") {
+                Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None })
+            } else {
+                teardown.clone()
+            };
             let d = decide(state, observed, &command, utc(now), &config()).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(kinds(&d), expected, "{name}");
             assert_eq!(d.next_state.scaling, saved, "{name}");
@@ -1561,9 +1577,20 @@ mod tests {
 
     #[test]
     fn the_scalable_target_follows_the_committed_intent() {
-        let target = ScalableTarget { min_capacity: 1, max_capacity: 4, dynamic_scaling_in_suspended: false, dynamic_scaling_out_suspended: false, scheduled_scaling_suspended: false };
+        let target = ScalableTarget {
+            min_capacity: 1,
+            max_capacity: 4,
+            dynamic_scaling_in_suspended: false,
+            dynamic_scaling_out_suspended: false,
+            scheduled_scaling_suspended: false,
+        };
         let changed = ScalableTarget { max_capacity: 6, ..target };
-        let state = |phase: Phase, scaling: Option<ScalableTarget>, version: u64| EnvironmentState { phase, scaling, version, ..EnvironmentState::new("staging") };
+        let state = |phase: Phase, scaling: Option<ScalableTarget>, version: u64| EnvironmentState {
+            phase,
+            scaling,
+            version,
+            ..EnvironmentState::new("staging")
+        };
         let seen = |scaling: Option<ScalableTarget>| Observed { scaling, ..Observed::counts(1, 1) };
         #[rustfmt::skip]
         let cases: Vec<(&str, EnvironmentState, Observed, Option<Action>)> = vec![
@@ -1587,8 +1614,16 @@ mod tests {
     #[test]
     fn a_stack_operation_is_handed_to_the_lifecycle_function_a_minute_after_the_decision() {
         let now = utc("2026-11-27T19:00:00.731Z");
-        let handoff = Action::PutOneTimeSchedule { name: "staging-stack-now".into(), at: utc("2026-11-27T19:01:00Z"), command: ScheduledCommand::StackCheck };
-        let check = Action::PutOneTimeSchedule { name: "staging-stack-check".into(), at: utc("2026-11-27T19:05:00Z"), command: ScheduledCommand::StackCheck };
+        let handoff = Action::PutOneTimeSchedule {
+            name: "staging-stack-now".into(),
+            at: utc("2026-11-27T19:01:00Z"),
+            command: ScheduledCommand::StackCheck,
+        };
+        let check = Action::PutOneTimeSchedule {
+            name: "staging-stack-check".into(),
+            at: utc("2026-11-27T19:05:00Z"),
+            command: ScheduledCommand::StackCheck,
+        };
         #[rustfmt::skip]
         let cases: Vec<(&str, Vec<Action>, Vec<Action>)> = vec![
             ("a create", vec![Action::ResumeStack, check.clone()], vec![handoff.clone(), check.clone()]),
@@ -1618,7 +1653,14 @@ mod tests {
         for ((desired_count, running_count), phase) in cases {
             assert_eq!(Observed::counts(desired_count, running_count).phase(), phase);
         }
-        let d = decide(&EnvironmentState::new("staging"), UP, &Command::Release { who: "x".into() }, utc(WORKING), &config()).unwrap();
+        let d = decide(
+            &EnvironmentState::new("staging"),
+            UP,
+            &Command::Release { who: "x".into() },
+            utc(WORKING),
+            &config(),
+        )
+        .unwrap();
         assert_eq!(d.next_state.phase, Phase::Up);
     }
 
@@ -1663,10 +1705,19 @@ mod tests {
     #[test]
     fn holds_only_grow_and_only_release_or_down_shorten_them() {
         let now = utc("2026-11-27T18:30:00.4Z");
-        let hold = |hours: u64, who: &str| Command::Hold { duration: Duration::from_secs(hours * 3600), reason: "incident".into(), who: who.into() };
+        let hold = |hours: u64, who: &str| Command::Hold {
+            duration: Duration::from_secs(hours * 3600),
+            reason: "incident".into(),
+            who: who.into(),
+        };
         let first = decide(&EnvironmentState::new("staging"), UP, &hold(12, "alice"), now, &config()).unwrap();
         let state = EnvironmentState { version: 1, ..first.next_state };
-        let shorter = Command::Up { hold: Some(Duration::from_secs(3600)), reason: "demo".into(), who: "bob".into(), force: false };
+        let shorter = Command::Up {
+            hold: Some(Duration::from_secs(3600)),
+            reason: "demo".into(),
+            who: "bob".into(),
+            force: false,
+        };
         let second = decide(&state, UP, &shorter, utc("2026-11-27T18:45:00.9Z"), &config()).unwrap();
         let kept = second.next_state.hold.as_ref().unwrap();
         assert_eq!((kept.until, kept.who.as_str()), (utc("2026-11-28T06:30:00Z"), "alice"));
@@ -1683,16 +1734,24 @@ mod tests {
     fn durations_from_outside_never_overflow() {
         let huge = config_with(&[("STAGING_HOLD_MAX", "100000000years"), ("STAGING_HOLD_DEFAULT", "2h")]);
         let now = utc("2026-11-27T20:00:00.5Z");
-        for duration in [Duration::MAX, Duration::from_secs(u64::MAX / 2), Duration::from_secs(90_000_000 * 365 * 86_400)] {
+        for duration in
+            [Duration::MAX, Duration::from_secs(u64::MAX / 2), Duration::from_secs(90_000_000 * 365 * 86_400)]
+        {
             let hold = Command::Hold { duration, reason: "x".into(), who: "bob".into() };
             // Cut to the 12h default maximum.
             let d = decide(&EnvironmentState::new("staging"), DOWN, &hold, now, &config()).unwrap();
             assert_eq!(d.next_state.hold.unwrap().until, utc("2026-11-28T08:00:00Z"));
             // A maximum beyond the calendar is a refusal, not a panic.
-            assert!(matches!(decide(&EnvironmentState::new("staging"), DOWN, &hold, now, &huge), Err(Error::Hold { .. })));
+            assert!(matches!(
+                decide(&EnvironmentState::new("staging"), DOWN, &hold, now, &huge),
+                Err(Error::Hold { .. })
+            ));
         }
         let zero = Command::Hold { duration: Duration::ZERO, reason: "x".into(), who: "bob".into() };
-        assert!(matches!(decide(&EnvironmentState::new("staging"), DOWN, &zero, now, &config()), Err(Error::Hold { .. })));
+        assert!(matches!(
+            decide(&EnvironmentState::new("staging"), DOWN, &zero, now, &config()),
+            Err(Error::Hold { .. })
+        ));
     }
 
     fn with_deploy_in_flight(dispatched: &str) -> EnvironmentState {
@@ -1721,10 +1780,13 @@ mod tests {
         assert_eq!(evening.up_until, Some(utc("2026-11-27T19:00:00Z")), "outside the hours: only the hold");
         // A state never written, staging found running: as if started then.
         let release = || Command::Release { who: "ana".into() };
-        let found = |at: &str| decide(&EnvironmentState::new("staging"), UP, &release(), utc(at), &config()).unwrap().next_state.up_until;
+        let found = |at: &str| {
+            decide(&EnvironmentState::new("staging"), UP, &release(), utc(at), &config()).unwrap().next_state.up_until
+        };
         assert_eq!(found("2026-11-27T10:00:00.6Z"), Some(utc("2026-11-27T18:00:00Z")));
         assert_eq!(found("2026-11-27T20:00:00.6Z"), Some(utc("2026-11-27T20:00:00Z")));
-        let bypass = Command::Hold { duration: Duration::from_secs(3 * 3600), reason: "incident".into(), who: "bob".into() };
+        let bypass =
+            Command::Hold { duration: Duration::from_secs(3 * 3600), reason: "incident".into(), who: "bob".into() };
         let bypassed = started(&day, UP, bypass, "2026-11-27T17:00:00.5Z");
         let mut deploying = with_deploy_in_flight("2026-11-27T17:55:00.3Z");
         deploying.up_until = day.up_until;
@@ -1755,42 +1817,66 @@ mod tests {
     fn a_scheduled_teardown_waits_for_a_deploy_in_flight_up_to_the_grace_period() {
         let teardown = |at: &str| Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: Some(utc(at)) });
         let state = with_deploy_in_flight("2026-11-27T17:55:00.3Z");
-        let first = decide(&state, UP, &teardown("2026-11-27T18:00:00Z"), utc("2026-11-27T18:00:02.7Z"), &config()).unwrap();
+        let first =
+            decide(&state, UP, &teardown("2026-11-27T18:00:00Z"), utc("2026-11-27T18:00:02.7Z"), &config()).unwrap();
         assert_eq!(kinds(&first), ["put_schedule", "notify_teardown"]);
-        assert_eq!(first.summary, "scheduled teardown deferred to 18:15 UTC: the deploy of abcdef0 (dispatched at 17:55 UTC) has not finished");
+        assert_eq!(
+            first.summary,
+            "scheduled teardown deferred to 18:15 UTC: the deploy of abcdef0 (dispatched at 17:55 UTC) has not finished"
+        );
         let Action::PutOneTimeSchedule { name, at, command } = &first.actions[0] else { panic!() };
         assert_eq!((name.as_str(), *at), ("staging-teardown-retry", utc("2026-11-27T18:15:02Z")));
-        assert_eq!(serde_json::to_string(command).unwrap(), r#"{"command":"teardown","scheduled_time":"2026-11-27T18:15:02Z"}"#);
+        assert_eq!(
+            serde_json::to_string(command).unwrap(),
+            r#"{"command":"teardown","scheduled_time":"2026-11-27T18:15:02Z"}"#
+        );
         assert!(first.next_state.wants_running());
 
         // Told once: the second deferral only schedules the next look.
         let state = EnvironmentState { version: 5, ..first.next_state };
-        let second = decide(&state, UP, &teardown("2026-11-27T18:15:00Z"), utc("2026-11-27T18:15:00Z"), &config()).unwrap();
+        let second =
+            decide(&state, UP, &teardown("2026-11-27T18:15:00Z"), utc("2026-11-27T18:15:00Z"), &config()).unwrap();
         assert_eq!(kinds(&second), ["put_schedule"]);
 
         // Past the grace period (17:55 + 30 min) it goes ahead and says so.
-        let third = decide(&state, UP, &teardown("2026-11-27T18:30:00Z"), utc("2026-11-27T18:30:01Z"), &config()).unwrap();
+        let third =
+            decide(&state, UP, &teardown("2026-11-27T18:30:00Z"), utc("2026-11-27T18:30:01Z"), &config()).unwrap();
         assert_eq!(kinds(&third), ["scale_to_zero", "notify_teardown"]);
         assert_eq!(third.summary, "stopping; the deploy of abcdef0 dispatched at 17:55 UTC never reported");
         assert!(third.next_state.teardown_deferred_at.is_none());
 
         // A manual down does not wait.
-        let down = decide(&state, UP, &Command::Down { who: "bob".into() }, utc("2026-11-27T18:16:00Z"), &config()).unwrap();
+        let down =
+            decide(&state, UP, &Command::Down { who: "bob".into() }, utc("2026-11-27T18:16:00Z"), &config()).unwrap();
         assert_eq!(kinds(&down), ["scale_to_zero", "notify_teardown"]);
     }
 
     #[test]
     fn after_an_unlock_the_merged_pending_deploy_is_dispatched() {
-        let token = config_with(&[("GITHUB_REPOSITORY", "acme/app"), ("GITHUB_TOKEN", "t"), ("GITHUB_MIGRATE_INPUT", "migrate")]);
-        let mut state = EnvironmentState { budget_lock: locked(), phase: Phase::Down, version: 9, ..EnvironmentState::new("staging") };
-        let backend = crate::DeploymentPlan { backend: true, database_migration: true, ..crate::DeploymentPlan::NOTHING };
+        let token = config_with(&[
+            ("GITHUB_REPOSITORY", "acme/app"),
+            ("GITHUB_TOKEN", "t"),
+            ("GITHUB_MIGRATE_INPUT", "migrate"),
+        ]);
+        let mut state = EnvironmentState {
+            budget_lock: locked(),
+            phase: Phase::Down,
+            version: 9,
+            ..EnvironmentState::new("staging")
+        };
+        let backend =
+            crate::DeploymentPlan { backend: true, database_migration: true, ..crate::DeploymentPlan::NOTHING };
         let frontend = crate::DeploymentPlan { frontend: true, ..crate::DeploymentPlan::NOTHING };
         state.queue_deployment("aaaaaaa1", backend, utc("2026-11-26T10:00:00Z"));
         state.queue_deployment("bbbbbbb2", frontend, utc("2026-11-26T11:00:00Z"));
         let d = decide(&state, DOWN, &Command::Unlock { who: "bob".into() }, utc(WORKING), &token).unwrap();
         assert_eq!(kinds(&d), ["notify_unlocked", "restore", "notify_startup", "dispatch", "notify_deploy"]);
         assert_eq!(d.summary, "unlocked; starting; dispatched full for 2 pushes (aaaaaaa, bbbbbbb)");
-        let Some(Action::DispatchDeploy { deployment_type, migrate, sha, .. }) = d.actions.iter().find(|a| matches!(a, Action::DispatchDeploy { .. })) else { panic!() };
+        let Some(Action::DispatchDeploy { deployment_type, migrate, sha, .. }) =
+            d.actions.iter().find(|a| matches!(a, Action::DispatchDeploy { .. }))
+        else {
+            panic!()
+        };
         assert_eq!((*deployment_type, *migrate, sha.as_str()), (crate::DeploymentType::Full, true, "bbbbbbb2"));
         // Unlocked in the evening: nothing starts, so the deploy keeps waiting.
         let evening = decide(&state, DOWN, &Command::Unlock { who: "bob".into() }, utc(EVENING), &token).unwrap();
@@ -1826,7 +1912,10 @@ mod tests {
         let d = decide(&state, UP, &hold, utc(EVENING), &config()).unwrap();
         assert!(d.next_state.wants_running());
         assert_eq!(kinds(&d), ["put_schedule", "notify_hold"]);
-        assert_eq!(reconcile(&EnvironmentState { version: 8, ..d.next_state.clone() }, DOWN), Some(Action::RestoreService));
+        assert_eq!(
+            reconcile(&EnvironmentState { version: 8, ..d.next_state.clone() }, DOWN),
+            Some(Action::RestoreService)
+        );
     }
 
     #[test]
@@ -1878,15 +1967,37 @@ mod tests {
     #[test]
     fn a_failed_dispatch_waits_when_refused_and_stays_in_flight_when_unanswered() {
         let state = with_deploy_in_flight("2026-11-27T10:00:00Z");
-        let refused = decide_dispatch_failed(&state, "abcdef0123", true, "GitHub workflow dispatch failed: HTTP 422: x", Some("alice pushed"), &config());
+        let refused = decide_dispatch_failed(
+            &state,
+            "abcdef0123",
+            true,
+            "GitHub workflow dispatch failed: HTTP 422: x",
+            Some("alice pushed"),
+            &config(),
+        );
         assert!(refused.next_state.deployment_in_flight.is_none());
         assert_eq!(refused.next_state.pending_deployment.as_ref().unwrap().sha, "abcdef0123");
         assert_eq!(refused.summary, "dispatch refused: the deploy of abcdef0 waits");
         let Action::Notify(n) = &refused.actions[0] else { panic!() };
-        assert_eq!((n.severity, n.subject.as_str()), (Severity::Warning, "staging: deploy of abcdef0 not dispatched; it waits"));
-        assert!(n.body.starts_with("GitHub workflow dispatch failed: HTTP 422: x\n\n") && n.body.ends_with("\n\nalice pushed"), "{}", n.body);
+        assert_eq!(
+            (n.severity, n.subject.as_str()),
+            (Severity::Warning, "staging: deploy of abcdef0 not dispatched; it waits")
+        );
+        assert!(
+            n.body.starts_with("GitHub workflow dispatch failed: HTTP 422: x\n\n")
+                && n.body.ends_with("\n\nalice pushed"),
+            "{}",
+            n.body
+        );
 
-        let unanswered = decide_dispatch_failed(&state, "abcdef0123", false, "GitHub workflow dispatch failed: timed out", None, &config());
+        let unanswered = decide_dispatch_failed(
+            &state,
+            "abcdef0123",
+            false,
+            "GitHub workflow dispatch failed: timed out",
+            None,
+            &config(),
+        );
         assert_eq!(unanswered.next_state, state);
         assert_eq!(unanswered.summary, "dispatch unconfirmed: the deploy of abcdef0 stays in flight");
 
@@ -1898,17 +2009,25 @@ mod tests {
     #[test]
     fn a_schedule_time_far_from_the_clock_is_refused_not_a_panic() {
         for due in ["-262143-01-01T00:00:00Z", "+262142-12-31T23:59:59Z", "2026-11-24T18:00:00Z"] {
-            let command: Command = serde_json::from_str(&format!(r#"{{"command":"startup","scheduled_time":"{due}"}}"#)).unwrap();
+            let command: Command =
+                serde_json::from_str(&format!(r#"{{"command":"startup","scheduled_time":"{due}"}}"#)).unwrap();
             let config = config_with(&[("STAGING_TIME_ZONE", "America/New_York")]);
-            let err = decide(&EnvironmentState::new("staging"), UP, &command, utc("2026-11-27T08:00:00Z"), &config).unwrap_err();
+            let err = decide(&EnvironmentState::new("staging"), UP, &command, utc("2026-11-27T08:00:00Z"), &config)
+                .unwrap_err();
             assert!(matches!(err, Error::Command { .. }), "{due}: {err}");
         }
     }
 
     #[test]
     fn a_startup_under_a_budget_lock_stops_what_still_runs() {
-        let startup = Command::Scheduled(ScheduledCommand::Startup { scheduled_time: Some(utc("2026-11-27T08:00:00Z")) });
-        let state = EnvironmentState { budget_lock: locked(), phase: Phase::Up, version: 3, ..EnvironmentState::new("staging") };
+        let startup =
+            Command::Scheduled(ScheduledCommand::Startup { scheduled_time: Some(utc("2026-11-27T08:00:00Z")) });
+        let state = EnvironmentState {
+            budget_lock: locked(),
+            phase: Phase::Up,
+            version: 3,
+            ..EnvironmentState::new("staging")
+        };
         let d = decide(&state, UP, &startup, utc("2026-11-27T08:00:05Z"), &config()).unwrap();
         assert_eq!(d.summary, "not starting: locked by the budget; stopping");
         assert!(!d.next_state.wants_running());
@@ -1929,10 +2048,7 @@ mod tests {
 
     fn seen(desired: u32, status: Option<&str>, reason: Option<&str>) -> Observed {
         Observed {
-            stack: Some(StackObserved {
-                status: status.map(str::to_string),
-                reason: reason.map(str::to_string),
-            }),
+            stack: Some(StackObserved { status: status.map(str::to_string), reason: reason.map(str::to_string) }),
             ..Observed::counts(desired, desired)
         }
     }
@@ -2024,7 +2140,14 @@ mod tests {
         assert_eq!(n.subject, "staging: the stack's create failed (ROLLBACK_COMPLETE)");
         assert!(n.body.contains("Resource creation cancelled: NAT quota"), "{}", n.body);
         // The next start tries again and clears the failure.
-        let again = decide(&d.next_state, seen(0, Some("ROLLBACK_COMPLETE"), None), &up(None, false), utc("2026-11-30T09:00:00.5Z"), &stack_config(false)).unwrap();
+        let again = decide(
+            &d.next_state,
+            seen(0, Some("ROLLBACK_COMPLETE"), None),
+            &up(None, false),
+            utc("2026-11-30T09:00:00.5Z"),
+            &stack_config(false),
+        )
+        .unwrap();
         assert_eq!(kinds(&again), ["resume_stack", "put_schedule", "notify_startup"]);
         assert_eq!(again.next_state.stack.failure, None);
     }
@@ -2033,13 +2156,21 @@ mod tests {
     fn a_deploy_waits_for_the_stack_and_goes_at_up_with_the_start_recorded() {
         let config = stack_config(true);
         let mut state = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
-        state.queue_deployment("abc1234def", crate::scope::DeploymentPlan { backend: true, ..Default::default() }, utc("2026-11-30T08:00:30Z"));
+        state.queue_deployment(
+            "abc1234def",
+            crate::scope::DeploymentPlan { backend: true, ..Default::default() },
+            utc("2026-11-30T08:00:30Z"),
+        );
         // Still creating: the deploy stays pending.
-        let busy = decide(&state, seen(0, Some("CREATE_IN_PROGRESS"), None), &CHECK, utc("2026-11-30T08:05:00.2Z"), &config).unwrap();
+        let busy =
+            decide(&state, seen(0, Some("CREATE_IN_PROGRESS"), None), &CHECK, utc("2026-11-30T08:05:00.2Z"), &config)
+                .unwrap();
         assert!(!kinds(&busy).contains(&"dispatch"), "{:?}", busy.actions);
         assert!(busy.next_state.pending_deployment.is_some());
         // Complete: up, restored, dispatched, 9 m 30 s recorded.
-        let done = decide(&state, seen(0, Some("CREATE_COMPLETE"), None), &CHECK, utc("2026-11-30T08:09:30.999Z"), &config).unwrap();
+        let done =
+            decide(&state, seen(0, Some("CREATE_COMPLETE"), None), &CHECK, utc("2026-11-30T08:09:30.999Z"), &config)
+                .unwrap();
         assert_eq!(kinds(&done), ["restore_as_paused", "notify_startup", "dispatch", "notify_deploy"]);
         assert_eq!(done.next_state.stack.start_secs, [570]);
         assert!(done.next_state.deployment_in_flight.is_some() && done.next_state.pending_deployment.is_none());
@@ -2049,14 +2180,26 @@ mod tests {
         assert_eq!(back, done.next_state);
         assert_eq!(back.expected_stack_start_secs(), Some(570));
         let paused = EnvironmentState { phase: Phase::Down, ..back };
-        let next = decide(&paused, seen(0, None, None), &up(Some(1), false), utc("2026-11-30T19:00:00.5Z"), &config).unwrap();
+        let next =
+            decide(&paused, seen(0, None, None), &up(Some(1), false), utc("2026-11-30T19:00:00.5Z"), &config).unwrap();
         assert!(next.summary.ends_with("ready about 19:09 UTC)"), "{}", next.summary);
     }
 
     #[test]
     fn the_stack_check_schedule_input_round_trips() {
-        let d = decide(&committed(Phase::Down, None), seen(0, None, None), &Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None }), utc("2026-11-30T08:00:00.75Z"), &stack_config(false)).unwrap();
-        let Some(Action::PutOneTimeSchedule { name, at, command }) = d.actions.iter().find(|a| matches!(a, Action::PutOneTimeSchedule { .. })) else { panic!() };
+        let d = decide(
+            &committed(Phase::Down, None),
+            seen(0, None, None),
+            &Command::Scheduled(ScheduledCommand::Startup { scheduled_time: None }),
+            utc("2026-11-30T08:00:00.75Z"),
+            &stack_config(false),
+        )
+        .unwrap();
+        let Some(Action::PutOneTimeSchedule { name, at, command }) =
+            d.actions.iter().find(|a| matches!(a, Action::PutOneTimeSchedule { .. }))
+        else {
+            panic!()
+        };
         assert_eq!(name, "staging-stack-check");
         assert_eq!(*at, utc("2026-11-30T08:05:00Z"));
         let input = serde_json::to_string(command).unwrap();
@@ -2099,8 +2242,12 @@ mod tests {
         let other = "arn:aws:cloudformation:eu-west-2:123456789012:stack/app-db/5b1c8f00-aaaa-bbbb-cccc-0123456789ab";
         let stack = stack_config(false);
         assert_eq!(parse_event(event(ours), &stack).unwrap(), LifecycleEvent::Command(CHECK));
-        assert!(matches!(parse_event(event(other), &stack).unwrap(), LifecycleEvent::Ignored(r) if r.contains("not the pause stack")));
-        assert!(matches!(parse_event(event(ours), &config()).unwrap(), LifecycleEvent::Ignored(r) if r.contains("scale")));
+        assert!(
+            matches!(parse_event(event(other), &stack).unwrap(), LifecycleEvent::Ignored(r) if r.contains("not the pause stack"))
+        );
+        assert!(
+            matches!(parse_event(event(ours), &config()).unwrap(), LifecycleEvent::Ignored(r) if r.contains("scale"))
+        );
         let no_id = serde_json::json!({"detail-type":"CloudFormation Stack Status Change","detail":{}});
         assert!(parse_event(no_id, &stack).unwrap_err().to_string().contains("detail.stack-id"));
         assert_eq!(
@@ -2109,7 +2256,8 @@ mod tests {
         );
         assert!(parse_event(serde_json::json!({"command":"reboot"}), &stack).is_err());
         // The sample (what EventBridge delivers; `stagingctl invoke lifecycle --event` it).
-        let sample: serde_json::Value = serde_json::from_str(include_str!("../../events/lifecycle.stack-status.json")).unwrap();
+        let sample: serde_json::Value =
+            serde_json::from_str(include_str!("../../events/lifecycle.stack-status.json")).unwrap();
         let staging_app = config_with(&[("STAGING_TEARDOWN", "stack"), ("STAGING_PAUSE_STACK", "staging-app")]);
         assert_eq!(parse_event(sample, &staging_app).unwrap(), LifecycleEvent::Command(CHECK));
     }
@@ -2117,20 +2265,49 @@ mod tests {
     #[test]
     fn a_stack_torn_down_before_its_service_was_restored_keeps_the_copys_service() {
         let config = stack_config(false);
-        let started = decide(&committed(Phase::Down, None), seen(0, None, None), &up(Some(2), false), utc("2026-11-27T19:00:00.5Z"), &config).unwrap();
+        let started = decide(
+            &committed(Phase::Down, None),
+            seen(0, None, None),
+            &up(Some(2), false),
+            utc("2026-11-27T19:00:00.5Z"),
+            &config,
+        )
+        .unwrap();
         assert!(started.next_state.stack.unrestored, "created again, not yet restored");
         let teardown = Command::Scheduled(ScheduledCommand::Teardown { scheduled_time: None });
-        let down = decide(&started.next_state, seen(0, Some("CREATE_IN_PROGRESS"), None), &Command::Down { who: "bob".into() }, utc("2026-11-27T19:01:00.5Z"), &config).unwrap();
+        let down = decide(
+            &started.next_state,
+            seen(0, Some("CREATE_IN_PROGRESS"), None),
+            &Command::Down { who: "bob".into() },
+            utc("2026-11-27T19:01:00.5Z"),
+            &config,
+        )
+        .unwrap();
         assert!(down.actions.contains(&Action::PauseStack { keep_service: true }), "{:?}", down.actions);
         // The create then completes: the stack is paused again, keeping the copy's service.
         let stored: EnvironmentState = serde_json::from_str(&serde_json::to_string(&down.next_state).unwrap()).unwrap();
-        assert_eq!(reconcile(&stored, seen(1, Some("CREATE_COMPLETE"), None)), Some(Action::ScaleService { desired_count: 0 }));
-        assert_eq!(reconcile(&stored, seen(0, Some("CREATE_COMPLETE"), None)), Some(Action::PauseStack { keep_service: true }));
+        assert_eq!(
+            reconcile(&stored, seen(1, Some("CREATE_COMPLETE"), None)),
+            Some(Action::ScaleService { desired_count: 0 })
+        );
+        assert_eq!(
+            reconcile(&stored, seen(0, Some("CREATE_COMPLETE"), None)),
+            Some(Action::PauseStack { keep_service: true })
+        );
         // Once up (restored as paused), a teardown saves what runs.
         let up_state = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
-        let done = decide(&up_state, seen(0, Some("CREATE_COMPLETE"), None), &CHECK, utc("2026-11-30T08:09:00.5Z"), &config).unwrap();
+        let done =
+            decide(&up_state, seen(0, Some("CREATE_COMPLETE"), None), &CHECK, utc("2026-11-30T08:09:00.5Z"), &config)
+                .unwrap();
         assert!(!done.next_state.stack.unrestored);
-        let evening = decide(&done.next_state, seen(2, Some("CREATE_COMPLETE"), None), &teardown, utc("2026-11-30T18:00:00.5Z"), &config).unwrap();
+        let evening = decide(
+            &done.next_state,
+            seen(2, Some("CREATE_COMPLETE"), None),
+            &teardown,
+            utc("2026-11-30T18:00:00.5Z"),
+            &config,
+        )
+        .unwrap();
         assert!(evening.actions.contains(&Action::PauseStack { keep_service: false }), "{:?}", evening.actions);
     }
 
@@ -2139,22 +2316,44 @@ mod tests {
         let config = stack_config(false);
         let now = utc("2026-11-27T18:00:01.5Z");
         let stopping = committed(Phase::Stopping, Some((StackOperation::Delete, "2026-11-27T18:00:00Z")));
-        let d = decide_stack_refused(&stopping, StackOperation::Delete, "the stack staging-app has no service role", now, &config);
+        let d = decide_stack_refused(
+            &stopping,
+            StackOperation::Delete,
+            "the stack staging-app has no service role",
+            now,
+            &config,
+        );
         assert_eq!(d.next_state.stack.in_progress, None, "no longer waited for");
         let failure = d.next_state.stack.failure.clone().unwrap();
-        assert_eq!((failure.operation, failure.status.as_str(), failure.at), (StackOperation::Delete, "REFUSED", utc("2026-11-27T18:00:01Z")));
+        assert_eq!(
+            (failure.operation, failure.status.as_str(), failure.at),
+            (StackOperation::Delete, "REFUSED", utc("2026-11-27T18:00:01Z"))
+        );
         assert_eq!(d.next_state.phase, Phase::Stopping, "the intent stays down");
         let Action::Notify(n) = &d.actions[0] else { panic!() };
         assert_eq!((n.severity, n.subject.as_str()), (Severity::Critical, "staging: the stack app was not paused"));
         assert!(n.body.contains("still stands and bills") && n.body.contains("no service role"), "{}", n.body);
         // Not retried by every look (a person's turn), until `down` asks again.
         assert_eq!(reconcile(&d.next_state, seen(0, Some("CREATE_COMPLETE"), None)), None);
-        let again = decide(&d.next_state, seen(0, Some("CREATE_COMPLETE"), None), &Command::Down { who: "bob".into() }, utc("2026-11-27T18:30:00.5Z"), &config).unwrap();
+        let again = decide(
+            &d.next_state,
+            seen(0, Some("CREATE_COMPLETE"), None),
+            &Command::Down { who: "bob".into() },
+            utc("2026-11-27T18:30:00.5Z"),
+            &config,
+        )
+        .unwrap();
         assert!(again.actions.contains(&Action::PauseStack { keep_service: false }), "{:?}", again.actions);
         assert_eq!(again.next_state.stack.failure, None);
 
         let starting = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
-        let d = decide_stack_refused(&starting, StackOperation::Create, "no saved copy of the stack app", utc("2026-11-30T08:00:01.5Z"), &config);
+        let d = decide_stack_refused(
+            &starting,
+            StackOperation::Create,
+            "no saved copy of the stack app",
+            utc("2026-11-30T08:00:01.5Z"),
+            &config,
+        );
         assert_eq!(d.next_state.phase, Phase::Down, "nothing was created: down");
         assert_eq!(reconcile(&d.next_state, seen(0, None, None)), None, "not created again by every look");
         let Action::Notify(n) = &d.actions[0] else { panic!() };
@@ -2165,7 +2364,11 @@ mod tests {
     fn switched_back_to_scale_mode_nothing_waits_for_a_stack() {
         let config = config_with(&[("GITHUB_REPOSITORY", "acme/app"), ("GITHUB_TOKEN", "t")]);
         let mut state = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
-        state.queue_deployment("abc1234def", crate::scope::DeploymentPlan { backend: true, ..Default::default() }, utc("2026-11-30T08:00:30Z"));
+        state.queue_deployment(
+            "abc1234def",
+            crate::scope::DeploymentPlan { backend: true, ..Default::default() },
+            utc("2026-11-30T08:00:30Z"),
+        );
         let d = decide(&state, UP, &CHECK, utc("2026-11-30T08:05:00.5Z"), &config).unwrap();
         assert_eq!(d.next_state.stack.in_progress, None);
         assert!(kinds(&d).contains(&"dispatch"), "{:?}", d.actions);
@@ -2176,8 +2379,20 @@ mod tests {
         let config = stack_config(false);
         // A start on a stack whose delete failed: not created, the failure kept.
         let mut failed = committed(Phase::Stopping, None);
-        failed.stack.failure = Some(StackFailure { operation: StackOperation::Delete, status: "DELETE_FAILED".into(), reason: "bucket".into(), at: utc("2026-11-27T18:03:00Z") });
-        let d = decide(&failed, seen(0, Some("DELETE_FAILED"), None), &up(None, false), utc("2026-11-30T09:00:00.5Z"), &config).unwrap();
+        failed.stack.failure = Some(StackFailure {
+            operation: StackOperation::Delete,
+            status: "DELETE_FAILED".into(),
+            reason: "bucket".into(),
+            at: utc("2026-11-27T18:03:00Z"),
+        });
+        let d = decide(
+            &failed,
+            seen(0, Some("DELETE_FAILED"), None),
+            &up(None, false),
+            utc("2026-11-30T09:00:00.5Z"),
+            &config,
+        )
+        .unwrap();
         assert_eq!(kinds(&d), Vec::<&str>::new());
         assert!(d.summary.starts_with("not starting: the stack is DELETE_FAILED"), "{}", d.summary);
         assert!(d.next_state.stack.failure.is_some());
@@ -2185,31 +2400,62 @@ mod tests {
         // Created again, torn down before up, started again while it stands: restored as paused.
         let mut unrestored = committed(Phase::Stopping, None);
         unrestored.stack.unrestored = true;
-        let d = decide(&unrestored, seen(1, Some("CREATE_COMPLETE"), None), &up(None, false), utc("2026-11-30T09:00:00.5Z"), &config).unwrap();
+        let d = decide(
+            &unrestored,
+            seen(1, Some("CREATE_COMPLETE"), None),
+            &up(None, false),
+            utc("2026-11-30T09:00:00.5Z"),
+            &config,
+        )
+        .unwrap();
         assert!(d.actions.contains(&Action::RestorePausedService), "{:?}", d.actions);
         assert!(!d.next_state.stack.unrestored);
 
         // A refusal that a later decision overtook changes nothing.
         let moved_on = committed(Phase::Up, None);
-        let d = decide_stack_refused(&moved_on, StackOperation::Delete, "no service role", utc("2026-11-27T18:00:02.5Z"), &config);
+        let d = decide_stack_refused(
+            &moved_on,
+            StackOperation::Delete,
+            "no service role",
+            utc("2026-11-27T18:00:02.5Z"),
+            &config,
+        );
         assert_eq!((d.actions.len(), &d.next_state), (0, &moved_on));
         // A refused create no longer counts the stack as unrestored.
         let mut starting = committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z")));
         starting.stack.unrestored = true;
-        let d = decide_stack_refused(&starting, StackOperation::Create, "no copy", utc("2026-11-30T08:00:02.5Z"), &config);
+        let d =
+            decide_stack_refused(&starting, StackOperation::Create, "no copy", utc("2026-11-30T08:00:02.5Z"), &config);
         assert!(!d.next_state.stack.unrestored);
 
         // Deleting a failed create's leftovers, at a start, ends DELETE_FAILED: staging is
         // down (what was asked was a start), the label says what failed.
-        let d = decide(&committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z"))), seen(0, Some("DELETE_FAILED"), Some("eni in use")), &CHECK, utc("2026-11-30T08:04:00.5Z"), &config).unwrap();
+        let d = decide(
+            &committed(Phase::Starting, Some((StackOperation::Create, "2026-11-30T08:00:00Z"))),
+            seen(0, Some("DELETE_FAILED"), Some("eni in use")),
+            &CHECK,
+            utc("2026-11-30T08:04:00.5Z"),
+            &config,
+        )
+        .unwrap();
         assert_eq!(d.next_state.phase, Phase::Down);
         assert_eq!(d.next_state.stack.failure.as_ref().map(|f| f.operation), Some(StackOperation::Delete));
         let Action::Notify(n) = &d.actions[0] else { panic!() };
-        assert!(n.subject.ends_with("the stack's delete failed (DELETE_FAILED)") && n.body.contains("Staging is down"), "{n:?}");
+        assert!(
+            n.subject.ends_with("the stack's delete failed (DELETE_FAILED)") && n.body.contains("Staging is down"),
+            "{n:?}"
+        );
 
         // A teardown with the stack absent and the service running still asks the shell to
         // pause (which refuses a stack never saved: a misnamed STAGING_PAUSE_STACK).
-        let d = decide(&committed(Phase::Up, None), seen(2, None, None), &Command::Down { who: "bob".into() }, utc("2026-11-27T18:00:00.5Z"), &config).unwrap();
+        let d = decide(
+            &committed(Phase::Up, None),
+            seen(2, None, None),
+            &Command::Down { who: "bob".into() },
+            utc("2026-11-27T18:00:00.5Z"),
+            &config,
+        )
+        .unwrap();
         assert!(d.actions.contains(&Action::PauseStack { keep_service: false }), "{:?}", d.actions);
     }
 }

@@ -51,7 +51,12 @@ pub fn emf_line(environment: &str, at: DateTime<Utc>, metrics: &[(&str, f64, &st
 /// level (every dimension name must be one of them), and `metrics` (name, value, unit),
 /// each named in the directive and its value at the top level. Timestamped `at` in
 /// milliseconds (sub-second kept).
-fn line(at: DateTime<Utc>, dimensions: &[&[&str]], properties: &[(&str, &str)], metrics: &[(&str, f64, &str)]) -> String {
+fn line(
+    at: DateTime<Utc>,
+    dimensions: &[&[&str]],
+    properties: &[(&str, &str)],
+    metrics: &[(&str, f64, &str)],
+) -> String {
     // The names here are this module's constants: a slip is a bug, caught by the tests.
     debug_assert!(
         dimensions.iter().flat_map(|set| set.iter()).all(|d| properties.iter().any(|(k, _)| k == d)),
@@ -157,7 +162,11 @@ pub fn for_entry(environment: &str, entry: &Entry) -> Vec<String> {
             Event::BudgetLocked { .. } => {
                 lines.push(line(entry.at, &[&[ENVIRONMENT]], &[env], &[(BUDGET_LOCKS, 1.0, "Count")]));
             }
-            Event::Phase { .. } | Event::BudgetAlert | Event::BudgetUnlocked | Event::RolledBack { .. } | Event::Unknown => {}
+            Event::Phase { .. }
+            | Event::BudgetAlert
+            | Event::BudgetUnlocked
+            | Event::RolledBack { .. }
+            | Event::Unknown => {}
         }
     }
     lines
@@ -182,7 +191,6 @@ fn health_name(status: HealthStatus) -> &'static str {
         HealthStatus::Unhealthy => "unhealthy",
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -223,7 +231,12 @@ mod tests {
         }
     }
 
-    fn deployment(kind: Option<DeployKind>, status: DeploymentStatus, started_at: Option<&str>, run_secs: Option<i64>) -> Event {
+    fn deployment(
+        kind: Option<DeployKind>,
+        status: DeploymentStatus,
+        started_at: Option<&str>,
+        run_secs: Option<i64>,
+    ) -> Event {
         Event::Deployment {
             sha: "abc123".into(),
             kind,
@@ -236,7 +249,14 @@ mod tests {
     }
 
     /// The whole line a metric is expected on: its directive, its properties, its value.
-    fn expected(timestamp: i64, dimensions: Value, properties: &[(&str, &str)], metric: &str, unit: &str, value: f64) -> Value {
+    fn expected(
+        timestamp: i64,
+        dimensions: Value,
+        properties: &[(&str, &str)],
+        metric: &str,
+        unit: &str,
+        value: f64,
+    ) -> Value {
         let mut line = json!({
             "_aws": {
                 "Timestamp": timestamp,
@@ -289,13 +309,7 @@ mod tests {
         let by_env = || json!([["Environment"]]);
         let events = vec![
             // (event, the lines it gives)
-            (
-                Event::Phase {
-                    from: Phase::Down,
-                    to: Phase::Starting,
-                },
-                vec![],
-            ),
+            (Event::Phase { from: Phase::Down, to: Phase::Starting }, vec![]),
             (
                 Event::UpWindow {
                     from: t("2026-11-27T08:00:00Z"),
@@ -328,7 +342,12 @@ mod tests {
             ),
             // GitHub's own run time wins.
             (
-                deployment(Some(DeployKind::Backend), DeploymentStatus::Succeeded, Some("2026-11-27T18:00:00Z"), Some(290)),
+                deployment(
+                    Some(DeployKind::Backend),
+                    DeploymentStatus::Succeeded,
+                    Some("2026-11-27T18:00:00Z"),
+                    Some(290),
+                ),
                 vec![
                     expected(
                         FINISHED_MS,
@@ -338,7 +357,14 @@ mod tests {
                         "Count",
                         1.0,
                     ),
-                    expected(FINISHED_MS, json!([["Environment"], ["Environment", "Kind"]]), &[("Kind", "backend")], "DeployDuration", "Seconds", 290.0),
+                    expected(
+                        FINISHED_MS,
+                        json!([["Environment"], ["Environment", "Kind"]]),
+                        &[("Kind", "backend")],
+                        "DeployDuration",
+                        "Seconds",
+                        290.0,
+                    ),
                 ],
             ),
             // Without it, from the dispatch, the fraction kept.
@@ -353,7 +379,14 @@ mod tests {
                         "Count",
                         1.0,
                     ),
-                    expected(FINISHED_MS, json!([["Environment"], ["Environment", "Kind"]]), &[("Kind", "full")], "DeployDuration", "Seconds", 630.125),
+                    expected(
+                        FINISHED_MS,
+                        json!([["Environment"], ["Environment", "Kind"]]),
+                        &[("Kind", "full")],
+                        "DeployDuration",
+                        "Seconds",
+                        630.125,
+                    ),
                 ],
             ),
             // Never dispatched: from the request.
@@ -368,7 +401,14 @@ mod tests {
                         "Count",
                         1.0,
                     ),
-                    expected(FINISHED_MS, json!([["Environment"], ["Environment", "Kind"]]), &[("Kind", "frontend")], "DeployDuration", "Seconds", 750.25),
+                    expected(
+                        FINISHED_MS,
+                        json!([["Environment"], ["Environment", "Kind"]]),
+                        &[("Kind", "frontend")],
+                        "DeployDuration",
+                        "Seconds",
+                        750.25,
+                    ),
                 ],
             ),
             // Failed and cancelled: counted, no duration; a plan of nothing is `none`.
@@ -412,9 +452,7 @@ mod tests {
                 )],
             ),
             (
-                Event::BudgetLocked {
-                    reason: "actual spend 100% of the budget".into(),
-                },
+                Event::BudgetLocked { reason: "actual spend 100% of the budget".into() },
                 vec![expected(AT_MS, by_env(), &[], "BudgetLocks", "Count", 1.0)],
             ),
             (Event::BudgetUnlocked, vec![]),

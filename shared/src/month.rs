@@ -358,9 +358,13 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
         let up: Vec<DaySpan> = if future {
             Vec::new()
         } else {
-            spans.iter().filter_map(|s| clip(s.from, s.to).map(|(from, to)| DaySpan { from, to, kind: s.kind })).collect()
+            spans
+                .iter()
+                .filter_map(|s| clip(s.from, s.to).map(|(from, to)| DaySpan { from, to, kind: s.kind }))
+                .collect()
         };
-        let day_deploys: Vec<DayDeploy> = deploys.iter().filter(|d| day_from <= d.finished_at && d.finished_at < day_to).cloned().collect();
+        let day_deploys: Vec<DayDeploy> =
+            deploys.iter().filter(|d| day_from <= d.finished_at && d.finished_at < day_to).cloned().collect();
         let day_outages: Vec<Outage> = if future {
             Vec::new()
         } else {
@@ -369,7 +373,8 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
         let usd = if future {
             0.0
         } else {
-            let billed = input.bill.and_then(|bill| bill.days.iter().find(|(d, services)| *d == date && !services.is_empty()));
+            let billed =
+                input.bill.and_then(|bill| bill.days.iter().find(|(d, services)| *d == date && !services.is_empty()));
             match billed {
                 Some((_, services)) => {
                     cost_source = CostSource::CostExplorer;
@@ -399,13 +404,19 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
     }
 
     // Up-hours.
-    let sum_kind = |kind: UpKind| spans.iter().filter(|s| s.kind == kind).map(|s| hours_between(s.from, s.to)).fold(0.0, add);
-    let (scheduled, on_demand, held) = (sum_kind(UpKind::Scheduled), sum_kind(UpKind::OnDemand), sum_kind(UpKind::Held));
+    let sum_kind =
+        |kind: UpKind| spans.iter().filter(|s| s.kind == kind).map(|s| hours_between(s.from, s.to)).fold(0.0, add);
+    let (scheduled, on_demand, held) =
+        (sum_kind(UpKind::Scheduled), sum_kind(UpKind::OnDemand), sum_kind(UpKind::Held));
     let up_hours = UpHours { scheduled, on_demand, held, total: scheduled + on_demand + held };
 
     // Deployments.
     let count_status = |status: DeploymentStatus| deploys.iter().filter(|d| d.status == status).count() as u32;
-    let (succeeded, failed, cancelled) = (count_status(DeploymentStatus::Succeeded), count_status(DeploymentStatus::Failed), count_status(DeploymentStatus::Cancelled));
+    let (succeeded, failed, cancelled) = (
+        count_status(DeploymentStatus::Succeeded),
+        count_status(DeploymentStatus::Failed),
+        count_status(DeploymentStatus::Cancelled),
+    );
     let judged = succeeded + failed;
     let rolled_back = deploys.iter().filter(|d| d.rolled_back).count() as u32;
     let by_kind = DeployKind::ALL
@@ -452,7 +463,9 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
     let business_hours: f64 = business.iter().map(|w| hours_between(w.start, w.end)).fold(0.0, add);
     let outage_hours: f64 = month_outages
         .iter()
-        .flat_map(|o| business.iter().map(move |w| hours_between(o.from.max(w.start), o.to.unwrap_or(through).min(w.end))))
+        .flat_map(|o| {
+            business.iter().map(move |w| hours_between(o.from.max(w.start), o.to.unwrap_or(through).min(w.end)))
+        })
         .fold(0.0, add);
     let silent = spans.is_empty() && month_outages.is_empty();
     let availability = Availability {
@@ -469,7 +482,9 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
         unlocks: month_events().filter(|(_, ev)| matches!(ev, Event::BudgetUnlocked)).count() as u32,
     };
     let transitions = month_events().filter(|(_, ev)| matches!(ev, Event::Phase { .. })).count() as u32;
-    let automated = month_events().filter(|(e, ev)| matches!(ev, Event::Phase { .. }) && e.source != Source::Operator).count() as u32;
+    let automated = month_events()
+        .filter(|(e, ev)| matches!(ev, Event::Phase { .. }) && e.source != Source::Operator)
+        .count() as u32;
     let lifecycle = Lifecycle {
         transitions,
         automated,
@@ -562,7 +577,13 @@ fn minutes_between(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
 }
 
 /// The up-time in `[from, through)`, split by kind, in time order.
-fn up_spans(entries: &[&Entry], state: &EnvironmentState, hours: &BusinessHours, from: DateTime<Utc>, through: DateTime<Utc>) -> Vec<DaySpan> {
+fn up_spans(
+    entries: &[&Entry],
+    state: &EnvironmentState,
+    hours: &BusinessHours,
+    from: DateTime<Utc>,
+    through: DateTime<Utc>,
+) -> Vec<DaySpan> {
     let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>, bool)> = entries
         .iter()
         .flat_map(|e| &e.events)
@@ -622,7 +643,9 @@ fn finished_deployments(entries: &[&Entry], from: DateTime<Utc>, through: DateTi
         .iter()
         .flat_map(|e| &e.events)
         .filter_map(|ev| match ev {
-            Event::Deployment { sha, kind, status, finished_at, .. } if status.is_finished() && from <= *finished_at && *finished_at < through => {
+            Event::Deployment { sha, kind, status, finished_at, .. }
+                if status.is_finished() && from <= *finished_at && *finished_at < through =>
+            {
                 Some(DayDeploy {
                     finished_at: *finished_at,
                     sha: sha.clone(),
@@ -663,7 +686,10 @@ fn outages(entries: &[&Entry], state: &EnvironmentState) -> Vec<Outage> {
         for ev in &entry.events {
             match ev {
                 Event::Health { at, to, .. } => {
-                    signals.push((*at, if *to == HealthStatus::Unhealthy { Signal::Unhealthy } else { Signal::Recovered }));
+                    signals.push((
+                        *at,
+                        if *to == HealthStatus::Unhealthy { Signal::Unhealthy } else { Signal::Recovered },
+                    ));
                 }
                 Event::Phase { to: Phase::Stopping | Phase::Down, .. } => signals.push((entry.at, Signal::PlannedDown)),
                 _ => {}
@@ -752,7 +778,8 @@ fn targets(
         Some((value, met)) => (value, Some(met)),
         None => (NO_DATA.to_string(), None),
     };
-    let target = |key, name, target: String, (value, met): (String, Option<bool>)| Target { key, name, target, value, met };
+    let target =
+        |key, name, target: String, (value, met): (String, Option<bool>)| Target { key, name, target, value, met };
     let mut targets = Vec::with_capacity(10);
 
     targets.push(target(
@@ -769,7 +796,13 @@ fn targets(
                 n => format!("; {n} rolled back"),
             };
             let good = deployments.succeeded - deployments.rolled_back;
-            (format!("{rate:.1} % ({good} of {}{rolled_back}{cancelled})", deployments.succeeded + deployments.failed), rate > 99.5)
+            (
+                format!(
+                    "{rate:.1} % ({good} of {}{rolled_back}{cancelled})",
+                    deployments.succeeded + deployments.failed
+                ),
+                rate > 99.5,
+            )
         })),
     ));
 
@@ -796,7 +829,11 @@ fn targets(
         "> 99.9 % in business hours".into(),
         judged(availability.percent.map(|p| {
             (
-                format!("{p:.2} % ({:.1} min down in {:.1} business hours)", availability.outage_hours * 60.0, availability.business_hours),
+                format!(
+                    "{p:.2} % ({:.1} min down in {:.1} business hours)",
+                    availability.outage_hours * 60.0,
+                    availability.business_hours
+                ),
                 p > 99.9,
             )
         })),
@@ -814,22 +851,40 @@ fn targets(
         "Cost per deployment",
         "< £0.10".into(),
         judged(cost.per_deployment_gbp.map(|per| {
-            (format!("{} ({} over {})", pounds(per), pounds(cost.gbp), plural(deployments.count, "deploy", "deploys")), per < 0.10)
+            (
+                format!(
+                    "{} ({} over {})",
+                    pounds(per),
+                    pounds(cost.gbp),
+                    plural(deployments.count, "deploy", "deploys")
+                ),
+                per < 0.10,
+            )
         })),
     ));
 
     let month_cost = match projected_gbp {
-        Some(projected) => (format!("{} so far, {} projected", pounds(cost.gbp), pounds(projected)), projected < cost.target_gbp),
+        Some(projected) => {
+            (format!("{} so far, {} projected", pounds(cost.gbp), pounds(projected)), projected < cost.target_gbp)
+        }
         None => (pounds(cost.gbp), cost.gbp < cost.target_gbp),
     };
-    targets.push(target("month_cost", "Month's cost", format!("< {}", pounds(cost.target_gbp)), judged(Some(month_cost))));
+    targets.push(target(
+        "month_cost",
+        "Month's cost",
+        format!("< {}", pounds(cost.target_gbp)),
+        judged(Some(month_cost)),
+    ));
 
     targets.push(target(
         "automated_lifecycle",
         "Automated lifecycle",
         "100 %".into(),
         judged(lifecycle.percent.map(|p| {
-            (format!("{p:.1} % ({} of {})", lifecycle.automated, lifecycle.transitions), lifecycle.automated == lifecycle.transitions)
+            (
+                format!("{p:.1} % ({} of {})", lifecycle.automated, lifecycle.transitions),
+                lifecycle.automated == lifecycle.transitions,
+            )
         })),
     ));
     targets
@@ -871,9 +926,17 @@ mod tests {
 
     /// A task at $0.20 an hour while up, logs at $0.01 an hour always; £0.50 a dollar.
     fn model() -> CostModel {
-        let component = |name: &str, hourly_usd, billing| Component { name: name.into(), hourly_usd, billing, basis: "test".into() };
+        let component = |name: &str, hourly_usd, billing| Component {
+            name: name.into(),
+            hourly_usd,
+            billing,
+            basis: "test".into(),
+        };
         CostModel {
-            components: vec![component("task", 0.20, Billing::StopsWhenScaledToZero), component("logs", 0.01, Billing::AlwaysBills)],
+            components: vec![
+                component("task", 0.20, Billing::StopsWhenScaledToZero),
+                component("logs", 0.01, Billing::AlwaysBills),
+            ],
             gbp_per_usd: 0.5,
             target_gbp: 10.0,
         }
@@ -909,7 +972,15 @@ mod tests {
         Event::Health { at: utc(at), from, to }
     }
 
-    fn deploy(sha: &str, kind: Option<DeployKind>, status: DeploymentStatus, requested: &str, started: Option<&str>, finished: &str, run_secs: Option<i64>) -> Event {
+    fn deploy(
+        sha: &str,
+        kind: Option<DeployKind>,
+        status: DeploymentStatus,
+        requested: &str,
+        started: Option<&str>,
+        finished: &str,
+        run_secs: Option<i64>,
+    ) -> Event {
         Event::Deployment {
             sha: sha.into(),
             kind,
@@ -977,20 +1048,37 @@ mod tests {
     fn a_month_with_nothing_recorded_has_no_figures_but_its_cost() {
         let config = london();
         let state = down();
-        let r = run(Case { month: "2026-11", entries: &[], state: &state, bill: None, config: &config, now: "2026-11-15T12:00:00.250Z" });
-        assert_eq!((r.month.as_str(), r.time_zone.as_str(), r.environment.as_str()), ("2026-11", "Europe/London", config.environment.as_str()));
-        assert_eq!((r.from, r.to, r.through), (utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"), utc("2026-11-15T12:00:00.250Z")));
+        let r = run(Case {
+            month: "2026-11",
+            entries: &[],
+            state: &state,
+            bill: None,
+            config: &config,
+            now: "2026-11-15T12:00:00.250Z",
+        });
+        assert_eq!(
+            (r.month.as_str(), r.time_zone.as_str(), r.environment.as_str()),
+            ("2026-11", "Europe/London", config.environment.as_str())
+        );
+        assert_eq!(
+            (r.from, r.to, r.through),
+            (utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"), utc("2026-11-15T12:00:00.250Z"))
+        );
         assert_eq!(r.days.len(), 30);
         assert_eq!(r.days.iter().filter(|d| d.future).count(), 15, "16 to 30 November are to come");
         assert_eq!(r.days.iter().filter(|d| d.working_day).count(), 21);
         assert_eq!(r.decisions, 0);
         let d = &r.deployments;
         assert_eq!((d.count, d.succeeded, d.failed, d.cancelled, d.success_rate), (0, 0, 0, 0, None));
-        let kinds: Vec<(DeployKind, u32, Option<f64>, Option<f64>)> = d.by_kind.iter().map(|k| (k.kind, k.count, k.median_minutes, k.p90_minutes)).collect();
+        let kinds: Vec<(DeployKind, u32, Option<f64>, Option<f64>)> =
+            d.by_kind.iter().map(|k| (k.kind, k.count, k.median_minutes, k.p90_minutes)).collect();
         assert_eq!(kinds, DeployKind::ALL.map(|k| (k, 0, None, None)));
         assert_eq!(r.up_hours, UpHours { scheduled: 0.0, on_demand: 0.0, held: 0.0, total: 0.0 });
         // 2–6 and 9–13 November.
-        assert_eq!(r.availability, Availability { since: r.from, business_hours: 100.0, outage_hours: 0.0, percent: None });
+        assert_eq!(
+            r.availability,
+            Availability { since: r.from, business_hours: 100.0, outage_hours: 0.0, percent: None }
+        );
         assert_eq!((r.outages.len(), r.mttr_minutes), (0, None));
         assert_eq!(r.budget, BudgetEvents { alerts: 0, locks: 0, unlocks: 0 });
         assert_eq!(r.lifecycle, Lifecycle { transitions: 0, automated: 0, percent: None });
@@ -1029,40 +1117,212 @@ mod tests {
         vec![
             // Before the month: not counted.
             entry("2026-10-28T09:00:00.250Z", Budget, vec![]),
-            entry("2026-10-30T10:10:00.500Z", Webhook, vec![deploy("a0", Some(Full), Succeeded, "2026-10-30T10:00:00.500Z", None, "2026-10-30T10:10:00.500Z", Some(600))]),
+            entry(
+                "2026-10-30T10:10:00.500Z",
+                Webhook,
+                vec![deploy(
+                    "a0",
+                    Some(Full),
+                    Succeeded,
+                    "2026-10-30T10:00:00.500Z",
+                    None,
+                    "2026-10-30T10:10:00.500Z",
+                    Some(600),
+                )],
+            ),
             // Monday 2 November.
             entry("2026-11-02T08:00:00.250Z", Schedule, vec![phase(Down, Up)]),
-            entry("2026-11-02T09:12:01.250Z", Webhook, vec![deploy("a1", Some(Full), Succeeded, "2026-11-02T09:00:00.250Z", Some("2026-11-02T09:00:01.250Z"), "2026-11-02T09:12:01.250Z", Some(690))]),
-            entry("2026-11-02T10:05:00.500Z", HealthCheck, vec![health("2026-11-02T10:00:00.500Z", Healthy, Unhealthy)]),
-            entry("2026-11-02T10:07:00.500Z", HealthCheck, vec![health("2026-11-02T10:07:00.500Z", Unhealthy, Healthy)]),
-            entry("2026-11-02T10:14:00.750Z", Webhook, vec![deploy("a2", Some(Full), Succeeded, "2026-11-02T09:59:00.250Z", Some("2026-11-02T10:00:00.500Z"), "2026-11-02T10:14:00.750Z", None)]),
-            entry("2026-11-02T11:06:00.250Z", Webhook, vec![deploy("a5", Some(Backend), Succeeded, "2026-11-02T11:00:00.250Z", None, "2026-11-02T11:06:00.250Z", None)]),
-            entry("2026-11-02T18:00:00.250Z", Schedule, vec![phase(Up, Down), up("2026-11-02T08:00:00.250Z", "2026-11-02T18:00:00.250Z", false)]),
+            entry(
+                "2026-11-02T09:12:01.250Z",
+                Webhook,
+                vec![deploy(
+                    "a1",
+                    Some(Full),
+                    Succeeded,
+                    "2026-11-02T09:00:00.250Z",
+                    Some("2026-11-02T09:00:01.250Z"),
+                    "2026-11-02T09:12:01.250Z",
+                    Some(690),
+                )],
+            ),
+            entry(
+                "2026-11-02T10:05:00.500Z",
+                HealthCheck,
+                vec![health("2026-11-02T10:00:00.500Z", Healthy, Unhealthy)],
+            ),
+            entry(
+                "2026-11-02T10:07:00.500Z",
+                HealthCheck,
+                vec![health("2026-11-02T10:07:00.500Z", Unhealthy, Healthy)],
+            ),
+            entry(
+                "2026-11-02T10:14:00.750Z",
+                Webhook,
+                vec![deploy(
+                    "a2",
+                    Some(Full),
+                    Succeeded,
+                    "2026-11-02T09:59:00.250Z",
+                    Some("2026-11-02T10:00:00.500Z"),
+                    "2026-11-02T10:14:00.750Z",
+                    None,
+                )],
+            ),
+            entry(
+                "2026-11-02T11:06:00.250Z",
+                Webhook,
+                vec![deploy(
+                    "a5",
+                    Some(Backend),
+                    Succeeded,
+                    "2026-11-02T11:00:00.250Z",
+                    None,
+                    "2026-11-02T11:06:00.250Z",
+                    None,
+                )],
+            ),
+            entry(
+                "2026-11-02T18:00:00.250Z",
+                Schedule,
+                vec![phase(Up, Down), up("2026-11-02T08:00:00.250Z", "2026-11-02T18:00:00.250Z", false)],
+            ),
             // Tuesday 3 November, held to 20:00.
             entry("2026-11-03T08:00:00.250Z", Schedule, vec![phase(Down, Up)]),
-            entry("2026-11-03T09:30:00.500Z", Webhook, vec![deploy("a3", Some(Full), Failed, "2026-11-03T09:25:00.500Z", None, "2026-11-03T09:30:00.500Z", Some(300))]),
-            entry("2026-11-03T10:04:00.500Z", Webhook, vec![deploy("a4", Some(Backend), Succeeded, "2026-11-03T10:00:00.500Z", None, "2026-11-03T10:04:00.500Z", Some(240))]),
-            entry("2026-11-03T10:20:00.500Z", Webhook, vec![deploy("a6", Some(Backend), Cancelled, "2026-11-03T10:15:00.500Z", None, "2026-11-03T10:20:00.500Z", None)]),
-            entry("2026-11-03T11:02:30.250Z", Webhook, vec![deploy("a7", Some(Frontend), Succeeded, "2026-11-03T11:00:00.250Z", None, "2026-11-03T11:02:30.250Z", Some(150))]),
-            entry("2026-11-03T12:09:00.750Z", Webhook, vec![deploy("a8", Some(Infrastructure), Succeeded, "2026-11-03T12:00:00.750Z", None, "2026-11-03T12:09:00.750Z", Some(540))]),
-            entry("2026-11-03T13:01:00.250Z", Webhook, vec![deploy("a9", None, Succeeded, "2026-11-03T13:00:00.250Z", None, "2026-11-03T13:01:00.250Z", Some(60))]),
-            entry("2026-11-03T14:10:00.250Z", Webhook, vec![deploy("a12", Some(Full), Succeeded, "2026-11-03T14:00:00.250Z", None, "2026-11-03T14:10:00.250Z", Some(600))]),
+            entry(
+                "2026-11-03T09:30:00.500Z",
+                Webhook,
+                vec![deploy(
+                    "a3",
+                    Some(Full),
+                    Failed,
+                    "2026-11-03T09:25:00.500Z",
+                    None,
+                    "2026-11-03T09:30:00.500Z",
+                    Some(300),
+                )],
+            ),
+            entry(
+                "2026-11-03T10:04:00.500Z",
+                Webhook,
+                vec![deploy(
+                    "a4",
+                    Some(Backend),
+                    Succeeded,
+                    "2026-11-03T10:00:00.500Z",
+                    None,
+                    "2026-11-03T10:04:00.500Z",
+                    Some(240),
+                )],
+            ),
+            entry(
+                "2026-11-03T10:20:00.500Z",
+                Webhook,
+                vec![deploy(
+                    "a6",
+                    Some(Backend),
+                    Cancelled,
+                    "2026-11-03T10:15:00.500Z",
+                    None,
+                    "2026-11-03T10:20:00.500Z",
+                    None,
+                )],
+            ),
+            entry(
+                "2026-11-03T11:02:30.250Z",
+                Webhook,
+                vec![deploy(
+                    "a7",
+                    Some(Frontend),
+                    Succeeded,
+                    "2026-11-03T11:00:00.250Z",
+                    None,
+                    "2026-11-03T11:02:30.250Z",
+                    Some(150),
+                )],
+            ),
+            entry(
+                "2026-11-03T12:09:00.750Z",
+                Webhook,
+                vec![deploy(
+                    "a8",
+                    Some(Infrastructure),
+                    Succeeded,
+                    "2026-11-03T12:00:00.750Z",
+                    None,
+                    "2026-11-03T12:09:00.750Z",
+                    Some(540),
+                )],
+            ),
+            entry(
+                "2026-11-03T13:01:00.250Z",
+                Webhook,
+                vec![deploy(
+                    "a9",
+                    None,
+                    Succeeded,
+                    "2026-11-03T13:00:00.250Z",
+                    None,
+                    "2026-11-03T13:01:00.250Z",
+                    Some(60),
+                )],
+            ),
+            entry(
+                "2026-11-03T14:10:00.250Z",
+                Webhook,
+                vec![deploy(
+                    "a12",
+                    Some(Full),
+                    Succeeded,
+                    "2026-11-03T14:00:00.250Z",
+                    None,
+                    "2026-11-03T14:10:00.250Z",
+                    Some(600),
+                )],
+            ),
             // Not finished: ignored.
-            entry("2026-11-03T14:30:00.250Z", Webhook, vec![deploy("a10", Some(Full), InProgress, "2026-11-03T14:30:00.250Z", None, "2026-11-03T14:30:00.250Z", None)]),
+            entry(
+                "2026-11-03T14:30:00.250Z",
+                Webhook,
+                vec![deploy(
+                    "a10",
+                    Some(Full),
+                    InProgress,
+                    "2026-11-03T14:30:00.250Z",
+                    None,
+                    "2026-11-03T14:30:00.250Z",
+                    None,
+                )],
+            ),
             entry("2026-11-03T17:55:00.250Z", Operator, vec![]),
             // The health check saw the streak begin at 19:50; the teardown ends the outage.
-            entry("2026-11-03T19:55:00.250Z", HealthCheck, vec![health("2026-11-03T19:50:00.250Z", Healthy, Unhealthy)]),
-            entry("2026-11-03T20:00:00.250Z", Schedule, vec![phase(Up, Stopping), up("2026-11-03T08:00:00.250Z", "2026-11-03T20:00:00.250Z", false)]),
+            entry(
+                "2026-11-03T19:55:00.250Z",
+                HealthCheck,
+                vec![health("2026-11-03T19:50:00.250Z", Healthy, Unhealthy)],
+            ),
+            entry(
+                "2026-11-03T20:00:00.250Z",
+                Schedule,
+                vec![phase(Up, Stopping), up("2026-11-03T08:00:00.250Z", "2026-11-03T20:00:00.250Z", false)],
+            ),
             entry("2026-11-03T20:00:05.500Z", Schedule, vec![phase(Stopping, Down)]),
             // Saturday 7 November, on demand.
             entry("2026-11-07T10:00:00.500Z", Operator, vec![phase(Down, Up)]),
             entry("2026-11-07T10:05:00.500Z", HealthCheck, vec![health("2026-11-07T10:05:00.500Z", Unknown, Healthy)]),
-            entry("2026-11-07T12:30:00.500Z", Schedule, vec![phase(Up, Down), up("2026-11-07T10:00:00.500Z", "2026-11-07T12:30:00.500Z", true)]),
+            entry(
+                "2026-11-07T12:30:00.500Z",
+                Schedule,
+                vec![phase(Up, Down), up("2026-11-07T10:00:00.500Z", "2026-11-07T12:30:00.500Z", true)],
+            ),
             // The budget.
             entry("2026-11-20T09:00:00.250Z", Budget, vec![Event::BudgetAlert]),
             // The same alert delivered again: answered "already handled", not counted.
             entry("2026-11-20T09:00:07.250Z", Budget, vec![]),
-            entry("2026-11-25T09:00:00.250Z", Budget, vec![Event::BudgetAlert, Event::BudgetLocked { reason: "actual over 100 %".into() }]),
+            entry(
+                "2026-11-25T09:00:00.250Z",
+                Budget,
+                vec![Event::BudgetAlert, Event::BudgetLocked { reason: "actual over 100 %".into() }],
+            ),
             entry("2026-11-26T10:00:00.250Z", Operator, vec![Event::BudgetUnlocked]),
             // After the month.
             entry("2026-12-01T08:00:00.250Z", Schedule, vec![phase(Down, Up)]),
@@ -1077,12 +1337,32 @@ mod tests {
         // The stored form gives the same figures.
         let stored: Vec<Entry> = serde_json::from_str(&serde_json::to_string(&entries).unwrap()).unwrap();
         assert_eq!(stored, entries);
-        let r = run(Case { month: "2026-11", entries: &stored, state: &state, bill: None, config: &config, now: "2026-12-02T09:00:00.500Z" });
+        let r = run(Case {
+            month: "2026-11",
+            entries: &stored,
+            state: &state,
+            bill: None,
+            config: &config,
+            now: "2026-12-02T09:00:00.500Z",
+        });
         // In any order.
         let reversed: Vec<Entry> = entries.iter().rev().cloned().collect();
-        assert_eq!(run(Case { month: "2026-11", entries: &reversed, state: &state, bill: None, config: &config, now: "2026-12-02T09:00:00.500Z" }), r);
+        assert_eq!(
+            run(Case {
+                month: "2026-11",
+                entries: &reversed,
+                state: &state,
+                bill: None,
+                config: &config,
+                now: "2026-12-02T09:00:00.500Z"
+            }),
+            r
+        );
 
-        assert_eq!((r.from, r.to, r.through), (utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"), utc("2026-12-01T00:00:00Z")));
+        assert_eq!(
+            (r.from, r.to, r.through),
+            (utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"))
+        );
         assert_eq!(r.days.len(), 30);
         assert!(r.days.iter().all(|d| !d.future));
         assert_eq!(r.decisions, 27, "a redelivered alert is a decision too");
@@ -1159,7 +1439,11 @@ mod tests {
         assert_eq!(
             monday.up,
             [
-                DaySpan { from: utc("2026-11-02T08:00:00.250Z"), to: utc("2026-11-02T18:00:00Z"), kind: UpKind::Scheduled },
+                DaySpan {
+                    from: utc("2026-11-02T08:00:00.250Z"),
+                    to: utc("2026-11-02T18:00:00Z"),
+                    kind: UpKind::Scheduled
+                },
                 DaySpan { from: utc("2026-11-02T18:00:00Z"), to: utc("2026-11-02T18:00:00.250Z"), kind: UpKind::Held },
             ]
         );
@@ -1168,12 +1452,22 @@ mod tests {
         assert_close_opt(monday.deploys[1].minutes, Some(full_slow), "a2");
         assert_eq!(monday.outages, r.outages[..1]);
         let tuesday = day(&r, "2026-11-03");
-        assert_eq!(tuesday.up[1], DaySpan { from: utc("2026-11-03T18:00:00Z"), to: utc("2026-11-03T20:00:00.250Z"), kind: UpKind::Held });
+        assert_eq!(
+            tuesday.up[1],
+            DaySpan { from: utc("2026-11-03T18:00:00Z"), to: utc("2026-11-03T20:00:00.250Z"), kind: UpKind::Held }
+        );
         assert_eq!(tuesday.deploys.len(), 7, "a3, a4, a6, a7, a8, a9, a12");
         assert_eq!(tuesday.outages, r.outages[1..]);
         let saturday = day(&r, "2026-11-07");
         assert!(!saturday.working_day);
-        assert_eq!(saturday.up, [DaySpan { from: utc("2026-11-07T10:00:00.500Z"), to: utc("2026-11-07T12:30:00.500Z"), kind: UpKind::OnDemand }]);
+        assert_eq!(
+            saturday.up,
+            [DaySpan {
+                from: utc("2026-11-07T10:00:00.500Z"),
+                to: utc("2026-11-07T12:30:00.500Z"),
+                kind: UpKind::OnDemand
+            }]
+        );
 
         // The targets.
         #[rustfmt::skip]
@@ -1197,7 +1491,18 @@ mod tests {
         let names: Vec<&str> = r.targets.iter().map(|t| t.target.as_str()).collect();
         assert_eq!(
             names,
-            ["> 99.5 %", "< 15 min (p90)", "≈ 5 min (p90)", "≈ 3 min (p90)", "≈ 8 min (p90)", "> 99.9 % in business hours", "< 10 min", "< £0.10", "< £10.00", "100 %"]
+            [
+                "> 99.5 %",
+                "< 15 min (p90)",
+                "≈ 5 min (p90)",
+                "≈ 3 min (p90)",
+                "≈ 8 min (p90)",
+                "> 99.9 % in business hours",
+                "< 10 min",
+                "< £0.10",
+                "< £10.00",
+                "100 %"
+            ]
         );
         // The JSON the CLI prints.
         let json = serde_json::to_value(&r).unwrap();
@@ -1211,18 +1516,56 @@ mod tests {
         let state = down();
         let entries = [
             entry("2026-11-01T00:00:00.250Z", Source::Schedule, vec![]),
-            entry("2026-11-02T09:04:00.500Z", Source::Webhook, vec![deploy("b1", Some(DeployKind::Backend), Succeeded, "2026-11-02T09:00:00.500Z", None, "2026-11-02T09:04:00.500Z", Some(240))]),
-            entry("2026-11-02T10:04:00.500Z", Source::Webhook, vec![deploy("b2", Some(DeployKind::Backend), Succeeded, "2026-11-02T10:00:00.500Z", None, "2026-11-02T10:04:00.500Z", Some(240))]),
+            entry(
+                "2026-11-02T09:04:00.500Z",
+                Source::Webhook,
+                vec![deploy(
+                    "b1",
+                    Some(DeployKind::Backend),
+                    Succeeded,
+                    "2026-11-02T09:00:00.500Z",
+                    None,
+                    "2026-11-02T09:04:00.500Z",
+                    Some(240),
+                )],
+            ),
+            entry(
+                "2026-11-02T10:04:00.500Z",
+                Source::Webhook,
+                vec![deploy(
+                    "b2",
+                    Some(DeployKind::Backend),
+                    Succeeded,
+                    "2026-11-02T10:00:00.500Z",
+                    None,
+                    "2026-11-02T10:04:00.500Z",
+                    Some(240),
+                )],
+            ),
             // b2 turned staging unhealthy: rolled back by the health check.
-            entry("2026-11-02T10:15:00.250Z", Source::Health, vec![Event::RolledBack { sha: "b2".into(), at: utc("2026-11-02T10:15:00.250Z") }]),
+            entry(
+                "2026-11-02T10:15:00.250Z",
+                Source::Health,
+                vec![Event::RolledBack { sha: "b2".into(), at: utc("2026-11-02T10:15:00.250Z") }],
+            ),
         ];
-        let r = run(Case { month: "2026-11", entries: &entries, state: &state, bill: None, config: &config, now: "2026-12-01T00:00:00.250Z" });
+        let r = run(Case {
+            month: "2026-11",
+            entries: &entries,
+            state: &state,
+            bill: None,
+            config: &config,
+            now: "2026-12-01T00:00:00.250Z",
+        });
         let d = &r.deployments;
         assert_eq!((d.count, d.succeeded, d.failed, d.rolled_back), (2, 2, 0, 1));
         assert_close_opt(d.success_rate, Some(50.0), "one of two stood");
         assert_eq!(d.by_kind[1].count, 2, "both durations count: the run itself took 4 minutes");
         let day = r.days.iter().find(|d| d.date.to_string() == "2026-11-02").unwrap();
-        assert_eq!(day.deploys.iter().map(|d| (d.sha.as_str(), d.rolled_back)).collect::<Vec<_>>(), [("b1", false), ("b2", true)]);
+        assert_eq!(
+            day.deploys.iter().map(|d| (d.sha.as_str(), d.rolled_back)).collect::<Vec<_>>(),
+            [("b1", false), ("b2", true)]
+        );
         assert_eq!(r.targets[0].value, "50.0 % (1 of 2; 1 rolled back)");
     }
 
@@ -1233,11 +1576,30 @@ mod tests {
         // Installed on Monday 23 November at 07:59:59.5; up 08:00–18:00 and 15 minutes out.
         let entries = [
             entry("2026-11-23T07:59:59.500Z", Source::Operator, vec![]),
-            entry("2026-11-23T18:00:00.250Z", Source::Schedule, vec![up("2026-11-23T08:00:00.250Z", "2026-11-23T18:00:00.250Z", false)]),
-            entry("2026-11-23T11:10:00.500Z", Source::Health, vec![health("2026-11-23T11:05:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)]),
-            entry("2026-11-23T11:25:00.500Z", Source::Health, vec![health("2026-11-23T11:20:00.500Z", HealthStatus::Unhealthy, HealthStatus::Healthy)]),
+            entry(
+                "2026-11-23T18:00:00.250Z",
+                Source::Schedule,
+                vec![up("2026-11-23T08:00:00.250Z", "2026-11-23T18:00:00.250Z", false)],
+            ),
+            entry(
+                "2026-11-23T11:10:00.500Z",
+                Source::Health,
+                vec![health("2026-11-23T11:05:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)],
+            ),
+            entry(
+                "2026-11-23T11:25:00.500Z",
+                Source::Health,
+                vec![health("2026-11-23T11:20:00.500Z", HealthStatus::Unhealthy, HealthStatus::Healthy)],
+            ),
         ];
-        let r = run(Case { month: "2026-11", entries: &entries, state: &state, bill: None, config: &config, now: "2026-11-24T00:00:00.250Z" });
+        let r = run(Case {
+            month: "2026-11",
+            entries: &entries,
+            state: &state,
+            bill: None,
+            config: &config,
+            now: "2026-11-24T00:00:00.250Z",
+        });
         let a = &r.availability;
         assert_eq!(a.since, utc("2026-11-23T07:59:59.500Z"), "not the 1st: nothing was known before");
         assert_close(a.business_hours, 10.0, "Monday's ten hours, not 15 working days'");
@@ -1246,7 +1608,14 @@ mod tests {
         // With an entry before the month, the whole month is measured.
         let mut earlier = entries.to_vec();
         earlier.push(entry("2026-10-30T18:00:00.500Z", Source::Schedule, vec![]));
-        let r = run(Case { month: "2026-11", entries: &earlier, state: &state, bill: None, config: &config, now: "2026-11-24T00:00:00.250Z" });
+        let r = run(Case {
+            month: "2026-11",
+            entries: &earlier,
+            state: &state,
+            bill: None,
+            config: &config,
+            now: "2026-11-24T00:00:00.250Z",
+        });
         assert_eq!(r.availability.since, r.from);
         assert_close(r.availability.business_hours, 160.0, "2–6, 9–13, 16–20 and 23 November");
     }
@@ -1259,23 +1628,64 @@ mod tests {
             // The trail reaches back before the month (the last teardown of September).
             entry("2026-09-30T17:00:00.500Z", Source::Schedule, vec![]),
             // Friday 23 October (BST: business hours 07:00–17:00 UTC), up from 07:30 to 18:30 local.
-            entry("2026-10-23T17:30:00.500Z", Source::Schedule, vec![up("2026-10-23T06:30:00.500Z", "2026-10-23T17:30:00.500Z", false)]),
-            entry("2026-10-23T07:05:00.500Z", Source::Health, vec![health("2026-10-23T06:50:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)]),
-            entry("2026-10-23T07:05:00.750Z", Source::Health, vec![health("2026-10-23T07:02:00.500Z", HealthStatus::Unhealthy, HealthStatus::Healthy)]),
+            entry(
+                "2026-10-23T17:30:00.500Z",
+                Source::Schedule,
+                vec![up("2026-10-23T06:30:00.500Z", "2026-10-23T17:30:00.500Z", false)],
+            ),
+            entry(
+                "2026-10-23T07:05:00.500Z",
+                Source::Health,
+                vec![health("2026-10-23T06:50:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)],
+            ),
+            entry(
+                "2026-10-23T07:05:00.750Z",
+                Source::Health,
+                vec![health("2026-10-23T07:02:00.500Z", HealthStatus::Unhealthy, HealthStatus::Healthy)],
+            ),
             // Over the night the clocks go back, on demand.
-            entry("2026-10-25T02:00:00.500Z", Source::Schedule, vec![up("2026-10-24T22:00:00.500Z", "2026-10-25T02:00:00.500Z", true)]),
+            entry(
+                "2026-10-25T02:00:00.500Z",
+                Source::Schedule,
+                vec![up("2026-10-24T22:00:00.500Z", "2026-10-25T02:00:00.500Z", true)],
+            ),
             // Monday 26 October (GMT: business hours 08:00–18:00 UTC), the same local times.
-            entry("2026-10-26T18:30:00.500Z", Source::Schedule, vec![up("2026-10-26T07:30:00.500Z", "2026-10-26T18:30:00.500Z", false)]),
-            entry("2026-10-26T08:05:00.500Z", Source::Health, vec![health("2026-10-26T07:50:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)]),
-            entry("2026-10-26T08:05:00.750Z", Source::Health, vec![health("2026-10-26T08:01:00.500Z", HealthStatus::Unhealthy, HealthStatus::Healthy)]),
+            entry(
+                "2026-10-26T18:30:00.500Z",
+                Source::Schedule,
+                vec![up("2026-10-26T07:30:00.500Z", "2026-10-26T18:30:00.500Z", false)],
+            ),
+            entry(
+                "2026-10-26T08:05:00.500Z",
+                Source::Health,
+                vec![health("2026-10-26T07:50:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)],
+            ),
+            entry(
+                "2026-10-26T08:05:00.750Z",
+                Source::Health,
+                vec![health("2026-10-26T08:01:00.500Z", HealthStatus::Unhealthy, HealthStatus::Healthy)],
+            ),
         ];
-        let r = run(Case { month: "2026-10", entries: &entries, state: &state, bill: None, config: &config, now: "2026-11-05T12:00:00.250Z" });
-        assert_eq!((r.from, r.to, r.through), (utc("2026-09-30T23:00:00Z"), utc("2026-11-01T00:00:00Z"), utc("2026-11-01T00:00:00Z")));
+        let r = run(Case {
+            month: "2026-10",
+            entries: &entries,
+            state: &state,
+            bill: None,
+            config: &config,
+            now: "2026-11-05T12:00:00.250Z",
+        });
+        assert_eq!(
+            (r.from, r.to, r.through),
+            (utc("2026-09-30T23:00:00Z"), utc("2026-11-01T00:00:00Z"), utc("2026-11-01T00:00:00Z"))
+        );
         assert_eq!(r.days.len(), 31);
         let length = |d: &Day| (d.to - d.from).num_hours();
         assert_eq!(r.days.iter().map(length).sum::<i64>(), 31 * 24 + 1);
         let sunday = day(&r, "2026-10-25");
-        assert_eq!((sunday.from, sunday.to, length(sunday)), (utc("2026-10-24T23:00:00Z"), utc("2026-10-26T00:00:00Z"), 25));
+        assert_eq!(
+            (sunday.from, sunday.to, length(sunday)),
+            (utc("2026-10-24T23:00:00Z"), utc("2026-10-26T00:00:00Z"), 25)
+        );
         assert!(r.days.iter().filter(|d| d.date != sunday.date).all(|d| length(d) == 24));
         // 22 working days of 10 hours.
         assert_eq!(r.days.iter().filter(|d| d.working_day).count(), 22);
@@ -1316,7 +1726,13 @@ mod tests {
     fn a_deployment_counts_on_the_local_day_and_in_the_month_it_finished() {
         let config = london();
         let state = down();
-        let finished = |sha: &str, started: &str, done: &str| entry(done, Source::Webhook, vec![deploy(sha, Some(DeployKind::Backend), Succeeded, started, Some(started), done, None)]);
+        let finished = |sha: &str, started: &str, done: &str| {
+            entry(
+                done,
+                Source::Webhook,
+                vec![deploy(sha, Some(DeployKind::Backend), Succeeded, started, Some(started), done, None)],
+            )
+        };
         let entries = [
             // Across local midnight in November (GMT).
             finished("midnight", "2026-11-10T23:55:00.250Z", "2026-11-11T00:07:00.250Z"),
@@ -1325,7 +1741,16 @@ mod tests {
             // 00:05 on 1 July in BST is 23:05 UTC on 30 June: July's.
             finished("july", "2026-06-30T22:58:00.500Z", "2026-06-30T23:05:00.500Z"),
         ];
-        let report = |m: &str| run(Case { month: m, entries: &entries, state: &state, bill: None, config: &config, now: "2026-12-05T00:00:00.500Z" });
+        let report = |m: &str| {
+            run(Case {
+                month: m,
+                entries: &entries,
+                state: &state,
+                bill: None,
+                config: &config,
+                now: "2026-12-05T00:00:00.500Z",
+            })
+        };
         let shas = |r: &MonthReport, date: &str| day(r, date).deploys.iter().map(|d| d.sha.clone()).collect::<Vec<_>>();
         #[rustfmt::skip]
         let cases: &[(&str, u32, &[(&str, &[&str])])] = &[
@@ -1359,16 +1784,35 @@ mod tests {
         state.health.since = Some(utc("2026-11-16T09:00:00.500Z"));
         let now = "2026-11-16T09:30:00.750Z";
         let recorded = [
-            entry("2026-10-31T23:55:00.250Z", Source::Health, vec![health("2026-10-31T23:50:00.250Z", HealthStatus::Healthy, HealthStatus::Unhealthy)]),
-            entry("2026-11-01T00:10:00.250Z", Source::Health, vec![health("2026-11-01T00:10:00.250Z", HealthStatus::Unhealthy, HealthStatus::Healthy)]),
-            entry("2026-11-16T09:05:00.500Z", Source::Health, vec![health("2026-11-16T09:00:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)]),
+            entry(
+                "2026-10-31T23:55:00.250Z",
+                Source::Health,
+                vec![health("2026-10-31T23:50:00.250Z", HealthStatus::Healthy, HealthStatus::Unhealthy)],
+            ),
+            entry(
+                "2026-11-01T00:10:00.250Z",
+                Source::Health,
+                vec![health("2026-11-01T00:10:00.250Z", HealthStatus::Unhealthy, HealthStatus::Healthy)],
+            ),
+            entry(
+                "2026-11-16T09:05:00.500Z",
+                Source::Health,
+                vec![health("2026-11-16T09:00:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)],
+            ),
         ];
         // The same open outage when the trail holds its start, and when only the state does.
         for entries in [&recorded[..], &recorded[..2]] {
             let r = run(Case { month: "2026-11", entries, state: &state, bill: None, config: &config, now });
             assert_eq!(r.through, utc(now));
-            let outages: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = r.outages.iter().map(|o| (o.from, o.to)).collect();
-            assert_eq!(outages, [(utc("2026-11-01T00:00:00Z"), Some(utc("2026-11-01T00:10:00.250Z"))), (utc("2026-11-16T09:00:00.500Z"), None)]);
+            let outages: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> =
+                r.outages.iter().map(|o| (o.from, o.to)).collect();
+            assert_eq!(
+                outages,
+                [
+                    (utc("2026-11-01T00:00:00Z"), Some(utc("2026-11-01T00:10:00.250Z"))),
+                    (utc("2026-11-16T09:00:00.500Z"), None)
+                ]
+            );
             assert_close(r.outages[0].minutes, 10.0 + 0.25 / 60.0, "clipped");
             assert_close(r.outages[1].minutes, 30.0 + 0.25 / 60.0, "open");
             // Only the ended one, unclipped: 20 minutes.
@@ -1376,7 +1820,10 @@ mod tests {
             assert_eq!(day(&r, "2026-11-01").outages, r.outages[..1]);
             assert_eq!(day(&r, "2026-11-16").outages, r.outages[1..]);
             // The open window runs to now, in business hours.
-            assert_eq!(day(&r, "2026-11-16").up, [DaySpan { from: utc("2026-11-16T08:00:00.250Z"), to: utc(now), kind: UpKind::Scheduled }]);
+            assert_eq!(
+                day(&r, "2026-11-16").up,
+                [DaySpan { from: utc("2026-11-16T08:00:00.250Z"), to: utc(now), kind: UpKind::Scheduled }]
+            );
             assert_close(r.up_hours.scheduled, 1.5 + 0.5 / 3600.0, "open window");
             // Ten working days, then 08:00 to now; the Sunday-midnight outage is outside them.
             let business = 101.5 + 0.75 / 3600.0;
@@ -1397,13 +1844,24 @@ mod tests {
         let config = london();
         let state = down();
         let entries = [
-            entry("2026-11-02T18:00:00.250Z", Source::Schedule, vec![up("2026-11-02T08:00:00.250Z", "2026-11-02T18:00:00.250Z", false)]),
-            entry("2026-11-03T18:00:00.250Z", Source::Schedule, vec![up("2026-11-03T08:00:00.250Z", "2026-11-03T18:00:00.250Z", false)]),
+            entry(
+                "2026-11-02T18:00:00.250Z",
+                Source::Schedule,
+                vec![up("2026-11-02T08:00:00.250Z", "2026-11-02T18:00:00.250Z", false)],
+            ),
+            entry(
+                "2026-11-03T18:00:00.250Z",
+                Source::Schedule,
+                vec![up("2026-11-03T08:00:00.250Z", "2026-11-03T18:00:00.250Z", false)],
+            ),
         ];
         let service = |service: &str, usd| ServiceCost { service: service.into(), usd };
         let bill = Bill {
             days: vec![
-                ("2026-11-02".parse().unwrap(), vec![service("AWS Fargate", 1.5), service("Elastic Load Balancing", 0.5)]),
+                (
+                    "2026-11-02".parse().unwrap(),
+                    vec![service("AWS Fargate", 1.5), service("Elastic Load Balancing", 0.5)],
+                ),
                 // A row without a figure is no data: the model's.
                 ("2026-11-03".parse().unwrap(), vec![]),
                 // Not yet: a future day costs nothing.
@@ -1419,7 +1877,14 @@ mod tests {
             ("with an empty bill", Some(&empty), CostSource::Model, model_day),
         ];
         for (name, bill, source, monday) in cases {
-            let r = run(Case { month: "2026-11", entries: &entries, state: &state, bill, config: &config, now: "2026-11-16T12:00:00.250Z" });
+            let r = run(Case {
+                month: "2026-11",
+                entries: &entries,
+                state: &state,
+                bill,
+                config: &config,
+                now: "2026-11-16T12:00:00.250Z",
+            });
             assert_eq!(r.cost.source, source, "{name}");
             assert_close(day(&r, "2026-11-02").cost_gbp, monday, name);
             assert_close(day(&r, "2026-11-03").cost_gbp, model_day, name);
@@ -1441,11 +1906,28 @@ mod tests {
         })
         .unwrap();
         let mut model = model();
-        model.components.push(Component { name: "alb".into(), hourly_usd: 0.1, billing: Billing::StopsWithStack, basis: "test".into() });
+        model.components.push(Component {
+            name: "alb".into(),
+            hourly_usd: 0.1,
+            billing: Billing::StopsWithStack,
+            basis: "test".into(),
+        });
         let state = down();
-        let entries = [entry("2026-11-02T18:00:00.250Z", Source::Schedule, vec![up("2026-11-02T08:00:00.250Z", "2026-11-02T18:00:00.250Z", false)])];
+        let entries = [entry(
+            "2026-11-02T18:00:00.250Z",
+            Source::Schedule,
+            vec![up("2026-11-02T08:00:00.250Z", "2026-11-02T18:00:00.250Z", false)],
+        )];
         for (config, alb_hours) in [(&stack, 10.0), (&london(), 24.0)] {
-            let r = month_report(&MonthInput { month: month("2026-11"), entries: &entries, state: &state, bill: None, model: &model, config, now: utc("2026-12-01T00:00:00Z") });
+            let r = month_report(&MonthInput {
+                month: month("2026-11"),
+                entries: &entries,
+                state: &state,
+                bill: None,
+                model: &model,
+                config,
+                now: utc("2026-12-01T00:00:00Z"),
+            });
             assert_close(day(&r, "2026-11-02").cost_gbp, 0.5 * (0.2 * 10.0 + 0.01 * 24.0 + 0.1 * alb_hours), "alb");
         }
     }
@@ -1462,38 +1944,120 @@ mod tests {
         let entries = [
             // A window ending before it began, a deployment finishing before it was
             // requested, a negative run, health the wrong way round.
-            entry("2026-11-05T12:00:00.500Z", Source::Schedule, vec![up("2026-11-05T12:00:00.500Z", "2026-11-05T08:00:00.500Z", false)]),
-            entry("2026-11-05T12:00:00.500Z", Source::Webhook, vec![deploy("back", None, Succeeded, "2026-11-05T12:00:00.500Z", None, "2026-11-05T11:00:00.500Z", None)]),
-            entry("2026-11-05T12:00:00.500Z", Source::Webhook, vec![deploy("neg", Some(DeployKind::Full), Succeeded, "2026-11-05T11:00:00.500Z", None, "2026-11-05T11:30:00.500Z", Some(-5))]),
-            entry("2026-11-05T12:00:00.500Z", Source::Health, vec![health("2026-11-05T13:00:00.500Z", HealthStatus::Unhealthy, HealthStatus::Healthy)]),
-            entry("2026-11-05T11:00:00.500Z", Source::Health, vec![health("2026-11-05T11:00:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)]),
+            entry(
+                "2026-11-05T12:00:00.500Z",
+                Source::Schedule,
+                vec![up("2026-11-05T12:00:00.500Z", "2026-11-05T08:00:00.500Z", false)],
+            ),
+            entry(
+                "2026-11-05T12:00:00.500Z",
+                Source::Webhook,
+                vec![deploy(
+                    "back",
+                    None,
+                    Succeeded,
+                    "2026-11-05T12:00:00.500Z",
+                    None,
+                    "2026-11-05T11:00:00.500Z",
+                    None,
+                )],
+            ),
+            entry(
+                "2026-11-05T12:00:00.500Z",
+                Source::Webhook,
+                vec![deploy(
+                    "neg",
+                    Some(DeployKind::Full),
+                    Succeeded,
+                    "2026-11-05T11:00:00.500Z",
+                    None,
+                    "2026-11-05T11:30:00.500Z",
+                    Some(-5),
+                )],
+            ),
+            entry(
+                "2026-11-05T12:00:00.500Z",
+                Source::Health,
+                vec![health("2026-11-05T13:00:00.500Z", HealthStatus::Unhealthy, HealthStatus::Healthy)],
+            ),
+            entry(
+                "2026-11-05T11:00:00.500Z",
+                Source::Health,
+                vec![health("2026-11-05T11:00:00.500Z", HealthStatus::Healthy, HealthStatus::Unhealthy)],
+            ),
             // Two windows overlapping: the time counts once.
-            entry("2026-11-06T12:00:00.500Z", Source::Schedule, vec![up("2026-11-06T09:00:00.500Z", "2026-11-06T12:00:00.500Z", false)]),
-            entry("2026-11-06T13:00:00.500Z", Source::Schedule, vec![up("2026-11-06T11:00:00.500Z", "2026-11-06T13:00:00.500Z", false)]),
+            entry(
+                "2026-11-06T12:00:00.500Z",
+                Source::Schedule,
+                vec![up("2026-11-06T09:00:00.500Z", "2026-11-06T12:00:00.500Z", false)],
+            ),
+            entry(
+                "2026-11-06T13:00:00.500Z",
+                Source::Schedule,
+                vec![up("2026-11-06T11:00:00.500Z", "2026-11-06T13:00:00.500Z", false)],
+            ),
         ];
-        let months = [BudgetPeriod::new(0, 1).unwrap(), BudgetPeriod::new(i32::MAX, 12).unwrap(), BudgetPeriod::new(-5000, 3).unwrap(), month("9999-12"), month("2026-11")];
-        let instants = [DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC, utc("2026-11-06T12:30:00.250Z"), utc("2026-10-01T00:00:00.5Z")];
+        let months = [
+            BudgetPeriod::new(0, 1).unwrap(),
+            BudgetPeriod::new(i32::MAX, 12).unwrap(),
+            BudgetPeriod::new(-5000, 3).unwrap(),
+            month("9999-12"),
+            month("2026-11"),
+        ];
+        let instants = [
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            utc("2026-11-06T12:30:00.250Z"),
+            utc("2026-10-01T00:00:00.5Z"),
+        ];
         let model = model();
         for m in months {
             for now in instants {
                 for state in [&down(), &running] {
                     for entries in [&entries[..], &[]] {
-                        let r = month_report(&MonthInput { month: m, entries, state, bill: None, model: &model, config: &config, now });
+                        let r = month_report(&MonthInput {
+                            month: m,
+                            entries,
+                            state,
+                            bill: None,
+                            model: &model,
+                            config: &config,
+                            now,
+                        });
                         assert!(r.from <= r.through && r.through <= r.to, "{m} {now}");
                         assert_eq!(r.targets.len(), 10);
                     }
                 }
             }
         }
-        let r = month_report(&MonthInput { month: month("2026-11"), entries: &entries, state: &down(), bill: None, model: &model, config: &config, now: utc("2026-12-01T00:00:00Z") });
+        let r = month_report(&MonthInput {
+            month: month("2026-11"),
+            entries: &entries,
+            state: &down(),
+            bill: None,
+            model: &model,
+            config: &config,
+            now: utc("2026-12-01T00:00:00Z"),
+        });
         assert_eq!(r.deployments.count, 2);
         assert_eq!(r.deployments.by_kind[0].count, 0, "a negative run is no duration");
         assert!(r.deployments.by_kind.iter().all(|k| k.p90_minutes.is_none()));
         assert_eq!(r.days[4].deploys.iter().map(|d| d.minutes).collect::<Vec<_>>(), [None, None]);
         assert_close(r.up_hours.total, 4.0, "09:00 to 13:00 once");
-        assert_eq!(r.outages.iter().map(|o| (o.from, o.to)).collect::<Vec<_>>(), [(utc("2026-11-05T11:00:00.500Z"), Some(utc("2026-11-05T13:00:00.500Z")))]);
+        assert_eq!(
+            r.outages.iter().map(|o| (o.from, o.to)).collect::<Vec<_>>(),
+            [(utc("2026-11-05T11:00:00.500Z"), Some(utc("2026-11-05T13:00:00.500Z")))]
+        );
         // A month not begun: every day to come, nothing spent.
-        let r = month_report(&MonthInput { month: month("2026-12"), entries: &entries, state: &running, bill: None, model: &model, config: &config, now: utc("2026-11-06T12:30:00.250Z") });
+        let r = month_report(&MonthInput {
+            month: month("2026-12"),
+            entries: &entries,
+            state: &running,
+            bill: None,
+            model: &model,
+            config: &config,
+            now: utc("2026-11-06T12:30:00.250Z"),
+        });
         assert!(r.days.iter().all(|d| d.future && d.cost_gbp == 0.0));
         assert_eq!((r.through, r.cost.gbp, r.outages.len()), (r.from, 0.0, 0));
     }
@@ -1504,10 +2068,28 @@ mod tests {
         let mut state = down();
         state.phase = Phase::Up;
         state.started_at = Some(utc("2026-11-02T08:00:00.250Z"));
-        let entries = [entry("2026-11-02T09:00:00.250Z", Source::Schedule, vec![up("2026-11-02T08:00:00.250Z", "2026-11-02T09:00:00.250Z", false)])];
-        let r = run(Case { month: "2026-11", entries: &entries, state: &state, bill: None, config: &config, now: "2026-11-02T12:00:00.250Z" });
+        let entries = [entry(
+            "2026-11-02T09:00:00.250Z",
+            Source::Schedule,
+            vec![up("2026-11-02T08:00:00.250Z", "2026-11-02T09:00:00.250Z", false)],
+        )];
+        let r = run(Case {
+            month: "2026-11",
+            entries: &entries,
+            state: &state,
+            bill: None,
+            config: &config,
+            now: "2026-11-02T12:00:00.250Z",
+        });
         assert_close(r.up_hours.total, 1.0, "the recorded hour, not four");
-        let r = run(Case { month: "2026-11", entries: &[], state: &state, bill: None, config: &config, now: "2026-11-02T12:00:00.250Z" });
+        let r = run(Case {
+            month: "2026-11",
+            entries: &[],
+            state: &state,
+            bill: None,
+            config: &config,
+            now: "2026-11-02T12:00:00.250Z",
+        });
         assert_close(r.up_hours.scheduled, 4.0, "the open window");
     }
 

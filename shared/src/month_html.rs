@@ -193,7 +193,8 @@ fn legend(o: &mut String) {
     for (kind, label) in [(SCHEDULED, "up, scheduled"), (ON_DEMAND, "up, on demand"), (HELD, "up, held past hours")] {
         w!(o, "<li><span class=\"swatch\" style=\"background:{kind}\"></span>{label}</li>\n");
     }
-    for (colour, label) in [(SUCCEEDED, "deploy succeeded"), (FAILED, "deploy failed"), (CANCELLED, "deploy cancelled")] {
+    for (colour, label) in [(SUCCEEDED, "deploy succeeded"), (FAILED, "deploy failed"), (CANCELLED, "deploy cancelled")]
+    {
         w!(o, "<li><span class=\"dot\" style=\"background:{colour}\"></span>{label}</li>\n");
     }
     w!(o, "<li><span class=\"swatch outage\" style=\"background:{OUTAGE}\"></span>outage</li>\n");
@@ -236,10 +237,23 @@ fn calendar(o: &mut String, report: &MonthReport, clock: &Clock) {
             24 => "end",
             _ => "middle",
         };
-        w!(o, "<line x1=\"{x:.2}\" y1=\"{:.2}\" x2=\"{x:.2}\" y2=\"{bottom:.2}\" stroke=\"{GRID}\" stroke-width=\"1\"/>", AXIS_H - 4.0);
-        w!(o, "<text x=\"{x:.2}\" y=\"{:.2}\" text-anchor=\"{anchor}\" font-size=\"12\" fill=\"{MUTED}\">{h:02}:00</text>\n", AXIS_H - 9.0);
+        w!(
+            o,
+            "<line x1=\"{x:.2}\" y1=\"{:.2}\" x2=\"{x:.2}\" y2=\"{bottom:.2}\" stroke=\"{GRID}\" stroke-width=\"1\"/>",
+            AXIS_H - 4.0
+        );
+        w!(
+            o,
+            "<text x=\"{x:.2}\" y=\"{:.2}\" text-anchor=\"{anchor}\" font-size=\"12\" fill=\"{MUTED}\">{h:02}:00</text>\n",
+            AXIS_H - 9.0
+        );
     }
-    w!(o, "<text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"end\" font-size=\"12\" fill=\"{MUTED}\">cost</text>\n", WIDTH - 2.0, AXIS_H - 9.0);
+    w!(
+        o,
+        "<text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"end\" font-size=\"12\" fill=\"{MUTED}\">cost</text>\n",
+        WIDTH - 2.0,
+        AXIS_H - 9.0
+    );
     o.push_str("</g>\n");
 
     for (day, &y) in report.days.iter().zip(&ys) {
@@ -256,7 +270,11 @@ fn calendar_day(o: &mut String, report: &MonthReport, clock: &Clock, day: &Day, 
     let bar_y = y + (ROW_H - BAR_H) / 2.0;
     let hours_long = (day.to - day.from).num_minutes() as f64 / 60.0;
     let label = day.date.format("%a %-d %b").to_string();
-    let mut about = format!("{} · {}", day.date.format("%A %-d %B %Y"), if day.working_day { "working day" } else { "not a working day" });
+    let mut about = format!(
+        "{} · {}",
+        day.date.format("%A %-d %B %Y"),
+        if day.working_day { "working day" } else { "not a working day" }
+    );
     if (hours_long - 24.0).abs() > 0.01 {
         w!(about, " · {hours_long:.0} hours (clock change)");
     }
@@ -422,7 +440,10 @@ fn other_figures(o: &mut String, report: &MonthReport) {
             "Deployments".into(),
             match d.rolled_back {
                 0 => format!("{} — {} succeeded, {} failed, {} cancelled", d.count, d.succeeded, d.failed, d.cancelled),
-                n => format!("{} — {} succeeded ({n} rolled back since), {} failed, {} cancelled", d.count, d.succeeded, d.failed, d.cancelled),
+                n => format!(
+                    "{} — {} succeeded ({n} rolled back since), {} failed, {} cancelled",
+                    d.count, d.succeeded, d.failed, d.cancelled
+                ),
             },
         ),
     ];
@@ -437,7 +458,12 @@ fn other_figures(o: &mut String, report: &MonthReport) {
     rows.push(("Outages".into(), report.outages.len().to_string()));
     rows.push((
         "Budget".into(),
-        format!("{}, {}, {}", plural(b.alerts, "alert", "alerts"), plural(b.locks, "lock", "locks"), plural(b.unlocks, "unlock", "unlocks")),
+        format!(
+            "{}, {}, {}",
+            plural(b.alerts, "alert", "alerts"),
+            plural(b.locks, "lock", "locks"),
+            plural(b.unlocks, "unlock", "unlocks")
+        ),
     ));
     rows.push(("Decisions recorded".into(), report.decisions.to_string()));
     let per = report.cost.per_deployment_gbp.map(|p| format!(", {} a deployment", gbp(p))).unwrap_or_default();
@@ -494,10 +520,26 @@ fn cost_chart(o: &mut String, report: &MonthReport) {
     for i in 0..=ticks {
         let v = step * f64::from(i);
         let y = y_of(v);
-        w!(o, "<line x1=\"{LEFT:.2}\" y1=\"{y:.2}\" x2=\"{:.2}\" y2=\"{y:.2}\" stroke=\"#e3e6eb\" stroke-width=\"1\"/>", LEFT + plot_w);
-        w!(o, "<text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"end\" font-size=\"12\" fill=\"{MUTED}\">{}</text>\n", LEFT - 8.0, y + 4.0, gbp(v));
+        w!(
+            o,
+            "<line x1=\"{LEFT:.2}\" y1=\"{y:.2}\" x2=\"{:.2}\" y2=\"{y:.2}\" stroke=\"#e3e6eb\" stroke-width=\"1\"/>",
+            LEFT + plot_w
+        );
+        w!(
+            o,
+            "<text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"end\" font-size=\"12\" fill=\"{MUTED}\">{}</text>\n",
+            LEFT - 8.0,
+            y + 4.0,
+            gbp(v)
+        );
     }
-    w!(o, "<line x1=\"{LEFT:.2}\" y1=\"{:.2}\" x2=\"{:.2}\" y2=\"{:.2}\" stroke=\"{GRID}\" stroke-width=\"1\"/>\n", TOP + plot_h, LEFT + plot_w, TOP + plot_h);
+    w!(
+        o,
+        "<line x1=\"{LEFT:.2}\" y1=\"{:.2}\" x2=\"{:.2}\" y2=\"{:.2}\" stroke=\"{GRID}\" stroke-width=\"1\"/>\n",
+        TOP + plot_h,
+        LEFT + plot_w,
+        TOP + plot_h
+    );
     o.push_str("</g>\n");
 
     // The cumulative cost, a bar a day.
@@ -615,8 +657,11 @@ table.other tr + tr { border-top: 1px solid #f0f2f5; }
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::month::{
+        Availability, BudgetEvents, CostSource, DaySpan, Deployments, KindDurations, Lifecycle, MonthCost, Target,
+        UpHours,
+    };
     use chrono::NaiveDate;
-    use crate::month::{Availability, BudgetEvents, CostSource, DaySpan, Deployments, KindDurations, Lifecycle, MonthCost, Target, UpHours};
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -634,14 +679,36 @@ mod tests {
         for d in 1..=31 {
             let date = NaiveDate::from_ymd_opt(2026, 10, d).unwrap();
             let from = date.and_hms_opt(0, 0, 0).unwrap().and_local_timezone(tz).unwrap().with_timezone(&Utc);
-            let to = date.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap().and_local_timezone(tz).unwrap().with_timezone(&Utc);
+            let to = date
+                .succ_opt()
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_local_timezone(tz)
+                .unwrap()
+                .with_timezone(&Utc);
             let working_day = date.weekday().number_from_monday() <= 5;
             let future = from >= through;
-            let mut day = Day { date, from, to, working_day, up: vec![], deploys: vec![], outages: vec![], cost_gbp: 0.0, cumulative_gbp: 0.0, future };
+            let mut day = Day {
+                date,
+                from,
+                to,
+                working_day,
+                up: vec![],
+                deploys: vec![],
+                outages: vec![],
+                cost_gbp: 0.0,
+                cumulative_gbp: 0.0,
+                future,
+            };
             if !future {
                 if working_day {
                     // 08:00–18:00 local.
-                    day.up.push(DaySpan { from: from + chrono::Duration::hours(8), to: from + chrono::Duration::hours(18), kind: UpKind::Scheduled });
+                    day.up.push(DaySpan {
+                        from: from + chrono::Duration::hours(8),
+                        to: from + chrono::Duration::hours(18),
+                        kind: UpKind::Scheduled,
+                    });
                 }
                 day.cost_gbp = if working_day { 0.21 } else { 0.04 };
             }
@@ -651,16 +718,46 @@ mod tests {
         }
         // The 25-hour day (a Sunday): up on demand from 07:00:00.250 UTC (07:00 GMT) for 10 hours.
         let dst = &mut days[24];
-        dst.up.push(DaySpan { from: utc("2026-10-25T07:00:00.250Z"), to: utc("2026-10-25T17:00:00.250Z"), kind: UpKind::OnDemand });
+        dst.up.push(DaySpan {
+            from: utc("2026-10-25T07:00:00.250Z"),
+            to: utc("2026-10-25T17:00:00.250Z"),
+            kind: UpKind::OnDemand,
+        });
         // A held evening on the 20th (BST: 17:00Z is 18:00 local).
         let held = &mut days[19];
-        held.up.push(DaySpan { from: utc("2026-10-20T17:00:00Z"), to: utc("2026-10-20T21:30:00.750Z"), kind: UpKind::Held });
+        held.up.push(DaySpan {
+            from: utc("2026-10-20T17:00:00Z"),
+            to: utc("2026-10-20T21:30:00.750Z"),
+            kind: UpKind::Held,
+        });
         held.deploys = vec![
-            DayDeploy { finished_at: utc("2026-10-20T09:14:30.125Z"), sha: "a1b2c3d4e5f6".into(), kind: Some(DeployKind::Backend), status: DeploymentStatus::Succeeded, minutes: Some(4.2), rolled_back: false },
-            DayDeploy { finished_at: utc("2026-10-20T11:02:00Z"), sha: "<sha>&".into(), kind: Some(DeployKind::Frontend), status: DeploymentStatus::Failed, minutes: Some(2.0), rolled_back: false },
-            DayDeploy { finished_at: utc("2026-10-20T15:40:00Z"), sha: "cafef00d".into(), kind: None, status: DeploymentStatus::Cancelled, minutes: None, rolled_back: false },
+            DayDeploy {
+                finished_at: utc("2026-10-20T09:14:30.125Z"),
+                sha: "a1b2c3d4e5f6".into(),
+                kind: Some(DeployKind::Backend),
+                status: DeploymentStatus::Succeeded,
+                minutes: Some(4.2),
+                rolled_back: false,
+            },
+            DayDeploy {
+                finished_at: utc("2026-10-20T11:02:00Z"),
+                sha: "<sha>&".into(),
+                kind: Some(DeployKind::Frontend),
+                status: DeploymentStatus::Failed,
+                minutes: Some(2.0),
+                rolled_back: false,
+            },
+            DayDeploy {
+                finished_at: utc("2026-10-20T15:40:00Z"),
+                sha: "cafef00d".into(),
+                kind: None,
+                status: DeploymentStatus::Cancelled,
+                minutes: None,
+                rolled_back: false,
+            },
         ];
-        let outage = Outage { from: utc("2026-10-20T13:05:00.400Z"), to: Some(utc("2026-10-20T13:35:00.400Z")), minutes: 30.0 };
+        let outage =
+            Outage { from: utc("2026-10-20T13:05:00.400Z"), to: Some(utc("2026-10-20T13:35:00.400Z")), minutes: 30.0 };
         held.outages.push(outage.clone());
 
         let target = |key: &'static str, name: &'static str, target: &str, value: &str, met: Option<bool>| Target {
@@ -687,15 +784,32 @@ mod tests {
                 success_rate: Some(50.0),
                 by_kind: DeployKind::ALL
                     .iter()
-                    .map(|&kind| KindDurations { kind, count: u32::from(kind == DeployKind::Backend), median_minutes: None, p90_minutes: None, target_minutes: 10.0 })
+                    .map(|&kind| KindDurations {
+                        kind,
+                        count: u32::from(kind == DeployKind::Backend),
+                        median_minutes: None,
+                        p90_minutes: None,
+                        target_minutes: 10.0,
+                    })
                     .collect(),
             },
             up_hours: UpHours { scheduled: 190.0, on_demand: 10.0, held: 4.5, total: 204.5 },
-            availability: Availability { since: utc("2026-10-01T00:00:00Z"), business_hours: 190.0, outage_hours: 0.5, percent: Some(99.7) },
+            availability: Availability {
+                since: utc("2026-10-01T00:00:00Z"),
+                business_hours: 190.0,
+                outage_hours: 0.5,
+                percent: Some(99.7),
+            },
             outages: vec![outage],
             mttr_minutes: Some(30.0),
             budget: BudgetEvents { alerts: 1, locks: 1, unlocks: 0 },
-            cost: MonthCost { source: CostSource::Model, gbp: cumulative, usd: cumulative * 1.27, per_deployment_gbp: Some(cumulative / 3.0), target_gbp: 5.0 },
+            cost: MonthCost {
+                source: CostSource::Model,
+                gbp: cumulative,
+                usd: cumulative * 1.27,
+                per_deployment_gbp: Some(cumulative / 3.0),
+                target_gbp: 5.0,
+            },
             lifecycle: Lifecycle { transitions: 40, automated: 39, percent: Some(97.5) },
             targets: vec![
                 target("deploy_success_rate", "Deployment success rate", "> 99.5 %", "50.0 % (1 of 2)", Some(false)),
@@ -745,7 +859,8 @@ mod tests {
         assert_eq!(page.matches("<svg").count(), 2, "the calendar and the cost chart");
         assert_eq!(calendar.matches("class=\"day\"").count(), 31);
         assert_eq!(page.matches("class=\"day\"").count(), 31, "day groups only in the calendar");
-        let groups: Vec<&str> = calendar.match_indices("<g class=\"day\" data-date=\"").map(|(i, _)| &calendar[i + 26..i + 36]).collect();
+        let groups: Vec<&str> =
+            calendar.match_indices("<g class=\"day\" data-date=\"").map(|(i, _)| &calendar[i + 26..i + 36]).collect();
         let expected: Vec<String> = report.days.iter().map(|d| d.date.format("%Y-%m-%d").to_string()).collect();
         assert_eq!(groups, expected);
         // Every day group holds its label and its background, and closes.
@@ -828,7 +943,9 @@ mod tests {
         assert!(row("deploy_success_rate").contains("&gt; 99.5 %"));
         assert!(page.contains("<p class=\"verdict missed\">3 of 5 targets met, 1 without data</p>"), "the verdict");
         let other = between(&page, "<table class=\"other\">", "</table>");
-        for text in ["204.5 h", "3 — 1 succeeded, 1 failed, 1 cancelled", "1 alert, 1 lock, 0 unlocks", "412", "the cost model"] {
+        for text in
+            ["204.5 h", "3 — 1 succeeded, 1 failed, 1 cancelled", "1 alert, 1 lock, 0 unlocks", "412", "the cost model"]
+        {
             assert!(other.contains(text), "{text} in {other}");
         }
     }
@@ -846,7 +963,10 @@ mod tests {
         let rest = page.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
         assert!(!rest.contains("http://") && !rest.contains("https://"), "nothing from elsewhere");
         assert!(!rest.contains("//"), "no protocol-relative address either");
-        assert!(rest.match_indices("url(").all(|(i, _)| rest[i..].starts_with("url(#")), "only the page's own patterns");
+        assert!(
+            rest.match_indices("url(").all(|(i, _)| rest[i..].starts_with("url(#")),
+            "only the page's own patterns"
+        );
         assert!(!rest.contains("@import") && !rest.contains("<link") && !rest.contains("<img"));
         assert_eq!(escape("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
     }

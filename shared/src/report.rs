@@ -130,7 +130,8 @@ pub fn daily_report(
     // The model's month in the mode staging runs in (stack mode stops more than `project`,
     // which is the scale view); so far, in proportion.
     let configured = Mode::configured(&config.teardown, &config.business_hours);
-    let modes = model.compare(&config.business_hours, start, end, config.hold_default, &Recorded::from_state(state, now));
+    let modes =
+        model.compare(&config.business_hours, start, end, config.hold_default, &Recorded::from_state(state, now));
     let scale_usd = modes.mode(Mode::Scale).monthly_usd;
     let ratio = if scale_usd > 0.0 { modes.mode(configured).monthly_usd / scale_usd } else { 1.0 };
     let (model_month_usd, model_so_far_usd) = (projection.scheduled_usd * ratio, so_far.scheduled_usd * ratio);
@@ -177,7 +178,11 @@ fn message(environment: &str, r: &DailyReport, model: &CostModel) -> Notificatio
             money(r.month_to_date_usd.unwrap_or_default()),
             if r.within_target { "on target" } else { "OVER target" }
         ),
-        None => format!("{environment}: cost report {} (no bill data), {}", r.day.format("%b %-d"), if r.within_target { "on target" } else { "OVER target" }),
+        None => format!(
+            "{environment}: cost report {} (no bill data), {}",
+            r.day.format("%b %-d"),
+            if r.within_target { "on target" } else { "OVER target" }
+        ),
     };
     let mut body = String::new();
     match (&r.bill_unavailable, r.yesterday_usd) {
@@ -187,7 +192,11 @@ fn message(environment: &str, r: &DailyReport, model: &CostModel) -> Notificatio
             for s in r.yesterday_by_service.iter().filter(|s| s.usd >= 0.005).take(8) {
                 body.push_str(&format!("  {:<40} {}\n", s.service, money(s.usd)));
             }
-            body.push_str(&format!("Month to date ({}): {}\n", r.month, money(r.month_to_date_usd.unwrap_or_default())));
+            body.push_str(&format!(
+                "Month to date ({}): {}\n",
+                r.month,
+                money(r.month_to_date_usd.unwrap_or_default())
+            ));
         }
         (None, None) => {}
     }
@@ -232,8 +241,18 @@ fn message(environment: &str, r: &DailyReport, model: &CostModel) -> Notificatio
         m.mode,
         m.monthly_gbp,
         m.ready_in(),
-        if m.time_to_ready_recorded { ", recorded" } else if m.time_to_ready_secs > 0 { ", assumed" } else { "" },
-        if m.mode == r.configured_mode { "that is how it runs".to_string() } else { format!("it runs as {}", r.configured_mode) }
+        if m.time_to_ready_recorded {
+            ", recorded"
+        } else if m.time_to_ready_secs > 0 {
+            ", assumed"
+        } else {
+            ""
+        },
+        if m.mode == r.configured_mode {
+            "that is how it runs".to_string()
+        } else {
+            format!("it runs as {}", r.configured_mode)
+        }
     ));
     Notification::new(NotificationEvent::CostReport, Severity::Info, subject, body)
 }
@@ -271,13 +290,17 @@ mod tests {
         for (sha, status) in [("a", DeploymentStatus::Succeeded), ("b", DeploymentStatus::Failed)] {
             state.queue_deployment(sha, crate::DeploymentPlan::FULL, utc("2026-11-20T10:00:00Z"));
             state.dispatch_pending(utc("2026-11-20T10:00:00Z"), chrono::Duration::minutes(30));
-            let outcome = RunOutcome { status, built_sha: sha.into(), run_url: None, run_id: None, duration_secs: None };
+            let outcome =
+                RunOutcome { status, built_sha: sha.into(), run_url: None, run_id: None, duration_secs: None };
             state.deployment_finished(outcome, utc("2026-11-20T10:05:00Z")).unwrap();
         }
         let bill = Bill {
             days: vec![
                 (day("2026-11-25"), services(&[("Amazon Elastic Container Service", 0.10)])),
-                (day("2026-11-26"), services(&[("Amazon Elastic Container Service", 0.12), ("Elastic Load Balancing", 0.54)])),
+                (
+                    day("2026-11-26"),
+                    services(&[("Amazon Elastic Container Service", 0.12), ("Elastic Load Balancing", 0.54)]),
+                ),
             ],
         };
         let facts = CostFacts { bill: Ok(bill), forecast_usd: Err("GetCostForecast is not available".into()) };
@@ -291,9 +314,14 @@ mod tests {
         assert!(!r.within_target, "the list-price model is over £5");
         assert_eq!((n.event, n.severity), (NotificationEvent::CostReport, Severity::Info));
         assert_eq!(n.subject, "staging: cost $0.66 on Nov 26, $0.76 this month, OVER target");
-        for line in ["Yesterday (2026-11-26): $0.66", "Month to date (2026-11): $0.76", "Forecast: unavailable (GetCostForecast is not available)",
-                     "Deployments this month: 2 (1 succeeded), $0.38 per deployment", "Staging Control itself: $0.60 a month",
-                     "Cheapest way to meet £5.00: stack_on_demand (£3.57/month, ready in ~10 min, assumed); it runs as scale\n"] {
+        for line in [
+            "Yesterday (2026-11-26): $0.66",
+            "Month to date (2026-11): $0.76",
+            "Forecast: unavailable (GetCostForecast is not available)",
+            "Deployments this month: 2 (1 succeeded), $0.38 per deployment",
+            "Staging Control itself: $0.60 a month",
+            "Cheapest way to meet £5.00: stack_on_demand (£3.57/month, ready in ~10 min, assumed); it runs as scale\n",
+        ] {
             assert!(n.body.contains(line), "missing {line:?} in\n{}", n.body);
         }
 
@@ -314,7 +342,13 @@ mod tests {
         let (r, _) = daily_report(&EnvironmentState::new("staging"), &small, now, &config, &model);
         assert!((r.expected_gbp - 5.5 * 0.79).abs() < 1e-9, "{}", r.expected_gbp);
         assert!(r.within_target);
-        let (r, _) = daily_report(&EnvironmentState::new("staging"), &CostFacts { forecast_usd: Ok(3.0), ..small }, now, &config, &model);
+        let (r, _) = daily_report(
+            &EnvironmentState::new("staging"),
+            &CostFacts { forecast_usd: Ok(3.0), ..small },
+            now,
+            &config,
+            &model,
+        );
         assert!(!r.within_target, "$4 billed + $3 to come is over £5");
     }
 
@@ -374,5 +408,4 @@ mod tests {
         assert_eq!(json["cheapest_mode"]["time_to_ready_secs"], 420);
         assert_eq!(json["cheapest_mode"]["time_to_ready_recorded"], true);
     }
-
 }

@@ -43,9 +43,7 @@ impl WorkingDays {
     }
 
     pub fn days(&self) -> impl Iterator<Item = Weekday> + '_ {
-        (0..7u8)
-            .map(|n| Weekday::try_from(n).expect("0..7 is a weekday"))
-            .filter(|d| self.contains(*d))
+        (0..7u8).map(|n| Weekday::try_from(n).expect("0..7 is a weekday")).filter(|d| self.contains(*d))
     }
 }
 
@@ -153,10 +151,7 @@ impl BusinessHours {
             LocalResult::None => {
                 // In a gap: read the wall time with the offset in force before the gap,
                 // which moves it forward by the gap's length.
-                let before = self
-                    .time_zone
-                    .offset_from_utc_datetime(&(local - chrono::Duration::days(1)))
-                    .fix();
+                let before = self.time_zone.offset_from_utc_datetime(&(local - chrono::Duration::days(1))).fix();
                 Utc.from_utc_datetime(&(local - before))
             }
         }
@@ -168,10 +163,7 @@ impl BusinessHours {
         if !self.working_days.contains(date.weekday()) || self.holidays.contains(&date) {
             return None;
         }
-        let window = Window {
-            start: self.instant(date, up),
-            end: self.instant(date, self.down_time),
-        };
+        let window = Window { start: self.instant(date, up), end: self.instant(date, self.down_time) };
         (window.start < window.end).then_some(window)
     }
 
@@ -199,8 +191,7 @@ impl BusinessHours {
         // A date's window can start on the date before it (a gap moved forward never
         // goes back, but an early fall-back can), so begin one date early.
         let from = self.local_date(t).pred_opt().unwrap_or(NaiveDate::MIN);
-        self.windows_from(from, days + 2)
-            .skip_while(move |w| w.end <= t)
+        self.windows_from(from, days + 2).skip_while(move |w| w.end <= t)
     }
 
     /// Whether the schedule wants the environment up at `t`.
@@ -213,15 +204,9 @@ impl BusinessHours {
     pub fn next_transition(&self, t: DateTime<Utc>) -> Option<Transition> {
         let window = self.windows_after(t, HORIZON_DAYS).next()?;
         Some(if window.start > t {
-            Transition {
-                at: window.start,
-                kind: TransitionKind::Startup,
-            }
+            Transition { at: window.start, kind: TransitionKind::Startup }
         } else {
-            Transition {
-                at: window.end,
-                kind: TransitionKind::Teardown,
-            }
+            Transition { at: window.end, kind: TransitionKind::Teardown }
         })
     }
 
@@ -233,10 +218,7 @@ impl BusinessHours {
         let days = (to - from).num_days().max(0) as u64 + 2;
         self.windows_after(from, days)
             .take_while(|w| w.start < to)
-            .map(|w| Window {
-                start: w.start.max(from),
-                end: w.end.min(to),
-            })
+            .map(|w| Window { start: w.start.max(from), end: w.end.min(to) })
             .collect()
     }
 

@@ -86,23 +86,17 @@ struct GlobOwner {
 impl Filters {
     /// Parses and compiles a paths-filter YAML document.
     pub fn from_yaml(source: &str) -> Result<Self> {
-        let doc: Value = serde_yaml_ng::from_str(source).map_err(|e| Error::FiltersYaml {
-            reason: e.to_string(),
-        })?;
+        let doc: Value = serde_yaml_ng::from_str(source).map_err(|e| Error::FiltersYaml { reason: e.to_string() })?;
         let mapping = match doc {
             Value::Mapping(m) => m,
             Value::Null => {
                 return Err(Error::FiltersYaml {
-                    reason: "the document is empty; expected a mapping of filter name to globs"
-                        .into(),
+                    reason: "the document is empty; expected a mapping of filter name to globs".into(),
                 });
             }
             other => {
                 return Err(Error::FiltersYaml {
-                    reason: format!(
-                        "expected a mapping of filter name to globs, found {}",
-                        kind_of(&other)
-                    ),
+                    reason: format!("expected a mapping of filter name to globs, found {}", kind_of(&other)),
                 });
             }
         };
@@ -119,17 +113,12 @@ impl Filters {
             let mut patterns = Vec::new();
             flatten(&name, value, &mut patterns)?;
             if patterns.is_empty() {
-                return Err(Error::Filter {
-                    filter: name,
-                    reason: "has no patterns".into(),
-                });
+                return Err(Error::Filter { filter: name, reason: "has no patterns".into() });
             }
             filters.push((name, patterns));
         }
         if filters.is_empty() {
-            return Err(Error::FiltersYaml {
-                reason: "no filters are defined".into(),
-            });
+            return Err(Error::FiltersYaml { reason: "no filters are defined".into() });
         }
         Self::new(filters)
     }
@@ -150,52 +139,28 @@ impl Filters {
                 has_include |= !exclude;
                 for glob in compiled {
                     globs.push(glob);
-                    owners.push(GlobOwner {
-                        filter: index,
-                        exclude,
-                    });
+                    owners.push(GlobOwner { filter: index, exclude });
                 }
             }
             if !has_include {
                 // Only `!` patterns: "everything except these".
                 globs.push(build_glob(name, "**", "**")?);
-                owners.push(GlobOwner {
-                    filter: index,
-                    exclude: false,
-                });
+                owners.push(GlobOwner { filter: index, exclude: false });
             }
         }
         let dfa = DFA::builder()
             .configure(DFA::config().match_kind(MatchKind::All))
-            .syntax(
-                syntax::Config::new()
-                    .unicode(false)
-                    .utf8(false)
-                    .dot_matches_new_line(true),
-            )
+            .syntax(syntax::Config::new().unicode(false).utf8(false).dot_matches_new_line(true))
             .build_many(&globs.iter().map(Glob::regex).collect::<Vec<_>>())
-            .map_err(|e| Error::FiltersYaml {
-                reason: format!("the globs do not compile together: {e}"),
-            })?;
-        Ok(Self {
-            filters,
-            dfa,
-            globs,
-            fallback: OnceLock::new(),
-            owners,
-        })
+            .map_err(|e| Error::FiltersYaml { reason: format!("the globs do not compile together: {e}") })?;
+        Ok(Self { filters, dfa, globs, fallback: OnceLock::new(), owners })
     }
 
     /// Puts the indices of the globs that match `path` in `hits`. Every glob is anchored at
     /// both ends (globset translates `g` to `^…$`), so a match can only end at the end of
     /// the path: the path is walked through the DFA byte by byte, and the patterns of the
     /// state after the end of input are the matches — no search machinery, no restart.
-    fn matching_globs(
-        &self,
-        cache: &mut regex_automata::hybrid::dfa::Cache,
-        path: &str,
-        hits: &mut Vec<usize>,
-    ) {
+    fn matching_globs(&self, cache: &mut regex_automata::hybrid::dfa::Cache, path: &str, hits: &mut Vec<usize>) {
         hits.clear();
         if self.walk(cache, path, hits).is_err() {
             hits.clear();
@@ -254,10 +219,7 @@ impl Filters {
 
     /// The patterns of one filter, as written.
     pub fn patterns(&self, filter: &str) -> Option<&[String]> {
-        self.filters
-            .iter()
-            .find(|(name, _)| name == filter)
-            .map(|(_, patterns)| patterns.as_slice())
+        self.filters.iter().find(|(name, _)| name == filter).map(|(_, patterns)| patterns.as_slice())
     }
 
     /// Matches changed paths against every filter. Each path is matched once against
@@ -352,11 +314,7 @@ fn compile_pattern(filter: &str, raw: &str) -> Result<(bool, Vec<globset::Glob>)
         Some(rest) => (true, rest),
         None => (false, raw),
     };
-    let reject = |reason: &str| Error::Pattern {
-        filter: filter.into(),
-        pattern: raw.into(),
-        reason: reason.into(),
-    };
+    let reject = |reason: &str| Error::Pattern { filter: filter.into(), pattern: raw.into(), reason: reason.into() };
     if pattern.is_empty() {
         return Err(reject("the pattern is empty"));
     }
@@ -364,9 +322,7 @@ fn compile_pattern(filter: &str, raw: &str) -> Result<(bool, Vec<globset::Glob>)
         return Err(reject("a pattern may be negated once (`!glob`), not twice"));
     }
     if has_extglob(pattern) {
-        return Err(reject(
-            "extglobs such as `@(a|b)` are not supported; use braces `{a,b}`",
-        ));
+        return Err(reject("extglobs such as `@(a|b)` are not supported; use braces `{a,b}`"));
     }
     let mut globs = vec![build_glob(filter, raw, pattern)?];
     // picomatch: `dir/**` matches `dir` itself; globset's needs a path below `dir`.
@@ -383,11 +339,7 @@ fn build_glob(filter: &str, raw: &str, pattern: &str) -> Result<globset::Glob> {
         .literal_separator(true)
         .backslash_escape(true)
         .build()
-        .map_err(|e| Error::Pattern {
-            filter: filter.into(),
-            pattern: raw.into(),
-            reason: e.kind().to_string(),
-        })
+        .map_err(|e| Error::Pattern { filter: filter.into(), pattern: raw.into(), reason: e.kind().to_string() })
 }
 
 /// picomatch 2 reads `[!abc]` as a class of `!`, `a`, `b`, `c` (only `[^abc]` negates),
@@ -427,10 +379,7 @@ fn picomatch_classes(pattern: &str) -> std::borrow::Cow<'_, str> {
 /// picomatch's extglobs (`@(..)`, `!(..)`, `+(..)`, `*(..)`, `?(..)`) have no globset
 /// equivalent; refusing them beats matching them literally.
 fn has_extglob(pattern: &str) -> bool {
-    pattern
-        .as_bytes()
-        .windows(2)
-        .any(|w| matches!(w, [b'@' | b'!' | b'+' | b'*' | b'?', b'(']))
+    pattern.as_bytes().windows(2).any(|w| matches!(w, [b'@' | b'!' | b'+' | b'*' | b'?', b'(']))
 }
 
 /// What every filter matched, in the filters' order, borrowing names and paths.
@@ -452,16 +401,12 @@ impl<'a> FilterMatches<'a> {
 
     /// Names of the filters that matched at least one path.
     pub fn matched(&self) -> impl Iterator<Item = &'a str> {
-        self.iter()
-            .filter(|(_, paths)| !paths.is_empty())
-            .map(|(name, _)| name)
+        self.iter().filter(|(_, paths)| !paths.is_empty()).map(|(name, _)| name)
     }
 
     /// The deployment the matched filters call for (see [`DeploymentPlan::for_filter`]).
     pub fn plan(&self) -> DeploymentPlan {
-        self.matched()
-            .map(DeploymentPlan::for_filter)
-            .fold(DeploymentPlan::NOTHING, DeploymentPlan::union)
+        self.matched().map(DeploymentPlan::for_filter).fold(DeploymentPlan::NOTHING, DeploymentPlan::union)
     }
 }
 
@@ -486,20 +431,11 @@ pub struct DeploymentPlan {
 
 impl DeploymentPlan {
     /// No deployment: the push is validation only.
-    pub const NOTHING: Self = Self {
-        backend: false,
-        frontend: false,
-        infrastructure: false,
-        database_migration: false,
-    };
+    pub const NOTHING: Self =
+        Self { backend: false, frontend: false, infrastructure: false, database_migration: false };
 
     /// Everything: what an untrustworthy file list falls back to.
-    pub const FULL: Self = Self {
-        backend: true,
-        frontend: true,
-        infrastructure: true,
-        database_migration: true,
-    };
+    pub const FULL: Self = Self { backend: true, frontend: true, infrastructure: true, database_migration: true };
 
     /// The scope matrix: what a change matched by one filter redeploys.
     ///
@@ -612,12 +548,7 @@ mod tests {
     use super::*;
 
     fn plan(backend: bool, frontend: bool, infrastructure: bool, db: bool) -> DeploymentPlan {
-        DeploymentPlan {
-            backend,
-            frontend,
-            infrastructure,
-            database_migration: db,
-        }
+        DeploymentPlan { backend, frontend, infrastructure, database_migration: db }
     }
 
     /// The seed's scope matrix, row by row, through the built-in filters.
@@ -663,10 +594,7 @@ mod tests {
         let filters = Filters::builtin();
         let matches = filters.classify(["apps/client-ui/x.ts"]);
         let names: Vec<_> = matches.iter().map(|(n, _)| n).collect();
-        assert_eq!(
-            names,
-            ["backend", "frontend", "infrastructure", "shared", "database"]
-        );
+        assert_eq!(names, ["backend", "frontend", "infrastructure", "shared", "database"]);
         assert_eq!(matches.get("backend"), Some(&[][..]));
         assert_eq!(matches.get("frontend").unwrap(), ["apps/client-ui/x.ts"]);
     }
@@ -674,29 +602,16 @@ mod tests {
     #[test]
     fn matched_paths_are_sorted_and_deduplicated() {
         let filters = Filters::builtin();
-        let matches = filters.classify([
-            "apps/express-api/z.ts",
-            "apps/express-api/a.ts",
-            "apps/express-api/z.ts",
-        ]);
-        assert_eq!(
-            matches.get("backend").unwrap(),
-            ["apps/express-api/a.ts", "apps/express-api/z.ts"]
-        );
+        let matches = filters.classify(["apps/express-api/z.ts", "apps/express-api/a.ts", "apps/express-api/z.ts"]);
+        assert_eq!(matches.get("backend").unwrap(), ["apps/express-api/a.ts", "apps/express-api/z.ts"]);
     }
 
     #[test]
     fn exclusions_subtract_from_their_own_filter_only() {
-        let filters = Filters::from_yaml(
-            "api:\n  - 'apps/api/**'\n  - '!**/*.md'\nall:\n  - '**'\n",
-        )
-        .unwrap();
+        let filters = Filters::from_yaml("api:\n  - 'apps/api/**'\n  - '!**/*.md'\nall:\n  - '**'\n").unwrap();
         let m = filters.classify(["apps/api/README.md", "apps/api/main.rs", "docs/x.md"]);
         assert_eq!(m.get("api").unwrap(), ["apps/api/main.rs"]);
-        assert_eq!(
-            m.get("all").unwrap(),
-            ["apps/api/README.md", "apps/api/main.rs", "docs/x.md"]
-        );
+        assert_eq!(m.get("all").unwrap(), ["apps/api/README.md", "apps/api/main.rs", "docs/x.md"]);
     }
 
     #[test]
@@ -717,10 +632,7 @@ backend:
   - 'api/**'
 ";
         let filters = Filters::from_yaml(yaml).unwrap();
-        assert_eq!(
-            filters.patterns("backend").unwrap(),
-            ["common/**", "package.json", "api/**"]
-        );
+        assert_eq!(filters.patterns("backend").unwrap(), ["common/**", "package.json", "api/**"]);
         let m = filters.classify(["common/x.ts"]);
         assert_eq!(m.matched().collect::<Vec<_>>(), ["shared", "backend"]);
     }
@@ -787,10 +699,7 @@ backend:
     #[test]
     fn deployment_type_strings_are_the_workflow_inputs() {
         assert_eq!(DeploymentType::Full.as_str(), "full");
-        assert_eq!(
-            serde_json::to_string(&DeploymentType::BackendOnly).unwrap(),
-            "\"backend-only\""
-        );
+        assert_eq!(serde_json::to_string(&DeploymentType::BackendOnly).unwrap(), "\"backend-only\"");
         assert_eq!(DeploymentType::FrontendOnly.to_string(), "frontend-only");
     }
 }

@@ -105,7 +105,8 @@ pub struct Settings {
 impl Settings {
     /// Parses the document. An empty document (or only comments) sets nothing.
     pub fn parse(text: &str) -> Result<Self> {
-        let document: Value = serde_yaml_ng::from_str(text).map_err(|e| refused("(document)", format!("not YAML: {e}")))?;
+        let document: Value =
+            serde_yaml_ng::from_str(text).map_err(|e| refused("(document)", format!("not YAML: {e}")))?;
         let mapping = match document {
             Value::Null => return Ok(Self::default()),
             Value::Mapping(m) => m,
@@ -169,7 +170,11 @@ pub fn apply(lookup: impl Fn(&str) -> Option<String>, settings: &Settings) -> Re
             // A variable as deployed that holds alone but not with the document (a
             // `hold_max` below the deployed hold default): the key it clashes with.
             None if Config::from_lookup(&lookup).is_ok() => {
-                let key = settings.values.iter().find(|(v, _)| reason.contains(**v)).map_or("(document)", |(_, (key, _))| *key);
+                let key = settings
+                    .values
+                    .iter()
+                    .find(|(v, _)| reason.contains(**v))
+                    .map_or("(document)", |(_, (key, _))| *key);
                 refused(key, format!("{variable}={value:?} as deployed: {reason}"))
             }
             None => Error::Config { variable, value, reason },
@@ -280,17 +285,26 @@ rates: {components: {fargate: {monthly_usd: 9.0, billing: stops_at_zero}}}
         let c = read(env(&[]), document).unwrap();
         assert_eq!(c.business_hours.working_days, crate::config::parse_working_days("Mon,Tue,Thu").unwrap());
         assert_eq!(c.business_hours.holidays.len(), 2);
-        assert_eq!((c.hold_default, c.hold_max, c.deploy_grace), (Duration::from_secs(5400), Duration::from_secs(14400), Duration::from_secs(2700)));
+        assert_eq!(
+            (c.hold_default, c.hold_max, c.deploy_grace),
+            (Duration::from_secs(5400), Duration::from_secs(14400), Duration::from_secs(2700))
+        );
         assert_eq!(c.probes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["api", "web"]);
         assert_eq!(c.gbp_per_usd, Some(0.8));
         assert_eq!((c.health.failures, c.health.successes, c.health.heal_after), (3, 2, 4));
-        assert_eq!((c.health.reminder, c.health.grace, c.health.heal_interval), (Duration::from_secs(7200), Duration::ZERO, Duration::from_secs(1200)));
+        assert_eq!(
+            (c.health.reminder, c.health.grace, c.health.heal_interval),
+            (Duration::from_secs(7200), Duration::ZERO, Duration::from_secs(1200))
+        );
         assert!(c.health.auto_rollback);
         let filters = match &c.filters {
             Some(YamlSetting::Inline { text, .. }) => crate::Filters::from_yaml(text).unwrap(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(filters.classify(["server/main.rs"]).plan().deployment_type(), Some(crate::DeploymentType::BackendOnly));
+        assert_eq!(
+            filters.classify(["server/main.rs"]).plan().deployment_type(),
+            Some(crate::DeploymentType::BackendOnly)
+        );
         assert!(matches!(&c.rates, Some(YamlSetting::Inline { text, .. }) if text.contains("monthly_usd")));
     }
 
@@ -358,7 +372,10 @@ rates: {components: {fargate: {monthly_usd: 9.0, billing: stops_at_zero}}}
         let message = read(env(&[]), "workingdays: Mon").unwrap_err().to_string();
         assert!(message.contains("working_days"), "the keys it takes are listed: {message}");
         // An error in the environment alone stays the variable's.
-        assert!(matches!(read(env(&[("STAGING_HOLD_MAX", "x")]), "working_days: Mon"), Err(Error::Config { variable: "STAGING_HOLD_MAX", .. })));
+        assert!(matches!(
+            read(env(&[("STAGING_HOLD_MAX", "x")]), "working_days: Mon"),
+            Err(Error::Config { variable: "STAGING_HOLD_MAX", .. })
+        ));
     }
 
     #[test]

@@ -83,10 +83,7 @@ impl BudgetPeriod {
     }
 
     pub fn containing(t: DateTime<Utc>) -> Self {
-        Self {
-            year: t.year(),
-            month: t.month(),
-        }
+        Self { year: t.year(), month: t.month() }
     }
 
     /// The first instant of the period and of the next one.
@@ -97,11 +94,7 @@ impl BudgetPeriod {
                 .map(|d| d.and_utc())
                 .unwrap_or(DateTime::<Utc>::MAX_UTC)
         };
-        let (ny, nm) = if self.month == 12 {
-            (self.year + 1, 1)
-        } else {
-            (self.year, self.month + 1)
-        };
+        let (ny, nm) = if self.month == 12 { (self.year + 1, 1) } else { (self.year, self.month + 1) };
         (start(self.year, self.month), start(ny, nm))
     }
 }
@@ -605,9 +598,7 @@ impl EnvironmentState {
     /// The budget lock in force at `now`. A lock applies to its budget period only:
     /// when a new month starts, the budget resets and the lock lapses.
     pub fn active_budget_lock(&self, now: DateTime<Utc>) -> Option<&BudgetLock> {
-        self.budget_lock
-            .as_ref()
-            .filter(|l| l.period == BudgetPeriod::containing(now))
+        self.budget_lock.as_ref().filter(|l| l.period == BudgetPeriod::containing(now))
     }
 
     /// What should be true at `now`: a budget lock wins over a hold, a hold wins over
@@ -668,9 +659,7 @@ impl EnvironmentState {
             });
         }
         if hold.who.trim().is_empty() {
-            return Err(Error::Hold {
-                reason: "it must say who placed it".into(),
-            });
+            return Err(Error::Hold { reason: "it must say who placed it".into() });
         }
         if let Some(cap) = now.checked_add_signed(max) {
             hold.until = hold.until.min(cap);
@@ -707,11 +696,7 @@ impl EnvironmentState {
     pub fn close_up_window(&mut self, now: DateTime<Utc>) {
         if let Some(from) = self.started_at.filter(|from| *from < now) {
             self.up_windows_since.get_or_insert(from);
-            self.up_windows.push(UpWindow {
-                from,
-                to: now,
-                on_demand: self.started_on_demand,
-            });
+            self.up_windows.push(UpWindow { from, to: now, on_demand: self.started_on_demand });
         }
         let horizon = now - Duration::days(UP_WINDOW_DAYS);
         self.up_windows.retain(|w| w.to > horizon);
@@ -728,11 +713,7 @@ impl EnvironmentState {
                 continue;
             }
             seen = true;
-            let cut = UpWindow {
-                from: w.from.max(horizon),
-                to: w.to.min(now),
-                on_demand: w.on_demand,
-            };
+            let cut = UpWindow { from: w.from.max(horizon), to: w.to.min(now), on_demand: w.on_demand };
             all += cut.hours();
             if w.on_demand {
                 on_demand += cut.hours();
@@ -810,7 +791,11 @@ impl EnvironmentState {
     /// never reported within `grace` is folded in (it may never have run). Returns the
     /// deployment to dispatch and the stale run it replaced; `None` when nothing is
     /// pending or a run is still in flight.
-    pub fn dispatch_pending(&mut self, now: DateTime<Utc>, grace: Duration) -> Option<(&Deployment, Option<Deployment>)> {
+    pub fn dispatch_pending(
+        &mut self,
+        now: DateTime<Utc>,
+        grace: Duration,
+    ) -> Option<(&Deployment, Option<Deployment>)> {
         if self.pending_deployment.is_none() || self.active_deployment(now, grace).is_some() {
             return None;
         }
@@ -868,14 +853,10 @@ impl EnvironmentState {
     /// The run in flight finished: it becomes the last deployment, with what it built.
     pub fn deployment_finished(&mut self, outcome: RunOutcome, now: DateTime<Utc>) -> Result<&mut Deployment> {
         if !outcome.status.is_finished() {
-            return Err(Error::Deployment {
-                reason: format!("{:?} is not a final status", outcome.status),
-            });
+            return Err(Error::Deployment { reason: format!("{:?} is not a final status", outcome.status) });
         }
         let Some(mut d) = self.deployment_in_flight.take() else {
-            return Err(Error::Deployment {
-                reason: "no deployment is in flight".into(),
-            });
+            return Err(Error::Deployment { reason: "no deployment is in flight".into() });
         };
         let period = BudgetPeriod::containing(now);
         if self.deploy_tally.period != Some(period) {
@@ -919,12 +900,7 @@ mod tests {
     }
 
     fn hold(until: &str, kind: HoldKind) -> Hold {
-        Hold {
-            until: utc(until),
-            reason: "demo".into(),
-            who: "alice".into(),
-            kind,
-        }
+        Hold { until: utc(until), reason: "demo".into(), who: "alice".into(), kind }
     }
 
     #[test]
@@ -939,10 +915,7 @@ mod tests {
             locked_at: utc("2026-11-02T00:00:00Z"),
             reason: "over".into(),
         });
-        let old_lock = Some(BudgetLock {
-            period: "2026-10".parse().unwrap(),
-            ..lock.clone().unwrap()
-        });
+        let old_lock = Some(BudgetLock { period: "2026-10".parse().unwrap(), ..lock.clone().unwrap() });
         use Wanted::*;
         #[rustfmt::skip]
         let cases = [
@@ -964,9 +937,8 @@ mod tests {
     fn holds_are_cut_to_the_maximum_and_must_end_in_the_future() {
         let now = utc("2026-11-27T17:00:00Z");
         let mut s = EnvironmentState::new("staging");
-        let (placed, changed) = s
-            .place_hold(hold("2026-11-28T17:00:00Z", HoldKind::OnDemand), now, Duration::hours(12))
-            .unwrap();
+        let (placed, changed) =
+            s.place_hold(hold("2026-11-28T17:00:00Z", HoldKind::OnDemand), now, Duration::hours(12)).unwrap();
         assert_eq!((placed.until, changed), (utc("2026-11-28T05:00:00Z"), true));
         let before = s.clone();
         assert!(s.place_hold(hold("2026-11-27T17:00:00Z", HoldKind::OnDemand), now, Duration::hours(12)).is_err());
@@ -989,7 +961,11 @@ mod tests {
     #[test]
     fn holds_only_grow_table() {
         let now = utc("2026-11-27T18:30:00.250Z");
-        let bob = |until: &str| Hold { who: "bob".into(), reason: "release".into(), ..hold(until, HoldKind::EmergencyBypass) };
+        let bob = |until: &str| Hold {
+            who: "bob".into(),
+            reason: "release".into(),
+            ..hold(until, HoldKind::EmergencyBypass)
+        };
         // (existing, new, expected until, expected who, changed)
         #[rustfmt::skip]
         let cases = [
@@ -1016,7 +992,13 @@ mod tests {
     }
 
     fn outcome(status: DeploymentStatus, built: &str) -> RunOutcome {
-        RunOutcome { status, built_sha: built.into(), run_url: Some("https://x".into()), run_id: Some(7), duration_secs: Some(300) }
+        RunOutcome {
+            status,
+            built_sha: built.into(),
+            run_url: Some("https://x".into()),
+            run_id: Some(7),
+            duration_secs: Some(300),
+        }
     }
 
     #[test]
@@ -1026,10 +1008,18 @@ mod tests {
         s.queue_deployment("abc1234def", backend(), utc("2026-11-27T10:00:00.5Z"));
         assert_eq!(s.pending_deployment.as_ref().unwrap().deployment_type, Some(DeploymentType::BackendOnly));
         let (d, stale) = s.dispatch_pending(utc("2026-11-27T10:00:01Z"), grace).unwrap();
-        assert_eq!((d.status, d.started_at, stale), (DeploymentStatus::InProgress, Some(utc("2026-11-27T10:00:01Z")), None));
+        assert_eq!(
+            (d.status, d.started_at, stale),
+            (DeploymentStatus::InProgress, Some(utc("2026-11-27T10:00:01Z")), None)
+        );
         assert!(s.pending_deployment.is_none());
         assert!(s.dispatch_pending(utc("2026-11-27T10:00:02Z"), grace).is_none(), "nothing pending");
-        let last = s.deployment_finished(outcome(DeploymentStatus::from_conclusion("failure"), "fff0000"), utc("2026-11-27T10:05:00Z")).unwrap();
+        let last = s
+            .deployment_finished(
+                outcome(DeploymentStatus::from_conclusion("failure"), "fff0000"),
+                utc("2026-11-27T10:05:00Z"),
+            )
+            .unwrap();
         assert_eq!((last.status, last.built_sha.as_deref()), (DeploymentStatus::Failed, Some("fff0000")));
         assert!(s.deployment_in_flight.is_none());
         assert!(s.deployment_finished(outcome(DeploymentStatus::Succeeded, "x"), utc("2026-11-27T10:06:00Z")).is_err());
@@ -1042,11 +1032,18 @@ mod tests {
         s.queue_deployment("aaa", frontend(), utc("2026-11-27T10:00:00Z"));
         s.dispatch_pending(utc("2026-11-27T10:00:00Z"), grace).unwrap();
         s.queue_deployment("bbb", backend(), utc("2026-11-27T10:01:00Z"));
-        s.queue_deployment("ccc", DeploymentPlan { database_migration: true, ..frontend() }, utc("2026-11-27T10:02:00Z"));
+        s.queue_deployment(
+            "ccc",
+            DeploymentPlan { database_migration: true, ..frontend() },
+            utc("2026-11-27T10:02:00Z"),
+        );
         assert!(s.dispatch_pending(utc("2026-11-27T10:03:00Z"), grace).is_none(), "one run at a time");
         let pending = s.pending_deployment.clone().unwrap();
         assert_eq!((pending.sha.as_str(), pending.pushes.clone()), ("ccc", vec!["bbb".to_string(), "ccc".to_string()]));
-        assert_eq!(pending.plan, DeploymentPlan { backend: true, frontend: true, database_migration: true, infrastructure: false });
+        assert_eq!(
+            pending.plan,
+            DeploymentPlan { backend: true, frontend: true, database_migration: true, infrastructure: false }
+        );
         assert_eq!(pending.deployment_type, Some(DeploymentType::Full));
         assert_eq!(pending.requested_at, utc("2026-11-27T10:01:00Z"));
         s.deployment_finished(outcome(DeploymentStatus::Succeeded, "aaa"), utc("2026-11-27T10:04:00Z")).unwrap();
@@ -1109,7 +1106,12 @@ mod tests {
     fn state_round_trips_through_json() {
         let mut s = EnvironmentState::new("staging");
         s.lock_budget(utc("2026-11-20T09:00:00Z"), "over");
-        s.place_hold(hold("2026-11-27T22:00:00Z", HoldKind::OnDemand), utc("2026-11-27T20:00:00Z"), Duration::hours(12)).unwrap();
+        s.place_hold(
+            hold("2026-11-27T22:00:00Z", HoldKind::OnDemand),
+            utc("2026-11-27T20:00:00Z"),
+            Duration::hours(12),
+        )
+        .unwrap();
         let json = serde_json::to_string(&s).unwrap();
         assert!(json.contains(r#""period":"2026-11""#), "{json}");
         assert_eq!(serde_json::from_str::<EnvironmentState>(&json).unwrap(), s);
@@ -1128,7 +1130,10 @@ mod tests {
         let d = s.deployment_in_flight.as_ref().unwrap();
         assert_eq!((d.sha.as_str(), d.pushes.clone()), ("abc1234def", vec!["abc1234def".to_string()]));
         let mut next = s.clone();
-        assert!(next.dispatch_pending(utc("2026-11-27T10:05:00Z"), Duration::minutes(30)).is_none(), "not dispatched again");
+        assert!(
+            next.dispatch_pending(utc("2026-11-27T10:05:00Z"), Duration::minutes(30)).is_none(),
+            "not dispatched again"
+        );
         assert!(s.recent_pushes.is_empty() && s.teardown_deferred_at.is_none());
     }
 

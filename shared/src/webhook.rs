@@ -46,10 +46,7 @@ const SIGNATURE_MISMATCH: &str = "X-Hub-Signature-256 does not match the body";
 
 impl Rejection {
     fn new(status: u16, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
+        Self { status, message: message.into() }
     }
 
     /// Whether the signature was well formed but matched no secret in hand: worth reading
@@ -150,11 +147,7 @@ pub fn verify_signature(body: &[u8], header: &str, secrets: &[Secret]) -> Result
         mac.update(body);
         mac.verify_slice(&digest).is_ok()
     });
-    if genuine {
-        Ok(())
-    } else {
-        Err(Rejection::new(401, SIGNATURE_MISMATCH))
-    }
+    if genuine { Ok(()) } else { Err(Rejection::new(401, SIGNATURE_MISMATCH)) }
 }
 
 /// The hex SHA-256 of a body: the idempotency record's payload check.
@@ -330,11 +323,7 @@ impl WorkflowRun {
 
     /// Who started the run, as GitHub names them.
     pub fn started_by(&self) -> &str {
-        self.triggering_actor
-            .as_ref()
-            .or(self.actor.as_ref())
-            .map(|a| a.login.as_str())
-            .unwrap_or("someone")
+        self.triggering_actor.as_ref().or(self.actor.as_ref()).map(|a| a.login.as_str()).unwrap_or("someone")
     }
 }
 
@@ -368,10 +357,9 @@ fn parse<'a, T: Deserialize<'a>>(event: &str, body: &'a [u8]) -> Result<T, Rejec
 
 fn check_repository(github: &GitHub, full_name: &str) -> Result<(), Rejection> {
     match &github.repository {
-        Some(repo) if !repo.to_string().eq_ignore_ascii_case(full_name) => Err(Rejection::new(
-            403,
-            format!("repository `{full_name}` is not the configured `{repo}`"),
-        )),
+        Some(repo) if !repo.to_string().eq_ignore_ascii_case(full_name) => {
+            Err(Rejection::new(403, format!("repository `{full_name}` is not the configured `{repo}`")))
+        }
         _ => Ok(()),
     }
 }
@@ -453,11 +441,7 @@ pub struct ChangedFiles {
 
 impl ChangedFiles {
     fn full(reason: impl Into<String>) -> Self {
-        Self {
-            files: Vec::new(),
-            source: FilesSource::Full,
-            reason: Some(reason.into()),
-        }
+        Self { files: Vec::new(), source: FilesSource::Full, reason: Some(reason.into()) }
     }
 }
 
@@ -490,7 +474,9 @@ pub fn changed_files(push: &Push, compare: Option<std::result::Result<Vec<String
                     files: listed.into_iter().collect(),
                     source: FilesSource::Payload,
                 },
-                Ok(_) => ChangedFiles::full(format!("{cap}, and the commits' lists miss some of those (cut by GitHub)")),
+                Ok(_) => {
+                    ChangedFiles::full(format!("{cap}, and the commits' lists miss some of those (cut by GitHub)"))
+                }
             }
         }
         Some(Ok(files)) => ChangedFiles {
@@ -500,11 +486,9 @@ pub fn changed_files(push: &Push, compare: Option<std::result::Result<Vec<String
         },
         Some(Err(error)) => ChangedFiles::full(format!("the Compare API failed: {error}")),
         None => match payload_files(push, false) {
-            Ok(files) => ChangedFiles {
-                files: files.into_iter().collect(),
-                source: FilesSource::Payload,
-                reason: None,
-            },
+            Ok(files) => {
+                ChangedFiles { files: files.into_iter().collect(), source: FilesSource::Payload, reason: None }
+            }
             Err(full) => full,
         },
     }
@@ -525,12 +509,8 @@ fn payload_files(push: &Push, cap_reached: bool) -> std::result::Result<BTreeSet
     if cap_reached && push.commits.iter().any(|c| c.file_count() == 0) {
         return Err(ChangedFiles::full("a commit lists no file (GitHub empties the lists of very large commits)"));
     }
-    let files: BTreeSet<String> = push
-        .commits
-        .iter()
-        .flat_map(|c| c.added.iter().chain(&c.removed).chain(&c.modified))
-        .cloned()
-        .collect();
+    let files: BTreeSet<String> =
+        push.commits.iter().flat_map(|c| c.added.iter().chain(&c.removed).chain(&c.modified)).cloned().collect();
     if files.is_empty() && push.after != push.before {
         return Err(ChangedFiles::full(
             "no commit lists a file (GitHub leaves the lists empty for very large commits)",
@@ -602,8 +582,12 @@ pub fn decide_push(
                 lock.period,
                 lock.reason
             );
-            p.actions
-                .push(Action::Notify(Notification::new(NotificationEvent::DeployPending, Severity::Warning, subject, body)));
+            p.actions.push(Action::Notify(Notification::new(
+                NotificationEvent::DeployPending,
+                Severity::Warning,
+                subject,
+                body,
+            )));
         }
         return Ok(p.into_decision(format!(
             "locked by the budget: {} pending ({} push{})",
@@ -638,7 +622,10 @@ pub fn decide_push(
     let (verb, summary, extra) = match (&dispatched, p.next.active_deployment(now, grace)) {
         (Some(line), _) => ("deploying", line.clone(), None),
         // Stack mode: the pause stack is being created; the deploy goes at `up`.
-        (None, None) if config.github.can_dispatch() && let Some(ready) = p.stack_starting() => {
+        (None, None)
+            if config.github.can_dispatch()
+                && let Some(ready) = p.stack_starting() =>
+        {
             let queued = p.next.pending_deployment.as_ref().expect("just queued");
             let line = format!(
                 "pending until staging is up (expected about {}): {}, {} push{}",
@@ -651,7 +638,11 @@ pub fn decide_push(
                 "Staging's stack is being created; it is expected to be ready about {} ({}). The deploy is dispatched \
                  as soon as it is up.",
                 hhmm(ready),
-                if p.stack_ready_estimate().1 { "from the last starts" } else { "about 10 minutes: no start recorded yet" }
+                if p.stack_ready_estimate().1 {
+                    "from the last starts"
+                } else {
+                    "about 10 minutes: no start recorded yet"
+                }
             );
             ("waiting to deploy", line, Some(extra))
         }
@@ -685,8 +676,7 @@ pub fn decide_push(
     if let Some(extra) = extra {
         body.push_str(&format!("\n{extra}"));
     }
-    p.actions
-        .push(Action::Notify(Notification::new(NotificationEvent::DeployPlanned, Severity::Info, subject, body)));
+    p.actions.push(Action::Notify(Notification::new(NotificationEvent::DeployPlanned, Severity::Info, subject, body)));
     Ok(p.into_decision(summary))
 }
 
@@ -790,7 +780,10 @@ pub fn decide_deploy_requested(
     let key = run.key();
     // Delivered again, or after its `completed` (GitHub does not order deliveries).
     if state.knows_run(&key)
-        || state.last_deployment.as_ref().is_some_and(|d| d.run_id.is_some() && d.run_id == run.id && run.run_attempt.unwrap_or(1) <= 1)
+        || state
+            .last_deployment
+            .as_ref()
+            .is_some_and(|d| d.run_id.is_some() && d.run_id == run.id && run.run_attempt.unwrap_or(1) <= 1)
     {
         return Ok(p.into_decision(format!("ignored: run {key} was already handled")));
     }
@@ -841,7 +834,14 @@ pub fn decide_deploy_requested(
             (Some(c), Some(s)) => c.max(s),
             (c, s) => c.or(s).unwrap_or(now),
         };
-        let mut d = crate::state::Deployment::started_by_hand(&run.head_sha, &who, run.id, run.html_url.clone(), started.min(now), now);
+        let mut d = crate::state::Deployment::started_by_hand(
+            &run.head_sha,
+            &who,
+            run.id,
+            run.html_url.clone(),
+            started.min(now),
+            now,
+        );
         d.task_definition_before = p.observed.task_definition.clone();
         p.next.deployment_in_flight = Some(d);
         summary.push_str(&format!("; tracking run {key} by {who}"));
@@ -1057,16 +1057,31 @@ mod tests {
             ("no content type", "POST", headers("content-type", &[]), body, 415, "is not application/json"),
         ];
         for (name, method, headers, body, status, message) in cases {
-            let got = check_request(method, |n| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()), body, &secrets(&[SECRET]));
+            let got = check_request(
+                method,
+                |n| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()),
+                body,
+                &secrets(&[SECRET]),
+            );
             let err = got.expect_err(name);
             assert_eq!(err.status, status, "{name}: {}", err.message);
             assert!(err.message.contains(message), "{name}: {}", err.message);
             assert!(!err.message.contains(SECRET), "{name}: the secret leaked into {}", err.message);
         }
         let ok = headers("", &[("content-type", "application/json; charset=utf-8"), ("x-github-hook-id", "42")]);
-        let delivery = check_request("POST", |n| ok.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()), body, &secrets(&[SECRET])).unwrap();
-        assert_eq!((delivery.event.as_str(), delivery.id.as_str(), delivery.hook_id.as_deref()), ("ping", "d-1", Some("42")));
-        let unconfigured = check_request("POST", |n| ok.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()), body, &[]);
+        let delivery = check_request(
+            "POST",
+            |n| ok.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()),
+            body,
+            &secrets(&[SECRET]),
+        )
+        .unwrap();
+        assert_eq!(
+            (delivery.event.as_str(), delivery.id.as_str(), delivery.hook_id.as_deref()),
+            ("ping", "d-1", Some("42"))
+        );
+        let unconfigured =
+            check_request("POST", |n| ok.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str()), body, &[]);
         assert_eq!(unconfigured.unwrap_err().status, 500);
     }
 
@@ -1272,7 +1287,8 @@ mod tests {
             s.dispatch_refused(SHA);
             s
         };
-        let torn_down = EnvironmentState { phase: crate::Phase::Stopping, version: 5, ..EnvironmentState::new("staging") };
+        let torn_down =
+            EnvironmentState { phase: crate::Phase::Stopping, version: 5, ..EnvironmentState::new("staging") };
         let fresh = EnvironmentState::new("staging");
         const WORKING: &str = "2026-11-27T10:00:00.123456789Z";
         const EVENING: &str = "2026-11-27T20:00:00.5Z";
@@ -1344,7 +1360,8 @@ mod tests {
         assert_eq!(dispatches, 1, "the first push dispatches, the other nine wait");
         let waiting = state.pending_deployment.clone().unwrap();
         assert_eq!((waiting.pushes.len(), waiting.deployment_type), (9, Some(DeploymentType::Full)));
-        let run = WorkflowRun { created_at: Some(utc("2026-11-27T10:00:03Z")), ..run("success", &format!("{:040}", 5)) };
+        let run =
+            WorkflowRun { created_at: Some(utc("2026-11-27T10:00:03Z")), ..run("success", &format!("{:040}", 5)) };
         let d = decide_deploy_finished(&state, UP, &run, utc("2026-11-27T10:10:00Z"), &config_with(true));
         assert_eq!(kinds(&d), ["record", "dispatch full", "notify deploy.succeeded"]);
         assert_eq!(d.summary, format!("deploy succeeded; dispatched full for 9 pushes ({})", waiting.push_list()));
@@ -1352,7 +1369,8 @@ mod tests {
 
     #[test]
     fn the_deploy_notification_says_what_where_why_and_who() {
-        let d = decide(&EnvironmentState::new("staging"), DOWN, &push(serde_json::json!({})), true, "2026-11-27T20:00:00Z");
+        let d =
+            decide(&EnvironmentState::new("staging"), DOWN, &push(serde_json::json!({})), true, "2026-11-27T20:00:00Z");
         let Some(Action::Notify(n)) = d.actions.last() else { panic!("{:?}", d.actions) };
         assert_eq!(n.subject, "staging: deploying backend-only @ 2222222 (2 files)");
         for expected in [
@@ -1393,7 +1411,10 @@ mod tests {
         let now = utc("2026-11-27T10:04:20.75Z");
         let ok = decide_deploy_finished(&state, UP, &run("success", SHA), now, &config);
         let last = ok.next_state.last_deployment.as_ref().unwrap();
-        assert_eq!((last.status, last.run_duration_secs, last.run_id), (DeploymentStatus::Succeeded, Some(252), Some(30433642)));
+        assert_eq!(
+            (last.status, last.run_duration_secs, last.run_id),
+            (DeploymentStatus::Succeeded, Some(252), Some(30433642))
+        );
         assert_eq!(last.finished_at, Some(utc("2026-11-27T10:04:20Z")));
         assert!(ok.next_state.deployment_in_flight.is_none());
         let Action::Notify(n) = &ok.actions[1] else { panic!() };
@@ -1409,7 +1430,13 @@ mod tests {
         let built = decide_deploy_finished(&state, UP, &run("success", newer), now, &config);
         assert_eq!(built.next_state.last_deployment.as_ref().unwrap().built_sha.as_deref(), Some(newer));
         let Action::Notify(n) = &built.actions[1] else { panic!() };
-        assert!(n.body.contains("The run built 3333333, the branch head when it started, which is newer than the push's 2222222."), "{}", n.body);
+        assert!(
+            n.body.contains(
+                "The run built 3333333, the branch head when it started, which is newer than the push's 2222222."
+            ),
+            "{}",
+            n.body
+        );
     }
 
     #[test]
@@ -1427,7 +1454,11 @@ mod tests {
         assert_eq!(kinds(&failed), ["notify deploy.failed"]);
         assert_eq!(failed.next_state, remembered);
         // A run started by a push, not a dispatch.
-        let pushed = WorkflowRun { event: Some("push".into()), created_at: Some(utc("2026-11-27T10:30:30Z")), ..run("success", SHA) };
+        let pushed = WorkflowRun {
+            event: Some("push".into()),
+            created_at: Some(utc("2026-11-27T10:30:30Z")),
+            ..run("success", SHA)
+        };
         assert!(decide_deploy_finished(&state, UP, &pushed, now, &config).actions.is_empty());
         // Nothing in flight.
         let idle = EnvironmentState::new("staging");
@@ -1450,11 +1481,22 @@ mod tests {
         let up = EnvironmentState { phase: crate::Phase::Up, version: 4, ..EnvironmentState::new("staging") };
         let ours = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:01.5Z");
         let mut tracked = up.clone();
-        tracked.deployment_in_flight = Some(crate::state::Deployment::started_by_hand(SHA, "dave", Some(777), None, utc("2026-11-27T10:00:00Z"), utc("2026-11-27T10:00:00Z")));
+        tracked.deployment_in_flight = Some(crate::state::Deployment::started_by_hand(
+            SHA,
+            "dave",
+            Some(777),
+            None,
+            utc("2026-11-27T10:00:00Z"),
+            utc("2026-11-27T10:00:00Z"),
+        ));
         let mut other_by_hand = tracked.clone();
         other_by_hand.deployment_in_flight.as_mut().unwrap().run_id = Some(700);
         let mut locked = down.clone();
-        locked.budget_lock = Some(crate::state::BudgetLock { period: "2026-11".parse().unwrap(), locked_at: utc("2026-11-20T00:00:00Z"), reason: "actual > budget".into() });
+        locked.budget_lock = Some(crate::state::BudgetLock {
+            period: "2026-11".parse().unwrap(),
+            locked_at: utc("2026-11-20T00:00:00Z"),
+            reason: "actual > budget".into(),
+        });
         let finished = EnvironmentState { recent_runs: vec!["777#1".into()], ..up.clone() };
         let stale = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T09:00:00.5Z");
         #[rustfmt::skip]
@@ -1487,7 +1529,11 @@ mod tests {
             assert_eq!(in_flight.map(|t| (t.run_id.unwrap_or_default(), t.by_hand.is_some())), after, "{name}");
             assert_eq!(d.next_state.pending_deployment.is_some(), waiting, "{name}");
             if let Some(t) = in_flight.filter(|t| t.by_hand.is_some() && t.run_id == Some(777)) {
-                assert_eq!((t.status, t.deployment_type, t.pushes.len()), (DeploymentStatus::InProgress, None, 0), "{name}");
+                assert_eq!(
+                    (t.status, t.deployment_type, t.pushes.len()),
+                    (DeploymentStatus::InProgress, None, 0),
+                    "{name}"
+                );
                 assert_eq!(t.started_at.map(|t| t.timestamp_subsec_nanos()), Some(0), "{name}: whole seconds");
             }
         }
@@ -1498,19 +1544,42 @@ mod tests {
         let config = config_with(true);
         let ours = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:01.5Z");
         // A re-run of an earlier run, created (first) a second after our dispatch.
-        let rerun = WorkflowRun { id: Some(700), run_attempt: Some(2), conclusion: None, created_at: Some(utc("2026-11-27T10:00:02Z")), ..run("success", SHA) };
+        let rerun = WorkflowRun {
+            id: Some(700),
+            run_attempt: Some(2),
+            conclusion: None,
+            created_at: Some(utc("2026-11-27T10:00:02Z")),
+            ..run("success", SHA)
+        };
         let d = decide_deploy_requested(&ours, UP, &rerun, utc("2026-11-27T10:03:00Z"), &config).unwrap();
         assert_eq!(d.next_state.deployment_in_flight.as_ref().unwrap().run_id, None, "{}", d.summary);
-        let d = decide_deploy_finished(&ours, UP, &WorkflowRun { conclusion: Some("success".into()), ..rerun }, utc("2026-11-27T10:05:00Z"), &config);
+        let d = decide_deploy_finished(
+            &ours,
+            UP,
+            &WorkflowRun { conclusion: Some("success".into()), ..rerun },
+            utc("2026-11-27T10:05:00Z"),
+            &config,
+        );
         assert!(d.next_state.deployment_in_flight.is_some(), "{}", d.summary);
         // Dave's run, requested three minutes later: judged not ours (told, not tracked);
         // its completion does not close ours either, though it was created after the dispatch.
-        let daves = WorkflowRun { id: Some(778), conclusion: None, created_at: Some(utc("2026-11-27T10:03:30Z")), ..run("success", SHA) };
+        let daves = WorkflowRun {
+            id: Some(778),
+            conclusion: None,
+            created_at: Some(utc("2026-11-27T10:03:30Z")),
+            ..run("success", SHA)
+        };
         let mut state = ours.clone();
         let d = decide_deploy_requested(&state, UP, &daves, utc("2026-11-27T10:03:31Z"), &config).unwrap();
         assert!(d.summary.ends_with("this run is not tracked"), "{}", d.summary);
         state = EnvironmentState { version: state.version + 1, ..d.next_state };
-        let d = decide_deploy_finished(&state, UP, &WorkflowRun { conclusion: Some("success".into()), ..daves }, utc("2026-11-27T10:06:00Z"), &config);
+        let d = decide_deploy_finished(
+            &state,
+            UP,
+            &WorkflowRun { conclusion: Some("success".into()), ..daves },
+            utc("2026-11-27T10:06:00Z"),
+            &config,
+        );
         assert!(d.next_state.deployment_in_flight.is_some(), "{}", d.summary);
     }
 
@@ -1518,18 +1587,36 @@ mod tests {
     fn a_deferred_teardown_goes_ahead_when_the_deploy_it_waited_for_finishes() {
         let config = config_with(true);
         let state = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T17:55:00.3Z");
-        let teardown = crate::lifecycle::Command::Scheduled(crate::action::ScheduledCommand::Teardown { scheduled_time: Some(utc("2026-11-27T18:00:00Z")) });
+        let teardown = crate::lifecycle::Command::Scheduled(crate::action::ScheduledCommand::Teardown {
+            scheduled_time: Some(utc("2026-11-27T18:00:00Z")),
+        });
         let d = crate::lifecycle::decide(&state, UP, &teardown, utc("2026-11-27T18:00:00.6Z"), &config).unwrap();
         assert!(d.summary.contains("deferred"), "{}", d.summary);
         let state = EnvironmentState { version: state.version + 1, ..d.next_state };
-        let finished = WorkflowRun { created_at: Some(utc("2026-11-27T17:55:02Z")), run_started_at: Some(utc("2026-11-27T17:55:05Z")), updated_at: Some(utc("2026-11-27T18:19:00Z")), ..run("success", SHA) };
+        let finished = WorkflowRun {
+            created_at: Some(utc("2026-11-27T17:55:02Z")),
+            run_started_at: Some(utc("2026-11-27T17:55:05Z")),
+            updated_at: Some(utc("2026-11-27T18:19:00Z")),
+            ..run("success", SHA)
+        };
         let d = decide_deploy_finished(&state, UP, &finished, utc("2026-11-27T18:20:00.4Z"), &config);
-        assert_eq!(kinds(&d), ["record", "notify deploy.succeeded", "ScaleService { desired_count: 0 }", "notify env.teardown"], "{}", d.summary);
+        assert_eq!(
+            kinds(&d),
+            ["record", "notify deploy.succeeded", "ScaleService { desired_count: 0 }", "notify env.teardown"],
+            "{}",
+            d.summary
+        );
         assert_eq!(d.summary, "deploy succeeded; stopping");
         assert!(!crate::lifecycle::teardown_overdue(&d.next_state, utc("2026-11-27T18:40:00Z"), &config));
         // Inside business hours there is nothing to go ahead with.
         let state = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:00Z");
-        let d = decide_deploy_finished(&state, UP, &WorkflowRun { created_at: Some(utc("2026-11-27T10:00:02Z")), ..run("success", SHA) }, utc("2026-11-27T10:05:00Z"), &config);
+        let d = decide_deploy_finished(
+            &state,
+            UP,
+            &WorkflowRun { created_at: Some(utc("2026-11-27T10:00:02Z")), ..run("success", SHA) },
+            utc("2026-11-27T10:05:00Z"),
+            &config,
+        );
         assert_eq!(d.summary, "deploy succeeded");
     }
 
@@ -1537,7 +1624,12 @@ mod tests {
     fn once_ours_is_known_by_id_another_run_finishing_does_not_close_it() {
         let config = config_with(true);
         let ours = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:01.5Z");
-        let requested = WorkflowRun { id: Some(777), conclusion: None, created_at: Some(utc("2026-11-27T10:00:03Z")), ..run("success", SHA) };
+        let requested = WorkflowRun {
+            id: Some(777),
+            conclusion: None,
+            created_at: Some(utc("2026-11-27T10:00:03Z")),
+            ..run("success", SHA)
+        };
         let d = decide_deploy_requested(&ours, UP, &requested, utc("2026-11-27T10:00:04.2Z"), &config).unwrap();
         let state = EnvironmentState { version: 4, ..d.next_state };
         // Dave's run, created after our dispatch, finishes first: not ours.
@@ -1545,7 +1637,13 @@ mod tests {
         let d = decide_deploy_finished(&state, UP, &daves, utc("2026-11-27T10:05:00Z"), &config);
         assert!(d.summary.starts_with("ignored"), "{}", d.summary);
         assert!(d.next_state.deployment_in_flight.is_some());
-        let d = decide_deploy_finished(&state, UP, &WorkflowRun { conclusion: Some("success".into()), ..requested }, utc("2026-11-27T10:06:00.9Z"), &config);
+        let d = decide_deploy_finished(
+            &state,
+            UP,
+            &WorkflowRun { conclusion: Some("success".into()), ..requested },
+            utc("2026-11-27T10:06:00.9Z"),
+            &config,
+        );
         assert_eq!(d.summary, "deploy succeeded");
         assert!(d.next_state.deployment_in_flight.is_none());
     }
@@ -1564,7 +1662,8 @@ mod tests {
         let d = decide_deploy_requested(&down, DOWN, &requested, utc("2026-11-27T19:00:00.5Z"), &config).unwrap();
         let state = EnvironmentState { version: 5, ..d.next_state };
         // Round trip through JSON and the upgrade every read applies, as the store does.
-        let state = serde_json::from_str::<EnvironmentState>(&serde_json::to_string(&state).unwrap()).unwrap().upgraded();
+        let state =
+            serde_json::from_str::<EnvironmentState>(&serde_json::to_string(&state).unwrap()).unwrap().upgraded();
         assert!(state.deployment_in_flight.as_ref().unwrap().pushes.is_empty(), "a run by hand gets no push");
         let finished = WorkflowRun {
             conclusion: Some("success".into()),
@@ -1583,9 +1682,15 @@ mod tests {
         let late = WorkflowRun { created_at: Some(utc("2026-11-27T17:58:00Z")), ..requested };
         let d = decide_deploy_requested(&up, UP, &late, utc("2026-11-27T17:58:01.1Z"), &config).unwrap();
         let state = EnvironmentState { version: 5, ..d.next_state };
-        let teardown = crate::lifecycle::Command::Scheduled(crate::action::ScheduledCommand::Teardown { scheduled_time: Some(utc("2026-11-27T18:00:00Z")) });
+        let teardown = crate::lifecycle::Command::Scheduled(crate::action::ScheduledCommand::Teardown {
+            scheduled_time: Some(utc("2026-11-27T18:00:00Z")),
+        });
         let d = crate::lifecycle::decide(&state, UP, &teardown, utc("2026-11-27T18:00:00.8Z"), &config).unwrap();
-        assert!(d.summary.starts_with("scheduled teardown deferred to 18:15 UTC: the deploy of 2222222"), "{}", d.summary);
+        assert!(
+            d.summary.starts_with("scheduled teardown deferred to 18:15 UTC: the deploy of 2222222"),
+            "{}",
+            d.summary
+        );
         assert!(d.next_state.wants_running());
     }
 }

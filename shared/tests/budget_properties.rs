@@ -5,7 +5,8 @@ use proptest::prelude::*;
 use staging_core::budget::{Message, parse_amount, parse_message};
 
 fn sample() -> String {
-    let event: serde_json::Value = serde_json::from_str(include_str!("../../events/budget-alert.actual-over.json")).unwrap();
+    let event: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/budget-alert.actual-over.json")).unwrap();
     event["Records"][0]["Sns"]["Message"].as_str().unwrap().to_string()
 }
 
@@ -24,9 +25,7 @@ fn text() -> impl Strategy<Value = String> {
             s
         }),
         ("[$£€]?[0-9,.]{0,30}( [A-Z]{3})?", "(ACTUAL|FORECASTED|actual|other)").prop_map(|(amount, kind)| {
-            sample()
-                .replace("$6.42", &amount)
-                .replace("Alert Type: ACTUAL", &format!("Alert Type: {kind}"))
+            sample().replace("$6.42", &amount).replace("Alert Type: ACTUAL", &format!("Alert Type: {kind}"))
         }),
     ]
 }

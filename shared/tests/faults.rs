@@ -8,11 +8,11 @@ use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use chrono::{DateTime, Utc};
 use staging_core::Config;
-use staging_core::shell::ecs::Service;
-use staging_core::shell::store::Store;
-use staging_core::shell::executor::Executor;
-use staging_core::shell::{Clients, Lazy, ShellError, runner};
 use staging_core::lifecycle::Command;
+use staging_core::shell::ecs::Service;
+use staging_core::shell::executor::Executor;
+use staging_core::shell::store::Store;
+use staging_core::shell::{Clients, Lazy, ShellError, runner};
 
 const THROTTLED: &str = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
 
@@ -147,9 +147,12 @@ async fn when_ecs_fails_the_runner_writes_no_state() {
     let describe = mock!(aws_sdk_ecs::Client::describe_services).sequence().http_status(500, None).times(3).build();
     let update = mock!(aws_sdk_ecs::Client::update_service).sequence().http_status(500, None).build();
     let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
-    let put = mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
+    let put = mock!(aws_sdk_dynamodb::Client::put_item)
+        .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
     let clients = clients(&[&describe, &update], &[&get, &put]);
-    let err = runner::run(&Executor::new(&clients, &config()), &Command::Down { who: "ops".into() }, now()).await.unwrap_err();
+    let err = runner::run(&Executor::new(&clients, &config()), &Command::Down { who: "ops".into() }, now())
+        .await
+        .unwrap_err();
     assert_retryable(&err, "ecs:DescribeServices");
     assert_eq!(update.num_calls(), 0, "nothing was scaled");
     assert_eq!(put.num_calls(), 0, "no state was written");
@@ -157,14 +160,17 @@ async fn when_ecs_fails_the_runner_writes_no_state() {
 
 #[tokio::test]
 async fn when_the_state_cannot_be_read_nothing_is_done() {
-    let describe = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| {
-        aws_sdk_ecs::operation::describe_services::DescribeServicesOutput::builder().build()
-    });
+    let describe = mock!(aws_sdk_ecs::Client::describe_services)
+        .then_output(|| aws_sdk_ecs::operation::describe_services::DescribeServicesOutput::builder().build());
     let update = mock!(aws_sdk_ecs::Client::update_service).sequence().http_status(500, None).build();
-    let get = mock!(aws_sdk_dynamodb::Client::get_item).sequence().http_status(400, Some(THROTTLED.into())).times(3).build();
-    let put = mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
+    let get =
+        mock!(aws_sdk_dynamodb::Client::get_item).sequence().http_status(400, Some(THROTTLED.into())).times(3).build();
+    let put = mock!(aws_sdk_dynamodb::Client::put_item)
+        .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
     let clients = clients(&[&describe, &update], &[&get, &put]);
-    let err = runner::run(&Executor::new(&clients, &config()), &Command::Down { who: "ops".into() }, now()).await.unwrap_err();
+    let err = runner::run(&Executor::new(&clients, &config()), &Command::Down { who: "ops".into() }, now())
+        .await
+        .unwrap_err();
     assert_retryable(&err, "dynamodb:GetItem");
     assert_eq!((describe.num_calls(), update.num_calls(), put.num_calls()), (0, 0, 0));
 }
@@ -190,7 +196,9 @@ async fn a_commit_that_keeps_failing_surfaces_as_retryable() {
     // The state is committed with its audit entry, in one transaction.
     let put = mock!(aws_sdk_dynamodb::Client::transact_write_items).sequence().http_status(500, None).times(3).build();
     let clients = clients(&[&describe], &[&get, &put]);
-    let err = runner::run(&Executor::new(&clients, &config()), &Command::Release { who: "ops".into() }, now()).await.unwrap_err();
+    let err = runner::run(&Executor::new(&clients, &config()), &Command::Release { who: "ops".into() }, now())
+        .await
+        .unwrap_err();
     assert_retryable(&err, "dynamodb:TransactWriteItems");
     assert_eq!(put.num_calls(), 3);
 }
@@ -215,10 +223,19 @@ async fn a_cancelled_transaction_is_a_lost_race_a_passing_fault_or_the_entrys_pr
     };
     let teardown = Command::Scheduled(staging_core::ScheduledCommand::Teardown { scheduled_time: Some(now()) });
     let new_describe = || mock!(aws_sdk_ecs::Client::describe_services).then_output(|| describe_output(2, 2));
-    let new_tag = || mock!(aws_sdk_ecs::Client::tag_resource).then_output(|| aws_sdk_ecs::operation::tag_resource::TagResourceOutput::builder().build());
-    let new_update = || mock!(aws_sdk_ecs::Client::update_service).then_output(|| aws_sdk_ecs::operation::update_service::UpdateServiceOutput::builder().build());
+    let new_tag = || {
+        mock!(aws_sdk_ecs::Client::tag_resource)
+            .then_output(|| aws_sdk_ecs::operation::tag_resource::TagResourceOutput::builder().build())
+    };
+    let new_update = || {
+        mock!(aws_sdk_ecs::Client::update_service)
+            .then_output(|| aws_sdk_ecs::operation::update_service::UpdateServiceOutput::builder().build())
+    };
     let new_get = || mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build());
-    let new_put = || mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
+    let new_put = || {
+        mock!(aws_sdk_dynamodb::Client::put_item)
+            .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build())
+    };
 
     for codes in [&[Some("TransactionConflict"), None][..], &[Some("ConditionalCheckFailed"), None][..]] {
         let transact = mock!(aws_sdk_dynamodb::Client::transact_write_items)

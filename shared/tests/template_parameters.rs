@@ -67,10 +67,7 @@ const DURATIONS: &[(&str, Expect)] = &[
     ("-5m", Refused),
     ("2h,30m", Refused),
     ("", EMPTY_DURATION),
-    (
-        "1.5h",
-        TemplateStricter("whole numbers only: 1h 30m says it"),
-    ),
+    ("1.5h", TemplateStricter("whole numbers only: 1h 30m says it")),
     ("1w", TemplateStricter("units up to days")),
 ];
 
@@ -108,20 +105,12 @@ const PARAMETERS: &[Parameter] = &[
             ("+01:00", Refused),
             ("Europe/London/", Refused),
             ("/UTC", Refused),
-            (
-                "",
-                TemplateStricter("empty: the schedules need a zone, the core would take UTC"),
-            ),
+            ("", TemplateStricter("empty: the schedules need a zone, the core would take UTC")),
             (
                 "Mars/Olympus",
-                CoreStricter(
-                    "a well-formed name that is no zone: EventBridge Scheduler refuses it at deploy time",
-                ),
+                CoreStricter("a well-formed name that is no zone: EventBridge Scheduler refuses it at deploy time"),
             ),
-            (
-                "europe/london",
-                CoreStricter("zone names are case-sensitive, and a pattern cannot know the names"),
-            ),
+            ("europe/london", CoreStricter("zone names are case-sensitive, and a pattern cannot know the names")),
         ],
     },
     Parameter {
@@ -145,20 +134,9 @@ const PARAMETERS: &[Parameter] = &[
             ("Mon;Fri", Refused),
             ("M-F", Refused),
             ("Weekdays", Refused),
-            (
-                "",
-                TemplateStricter("empty: the core would quietly take Mon-Fri"),
-            ),
-            (
-                "Monday-Friday",
-                TemplateStricter(
-                    "the three-letter names, as the Description and README write them",
-                ),
-            ),
-            (
-                "MON-FRI",
-                TemplateStricter("one spelling a day: Mon or mon"),
-            ),
+            ("", TemplateStricter("empty: the core would quietly take Mon-Fri")),
+            ("Monday-Friday", TemplateStricter("the three-letter names, as the Description and README write them")),
+            ("MON-FRI", TemplateStricter("one spelling a day: Mon or mon")),
         ],
     },
     Parameter {
@@ -182,10 +160,7 @@ const PARAMETERS: &[Parameter] = &[
                     "the HasUpTime condition compares with `none` exactly: NONE would become a startup schedule",
                 ),
             ),
-            (
-                "",
-                TemplateStricter("empty: the core would quietly take 08:00"),
-            ),
+            ("", TemplateStricter("empty: the core would quietly take 08:00")),
         ],
     },
     Parameter {
@@ -199,10 +174,7 @@ const PARAMETERS: &[Parameter] = &[
             ("25:00", Refused),
             ("18h", Refused),
             ("none", Refused),
-            (
-                "",
-                TemplateStricter("empty: the core would quietly take 18:00"),
-            ),
+            ("", TemplateStricter("empty: the core would quietly take 18:00")),
         ],
     },
     Parameter {
@@ -211,14 +183,8 @@ const PARAMETERS: &[Parameter] = &[
         with: &[("STAGING_UP_TIME", "08:00")],
         cases: &[
             ("18:00", Accepted),
-            (
-                "07:00",
-                CoreStricter("later than UpTime: a Rule can test equality, never order"),
-            ),
-            (
-                "08:00",
-                CoreStricter("later than UpTime: a Rule can test equality, never order"),
-            ),
+            ("07:00", CoreStricter("later than UpTime: a Rule can test equality, never order")),
+            ("08:00", CoreStricter("later than UpTime: a Rule can test equality, never order")),
         ],
     },
     Parameter {
@@ -237,10 +203,7 @@ const PARAMETERS: &[Parameter] = &[
             ("2026-12-32", Refused),
             ("Christmas", Refused),
             ("2026-12-25,", TemplateStricter("no empty entries")),
-            (
-                "2026-1-5",
-                TemplateStricter("YYYY-MM-DD, zero-padded, one form"),
-            ),
+            ("2026-1-5", TemplateStricter("YYYY-MM-DD, zero-padded, one form")),
             ("2026-02-30", CoreStricter("a day its month does not have")),
         ],
     },
@@ -254,13 +217,7 @@ const PARAMETERS: &[Parameter] = &[
         name: "HoldDefault",
         variable: "STAGING_HOLD_DEFAULT",
         with: &[("STAGING_HOLD_MAX", "12h")],
-        cases: &[
-            ("12h", Accepted),
-            (
-                "13h",
-                CoreStricter("at most HoldMax: a Rule cannot compare two durations"),
-            ),
-        ],
+        cases: &[("12h", Accepted), ("13h", CoreStricter("at most HoldMax: a Rule cannot compare two durations"))],
     },
     Parameter {
         name: "HoldMax",
@@ -268,24 +225,9 @@ const PARAMETERS: &[Parameter] = &[
         with: &[("STAGING_HOLD_DEFAULT", "1ms")],
         cases: DURATIONS,
     },
-    Parameter {
-        name: "DeployGrace",
-        variable: "STAGING_DEPLOY_GRACE",
-        with: &[],
-        cases: DURATIONS,
-    },
-    Parameter {
-        name: "HealthReminder",
-        variable: "STAGING_HEALTH_REMINDER",
-        with: &[],
-        cases: DURATIONS,
-    },
-    Parameter {
-        name: "HealInterval",
-        variable: "STAGING_HEAL_INTERVAL",
-        with: &[],
-        cases: DURATIONS,
-    },
+    Parameter { name: "DeployGrace", variable: "STAGING_DEPLOY_GRACE", with: &[], cases: DURATIONS },
+    Parameter { name: "HealthReminder", variable: "STAGING_HEALTH_REMINDER", with: &[], cases: DURATIONS },
+    Parameter { name: "HealInterval", variable: "STAGING_HEAL_INTERVAL", with: &[], cases: DURATIONS },
     Parameter {
         name: "HealthGrace",
         variable: "STAGING_HEALTH_GRACE",
@@ -314,16 +256,10 @@ const PARAMETERS: &[Parameter] = &[
                 Accepted,
             ),
             ("backend=http://127.0.0.1:8080/health", Accepted),
-            (
-                "api=https://api.example.com/h;status=200|204;timeout=5s;backend",
-                Accepted,
-            ),
+            ("api=https://api.example.com/h;status=200|204;timeout=5s;backend", Accepted),
             ("web=https://example.com;status=2xx", Accepted),
             ("web=https://example.com/?token=abc&x=1", Accepted),
-            (
-                "a=https://a.example.com/h ; latency=800ms , b=https://b.example.com",
-                Accepted,
-            ),
+            ("a=https://a.example.com/h ; latency=800ms , b=https://b.example.com", Accepted),
             ("a=https://a.example.com;body=status: ok", Accepted),
             ("backend", Refused),
             ("a=ftp://a.example.com", Refused),
@@ -337,30 +273,15 @@ const PARAMETERS: &[Parameter] = &[
             ("a=https://a.example.com;retries=3", Refused),
             ("a=https://a.example.com;body=", Refused),
             ("=https://a.example.com", Refused),
-            (
-                "my probe=https://a.example.com",
-                TemplateStricter("probe names of letters, digits, _ . and -"),
-            ),
+            ("my probe=https://a.example.com", TemplateStricter("probe names of letters, digits, _ . and -")),
             (
                 "a=https://a.example.com\nb=https://b.example.com",
                 TemplateStricter("one line: entries are separated by commas"),
             ),
-            (
-                "ecs=https://a.example.com",
-                CoreStricter("`ecs` is the ECS service's own probe"),
-            ),
-            (
-                "a=https://a.example.com,a=https://b.example.com",
-                CoreStricter("a name used twice"),
-            ),
-            (
-                "a=https://a.example.com;timeout=30s",
-                CoreStricter("a timeout of at most 20 s"),
-            ),
-            (
-                "a=https://a.example.com;latency=5s",
-                CoreStricter("a latency under the timeout (5 s unless set)"),
-            ),
+            ("ecs=https://a.example.com", CoreStricter("`ecs` is the ECS service's own probe")),
+            ("a=https://a.example.com,a=https://b.example.com", CoreStricter("a name used twice")),
+            ("a=https://a.example.com;timeout=30s", CoreStricter("a timeout of at most 20 s")),
+            ("a=https://a.example.com;latency=5s", CoreStricter("a latency under the timeout (5 s unless set)")),
         ],
     },
     Parameter {
@@ -375,14 +296,8 @@ const PARAMETERS: &[Parameter] = &[
             ("=staging", Refused),
             ("Environment=", Refused),
             (" = ", Refused),
-            (
-                "Environment = staging",
-                TemplateStricter("the budget's filter uses both halves untrimmed"),
-            ),
-            (
-                "a=b=c",
-                TemplateStricter("the budget's filter splits on every ="),
-            ),
+            ("Environment = staging", TemplateStricter("the budget's filter uses both halves untrimmed")),
+            ("a=b=c", TemplateStricter("the budget's filter splits on every =")),
         ],
     },
     Parameter {
@@ -425,15 +340,9 @@ const PARAMETERS: &[Parameter] = &[
             ("/a b", Refused),
             ("/a$", Refused),
             ("/réglages", Refused),
-            (
-                "arn:aws:ssm:eu-west-2:123456789012:parameter/staging/settings",
-                Refused,
-            ),
+            ("arn:aws:ssm:eu-west-2:123456789012:parameter/staging/settings", Refused),
             (PARAMETER_NAME_TOO_LONG, Refused),
-            (
-                " /staging/settings",
-                TemplateStricter("the policies' ARN is built from the value as it is"),
-            ),
+            (" /staging/settings", TemplateStricter("the policies' ARN is built from the value as it is")),
         ],
     },
 ];
@@ -487,23 +396,15 @@ impl Pattern {
             .build(&format!("^(?:{source})$"))
             .unwrap_or_else(|e| panic!("AllowedPattern {source:?} does not compile: {e}"));
         let cache = regex.create_cache();
-        Self {
-            source: source.to_string(),
-            regex,
-            cache,
-            min_length: None,
-            max_length: None,
-        }
+        Self { source: source.to_string(), regex, cache, min_length: None, max_length: None }
     }
 
     /// The template parameter `name`'s `AllowedPattern`, with its `MinLength` and `MaxLength`.
     fn of(template: &Value, name: &str) -> Self {
         let length = |key: &str| {
-            parameter(template, name).get(key).map(|n| {
-                n.as_u64()
-                    .unwrap_or_else(|| panic!("parameter {name}: {key} is not a number"))
-                    as usize
-            })
+            parameter(template, name)
+                .get(key)
+                .map(|n| n.as_u64().unwrap_or_else(|| panic!("parameter {name}: {key} is not a number")) as usize)
         };
         Self {
             min_length: length("MinLength"),
@@ -538,10 +439,7 @@ fn core_verdict(p: &Parameter, value: &str) -> Result<(), String> {
         if name == p.variable {
             Some(value.to_string())
         } else {
-            p.with
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.to_string())
+            p.with.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
         }
     })
     .map(|_| ())
@@ -553,10 +451,7 @@ fn core_verdict(p: &Parameter, value: &str) -> Result<(), String> {
 fn disagreements(p: &Parameter, pattern: &mut Pattern) -> Vec<String> {
     let mut out = Vec::new();
     if let Err(e) = core_verdict(p, "") {
-        out.push(format!(
-            "{}: the companions {:?} alone are refused by the core: {e}",
-            p.name, p.with
-        ));
+        out.push(format!("{}: the companions {:?} alone are refused by the core: {e}", p.name, p.with));
         return out;
     }
     for &(value, expect) in p.cases {
@@ -588,16 +483,9 @@ fn disagreements(p: &Parameter, pattern: &mut Pattern) -> Vec<String> {
 #[test]
 fn template_patterns_agree_with_the_core_parsers() {
     let template = template();
-    let failures: Vec<String> = PARAMETERS
-        .iter()
-        .flat_map(|p| disagreements(p, &mut Pattern::of(&template, p.name)))
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let failures: Vec<String> =
+        PARAMETERS.iter().flat_map(|p| disagreements(p, &mut Pattern::of(&template, p.name))).collect();
+    assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -608,20 +496,12 @@ fn every_default_passes_its_pattern_and_the_core() {
         let Some(default) = parameter(&template, p.name).get("Default") else {
             continue;
         };
-        let default = default
-            .as_str()
-            .unwrap_or_else(|| panic!("{}: Default is not a string", p.name));
+        let default = default.as_str().unwrap_or_else(|| panic!("{}: Default is not a string", p.name));
         if !Pattern::of(&template, p.name).accepts(default) {
-            failures.push(format!(
-                "{}: Default {default:?} does not match its AllowedPattern (or lengths)",
-                p.name
-            ));
+            failures.push(format!("{}: Default {default:?} does not match its AllowedPattern (or lengths)", p.name));
         }
         if let Err(e) = core_verdict(p, default) {
-            failures.push(format!(
-                "{}: Default {default:?} (with {:?}) is refused by the core: {e}",
-                p.name, p.with
-            ));
+            failures.push(format!("{}: Default {default:?} (with {:?}) is refused by the core: {e}", p.name, p.with));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -636,9 +516,7 @@ fn each_parameter_reaches_the_core_as_the_variable_its_table_names() {
     collect_ref_variables(&template, &mut passed);
     for p in PARAMETERS {
         assert!(
-            passed
-                .iter()
-                .any(|(variable, name)| variable == p.variable && name == p.name),
+            passed.iter().any(|(variable, name)| variable == p.variable && name == p.name),
             "template.yaml does not pass {} as {} (it passes: {passed:?})",
             p.name,
             p.variable,
@@ -675,28 +553,18 @@ fn only_names_reach_the_functions_unchecked() {
 #[test]
 fn the_path_filters_default_is_the_built_in_filters() {
     let template = template();
-    let default = parameter(&template, "PathFilters")
-        .get("Default")
-        .and_then(Value::as_str)
-        .expect("PathFilters has a default");
+    let default =
+        parameter(&template, "PathFilters").get("Default").and_then(Value::as_str).expect("PathFilters has a default");
     assert!(!default.contains('\n'), "a parameter's default is one line");
-    let from_template = staging_core::Filters::from_yaml(default)
-        .unwrap_or_else(|e| panic!("PathFilters default: {e}"));
+    let from_template =
+        staging_core::Filters::from_yaml(default).unwrap_or_else(|e| panic!("PathFilters default: {e}"));
     let builtin = staging_core::Filters::builtin();
     let names = |f: &staging_core::Filters| {
-        f.names()
-            .map(|n| (n.to_string(), f.patterns(n).unwrap().to_vec()))
-            .collect::<Vec<_>>()
+        f.names().map(|n| (n.to_string(), f.patterns(n).unwrap().to_vec())).collect::<Vec<_>>()
     };
     assert_eq!(names(&from_template), names(&builtin));
-    let rates = parameter(&template, "Rates")
-        .get("Default")
-        .and_then(Value::as_str);
-    assert_eq!(
-        rates,
-        Some(""),
-        "Rates defaults to the built-in list prices"
-    );
+    let rates = parameter(&template, "Rates").get("Default").and_then(Value::as_str);
+    assert_eq!(rates, Some(""), "Rates defaults to the built-in list prices");
 }
 
 /// The test can fail: a pattern that lets everything through is caught, and the report says
@@ -723,9 +591,7 @@ fn collect_ref_variables(value: &Value, out: &mut Vec<(String, String)>) {
                 if let (Some(variable), Value::Tagged(tagged)) = (key.as_str(), value)
                     && tagged.tag == "Ref"
                     && let Some(name) = tagged.value.as_str()
-                    && variable
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                    && variable.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
                 {
                     out.push((variable.to_string(), name.to_string()));
                 }

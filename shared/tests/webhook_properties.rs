@@ -8,12 +8,14 @@
 //! CI runs the default number of cases; `PROPTEST_CASES=100000 cargo test -p
 //! staging-core --test webhook_properties --release` runs the long version.
 
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 use sha2::Sha256;
-use chrono::{DateTime, Utc};
 use staging_core::lifecycle::Observed;
-use staging_core::webhook::{PushInput, Route, changed_files, check_request, decide_deploy_finished, decide_push, route};
+use staging_core::webhook::{
+    PushInput, Route, changed_files, check_request, decide_deploy_finished, decide_push, route,
+};
 use staging_core::{Config, DeploymentPlan, EnvironmentState, Filters};
 
 const SECRET: &str = "property-secret";

@@ -30,7 +30,12 @@ where
         .env_clear()
         // The test's own clock: a clock moved by libfaketime (scripts/test-clock-shift)
         // reaches the binary too, so the two agree on what "now" is.
-        .envs(std::env::vars_os().filter(|(k, _)| k == "LD_PRELOAD" || k.to_string_lossy().starts_with("FAKETIME") || k == "DONT_FAKE_MONOTONIC" || k == "NO_FAKE_STAT"))
+        .envs(std::env::vars_os().filter(|(k, _)| {
+            k == "LD_PRELOAD"
+                || k.to_string_lossy().starts_with("FAKETIME")
+                || k == "DONT_FAKE_MONOTONIC"
+                || k == "NO_FAKE_STAT"
+        }))
         .envs(env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

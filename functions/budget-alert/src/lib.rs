@@ -11,11 +11,11 @@
 use aws_lambda_events::event::sns::{SnsEvent, SnsRecord};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use staging_core::Action;
 use staging_core::budget::{self, Message};
 use staging_core::report;
 use staging_core::shell::costs::CostExplorer;
 use staging_core::shell::executor::Executor;
-use staging_core::Action;
 use staging_core::shell::{ShellError, runner};
 
 /// Handles one event: the daily report command, or an SNS event. Records that failed in

@@ -22,10 +22,8 @@ async fn main() -> Result<(), Error> {
             // Boxed: the handler's future nests deep enough to overflow the compiler's
             // layout queries for this block.
             let result = Box::pin(budget_alert::handle(&executor, event.payload, now)).await;
-            staging_core::shell::async_answer(result).map_err(|e| Diagnostic {
-                error_type: "Retryable".into(),
-                error_message: e.to_string(),
-            })
+            staging_core::shell::async_answer(result)
+                .map_err(|e| Diagnostic { error_type: "Retryable".into(), error_message: e.to_string() })
         }
     }))
     .await

@@ -14,19 +14,19 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
+use staging_core::action::Decision;
+use staging_core::config::{Secret, YamlSetting};
+use staging_core::lifecycle::Observed;
 use staging_core::shell::executor::Executor;
+use staging_core::shell::github::GitHubApi;
 use staging_core::shell::runner::run_with;
+use staging_core::shell::settings::LiveConfig;
 use staging_core::shell::store::Claim;
 use staging_core::shell::{Clients, ShellError};
-use staging_core::shell::github::GitHubApi;
-use staging_core::webhook::{self, Delivery, Route};
-use staging_core::action::Decision;
-use staging_core::lifecycle::Observed;
 use staging_core::state::EnvironmentState;
-use staging_core::config::{Secret, YamlSetting};
-use staging_core::shell::settings::LiveConfig;
-use std::sync::Arc;
+use staging_core::webhook::{self, Delivery, Route};
 use staging_core::{Config, Filters};
+use std::sync::Arc;
 
 /// Redeliveries are possible for 3 days; keep the record a day longer.
 const KEEP_DELIVERIES: chrono::Duration = chrono::Duration::days(4);
@@ -85,7 +85,11 @@ enum Reread {
 
 impl SecretSource {
     /// The secret named by `arn`, read (for the configuration) at `read_at`.
-    pub fn new(arn: impl Into<String>, client: staging_core::shell::Lazy<aws_sdk_secretsmanager::Client>, read_at: DateTime<Utc>) -> Self {
+    pub fn new(
+        arn: impl Into<String>,
+        client: staging_core::shell::Lazy<aws_sdk_secretsmanager::Client>,
+        read_at: DateTime<Utc>,
+    ) -> Self {
         let held = Held { secrets: Vec::new(), read_at, mismatch_read_at: None };
         Self { arn: arn.into(), client, held: std::sync::Mutex::new(held) }
     }
@@ -135,7 +139,9 @@ impl SecretSource {
             return None;
         }
         match why {
-            Reread::Mismatch => lambda_http::tracing::info!("a signature matched no secret in hand: the webhook secret was read again"),
+            Reread::Mismatch => {
+                lambda_http::tracing::info!("a signature matched no secret in hand: the webhook secret was read again")
+            }
             Reread::Timed => lambda_http::tracing::info!("the webhook secret was read again (timed)"),
         }
         self.lock().secrets = secrets.clone();
@@ -258,8 +264,12 @@ async fn respond(app: &Webhook, method: &str, headers: &HeaderMap, body: &[u8], 
         // Refused before the delivery is claimed, so a redelivery after the fix is taken.
         Route::Push(_) if filters.is_err() => error(500, filters.as_ref().as_ref().err().cloned().unwrap_or_default()),
         Route::Push(push) => once(app, &config, &delivery, body, Act::Push(push, filters), now).await,
-        Route::DeployFinished(run) => once(app, &config, &delivery, body, Act::DeployFinished(Box::new(run)), now).await,
-        Route::DeployRequested(run) => once(app, &config, &delivery, body, Act::DeployRequested(Box::new(run)), now).await,
+        Route::DeployFinished(run) => {
+            once(app, &config, &delivery, body, Act::DeployFinished(Box::new(run)), now).await
+        }
+        Route::DeployRequested(run) => {
+            once(app, &config, &delivery, body, Act::DeployRequested(Box::new(run)), now).await
+        }
     }
 }
 
@@ -272,7 +282,14 @@ enum Act {
 }
 
 /// Acts on a delivery at most once: a repeat gets the stored answer.
-async fn once(app: &Webhook, config: &Config, delivery: &Delivery, body: &[u8], act: Act, now: DateTime<Utc>) -> (u16, Value) {
+async fn once(
+    app: &Webhook,
+    config: &Config,
+    delivery: &Delivery,
+    body: &[u8],
+    act: Act,
+    now: DateTime<Utc>,
+) -> (u16, Value) {
     let store = match Executor::new(&app.clients, config).store() {
         Ok(store) => store,
         Err(e) => return error(500, e.to_string()),
@@ -347,21 +364,16 @@ async fn on_push(
         Err(reason) => return Ok(error(500, reason.clone())),
     };
     let matches = filters.classify(files.files.iter().map(String::as_str));
-    let input = webhook::PushInput {
-        push,
-        files: &files,
-        matches: &matches,
-    };
+    let input = webhook::PushInput { push, files: &files, matches: &matches };
     let mut executor = Executor::new(&app.clients, config);
     executor.github = app.github.as_ref();
     executor.emit_metrics = app.emit_metrics;
     executor.stack_by_lifecycle = app.stack_by_lifecycle;
     executor.leaves_scaling = app.leaves_scaling;
     let origin = push.origin(&delivery.id, files.files.len());
-    let outcome = run_with(&executor, &origin, now, |state, observed| {
-        webhook::decide_push(state, observed, &input, now, config)
-    })
-    .await?;
+    let outcome =
+        run_with(&executor, &origin, now, |state, observed| webhook::decide_push(state, observed, &input, now, config))
+            .await?;
     let plan = input.plan();
     let deployment_type = plan.deployment_type();
     let status = if deployment_type.is_some() { 202 } else { 200 };

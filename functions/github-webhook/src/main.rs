@@ -20,7 +20,9 @@ async fn main() -> Result<(), Error> {
     let github = staging_core::shell::github::GitHubApi::with_secrets(&github_config, &secrets);
     // Read from Secrets Manager (not given directly): read again on a signature mismatch.
     let source = match (&github_config.webhook_secret_arn, given_directly) {
-        (Some(arn), false) => Some(github_webhook::SecretSource::new(arn.clone(), secrets.clone(), staging_core::shell::now())),
+        (Some(arn), false) => {
+            Some(github_webhook::SecretSource::new(arn.clone(), secrets.clone(), staging_core::shell::now()))
+        }
         _ => None,
     };
     live.amend(|config| config.github = github_config);

@@ -38,9 +38,8 @@ fn parse(event: Value) -> Result<Option<DateTime<Utc>>, ShellError> {
     if event.is_null() {
         return Ok(None);
     }
-    let tick: Tick = serde_json::from_value(event).map_err(|e| {
-        ShellError::BadEvent(format!("expected {{\"command\":\"health\"}} or a scheduled event: {e}"))
-    })?;
+    let tick: Tick = serde_json::from_value(event)
+        .map_err(|e| ShellError::BadEvent(format!("expected {{\"command\":\"health\"}} or a scheduled event: {e}")))?;
     match tick.command.as_deref() {
         None | Some("health") => {}
         Some(other) => {
@@ -55,7 +54,12 @@ fn parse(event: Value) -> Result<Option<DateTime<Utc>>, ShellError> {
 
 /// One tick. Answers every probe (name, ok, status, latency, error), the decision, what
 /// was done, and the health status now.
-pub async fn handle(executor: &Executor<'_>, prober: &Prober, event: Value, clock: DateTime<Utc>) -> Result<Value, ShellError> {
+pub async fn handle(
+    executor: &Executor<'_>,
+    prober: &Prober,
+    event: Value,
+    clock: DateTime<Utc>,
+) -> Result<Value, ShellError> {
     let tick = parse(event)?;
     let config = executor.config;
     let state = executor.store()?.load(&config.environment).await?;

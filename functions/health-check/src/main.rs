@@ -36,10 +36,8 @@ async fn main() -> Result<(), Error> {
                 let metric = (metrics::TEARDOWN_OVERDUE, if overdue { 1.0 } else { 0.0 }, "Count");
                 println!("{}", metrics::emf_line(&config.environment, now, &[metric]));
             }
-            staging_core::shell::async_answer(result).map_err(|e| Diagnostic {
-                error_type: "Retryable".into(),
-                error_message: e.to_string(),
-            })
+            staging_core::shell::async_answer(result)
+                .map_err(|e| Diagnostic { error_type: "Retryable".into(), error_message: e.to_string() })
         }
     }))
     .await
@@ -52,7 +50,9 @@ fn probing(held: &Mutex<(Vec<Probe>, Arc<Prober>)>, probes: &[Probe]) -> Arc<Pro
     if held.0 != probes {
         match Prober::new(probes) {
             Ok(prober) => *held = (probes.to_vec(), Arc::new(prober)),
-            Err(e) => lambda_runtime::tracing::error!(error = %e, "the probes of the settings document are unusable: the last good ones stay"),
+            Err(e) => {
+                lambda_runtime::tracing::error!(error = %e, "the probes of the settings document are unusable: the last good ones stay")
+            }
         }
     }
     held.1.clone()

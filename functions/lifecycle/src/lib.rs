@@ -10,9 +10,9 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use staging_core::lifecycle::{self, LifecycleEvent};
 use staging_core::shell::executor::Executor;
 use staging_core::shell::{ShellError, runner};
-use staging_core::lifecycle::{self, LifecycleEvent};
 
 /// Handles one event; `clock` is the time now (a scheduled command decides at its own
 /// scheduled time).

@@ -29,10 +29,8 @@ async fn main() -> Result<(), Error> {
             // Boxed: the handler's future nests deep enough to overflow the compiler's
             // layout queries for this block in a release build.
             let result = Box::pin(lifecycle::handle(&executor, event.payload, now)).await;
-            staging_core::shell::async_answer(result).map_err(|e| Diagnostic {
-                error_type: "Retryable".into(),
-                error_message: e.to_string(),
-            })
+            staging_core::shell::async_answer(result)
+                .map_err(|e| Diagnostic { error_type: "Retryable".into(), error_message: e.to_string() })
         }
     }))
     .await

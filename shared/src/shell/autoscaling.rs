@@ -30,26 +30,22 @@ impl ScalableTargets<'_> {
             .send()
             .await
             .map_err(|e| ShellError::aws("application-autoscaling:DescribeScalableTargets", e))?;
-        Ok(out
-            .scalable_targets()
-            .iter()
-            .find(|t| t.resource_id() == self.resource_id)
-            .map(|t| {
-                let suspended = t.suspended_state();
-                ScalableTarget {
-                    min_capacity: count(Some(t.min_capacity())),
-                    max_capacity: count(Some(t.max_capacity())),
-                    dynamic_scaling_in_suspended: suspended
-                        .and_then(SuspendedState::dynamic_scaling_in_suspended)
-                        .unwrap_or(false),
-                    dynamic_scaling_out_suspended: suspended
-                        .and_then(SuspendedState::dynamic_scaling_out_suspended)
-                        .unwrap_or(false),
-                    scheduled_scaling_suspended: suspended
-                        .and_then(SuspendedState::scheduled_scaling_suspended)
-                        .unwrap_or(false),
-                }
-            }))
+        Ok(out.scalable_targets().iter().find(|t| t.resource_id() == self.resource_id).map(|t| {
+            let suspended = t.suspended_state();
+            ScalableTarget {
+                min_capacity: count(Some(t.min_capacity())),
+                max_capacity: count(Some(t.max_capacity())),
+                dynamic_scaling_in_suspended: suspended
+                    .and_then(SuspendedState::dynamic_scaling_in_suspended)
+                    .unwrap_or(false),
+                dynamic_scaling_out_suspended: suspended
+                    .and_then(SuspendedState::dynamic_scaling_out_suspended)
+                    .unwrap_or(false),
+                scheduled_scaling_suspended: suspended
+                    .and_then(SuspendedState::scheduled_scaling_suspended)
+                    .unwrap_or(false),
+            }
+        }))
     }
 
     /// Registers the target with exactly these bounds and suspensions (an update of the

@@ -35,7 +35,8 @@ fn amount(value: Option<&str>) -> Option<f64> {
 
 impl CostExplorer<'_> {
     fn filter(&self) -> Option<Expression> {
-        self.tag.map(|(key, value)| Expression::builder().tags(TagValues::builder().key(key).values(value).build()).build())
+        self.tag
+            .map(|(key, value)| Expression::builder().tags(TagValues::builder().key(key).values(value).build()).build())
     }
 
     /// Each day's spend by service in `[from, to)`.
@@ -82,7 +83,8 @@ impl CostExplorer<'_> {
 
     /// The forecast spend from `today` to the end of its month.
     pub async fn forecast(&self, today: NaiveDate) -> Result<f64, ShellError> {
-        let end = BudgetPeriod::containing(today.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc()).bounds().1.date_naive();
+        let end =
+            BudgetPeriod::containing(today.and_hms_opt(12, 0, 0).unwrap_or_default().and_utc()).bounds().1.date_naive();
         let out = self
             .client
             .get_cost_forecast()

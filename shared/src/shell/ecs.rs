@@ -135,7 +135,11 @@ impl Service<'_> {
     /// Brings a service recreated with its stack back as it was when the stack was
     /// paused: `count` (else the tag's, else 1) on `task_definition` when it differs from
     /// what the service runs. Returns the count and the task definition it was moved to.
-    pub async fn restore_as(&self, count: Option<u32>, task_definition: Option<&str>) -> Result<(u32, Option<String>), ShellError> {
+    pub async fn restore_as(
+        &self,
+        count: Option<u32>,
+        task_definition: Option<&str>,
+    ) -> Result<(u32, Option<String>), ShellError> {
         let status = self.observe().await?;
         let target = match count.filter(|n| *n > 0) {
             Some(n) => n,

@@ -22,20 +22,11 @@ const THROTTLING_CODES: &[&str] = &[
 pub enum ShellError {
     /// An AWS call failed (after the SDK's own retries).
     #[error("{operation} failed{}: {message}", if *retryable { " (retryable)" } else { "" })]
-    Aws {
-        operation: &'static str,
-        code: Option<String>,
-        message: String,
-        retryable: bool,
-    },
+    Aws { operation: &'static str, code: Option<String>, message: String, retryable: bool },
     /// Another service (GitHub) failed. `refused`: it answered with an error status,
     /// so it did nothing; otherwise (a timeout, a dropped connection) it may have acted.
     #[error("{message}")]
-    Upstream {
-        message: String,
-        retryable: bool,
-        refused: bool,
-    },
+    Upstream { message: String, retryable: bool, refused: bool },
     /// The core refused (bad input, a transition that is not allowed).
     #[error(transparent)]
     Core(#[from] crate::Error),
@@ -65,11 +56,7 @@ pub enum ShellError {
     /// and what failed are listed. The state stands; a retry reconciles.
     #[error("{summary} (committed), but: {}{}", failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
         if done.is_empty() { String::new() } else { format!(" (done: {})", done.join("; ")) })]
-    AfterCommit {
-        summary: String,
-        done: Vec<String>,
-        failures: Vec<ShellError>,
-    },
+    AfterCommit { summary: String, done: Vec<String>, failures: Vec<ShellError> },
 }
 
 impl ShellError {
@@ -128,12 +115,7 @@ impl ShellError {
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => (None, true),
             _ => (None, false),
         };
-        Self::Aws {
-            operation,
-            code,
-            message: DisplayErrorContext(&err).to_string(),
-            retryable,
-        }
+        Self::Aws { operation, code, message: DisplayErrorContext(&err).to_string(), retryable }
     }
 }
 
@@ -141,10 +123,6 @@ impl ShellError {
 impl From<crate::shell::github::GitHubError> for ShellError {
     fn from(e: crate::shell::github::GitHubError) -> Self {
         let retryable = e.is_retryable();
-        Self::Upstream {
-            message: e.to_string(),
-            retryable,
-            refused: e.is_refusal(),
-        }
+        Self::Upstream { message: e.to_string(), retryable, refused: e.is_refusal() }
     }
 }

@@ -5,8 +5,8 @@
 
 use super::autoscaling::ScalableTargets;
 use super::ecs::Service;
-use super::stack::PauseStack;
 use super::scheduler::Schedules;
+use super::stack::PauseStack;
 use super::store::Store;
 use super::{Clients, ShellError, notify, required};
 use crate::action::Action;
@@ -89,7 +89,11 @@ impl<'a> Executor<'a> {
         let r = &self.config.resources;
         Ok(ScalableTargets {
             client: &self.clients.autoscaling,
-            resource_id: format!("service/{}/{}", required(&r.cluster, "STAGING_CLUSTER")?, required(&r.service, "STAGING_SERVICE")?),
+            resource_id: format!(
+                "service/{}/{}",
+                required(&r.cluster, "STAGING_CLUSTER")?,
+                required(&r.service, "STAGING_SERVICE")?
+            ),
         })
     }
 
@@ -130,10 +134,7 @@ impl<'a> Executor<'a> {
     }
 
     pub fn store(&self) -> Result<Store<'a>, ShellError> {
-        Ok(Store {
-            client: &self.clients.dynamodb,
-            table: required(&self.config.resources.table, "STAGING_TABLE")?,
-        })
+        Ok(Store { client: &self.clients.dynamodb, table: required(&self.config.resources.table, "STAGING_TABLE")? })
     }
 
     pub fn schedules(&self) -> Result<Schedules<'a>, ShellError> {
@@ -152,7 +153,9 @@ impl<'a> Executor<'a> {
     /// notification announcing it is not sent (the decision that follows the failure
     /// tells the team instead).
     pub async fn execute_all(&self, actions: &[Action]) -> Report {
-        use crate::action::NotificationEvent::{DeployPlanned, DeployRolledBack, EnvStartup, EnvTeardown, HealthDown, HealthHealing};
+        use crate::action::NotificationEvent::{
+            DeployPlanned, DeployRolledBack, EnvStartup, EnvTeardown, HealthDown, HealthHealing,
+        };
         let mut report = Report::default();
         let (mut dispatch_failed, mut repair_failed) = (false, false);
         let (mut pause_failed, mut resume_failed) = (false, false);
@@ -174,10 +177,7 @@ impl<'a> Executor<'a> {
                     repair_failed |= matches!(action, Action::RollbackService { .. } | Action::ForceNewDeployment);
                     pause_failed |= matches!(action, Action::PauseStack { .. }) && !error.is_retryable();
                     resume_failed |= matches!(action, Action::ResumeStack) && !error.is_retryable();
-                    report.failed.push(Failure {
-                        action: Some(action.clone()),
-                        error,
-                    });
+                    report.failed.push(Failure { action: Some(action.clone()), error });
                 }
             }
         }
@@ -211,7 +211,10 @@ impl<'a> Executor<'a> {
                 let service = self.service()?;
                 let live = match service.observe().await {
                     Ok(status) => Some(super::stack::ServiceAsPaused {
-                        count: service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)),
+                        count: service
+                            .remembered_count(&status.arn)
+                            .await?
+                            .or(Some(status.desired_count).filter(|n| *n > 0)),
                         task_definition: status.task_definition,
                     }),
                     Err(e) if e.is_missing_service() => None,
@@ -265,13 +268,7 @@ impl<'a> Executor<'a> {
                 let id = notify::publish(&self.clients.sns, topic, n).await?;
                 format!("notified {} ({id})", n.event.as_str())
             }
-            Action::DispatchDeploy {
-                git_ref,
-                sha,
-                deployment_type,
-                skip_tests,
-                migrate,
-            } => {
+            Action::DispatchDeploy { git_ref, sha, deployment_type, skip_tests, migrate } => {
                 #[cfg(feature = "github")]
                 if let Some(api) = self.github {
                     let gh = &self.config.github;
@@ -292,7 +289,9 @@ impl<'a> Executor<'a> {
                     ));
                 }
                 let _ = (git_ref, sha, deployment_type, skip_tests, migrate);
-                return Err(ShellError::Unsupported("no GitHub token is configured to dispatch the deploy workflow".into()));
+                return Err(ShellError::Unsupported(
+                    "no GitHub token is configured to dispatch the deploy workflow".into(),
+                ));
             }
             Action::RecordDeployment(d) => {
                 let id = format!("deployment#{env}#{}", d.sha);

@@ -48,12 +48,7 @@ impl GitHubError {
     }
 
     fn unsent(call: &'static str, detail: String) -> Self {
-        Self {
-            call,
-            status: None,
-            detail,
-            sent: false,
-        }
+        Self { call, status: None, detail, sent: false }
     }
 }
 
@@ -126,11 +121,9 @@ impl GitHubApi {
     pub fn with_secrets(config: &GitHub, client: &crate::shell::Lazy<aws_sdk_secretsmanager::Client>) -> Option<Self> {
         let token = match (&config.token, &config.token_arn) {
             (Some(token), _) => Token::Given(token.clone()),
-            (None, Some(arn)) => Token::SecretsManager {
-                arn: arn.clone(),
-                client: client.clone(),
-                held: std::sync::Mutex::new(None),
-            },
+            (None, Some(arn)) => {
+                Token::SecretsManager { arn: arn.clone(), client: client.clone(), held: std::sync::Mutex::new(None) }
+            }
             (None, None) => return None,
         };
         Some(Self {
@@ -178,7 +171,13 @@ impl GitHubApi {
 
     /// Calls `method /repos/{owner}/{name}{path}` with the token, asking for JSON; the
     /// body of a success, or the error GitHub answered with.
-    async fn call(&self, call: &'static str, method: http::Method, path: &str, body: Option<String>) -> Result<Vec<u8>, GitHubError> {
+    async fn call(
+        &self,
+        call: &'static str,
+        method: http::Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<Vec<u8>, GitHubError> {
         self.call_accepting(call, method, path, body, JSON).await
     }
 
@@ -230,7 +229,11 @@ impl GitHubApi {
             .method(method)
             .uri(url)
             .header(http::header::USER_AGENT, concat!("staging-control/", env!("CARGO_PKG_VERSION")))
-            .header(http::header::AUTHORIZATION, bearer(token).ok_or_else(|| GitHubError::unsent(call, "the token is not a valid header value".into()))?)
+            .header(
+                http::header::AUTHORIZATION,
+                bearer(token)
+                    .ok_or_else(|| GitHubError::unsent(call, "the token is not a valid header value".into()))?,
+            )
             .header(http::header::ACCEPT, accept)
             .header("X-GitHub-Api-Version", "2022-11-28");
         if body.is_some() {
@@ -262,7 +265,10 @@ impl GitHubApi {
             return Err(GitHubError {
                 call,
                 status: Some(answer.status),
-                detail: format!("HTTP {}: moved to {to}; the repository was renamed or transferred: update GITHUB_REPOSITORY", answer.status),
+                detail: format!(
+                    "HTTP {}: moved to {to}; the repository was renamed or transferred: update GITHUB_REPOSITORY",
+                    answer.status
+                ),
                 sent: true,
             });
         }
@@ -288,11 +294,7 @@ impl GitHubApi {
             detail: format!("unexpected response: {e}"),
             sent: true,
         })?;
-        Ok(compare
-            .files
-            .into_iter()
-            .flat_map(|f| std::iter::once(f.filename).chain(f.previous_filename))
-            .collect())
+        Ok(compare.files.into_iter().flat_map(|f| std::iter::once(f.filename).chain(f.previous_filename)).collect())
     }
 
     /// `POST /repos/{o}/{r}/actions/workflows/{workflow}/dispatches`: inputs as strings.
@@ -300,8 +302,13 @@ impl GitHubApi {
         let inputs: serde_json::Map<String, serde_json::Value> =
             inputs.iter().map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone()))).collect();
         let body = serde_json::json!({ "ref": git_ref, "inputs": inputs });
-        self.call("workflow dispatch", http::Method::POST, &format!("/actions/workflows/{workflow}/dispatches"), Some(body.to_string()))
-            .await?;
+        self.call(
+            "workflow dispatch",
+            http::Method::POST,
+            &format!("/actions/workflows/{workflow}/dispatches"),
+            Some(body.to_string()),
+        )
+        .await?;
         Ok(())
     }
 

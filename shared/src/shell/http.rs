@@ -43,10 +43,7 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(pooled: bool) -> Self {
-        Self {
-            client: Arc::new(OnceLock::new()),
-            pooled,
-        }
+        Self { client: Arc::new(OnceLock::new()), pooled }
     }
 
     fn client(&self) -> Result<Https, String> {
@@ -72,19 +69,19 @@ impl HttpClient {
 
     /// Sends `request` and reads at most `body_limit` bytes of the answer, all within
     /// `timeout`.
-    pub async fn send(&self, request: http::Request<Full<Bytes>>, timeout: Duration, body_limit: usize) -> Result<Answer, HttpError> {
+    pub async fn send(
+        &self,
+        request: http::Request<Full<Bytes>>,
+        timeout: Duration,
+        body_limit: usize,
+    ) -> Result<Answer, HttpError> {
         let client = self.client().map_err(|detail| HttpError { detail, sent: false })?;
         let exchange = async {
-            let response = client.request(request).await.map_err(|e| HttpError {
-                sent: !e.is_connect(),
-                detail: describe(&e),
-            })?;
+            let response =
+                client.request(request).await.map_err(|e| HttpError { sent: !e.is_connect(), detail: describe(&e) })?;
             let status = response.status().as_u16();
-            let location = response
-                .headers()
-                .get(http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
+            let location =
+                response.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string);
             let mut body = response.into_body();
             let mut bytes = Vec::new();
             let mut truncated = false;
@@ -98,10 +95,7 @@ impl HttpClient {
                         }
                     }
                     Some(Err(e)) => {
-                        return Err(HttpError {
-                            detail: format!("the body broke off: {e}"),
-                            sent: true,
-                        });
+                        return Err(HttpError { detail: format!("the body broke off: {e}"), sent: true });
                     }
                     None => break,
                 }
@@ -109,10 +103,7 @@ impl HttpClient {
             Ok(Answer { status, body: bytes, truncated, location })
         };
         tokio::time::timeout(timeout, exchange).await.unwrap_or_else(|_| {
-            Err(HttpError {
-                detail: format!("no answer within {}", humantime::format_duration(timeout)),
-                sent: true,
-            })
+            Err(HttpError { detail: format!("no answer within {}", humantime::format_duration(timeout)), sent: true })
         })
     }
 }

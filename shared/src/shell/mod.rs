@@ -50,7 +50,13 @@ fn log_level(lambda: Option<String>, rust_log: Option<String>) -> tracing_subscr
         .into_iter()
         .flatten()
         // Lambda's levels include FATAL, which tracing calls ERROR.
-        .find_map(|l| if l.trim().eq_ignore_ascii_case("fatal") { Some(tracing_subscriber::filter::LevelFilter::ERROR) } else { l.trim().parse().ok() })
+        .find_map(|l| {
+            if l.trim().eq_ignore_ascii_case("fatal") {
+                Some(tracing_subscriber::filter::LevelFilter::ERROR)
+            } else {
+                l.trim().parse().ok()
+            }
+        })
         .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO)
 }
 
@@ -86,7 +92,9 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     if let Some(path) = std::env::var_os("STAGING_DEMO_CLOCK") {
         match std::fs::read_to_string(&path).map(|s| chrono::DateTime::parse_from_rfc3339(s.trim())) {
             Ok(Ok(t)) => return t.with_timezone(&chrono::Utc),
-            Ok(Err(e)) => tracing::warn!(error = %e, "STAGING_DEMO_CLOCK: not an RFC 3339 instant; using the system clock"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "STAGING_DEMO_CLOCK: not an RFC 3339 instant; using the system clock")
+            }
             Err(e) => tracing::warn!(error = %e, "STAGING_DEMO_CLOCK: unreadable; using the system clock"),
         }
     }
@@ -155,10 +163,7 @@ pub struct Lazy<T> {
 
 impl<T> Lazy<T> {
     pub fn new(make: impl Fn() -> T + Send + Sync + 'static) -> Self {
-        Self {
-            cell: std::sync::Arc::new(std::sync::OnceLock::new()),
-            make: std::sync::Arc::new(make),
-        }
+        Self { cell: std::sync::Arc::new(std::sync::OnceLock::new()), make: std::sync::Arc::new(make) }
     }
 }
 
@@ -166,10 +171,7 @@ impl<T: Clone + Send + Sync + 'static> From<T> for Lazy<T> {
     fn from(value: T) -> Self {
         let cell = std::sync::OnceLock::new();
         let _ = cell.set(value.clone());
-        Self {
-            cell: std::sync::Arc::new(cell),
-            make: std::sync::Arc::new(move || value.clone()),
-        }
+        Self { cell: std::sync::Arc::new(cell), make: std::sync::Arc::new(move || value.clone()) }
     }
 }
 
@@ -195,20 +197,19 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Lazy<T> {
 /// that calls no AWS API (a ping) does not pay for them, and none pays before the
 /// runtime asks for its first event.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(lazy_tls::LazyTls::new())
-        .load()
-        .await
+    aws_config::defaults(BehaviorVersion::latest()).http_client(lazy_tls::LazyTls::new()).load().await
 }
 
 mod lazy_tls {
+    use aws_sdk_dynamodb::config::ConfigBag;
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
     use aws_smithy_runtime_api::box_error::BoxError;
     use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
-    use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+    };
     use aws_smithy_runtime_api::client::runtime_components::{RuntimeComponents, RuntimeComponentsBuilder};
-    use aws_sdk_dynamodb::config::ConfigBag;
 
     /// The client `aws-config` builds by default (hyper 1, rustls on aws-lc, proxy from
     /// the environment), minus its eager certificate load: that client builds its TCP
@@ -220,7 +221,8 @@ mod lazy_tls {
     impl LazyTls {
         pub fn new() -> Self {
             Self(Builder::new().build_with_connector_fn(|settings, components| {
-                let mut builder = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
+                let mut builder = ConnectorBuilder::default()
+                    .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
                 builder.set_connector_settings(settings.cloned());
                 if let Some(components) = components {
                     builder.set_sleep_impl(components.sleep_impl());
@@ -232,7 +234,11 @@ mod lazy_tls {
     }
 
     impl HttpClient for LazyTls {
-        fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
             self.0.http_connector(settings, components)
         }
 
@@ -253,9 +259,15 @@ pub fn yaml_text(setting: &crate::config::YamlSetting) -> Result<std::borrow::Co
     use crate::config::YamlSetting;
     match setting {
         YamlSetting::Inline { text, .. } => Ok(std::borrow::Cow::Borrowed(text)),
-        YamlSetting::File { variable, path } => std::fs::read_to_string(path).map(std::borrow::Cow::Owned).map_err(|e| {
-            ShellError::Core(crate::Error::Config { variable, value: path.display().to_string(), reason: e.to_string() })
-        }),
+        YamlSetting::File { variable, path } => {
+            std::fs::read_to_string(path).map(std::borrow::Cow::Owned).map_err(|e| {
+                ShellError::Core(crate::Error::Config {
+                    variable,
+                    value: path.display().to_string(),
+                    reason: e.to_string(),
+                })
+            })
+        }
     }
 }
 
@@ -266,7 +278,11 @@ pub fn filters(config: &crate::Config) -> Result<crate::Filters, ShellError> {
         return Ok(crate::Filters::builtin());
     };
     crate::Filters::from_yaml(&yaml_text(setting)?).map_err(|e| {
-        ShellError::Core(crate::Error::Config { variable: setting.variable(), value: setting.shown(), reason: e.to_string() })
+        ShellError::Core(crate::Error::Config {
+            variable: setting.variable(),
+            value: setting.shown(),
+            reason: e.to_string(),
+        })
     })
 }
 
@@ -278,7 +294,9 @@ pub fn cost_model(config: &crate::Config, rates: Option<&std::path::Path>) -> Re
     let mut model = crate::CostModel::default();
     let given = rates.map(|path| crate::config::YamlSetting::File { variable: "--rates", path: path.to_path_buf() });
     if let Some(setting) = given.as_ref().or(config.rates.as_ref()) {
-        let bad = |reason: String| ShellError::Core(crate::Error::Config { variable: setting.variable(), value: setting.shown(), reason });
+        let bad = |reason: String| {
+            ShellError::Core(crate::Error::Config { variable: setting.variable(), value: setting.shown(), reason })
+        };
         let yaml = yaml_text(setting)?;
         model = model.with_rates_yaml(&yaml).map_err(bad)?;
     }

@@ -8,11 +8,7 @@ use super::ShellError;
 use crate::action::Notification;
 
 fn attribute(value: &str) -> MessageAttributeValue {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(value)
-        .build()
-        .expect("data type is set")
+    MessageAttributeValue::builder().data_type("String").string_value(value).build().expect("data type is set")
 }
 
 /// Publishes to the team topic; returns the message id.

@@ -40,10 +40,7 @@ impl Prober {
                 Ok((p.clone(), uri))
             })
             .collect::<Result<Vec<_>, ShellError>>()?;
-        Ok(Self {
-            probes: probes.into(),
-            client: HttpClient::new(false),
-        })
+        Ok(Self { probes: probes.into(), client: HttpClient::new(false) })
     }
 
     pub fn is_empty(&self) -> bool {

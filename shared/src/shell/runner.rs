@@ -14,10 +14,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::ShellError;
 use super::executor::{Executor, Report};
 use super::scheduler::at_expression;
 use super::store::Store;
-use super::ShellError;
 use crate::action::{Action, Decision};
 use crate::history::Origin;
 use crate::lifecycle::{self, Command, Observed};
@@ -48,7 +48,12 @@ pub async fn run(executor: &Executor<'_>, command: &Command, now: DateTime<Utc>)
 }
 
 /// Runs one lifecycle command that came from `origin`.
-pub async fn run_from(executor: &Executor<'_>, origin: &Origin, command: &Command, now: DateTime<Utc>) -> Result<Outcome, ShellError> {
+pub async fn run_from(
+    executor: &Executor<'_>,
+    origin: &Origin,
+    command: &Command,
+    now: DateTime<Utc>,
+) -> Result<Outcome, ShellError> {
     // Boxed: the whole invocation nests deep enough to overflow the compiler's layout
     // queries for the Lambda main in a release build.
     Box::pin(run_with(executor, origin, now, |state, observed| {
@@ -59,7 +64,12 @@ pub async fn run_from(executor: &Executor<'_>, origin: &Origin, command: &Comman
 
 /// Decides with `decide`, commits, acts, converges (see the module's documentation),
 /// and keeps the decision in the audit trail as coming from `origin`.
-pub async fn run_with<F>(executor: &Executor<'_>, origin: &Origin, now: DateTime<Utc>, decide: F) -> Result<Outcome, ShellError>
+pub async fn run_with<F>(
+    executor: &Executor<'_>,
+    origin: &Origin,
+    now: DateTime<Utc>,
+    decide: F,
+) -> Result<Outcome, ShellError>
 where
     F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
 {
@@ -78,14 +88,7 @@ where
         Err(e) => return Err(e),
     };
     let trail = Trail::of(&decided);
-    let Decided {
-        decision,
-        state,
-        observed,
-        committed,
-        intent_changed,
-        ..
-    } = decided;
+    let Decided { decision, state, observed, committed, intent_changed, .. } = decided;
     let mut report = executor.execute_all(&carried_out(executor, &decision.actions, now)).await;
 
     // A dispatch that failed after its intent was committed: the core decides what that
@@ -117,13 +120,16 @@ where
         .failed
         .iter()
         .filter_map(|f| match &f.action {
-            Some(a @ (Action::RollbackService { .. } | Action::ForceNewDeployment)) => Some((a.clone(), f.error.to_string())),
+            Some(a @ (Action::RollbackService { .. } | Action::ForceNewDeployment)) => {
+                Some((a.clone(), f.error.to_string()))
+            }
             _ => None,
         })
         .collect();
     for (action, error) in failed_repairs {
         use crate::action::NotificationEvent::{DeployRolledBack, HealthDown, HealthHealing};
-        let withheld = report.withheld.iter().find(|n| matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)).cloned();
+        let withheld =
+            report.withheld.iter().find(|n| matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)).cloned();
         let decided = follow_up(executor, &store, &mut report, Some((origin, now)), &|state: &EnvironmentState| {
             crate::health::decide_repair_failed(state, &action, &error, withheld.as_ref())
         })
@@ -164,7 +170,9 @@ where
             .iter()
             .any(|a| matches!(a, Action::PutOneTimeSchedule { .. } | Action::DeleteSchedule { .. }));
         converge(executor, &store, now, check_schedule, &mut report).await;
-    } else if lifecycle::reconcile_scaling(&state, &observed).is_some() || lifecycle::reconcile(&state, observed).is_some() {
+    } else if lifecycle::reconcile_scaling(&state, &observed).is_some()
+        || lifecycle::reconcile(&state, observed).is_some()
+    {
         // The intent is as it was, but ECS and the state disagreed when this invocation
         // looked (a failed or overtaken action of an earlier one): put it right from
         // what is true now, not from that look, which a racing decision may have made
@@ -224,10 +232,20 @@ impl Trail {
 /// Keeps the invocation's decision in the audit trail (unless the core says it is not
 /// worth keeping), and prints its metrics when the executor is a Lambda function's. A
 /// write that fails is reported with the notifications: the decision stands.
-async fn keep(executor: &Executor<'_>, store: &Store<'_>, origin: &Origin, now: DateTime<Utc>, summary: &str, report: &mut Report, trail: Trail) {
+async fn keep(
+    executor: &Executor<'_>,
+    store: &Store<'_>,
+    origin: &Origin,
+    now: DateTime<Utc>,
+    summary: &str,
+    report: &mut Report,
+    trail: Trail,
+) {
     let errors: Vec<String> = report.failed.iter().map(|f| f.error.to_string()).collect();
     // Kept with the commit already: replaced, whatever was done since.
-    if trail.entry_id.is_none() && !crate::history::worth_keeping(origin.source, &trail.events, !report.done.is_empty(), !errors.is_empty()) {
+    if trail.entry_id.is_none()
+        && !crate::history::worth_keeping(origin.source, &trail.events, !report.done.is_empty(), !errors.is_empty())
+    {
         return;
     }
     let entry = crate::history::Entry {
@@ -336,12 +354,7 @@ fn finish(summary: String, report: Report, state: EnvironmentState) -> Result<Ou
     let mut failed: Vec<String> = notices.into_iter().map(|f| f.error.to_string()).collect();
     failed.extend(report.unkept.map(|e| format!("not kept in the audit trail: {e}")));
     if failures.is_empty() {
-        return Ok(Outcome {
-            summary,
-            done: report.done,
-            failed,
-            state,
-        });
+        return Ok(Outcome { summary, done: report.done, failed, state });
     }
     Err(ShellError::AfterCommit {
         summary,
@@ -368,7 +381,12 @@ struct Decided {
 /// Load, observe, decide; commit unless nothing changed; on a lost race, again. With
 /// `origin` (and the decision's clock), a decision worth keeping is committed together
 /// with its audit item: the events it established, written or not with the state.
-async fn decide_and_commit<F>(executor: &Executor<'_>, store: &Store<'_>, origin: Option<(&Origin, DateTime<Utc>)>, decide: &F) -> Result<Decided, ShellError>
+async fn decide_and_commit<F>(
+    executor: &Executor<'_>,
+    store: &Store<'_>,
+    origin: Option<(&Origin, DateTime<Utc>)>,
+    decide: &F,
+) -> Result<Decided, ShellError>
 where
     F: Fn(&EnvironmentState, Observed) -> crate::Result<Decision>,
 {
@@ -395,18 +413,20 @@ where
         let intent_changed = state.version == 0 || decision.next_state.phase != state.phase;
         let entry = origin.and_then(|(origin, now)| {
             let events = crate::history::events(&state, &decision.next_state, &decision.actions);
-            crate::history::worth_keeping(origin.source, &events, !decision.actions.is_empty(), false).then(|| crate::history::Entry {
-                at: now,
-                source: origin.source,
-                who: origin.who.clone(),
-                input: origin.input.clone(),
-                summary: decision.summary.clone(),
-                actions: Vec::new(),
-                errors: Vec::new(),
-                version: Some(state.version + 1),
-                events,
-            }
-            .bounded())
+            crate::history::worth_keeping(origin.source, &events, !decision.actions.is_empty(), false).then(|| {
+                crate::history::Entry {
+                    at: now,
+                    source: origin.source,
+                    who: origin.who.clone(),
+                    input: origin.input.clone(),
+                    summary: decision.summary.clone(),
+                    actions: Vec::new(),
+                    errors: Vec::new(),
+                    version: Some(state.version + 1),
+                    events,
+                }
+                .bounded()
+            })
         });
         let written = match &entry {
             Some(entry) => {
@@ -444,17 +464,20 @@ where
             Err(e) => return Err(e),
         }
     }
-    Err(ShellError::Conflict {
-        environment: environment.clone(),
-        attempts: MAX_ATTEMPTS,
-    })
+    Err(ShellError::Conflict { environment: environment.clone(), attempts: MAX_ATTEMPTS })
 }
 
 /// Makes ECS (and, when this invocation touched it, the hold's schedule) match the
 /// state as stored *now*, round after round, until they agree. Level-triggered: it does
 /// not matter whose decision it was or in which order invocations acted; whoever writes
 /// to ECS last looks again afterwards.
-pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<Utc>, check_schedule: bool, report: &mut Report) {
+pub async fn converge(
+    executor: &Executor<'_>,
+    store: &Store<'_>,
+    now: DateTime<Utc>,
+    check_schedule: bool,
+    report: &mut Report,
+) {
     // The last round only looks: it reports whether the rounds before were enough.
     for round in 0..=CONVERGE_ROUNDS {
         let state = match store.load(&executor.config.environment).await {
@@ -486,10 +509,8 @@ pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<
             return;
         }
         if round == CONVERGE_ROUNDS {
-            let e = ShellError::Conflict {
-                environment: executor.config.environment.clone(),
-                attempts: CONVERGE_ROUNDS,
-            };
+            let e =
+                ShellError::Conflict { environment: executor.config.environment.clone(), attempts: CONVERGE_ROUNDS };
             return report_failure(report, None, e);
         }
         let round = executor.execute_all(&actions).await;
@@ -503,7 +524,11 @@ pub async fn converge(executor: &Executor<'_>, store: &Store<'_>, now: DateTime<
 
 /// The action that puts back the hold's end schedule when it is missing or stale
 /// (one `GetSchedule`; none without a hold in force or without schedules configured).
-async fn missing_hold_schedule(executor: &Executor<'_>, state: &EnvironmentState, now: DateTime<Utc>) -> Result<Option<Action>, (Action, ShellError)> {
+async fn missing_hold_schedule(
+    executor: &Executor<'_>,
+    state: &EnvironmentState,
+    now: DateTime<Utc>,
+) -> Result<Option<Action>, (Action, ShellError)> {
     let Some(put) = lifecycle::hold_schedule(state, now) else {
         return Ok(None);
     };
@@ -512,7 +537,9 @@ async fn missing_hold_schedule(executor: &Executor<'_>, state: &EnvironmentState
     };
     let input = serde_json::to_string(command).expect("commands serialize");
     match schedules.get(name).await {
-        Ok(Some(info)) if info.expression == at_expression(*at) && info.input.as_deref() == Some(input.as_str()) => Ok(None),
+        Ok(Some(info)) if info.expression == at_expression(*at) && info.input.as_deref() == Some(input.as_str()) => {
+            Ok(None)
+        }
         Ok(_) => Ok(Some(put)),
         Err(e) => Err((put, e)),
     }

@@ -44,10 +44,7 @@ pub fn at_expression(at: DateTime<Utc>) -> String {
 impl Schedules<'_> {
     /// Creates the schedule, or replaces it if one of that name exists.
     pub async fn put_one_time(&self, name: &str, at: DateTime<Utc>, input: &str) -> Result<(), ShellError> {
-        let window = FlexibleTimeWindow::builder()
-            .mode(FlexibleTimeWindowMode::Off)
-            .build()
-            .expect("mode is set");
+        let window = FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off).build().expect("mode is set");
         // A missed hold expiry leaves staging up and billing: retried for up to an hour,
         // then kept in the dead-letter queue (where an alarm sees it).
         let retry = RetryPolicy::builder()
@@ -111,7 +108,11 @@ impl Schedules<'_> {
                 expression: out.schedule_expression().unwrap_or_default().to_string(),
                 time_zone: out.schedule_expression_timezone().map(str::to_string),
                 input: out.target().and_then(|t| t.input()).map(str::to_string),
-                dead_letter_arn: out.target().and_then(|t| t.dead_letter_config()).and_then(|d| d.arn()).map(str::to_string),
+                dead_letter_arn: out
+                    .target()
+                    .and_then(|t| t.dead_letter_config())
+                    .and_then(|d| d.arn())
+                    .map(str::to_string),
                 retry_attempts: out.target().and_then(|t| t.retry_policy()).and_then(|r| r.maximum_retry_attempts()),
             })),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(None),

@@ -38,9 +38,7 @@ pub async fn read(client: &aws_sdk_ssm::Client, name: &str) -> Result<Option<Sto
     Ok(Some(Stored {
         text: parameter.value().unwrap_or_default().to_string(),
         version: parameter.version(),
-        modified: parameter
-            .last_modified_date()
-            .and_then(|d| DateTime::from_timestamp(d.secs(), d.subsec_nanos())),
+        modified: parameter.last_modified_date().and_then(|d| DateTime::from_timestamp(d.secs(), d.subsec_nanos())),
     }))
 }
 
@@ -185,7 +183,9 @@ impl LiveConfig {
                 println!("{}", crate::metrics::emf_line(&self.deployed.environment, now, &[metric]));
             }
             Reading::Missing => tracing::warn!(parameter, "no settings document: the variables as deployed"),
-            Reading::Failed(e) => tracing::warn!(parameter, error = %e, "settings document not read: the settings held stand"),
+            Reading::Failed(e) => {
+                tracing::warn!(parameter, error = %e, "settings document not read: the settings held stand")
+            }
             Reading::NotDue | Reading::Unchanged => {}
         }
         self.held()

@@ -96,7 +96,9 @@ impl PauseStack<'_> {
         let id = self.copy_id();
         match self.store.get_record(&id).await? {
             None => Ok(None),
-            Some(v) => serde_json::from_value(v).map(Some).map_err(|e| ShellError::Corrupt { id, reason: e.to_string() }),
+            Some(v) => {
+                serde_json::from_value(v).map(Some).map_err(|e| ShellError::Corrupt { id, reason: e.to_string() })
+            }
         }
     }
 
@@ -190,7 +192,12 @@ impl PauseStack<'_> {
     /// what to come back to — unless `keep_service` (the service is the template's, made
     /// by a create that never reached up) and a copy exists: then the copy's stays; and
     /// whatever the live service cannot say, the earlier copy does.
-    pub async fn pause(&self, live: Option<ServiceAsPaused>, keep_service: bool, now: DateTime<Utc>) -> Result<String, ShellError> {
+    pub async fn pause(
+        &self,
+        live: Option<ServiceAsPaused>,
+        keep_service: bool,
+        now: DateTime<Utc>,
+    ) -> Result<String, ShellError> {
         let seen = self.observe().await?;
         match seen.condition() {
             StackCondition::Absent => {
@@ -203,7 +210,9 @@ impl PauseStack<'_> {
                 }
                 return Ok(format!("the stack {} is already deleted", self.name));
             }
-            StackCondition::Busy => return Ok(format!("the stack {} is {}; the delete waits for it", self.name, seen.status_text())),
+            StackCondition::Busy => {
+                return Ok(format!("the stack {} is {}; the delete waits for it", self.name, seen.status_text()));
+            }
             // A failed create (nothing of it stands) or delete: deleted (again), the copy
             // made when it stood kept.
             StackCondition::Failed if seen.is_failed_create() || seen.status.as_deref() == Some("DELETE_FAILED") => {}
@@ -254,8 +263,12 @@ impl PauseStack<'_> {
     pub async fn resume(&self) -> Result<String, ShellError> {
         let seen = self.observe().await?;
         match (seen.condition(), seen.status.as_deref()) {
-            (StackCondition::Ready, _) => return Ok(format!("the stack {} already stands ({})", self.name, seen.status_text())),
-            (StackCondition::Busy, _) => return Ok(format!("the stack {} is {}; the create waits for it", self.name, seen.status_text())),
+            (StackCondition::Ready, _) => {
+                return Ok(format!("the stack {} already stands ({})", self.name, seen.status_text()));
+            }
+            (StackCondition::Busy, _) => {
+                return Ok(format!("the stack {} is {}; the create waits for it", self.name, seen.status_text()));
+            }
             // Left by a failed create (nothing of it stands): deleted first; its
             // DELETE_COMPLETE is the cue to create.
             (StackCondition::Failed, _) if seen.is_failed_create() => {
@@ -306,6 +319,10 @@ impl PauseStack<'_> {
             }
             Err(e) => return Err(e),
         }
-        Ok(format!("creating the stack {} from the copy saved at {}", self.name, copy.saved_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        Ok(format!(
+            "creating the stack {} from the copy saved at {}",
+            self.name,
+            copy.saved_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ))
     }
 }

@@ -122,11 +122,12 @@ impl Store<'_> {
         match put.send().await {
             Ok(_) => Ok(write.next),
             // Lost the race, or the item is in another invocation's transaction right now.
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception()) => {
-                Err(ShellError::Conflict {
-                    environment: state.environment.clone(),
-                    attempts: 1,
-                })
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception()
+                }) =>
+            {
+                Err(ShellError::Conflict { environment: state.environment.clone(), attempts: 1 })
             }
             Err(e) => Err(ShellError::aws("dynamodb:PutItem", e)),
         }
@@ -178,7 +179,8 @@ impl Store<'_> {
         match text(&item, "status") {
             Some("COMPLETED") => {
                 let data = text(&item, "data").unwrap_or("null");
-                let value = serde_json::from_str(data).map_err(|e| ShellError::Corrupt { id, reason: e.to_string() })?;
+                let value =
+                    serde_json::from_str(data).map_err(|e| ShellError::Corrupt { id, reason: e.to_string() })?;
                 Ok(Claim::Completed(value))
             }
             _ => Ok(Claim::InProgress),
@@ -186,7 +188,13 @@ impl Store<'_> {
     }
 
     /// Stores the result for a claimed key; later claims get it back.
-    pub async fn complete(&self, key: &str, payload_hash: &str, data: &serde_json::Value, expiration: DateTime<Utc>) -> Result<(), ShellError> {
+    pub async fn complete(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        data: &serde_json::Value,
+        expiration: DateTime<Utc>,
+    ) -> Result<(), ShellError> {
         self.client
             .put_item()
             .table_name(self.table)
@@ -222,13 +230,14 @@ impl Store<'_> {
     }
 
     /// Keeps a record (a deployment, a health transition) beside the state.
-    pub async fn put_record(&self, id: &str, record: &serde_json::Value, expiration: Option<DateTime<Utc>>) -> Result<(), ShellError> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(self.table)
-            .item("id", s(id))
-            .item("record", s(record.to_string()));
+    pub async fn put_record(
+        &self,
+        id: &str,
+        record: &serde_json::Value,
+        expiration: Option<DateTime<Utc>>,
+    ) -> Result<(), ShellError> {
+        let mut put =
+            self.client.put_item().table_name(self.table).item("id", s(id)).item("record", s(record.to_string()));
         if let Some(at) = expiration {
             put = put.item("expiration", n(at.timestamp()));
         }
@@ -287,7 +296,12 @@ pub fn cancelled(reasons: &[String]) -> Cancelled {
 }
 
 /// An audit item: its attributes.
-fn entry_item(environment: &str, id: &str, entry: &crate::history::Entry, keep_days: u32) -> HashMap<String, AttributeValue> {
+fn entry_item(
+    environment: &str,
+    id: &str,
+    entry: &crate::history::Entry,
+    keep_days: u32,
+) -> HashMap<String, AttributeValue> {
     let record = serde_json::to_string(entry).expect("entries serialize");
     HashMap::from([
         ("id".to_string(), s(id)),
@@ -316,7 +330,13 @@ impl Store<'_> {
 
     /// Keeps (or replaces) one decision of the audit trail under `id`, expiring
     /// `keep_days` after it was made.
-    pub async fn put_entry(&self, environment: &str, id: &str, entry: &crate::history::Entry, keep_days: u32) -> Result<(), ShellError> {
+    pub async fn put_entry(
+        &self,
+        environment: &str,
+        id: &str,
+        entry: &crate::history::Entry,
+        keep_days: u32,
+    ) -> Result<(), ShellError> {
         self.client
             .put_item()
             .table_name(self.table)
@@ -346,9 +366,8 @@ impl Store<'_> {
             .set_item(Some(write.item))
             .condition_expression(write.condition)
             .set_expression_attribute_values(write.values);
-        let put_entry = Put::builder()
-            .table_name(self.table)
-            .set_item(Some(entry_item(&state.environment, id, entry, keep_days)));
+        let put_entry =
+            Put::builder().table_name(self.table).set_item(Some(entry_item(&state.environment, id, entry, keep_days)));
         let out = self
             .client
             .transact_write_items()
@@ -365,12 +384,13 @@ impl Store<'_> {
         match out {
             Ok(_) => Ok(next),
             Err(e) => match cancelled(&reasons) {
-                Cancelled::LostRace => Err(ShellError::Conflict {
-                    environment: state.environment.clone(),
-                    attempts: 1,
-                }),
+                Cancelled::LostRace => {
+                    Err(ShellError::Conflict { environment: state.environment.clone(), attempts: 1 })
+                }
                 Cancelled::Throttled => match ShellError::aws("dynamodb:TransactWriteItems", e) {
-                    ShellError::Aws { operation, code, message, .. } => Err(ShellError::Aws { operation, code, message, retryable: true }),
+                    ShellError::Aws { operation, code, message, .. } => {
+                        Err(ShellError::Aws { operation, code, message, retryable: true })
+                    }
                     other => Err(other),
                 },
                 Cancelled::Other => Err(ShellError::aws("dynamodb:TransactWriteItems", e)),
@@ -408,7 +428,8 @@ impl Store<'_> {
                 if want == Some(0) {
                     return Ok(out);
                 }
-                let mut names = HashMap::from([("#log".to_string(), "log".to_string()), ("#at".to_string(), "at".to_string())]);
+                let mut names =
+                    HashMap::from([("#log".to_string(), "log".to_string()), ("#at".to_string(), "at".to_string())]);
                 let mut values = HashMap::from([
                     (":log".to_string(), s(audit_log(environment, month))),
                     (":low".to_string(), s(&low)),
@@ -439,7 +460,8 @@ impl Store<'_> {
                         id: id.clone(),
                         reason: "no `record` attribute".into(),
                     })?;
-                    let entry = serde_json::from_str(record).map_err(|e| ShellError::Corrupt { id, reason: e.to_string() })?;
+                    let entry =
+                        serde_json::from_str(record).map_err(|e| ShellError::Corrupt { id, reason: e.to_string() })?;
                     out.push(entry);
                 }
                 match page.last_evaluated_key() {
