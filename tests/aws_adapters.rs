@@ -5,12 +5,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
+use staging_core::model::state::ScalableTarget;
 use staging_core::shell::ShellError;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::runner;
 use staging_core::shell::store::{Claim, Store};
 use staging_core::shell::{budgets, ecs::RESTORE_COUNT_TAG};
-use staging_core::state::ScalableTarget;
 use staging_core::{Notification, NotificationEvent, Severity};
 use staging_system_tests::{clients, config, drain_team_queue, reset, serial};
 
@@ -353,7 +353,7 @@ async fn github_secrets_are_read_from_secrets_manager_when_named_by_arn() {
 /// filtered by source, with a TTL `STAGING_HISTORY_DAYS` after each decision.
 #[tokio::test]
 async fn the_audit_trail_reads_back_in_order_across_months_and_pages() {
-    use staging_core::history::{Entry, Source};
+    use staging_core::audit::{Entry, Source};
     let _serial = serial();
     let env = reset();
     let (clients, config) = (clients(&env).await, config(&env));
@@ -441,8 +441,8 @@ async fn the_audit_trail_reads_back_in_order_across_months_and_pages() {
 /// writes neither, a won one both, and the entry written after acting replaces it.
 #[tokio::test]
 async fn a_decisions_entry_is_committed_with_the_state_or_not_at_all() {
-    use staging_core::history::{Entry, Event, Source};
-    use staging_core::state::{EnvironmentState, Phase};
+    use staging_core::audit::{Entry, Event, Source};
+    use staging_core::model::state::{EnvironmentState, Phase};
     let _serial = serial();
     let env = reset();
     let (clients, config) = (clients(&env).await, config(&env));

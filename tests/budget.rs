@@ -165,7 +165,7 @@ async fn the_daily_report_tells_the_bill_the_deployments_and_the_target() {
     let store = executor.store().unwrap();
     let mut state = store.load("staging").await.unwrap();
     state.deploy_tally =
-        staging_core::state::DeployTally { period: Some("2026-11".parse().unwrap()), count: 3, succeeded: 2 };
+        staging_core::model::state::DeployTally { period: Some("2026-11".parse().unwrap()), count: 3, succeeded: 2 };
     store.commit(&state).await.unwrap();
     load_cost_explorer(&env, json!({"results": [{"ResultsByTime": [
         service_day("2026-11-25", "2026-11-26", &[("Amazon Elastic Container Service", "0.10")]),

@@ -15,11 +15,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use staging_core::health::figures;
+use staging_core::decide::health::figures;
+use staging_core::model::state::HealthStatus;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::github::GitHubApi;
 use staging_core::shell::probe::Prober;
-use staging_core::state::HealthStatus;
 use staging_system_tests::{clients, config, drain_team_queue, reset, sdk_config, serial};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::method;
@@ -317,7 +317,7 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
         .await
         .unwrap();
     // …and reports success.
-    let run: staging_core::webhook::WorkflowRun = serde_json::from_value(json!({
+    let run: staging_core::decide::webhook::WorkflowRun = serde_json::from_value(json!({
         "id": 99, "event": "workflow_dispatch", "path": ".github/workflows/deploy-staging.yml",
         "head_sha": "abc1234def5678", "conclusion": "success", "created_at": "2026-11-27T08:00:02Z",
         "run_started_at": "2026-11-27T08:00:05Z", "updated_at": "2026-11-27T08:06:00Z",
@@ -327,7 +327,7 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     let finished_at = utc("2026-11-27T08:06:01.7Z");
     let origin = run.origin("completed", "delivery-99");
     staging_core::shell::runner::run_with(&executor, &origin, finished_at, |state, observed| {
-        Ok(staging_core::webhook::decide_deploy_finished(state, observed, &run, finished_at, &config))
+        Ok(staging_core::decide::webhook::decide_deploy_finished(state, observed, &run, finished_at, &config))
     })
     .await
     .unwrap();
@@ -393,8 +393,8 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
         .iter()
         .flat_map(|e| e.events.iter())
         .filter_map(|ev| match ev {
-            staging_core::history::Event::Deployment { sha, .. } => Some(("finished", sha.as_str())),
-            staging_core::history::Event::RolledBack { sha, .. } => Some(("rolled back", sha.as_str())),
+            staging_core::audit::Event::Deployment { sha, .. } => Some(("finished", sha.as_str())),
+            staging_core::audit::Event::RolledBack { sha, .. } => Some(("rolled back", sha.as_str())),
             _ => None,
         })
         .collect();
@@ -403,7 +403,7 @@ async fn a_deploy_that_turns_unhealthy_in_its_grace_period_is_rolled_back_to_the
     assert_eq!(facts.last(), Some(&("rolled back", "abc1234def5678")), "{facts:?}");
 
     // By hand: nothing better to go back to than what runs now.
-    let err = staging_core::health::decide_rollback(
+    let err = staging_core::decide::health::decide_rollback(
         &state,
         &service.observe().await.unwrap().observed(),
         None,
@@ -430,9 +430,9 @@ async fn a_bad_probe_url_is_a_configuration_error_and_a_bad_event_changes_nothin
     assert!(err.to_string().contains("unknown command `teardown`"), "{err}");
     assert_eq!(executor.store().unwrap().load("staging").await.unwrap(), before);
 
-    let bad = staging_core::health::Probe {
+    let bad = staging_core::model::probe::Probe {
         url: "http://exa mple.com/".into(),
-        ..staging_core::health::Probe::new("web", "http://x")
+        ..staging_core::model::probe::Probe::new("web", "http://x")
     };
     let err = Prober::new(&[bad]).unwrap_err().to_string();
     assert!(err.starts_with("STAGING_PROBES=\"http://exa mple.com/\": probe `web`"), "{err}");
@@ -453,7 +453,7 @@ async fn a_tick_puts_back_a_missing_hold_schedule_and_a_quiet_tick_makes_no_extr
             .unwrap();
     assert!(out["summary"].as_str().unwrap().starts_with("held until"), "{out}");
     let schedules = executor.schedules().unwrap();
-    let name = staging_core::lifecycle::hold_schedule_name("staging");
+    let name = staging_core::model::action::hold_schedule_name("staging");
     assert!(schedules.delete(&name).await.unwrap(), "the hold's schedule existed");
 
     let out =
@@ -533,6 +533,6 @@ async fn the_first_tick_after_a_fresh_install_probes_a_running_service() {
     let decision = out["decision"].as_str().unwrap();
     assert!(decision.starts_with("2 probes: all fine"), "{out}");
     let state = executor.store().unwrap().load("staging").await.unwrap();
-    assert_eq!((state.version, state.phase), (1, staging_core::state::Phase::Up), "written as found");
+    assert_eq!((state.version, state.phase), (1, staging_core::model::state::Phase::Up), "written as found");
     assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 1, "nothing scaled");
 }

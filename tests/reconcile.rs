@@ -14,7 +14,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use github_webhook::{Webhook, handle};
 use lambda_http::Request;
 use serde_json::{Value, json};
-use staging_core::lifecycle::Command;
+use staging_core::decide::lifecycle::Command;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::github::GitHubApi;
 use staging_core::shell::{Clients, ShellError, runner};

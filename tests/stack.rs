@@ -470,7 +470,7 @@ async fn the_webhook_hands_a_stack_create_to_the_lifecycle_function() {
     );
     assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_err(), "the webhook created nothing itself");
     let state = executor.store().unwrap().load("staging").await.unwrap();
-    assert_eq!(state.phase, staging_core::state::Phase::Starting, "the start is committed");
+    assert_eq!(state.phase, staging_core::model::state::Phase::Starting, "the start is committed");
     let handoff =
         executor.schedules().unwrap().get("staging-stack-now").await.unwrap().expect("the handoff is scheduled");
     assert_eq!(handoff.expression, "at(2026-11-27T19:01:00)");

@@ -213,7 +213,10 @@ async fn ten_redeliveries_dispatch_once_and_tell_the_team_once() {
     assert_eq!(messages[0]["Subject"], "staging: deploying backend-only @ 0d1a26e (2 files)");
     let state = Executor::new(&app.clients, &app.config).store().unwrap().load("staging").await.unwrap();
     let in_flight = state.deployment_in_flight.unwrap();
-    assert_eq!((in_flight.sha.as_str(), in_flight.status), (AFTER, staging_core::state::DeploymentStatus::InProgress));
+    assert_eq!(
+        (in_flight.sha.as_str(), in_flight.status),
+        (AFTER, staging_core::model::state::DeploymentStatus::InProgress)
+    );
     assert!(state.pending_deployment.is_none());
     // wiremock checks `expect(1)` for the compare and the dispatch when `github` drops.
 }
@@ -272,7 +275,10 @@ async fn github_refusing_the_dispatch_is_a_clear_error_and_the_deploy_waits_for_
         let state = store.load("staging").await.unwrap();
         assert!(state.deployment_in_flight.is_none(), "nothing recorded as in flight");
         let pending = state.pending_deployment.expect("the deploy waits");
-        assert_eq!((pending.sha.as_str(), pending.status), (AFTER, staging_core::state::DeploymentStatus::Pending));
+        assert_eq!(
+            (pending.sha.as_str(), pending.status),
+            (AFTER, staging_core::model::state::DeploymentStatus::Pending)
+        );
 
         // The claim was released: once GitHub accepts, the redelivery dispatches it.
         github.reset().await;
@@ -418,7 +424,7 @@ async fn a_budget_lock_keeps_staging_down_records_the_deploy_and_tells_once() {
     }
     assert_eq!(executor.service().unwrap().observe().await.unwrap().desired_count, 0, "not started");
     let pending = store.load("staging").await.unwrap().pending_deployment.unwrap();
-    assert_eq!(pending.status, staging_core::state::DeploymentStatus::Pending);
+    assert_eq!(pending.status, staging_core::model::state::DeploymentStatus::Pending);
     let events: Vec<Value> =
         drain_team_queue(&env).await.iter().map(|m| m["MessageAttributes"]["event"]["Value"].clone()).collect();
     assert_eq!(events, [json!("deploy.pending")], "told once");
@@ -452,7 +458,10 @@ async fn a_finished_deploy_run_is_recorded_and_told() {
     assert_eq!((status, response["summary"].as_str()), (200, Some("deploy failure")), "{response}");
     let state = Executor::new(&app.clients, &app.config).store().unwrap().load("staging").await.unwrap();
     let last = state.last_deployment.unwrap();
-    assert_eq!((last.status, last.run_duration_secs), (staging_core::state::DeploymentStatus::Failed, Some(252)));
+    assert_eq!(
+        (last.status, last.run_duration_secs),
+        (staging_core::model::state::DeploymentStatus::Failed, Some(252))
+    );
     assert_eq!(last.run_url.as_deref(), Some("https://github.com/acme/app/actions/runs/1"));
     let messages = drain_team_queue(&env).await;
     assert_eq!(messages.len(), 1);

@@ -6,10 +6,10 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use staging_core::Config;
-use staging_core::cost::{Billing, Comparison, CostModel, Mode, ModeCost, Projection, Recorded};
+use staging_core::model::state::BudgetPeriod;
+use staging_core::report::cost::{Billing, Comparison, CostModel, Mode, ModeCost, Projection, Recorded};
 use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
-use staging_core::state::BudgetPeriod;
 
 use crate::error::CliError;
 

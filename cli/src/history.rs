@@ -5,7 +5,7 @@ use std::io::Write;
 
 use chrono::Utc;
 use staging_core::Config;
-use staging_core::history::{self, Source};
+use staging_core::audit::{self, Source};
 use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
 
@@ -34,18 +34,18 @@ pub struct Args {
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
     let hours = &config.business_hours;
     let until = match &args.until {
-        Some(text) => history::parse_bound(text, hours, true).map_err(|e| CliError::Input(format!("--until: {e}")))?,
+        Some(text) => audit::parse_bound(text, hours, true).map_err(|e| CliError::Input(format!("--until: {e}")))?,
         None => Utc::now(),
     };
     let since = match &args.since {
-        Some(text) => history::parse_bound(text, hours, false).map_err(|e| CliError::Input(format!("--since: {e}")))?,
+        Some(text) => audit::parse_bound(text, hours, false).map_err(|e| CliError::Input(format!("--since: {e}")))?,
         None => until - chrono::Duration::days(7),
     };
     if since >= until {
         return Err(CliError::Input(format!(
             "--since ({}) must be before --until ({})",
-            history::sort_key(since),
-            history::sort_key(until)
+            audit::sort_key(since),
+            audit::sort_key(until)
         )));
     }
     // Nothing is kept longer than STAGING_HISTORY_DAYS allows (3650 days, whatever the
@@ -67,13 +67,13 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
             out,
             "{}: no decisions recorded from {} to {}",
             config.environment,
-            history::sort_key(since),
-            history::sort_key(until)
+            audit::sort_key(since),
+            audit::sort_key(until)
         )?;
         return Ok(());
     }
     for entry in &entries {
-        write!(out, "{}", history::describe(entry, hours.time_zone))?;
+        write!(out, "{}", audit::describe(entry, hours.time_zone))?;
     }
     if entries.len() == args.limit {
         writeln!(out, "(the newest {}; --limit or --until for more)", args.limit)?;

@@ -7,13 +7,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use staging_core::Config;
-use staging_core::health::{Figures, figures, task_name};
-use staging_core::lifecycle::{Command, hold_schedule_name};
+use staging_core::decide::health::{Figures, figures, task_name};
+use staging_core::decide::lifecycle::Command;
+use staging_core::model::action::hold_schedule_name;
+use staging_core::model::state::{BudgetLock, BudgetPeriod, Deployment, Health, Hold, Phase};
 use staging_core::schedule::Transition;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::github::{GitHubApi, resolve_webhook_secret};
 use staging_core::shell::{Clients, runner};
-use staging_core::state::{BudgetLock, BudgetPeriod, Deployment, Health, Hold, Phase};
 
 use crate::error::CliError;
 
@@ -140,8 +141,8 @@ pub async fn rollback(config: &Config, args: RollbackArgs, out: &mut impl Write)
     let clients = Clients::from_env().await;
     let executor = Executor::new(&clients, config);
     let now = Utc::now();
-    let origin = staging_core::history::Origin::new(
-        staging_core::history::Source::Operator,
+    let origin = staging_core::audit::Origin::new(
+        staging_core::audit::Source::Operator,
         who.as_str(),
         format!(
             "rollback{}{}",
@@ -150,7 +151,7 @@ pub async fn rollback(config: &Config, args: RollbackArgs, out: &mut impl Write)
         ),
     );
     let outcome = runner::run_with(&executor, &origin, now, |state, observed| {
-        staging_core::health::decide_rollback(state, &observed, args.to.as_deref(), &who, args.force, now)
+        staging_core::decide::health::decide_rollback(state, &observed, args.to.as_deref(), &who, args.force, now)
     })
     .await?;
     print_outcome(config, &outcome, args.common.json, out)
@@ -193,9 +194,9 @@ struct Status {
     teardown: &'static str,
     /// What CloudFormation says about the pause stack (stack mode).
     #[serde(skip_serializing_if = "Option::is_none")]
-    stack: Option<staging_core::lifecycle::StackObserved>,
+    stack: Option<staging_core::model::observed::StackObserved>,
     /// The pause stack's operation in progress, last failure and start durations.
-    stack_state: staging_core::state::PauseStackState,
+    stack_state: staging_core::model::state::PauseStackState,
     version: u64,
 }
 
@@ -291,7 +292,7 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
             writeln!(
                 out,
                 "  {label}: {} {kind} {:?} (pushes {})",
-                staging_core::state::short_sha(&d.sha),
+                staging_core::model::state::short_sha(&d.sha),
                 d.status,
                 d.push_list()
             )?;

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Datelike, Utc};
 use staging_core::Config;
-use staging_core::month::{MonthInput, MonthReport, month_report};
+use staging_core::model::state::BudgetPeriod;
+use staging_core::report::month::{MonthInput, MonthReport, month_report};
 use staging_core::shell::costs::CostExplorer;
 use staging_core::shell::executor::Executor;
-use staging_core::state::BudgetPeriod;
 
 use crate::error::CliError;
 
@@ -78,7 +78,7 @@ async fn month(config: &Config, args: Args, out: &mut impl Write) -> Result<(), 
     let (clients, config, _) = crate::operate::connect(config).await?;
     let executor = Executor::new(&clients, &config);
     let store = executor.store()?;
-    let (from, to) = staging_core::month::bounds(period, hours);
+    let (from, to) = staging_core::report::month::bounds(period, hours);
     let entries = store.entries(&config.environment, from - chrono::Duration::days(7), to, false, None, None).await?;
     let state = store.load(&config.environment).await?;
     // Cost Explorer's days (UTC) over the month; without them, the model's.
@@ -99,7 +99,7 @@ async fn month(config: &Config, args: Args, out: &mut impl Write) -> Result<(), 
         now,
     });
     if let Some(path) = &args.html {
-        std::fs::write(path, staging_core::month_html::render(&report))
+        std::fs::write(path, staging_core::report::month_html::render(&report))
             .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
     }
     if args.json {
@@ -122,7 +122,7 @@ fn describe(report: &MonthReport) -> String {
         report.decisions,
         report.through.format("%Y-%m-%d %H:%M UTC")
     );
-    let width = |f: fn(&staging_core::month::Target) -> usize| report.targets.iter().map(f).max().unwrap_or(0);
+    let width = |f: fn(&staging_core::report::month::Target) -> usize| report.targets.iter().map(f).max().unwrap_or(0);
     let (name_w, value_w, target_w) =
         (width(|t| t.name.chars().count()), width(|t| t.value.chars().count()), width(|t| t.target.chars().count()));
     for t in &report.targets {

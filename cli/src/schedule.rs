@@ -30,9 +30,9 @@ pub fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 
 #[derive(Serialize)]
 struct Report {
-    #[serde(serialize_with = "staging_core::schedule::rfc3339_z")]
+    #[serde(serialize_with = "staging_core::time::rfc3339_z")]
     from: DateTime<Utc>,
-    #[serde(serialize_with = "staging_core::schedule::rfc3339_z")]
+    #[serde(serialize_with = "staging_core::time::rfc3339_z")]
     to: DateTime<Utc>,
     windows: Vec<Window>,
     up_hours: f64,

@@ -301,7 +301,7 @@ fn aws_at(endpoint: &str) -> Vec<(&'static str, String)> {
 #[tokio::test(flavor = "current_thread")]
 async fn cost_compare_uses_the_use_and_start_times_recorded_in_the_state() {
     use chrono::{Duration, Utc};
-    use staging_core::state::{EnvironmentState, UpWindow};
+    use staging_core::model::state::{EnvironmentState, UpWindow};
     // The last 30 days as the state records them (from a scheduled hour 29.5 days ago):
     // 15 h on demand, 11 h scheduled, and three creates of the pause stack.
     let now = Utc::now();

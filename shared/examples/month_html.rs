@@ -7,12 +7,12 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
-use staging_core::history::DeployKind;
-use staging_core::month::{
+use staging_core::audit::DeployKind;
+use staging_core::model::state::DeploymentStatus;
+use staging_core::report::month::{
     Availability, BudgetEvents, CostSource, Day, DayDeploy, DaySpan, Deployments, KindDurations, Lifecycle, MonthCost,
     MonthReport, Outage, Target, UpHours, UpKind,
 };
-use staging_core::state::DeploymentStatus;
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -20,7 +20,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 
 fn main() {
     let path = std::env::args().nth(1).unwrap_or_else(|| "/tmp/month.html".to_string());
-    std::fs::write(&path, staging_core::month_html::render(&october())).unwrap();
+    std::fs::write(&path, staging_core::report::month_html::render(&october())).unwrap();
     eprintln!("wrote {path}");
 }
 

@@ -4,6 +4,8 @@
 //! templates can pass empty parameters). A bad value fails with the variable's name, the
 //! value (never a secret's) and what was expected.
 
+use crate::model::probe::Probe;
+use crate::model::probe::is_http_url;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
@@ -48,8 +50,6 @@ impl fmt::Display for Repository {
         write!(f, "{}/{}", self.owner, self.name)
     }
 }
-
-pub use crate::health::{HealthPolicy, Probe};
 
 /// Names of the AWS resources the functions act on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub struct Config {
     /// What a teardown stops (`STAGING_TEARDOWN`, `scale` or `stack`).
     pub teardown: Teardown,
     pub github: GitHub,
-    /// What the health check probes (`STAGING_PROBES`, see [`crate::health::parse_probes`]).
+    /// What the health check probes (`STAGING_PROBES`, see [`crate::model::probe::parse_probes`]).
     pub probes: Vec<Probe>,
     pub health: HealthPolicy,
     /// How long the audit trail keeps a decision (`STAGING_HISTORY_DAYS`, 400).
@@ -403,8 +403,9 @@ impl Config {
         let probes = match get("STAGING_PROBES") {
             None => Vec::new(),
             // A probe URL may carry a token: errors never repeat a query or user-info.
-            Some(v) => crate::health::parse_probes(&v)
-                .map_err(|r| bad("STAGING_PROBES", &crate::health::redact_urls(&v), &crate::health::redact_urls(&r)))?,
+            Some(v) => crate::model::probe::parse_probes(&v).map_err(|r| {
+                bad("STAGING_PROBES", &crate::model::probe::redact_urls(&v), &crate::model::probe::redact_urls(&r))
+            })?,
         };
         let count = |name: &'static str, default: u32| -> Result<u32> {
             match get(name) {
@@ -437,7 +438,7 @@ impl Config {
         };
 
         let history_days = match get("STAGING_HISTORY_DAYS") {
-            None => crate::history::DEFAULT_KEEP_DAYS as u32,
+            None => crate::config::DEFAULT_KEEP_DAYS as u32,
             Some(v) => match v.trim().parse::<u32>() {
                 Ok(n @ 1..=3650) => n,
                 _ => return Err(bad("STAGING_HISTORY_DAYS", &v, "expected a whole number of days from 1 to 3650")),
@@ -607,17 +608,48 @@ fn parse_secrets(value: &str) -> std::result::Result<Vec<Secret>, String> {
     Ok(secrets)
 }
 
-pub(crate) fn is_http_url(s: &str) -> bool {
-    ["http://", "https://"].iter().any(|scheme| {
-        s.strip_prefix(scheme)
-            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/') && !s.contains(char::is_whitespace))
-    })
+/// When a tick alerts, heals and reminds (`STAGING_HEALTH_*`, `STAGING_HEAL_*`,
+/// `STAGING_AUTO_ROLLBACK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthPolicy {
+    /// Failing (or slow) ticks in a row that make it unhealthy (or degraded).
+    pub failures: u32,
+    /// Answering (or fast) ticks in a row that resolve it.
+    pub successes: u32,
+    /// How often an outage is told again.
+    pub reminder: Duration,
+    /// After a start, a deployment or a rollback: counted, not alerted.
+    pub grace: Duration,
+    /// Failing ticks in a row before a new deployment is forced.
+    pub heal_after: u32,
+    /// At most one forced deployment per this.
+    pub heal_interval: Duration,
+    /// Roll back a deployment that turns unhealthy within the grace period.
+    pub auto_rollback: bool,
 }
+
+impl Default for HealthPolicy {
+    fn default() -> Self {
+        Self {
+            failures: 2,
+            successes: 2,
+            reminder: Duration::from_secs(3600),
+            grace: Duration::from_secs(600),
+            heal_after: 3,
+            heal_interval: Duration::from_secs(3600),
+            auto_rollback: false,
+        }
+    }
+}
+
+/// How long an entry is kept (DynamoDB TTL), unless `STAGING_HISTORY_DAYS` says.
+pub const DEFAULT_KEEP_DAYS: i64 = 400;
 
 #[cfg(test)]
 #[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
+    use crate::model::probe::Probe;
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config> {

@@ -8,12 +8,13 @@
 //! dropped, and windows that touch or overlap are merged, so "is it up time" and "the
 //! next transition" can never disagree.
 
+use crate::time::rfc3339_z;
 use std::collections::BTreeSet;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, Offset, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 /// How far ahead `next_transition` looks before it concludes there is none.
 const HORIZON_DAYS: u64 = 400;
@@ -118,11 +119,6 @@ impl Window {
     pub fn hours(&self) -> f64 {
         (self.end - self.start).num_seconds() as f64 / 3600.0
     }
-}
-
-/// Serializes an instant as RFC 3339 in UTC with a `Z`.
-pub fn rfc3339_z<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 /// Which way a scheduled transition goes.

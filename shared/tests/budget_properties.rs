@@ -2,7 +2,7 @@
 //! never panics, on arbitrary text or on real notifications cut, spliced and mangled.
 
 use proptest::prelude::*;
-use staging_core::budget::{Message, parse_amount, parse_message};
+use staging_core::decide::budget::{Message, parse_amount, parse_message};
 
 fn sample() -> String {
     let event: serde_json::Value =

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use chrono::{DateTime, Utc};
 use staging_core::Config;
-use staging_core::lifecycle::Command;
+use staging_core::decide::lifecycle::Command;
 use staging_core::shell::ecs::Service;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::store::Store;

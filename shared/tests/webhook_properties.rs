@@ -12,10 +12,10 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
 use sha2::Sha256;
-use staging_core::lifecycle::Observed;
-use staging_core::webhook::{
+use staging_core::decide::webhook::{
     PushInput, Route, changed_files, check_request, decide_deploy_finished, decide_push, route,
 };
+use staging_core::model::observed::Observed;
 use staging_core::{Config, DeploymentPlan, EnvironmentState, Filters};
 
 const SECRET: &str = "property-secret";

@@ -4,7 +4,7 @@
 //! in `stagingctl invoke budget-alert`.
 //!
 //! Each record is handled on its own: an alert for our budget is decided by the core
-//! (`budget::decide_budget_alert`) through the reconciling runner; anything else on the
+//! (`budget::decide`) through the reconciling runner; anything else on the
 //! topic (another budget, a message that is not an alert) is forwarded to the team as it
 //! is; a truncated alert is a non-retryable error for its record.
 
@@ -12,8 +12,8 @@ use aws_lambda_events::event::sns::{SnsEvent, SnsRecord};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use staging_core::Action;
-use staging_core::budget::{self, Message};
-use staging_core::report;
+use staging_core::decide::budget::{self, Message};
+use staging_core::report::daily;
 use staging_core::shell::costs::CostExplorer;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::{ShellError, runner};
@@ -69,7 +69,7 @@ async fn handle_record(executor: &Executor<'_>, record: &SnsRecord, clock: DateT
         Message::Alert(alert) if budget::is_ours(&alert, config) => {
             let origin = alert.origin(&sns.message_id);
             let outcome = Box::pin(runner::run_with(executor, &origin, clock, |state, observed| {
-                Ok(budget::decide_budget_alert(state, observed, &alert, &sns.message_id, clock, config))
+                Ok(budget::decide(state, observed, &alert, &sns.message_id, clock, config))
             }))
             .await?;
             Ok(serde_json::to_value(outcome).expect("outcomes serialize"))
@@ -99,7 +99,7 @@ pub async fn daily_report(executor: &Executor<'_>, clock: DateTime<Utc>, tell: b
         tag: config.cost_tag.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
     };
     let facts = explorer.facts(clock).await;
-    let (report, notification) = report::daily_report(&state, &facts, clock, config, &model);
+    let (report, notification) = daily::daily_report(&state, &facts, clock, config, &model);
     let mut done = Vec::new();
     if tell {
         let told = executor.execute_all(&[Action::Notify(notification.clone())]).await;

@@ -14,17 +14,17 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use staging_core::action::Decision;
 use staging_core::config::{Secret, YamlSetting};
-use staging_core::lifecycle::Observed;
+use staging_core::decide::webhook::{self, Delivery, Route};
+use staging_core::model::action::Decision;
+use staging_core::model::observed::Observed;
+use staging_core::model::state::EnvironmentState;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::github::GitHubApi;
 use staging_core::shell::runner::run_with;
 use staging_core::shell::settings::LiveConfig;
 use staging_core::shell::store::Claim;
 use staging_core::shell::{Clients, ShellError};
-use staging_core::state::EnvironmentState;
-use staging_core::webhook::{self, Delivery, Route};
 use staging_core::{Config, Filters};
 use std::sync::Arc;
 
@@ -399,7 +399,7 @@ async fn on_workflow_run(
     app: &Webhook,
     config: &Config,
     delivery: &Delivery,
-    origin: &staging_core::history::Origin,
+    origin: &staging_core::audit::Origin,
     now: DateTime<Utc>,
     decide: impl Fn(&EnvironmentState, Observed) -> staging_core::Result<Decision>,
 ) -> Result<(u16, Value), ShellError> {

@@ -14,8 +14,9 @@ use std::cell::RefCell;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use staging_core::health::{self, ProbeResult};
-use staging_core::lifecycle::Observed;
+use staging_core::decide::health;
+use staging_core::model::observed::Observed;
+use staging_core::model::probe::ProbeResult;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::probe::Prober;
 use staging_core::shell::{ShellError, runner};
@@ -65,7 +66,7 @@ pub async fn handle(
     let state = executor.store()?.load(&config.environment).await?;
     // A state never written reads as what ECS shows (one look, only then).
     let state = match state.version {
-        0 => staging_core::lifecycle::as_found(&state, &executor.observe().await?, clock, config),
+        0 => staging_core::decide::draft::as_found(&state, &executor.observe().await?, clock, config),
         _ => state,
     };
     let results: Option<Vec<ProbeResult>> = if state.wants_running() { Some(prober.probe_all().await) } else { None };
@@ -85,7 +86,7 @@ pub async fn handle(
     // The ECS service is a probe too, when anything was probed.
     let probes: Vec<ProbeResult> = match (results, seen.into_inner()) {
         (Some(mut probes), Some(observed)) => {
-            probes.push(health::judge_ecs(&observed));
+            probes.push(staging_core::model::probe::judge_ecs(&observed));
             probes
         }
         (probes, _) => probes.unwrap_or_default(),
@@ -97,7 +98,7 @@ pub async fn handle(
         "decision": outcome.summary,
         "health": outcome.state.health.status,
         // The Lambda binary turns it into the TeardownOverdue metric (an alarm watches it).
-        "teardown_overdue": staging_core::lifecycle::teardown_overdue(&outcome.state, clock, config),
+        "teardown_overdue": staging_core::decide::lifecycle::teardown_overdue(&outcome.state, clock, config),
         "probes": probes,
         "done": done,
         "failed": outcome.failed,

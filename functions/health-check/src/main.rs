@@ -2,8 +2,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use staging_core::config::Probe;
-use staging_core::metrics;
+use staging_core::model::probe::Probe;
+use staging_core::report::metrics;
 use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::probe::Prober;

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use staging_core::lifecycle::{self, LifecycleEvent};
+use staging_core::decide::lifecycle::{self, LifecycleEvent};
 use staging_core::shell::executor::Executor;
 use staging_core::shell::{ShellError, runner};
 

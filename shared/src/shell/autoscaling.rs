@@ -4,7 +4,7 @@
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace, SuspendedState};
 
 use super::ShellError;
-use crate::state::ScalableTarget;
+use crate::model::state::ScalableTarget;
 
 /// The scalable target of one ECS service's desired count.
 #[derive(Debug, Clone)]

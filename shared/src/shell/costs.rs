@@ -7,8 +7,8 @@ use aws_sdk_costexplorer::types::{
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::ShellError;
-use crate::report::{Bill, CostFacts, ServiceCost, bill_range};
-use crate::state::BudgetPeriod;
+use crate::model::state::BudgetPeriod;
+use crate::report::daily::{Bill, CostFacts, ServiceCost, bill_range};
 
 const METRIC: &str = "UnblendedCost";
 

@@ -3,7 +3,7 @@
 use aws_sdk_ecs::types::Tag;
 
 use super::ShellError;
-use crate::lifecycle::Observed;
+use crate::model::observed::Observed;
 
 /// The tag that keeps the desired count a scale-to-zero replaced, so that startup
 /// restores it (what AWS Instance Scheduler users ask for in its issue #702).

@@ -9,9 +9,9 @@ use super::scheduler::Schedules;
 use super::stack::PauseStack;
 use super::store::Store;
 use super::{Clients, ShellError, notify, required};
-use crate::action::Action;
 use crate::config::Config;
-use crate::lifecycle::Observed;
+use crate::model::action::Action;
+use crate::model::observed::Observed;
 
 /// An action that failed (none: the reconciler could not read the state or ECS), and why.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ pub struct Report {
     pub failed: Vec<Failure>,
     /// Notices not sent because they announced a dispatch, a rollback or a forced
     /// deployment that failed.
-    pub withheld: Vec<crate::action::Notification>,
+    pub withheld: Vec<crate::model::action::Notification>,
     /// Why the audit trail did not keep the decision, when it did not (the decision
     /// stands; reported like a notification that was not sent).
     pub unkept: Option<ShellError>,
@@ -54,7 +54,7 @@ pub struct Executor<'a> {
     pub emit_metrics: bool,
     /// This function may not create or delete the pause stack (the public webhook holds
     /// no CloudFormation rights): the runner hands a create or delete to the lifecycle
-    /// function instead ([`crate::lifecycle::hand_off_stack_operations`]).
+    /// function instead ([`crate::decide::lifecycle::hand_off_stack_operations`]).
     pub stack_by_lifecycle: bool,
     /// This function may not register the scalable target (the public webhook): parking
     /// and restoring it is left to the scheduled functions, whose reconciler (the health
@@ -153,7 +153,7 @@ impl<'a> Executor<'a> {
     /// notification announcing it is not sent (the decision that follows the failure
     /// tells the team instead).
     pub async fn execute_all(&self, actions: &[Action]) -> Report {
-        use crate::action::NotificationEvent::{
+        use crate::model::action::NotificationEvent::{
             DeployPlanned, DeployRolledBack, EnvStartup, EnvTeardown, HealthDown, HealthHealing,
         };
         let mut report = Report::default();
@@ -164,8 +164,8 @@ impl<'a> Executor<'a> {
                 && ((dispatch_failed && n.event == DeployPlanned)
                     || (repair_failed && matches!(n.event, HealthDown | HealthHealing | DeployRolledBack))
                     // "Tearing down" / "starting" that did not happen: the refusal is told instead.
-                    || (pause_failed && n.event == EnvTeardown && n.severity != crate::action::Severity::Critical)
-                    || (resume_failed && n.event == EnvStartup && n.severity != crate::action::Severity::Critical))
+                    || (pause_failed && n.event == EnvTeardown && n.severity != crate::model::action::Severity::Critical)
+                    || (resume_failed && n.event == EnvStartup && n.severity != crate::model::action::Severity::Critical))
             {
                 report.withheld.push(n.clone());
                 continue;
@@ -234,7 +234,7 @@ impl<'a> Executor<'a> {
                 };
                 let (n, changed) = service.restore_as(count, task_definition.as_deref()).await?;
                 match changed {
-                    Some(td) => format!("restored the service to {n} on {}", crate::health::task_name(&td)),
+                    Some(td) => format!("restored the service to {n} on {}", crate::decide::health::task_name(&td)),
                     None => format!("restored the service to {n}"),
                 }
             }
@@ -244,7 +244,7 @@ impl<'a> Executor<'a> {
             }
             Action::RollbackService { task_definition } => {
                 self.service()?.use_task_definition(task_definition).await?;
-                format!("rolled the service back to {}", crate::health::task_name(task_definition))
+                format!("rolled the service back to {}", crate::decide::health::task_name(task_definition))
             }
             Action::PutOneTimeSchedule { name, at, command } => {
                 let input = serde_json::to_string(command).expect("commands serialize");
@@ -285,7 +285,7 @@ impl<'a> Executor<'a> {
                     return Ok(format!(
                         "dispatched {} ({deployment_type}) on {git_ref} for {}",
                         gh.deploy_workflow,
-                        crate::state::short_sha(sha)
+                        crate::model::state::short_sha(sha)
                     ));
                 }
                 let _ = (git_ref, sha, deployment_type, skip_tests, migrate);
@@ -297,7 +297,7 @@ impl<'a> Executor<'a> {
                 let id = format!("deployment#{env}#{}", d.sha);
                 let record = serde_json::to_value(d).expect("deployments serialize");
                 self.store()?.put_record(&id, &record, None).await?;
-                format!("recorded deployment {}", crate::state::short_sha(&d.sha))
+                format!("recorded deployment {}", crate::model::state::short_sha(&d.sha))
             }
             Action::RecordHealth { at, change } => {
                 let id = format!("health#{env}#{}#{:?}-{:?}", at.timestamp(), change.from, change.to);

@@ -5,7 +5,7 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::ShellError;
-use crate::action::Notification;
+use crate::model::action::Notification;
 
 fn attribute(value: &str) -> MessageAttributeValue {
     MessageAttributeValue::builder().data_type("String").string_value(value).build().expect("data type is set")

@@ -11,7 +11,7 @@ use http_body_util::Full;
 
 use super::ShellError;
 use super::http::HttpClient;
-use crate::health::{Probe, ProbeResult, Reply};
+use crate::model::probe::{Probe, ProbeResult, Reply};
 
 /// How much of a body is read to look for the expected text.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -33,7 +33,7 @@ impl Prober {
                 let uri: http::Uri = p.url.parse().map_err(|e: http::uri::InvalidUri| {
                     ShellError::Core(crate::Error::Config {
                         variable: "STAGING_PROBES",
-                        value: crate::health::redact_urls(&p.url),
+                        value: crate::model::probe::redact_urls(&p.url),
                         reason: format!("probe `{}`: {e}", p.name),
                     })
                 })?;

@@ -18,10 +18,11 @@ use super::ShellError;
 use super::executor::{Executor, Report};
 use super::scheduler::at_expression;
 use super::store::Store;
-use crate::action::{Action, Decision};
-use crate::history::Origin;
-use crate::lifecycle::{self, Command, Observed};
-use crate::state::EnvironmentState;
+use crate::audit::Origin;
+use crate::decide::lifecycle::{self, Command};
+use crate::model::action::{Action, Decision};
+use crate::model::observed::Observed;
+use crate::model::state::EnvironmentState;
 
 /// How many times a lost race is decided again before giving up (retryable).
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -127,11 +128,11 @@ where
         })
         .collect();
     for (action, error) in failed_repairs {
-        use crate::action::NotificationEvent::{DeployRolledBack, HealthDown, HealthHealing};
+        use crate::model::action::NotificationEvent::{DeployRolledBack, HealthDown, HealthHealing};
         let withheld =
             report.withheld.iter().find(|n| matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)).cloned();
         let decided = follow_up(executor, &store, &mut report, Some((origin, now)), &|state: &EnvironmentState| {
-            crate::health::decide_repair_failed(state, &action, &error, withheld.as_ref())
+            crate::decide::health::decide_repair_failed(state, &action, &error, withheld.as_ref())
         })
         .await;
         if let Some(line) = decided {
@@ -209,7 +210,7 @@ fn carried_out(executor: &Executor<'_>, actions: &[Action], now: DateTime<Utc>) 
 /// of its own.)
 #[derive(Debug, Default)]
 struct Trail {
-    events: Vec<crate::history::Event>,
+    events: Vec<crate::audit::Event>,
     /// The version it committed.
     version: Option<u64>,
     /// The audit item committed with it, which the entry replaces once it has acted.
@@ -222,7 +223,7 @@ impl Trail {
             return Self::default();
         }
         Self {
-            events: crate::history::events(&decided.before, &decided.state, &decided.decision.actions),
+            events: crate::audit::events(&decided.before, &decided.state, &decided.decision.actions),
             version: Some(decided.state.version),
             entry_id: decided.entry_id.clone(),
         }
@@ -244,11 +245,11 @@ async fn keep(
     let errors: Vec<String> = report.failed.iter().map(|f| f.error.to_string()).collect();
     // Kept with the commit already: replaced, whatever was done since.
     if trail.entry_id.is_none()
-        && !crate::history::worth_keeping(origin.source, &trail.events, !report.done.is_empty(), !errors.is_empty())
+        && !crate::audit::worth_keeping(origin.source, &trail.events, !report.done.is_empty(), !errors.is_empty())
     {
         return;
     }
-    let entry = crate::history::Entry {
+    let entry = crate::audit::Entry {
         at: now,
         source: origin.source,
         who: origin.who.clone(),
@@ -274,9 +275,9 @@ async fn keep(
 
 /// Prints a decision's CloudWatch metrics (EMF lines) when the executor is a Lambda
 /// function's.
-fn print_metrics(executor: &Executor<'_>, entry: &crate::history::Entry) {
+fn print_metrics(executor: &Executor<'_>, entry: &crate::audit::Entry) {
     if executor.emit_metrics {
-        for line in crate::metrics::for_entry(&executor.config.environment, entry) {
+        for line in crate::report::metrics::for_entry(&executor.config.environment, entry) {
             println!("{line}");
         }
     }
@@ -324,7 +325,7 @@ async fn follow_up_stack_refusals(
     from: usize,
     now: DateTime<Utc>,
 ) -> Vec<String> {
-    use crate::state::StackOperation;
+    use crate::model::state::StackOperation;
     let mut refused: Vec<(StackOperation, String)> = Vec::new();
     for f in report.failed.iter().skip(from).filter(|f| !f.error.is_retryable()) {
         let operation = match &f.action {
@@ -412,9 +413,9 @@ where
         // A never-written state holds no intent: its first commit sets one.
         let intent_changed = state.version == 0 || decision.next_state.phase != state.phase;
         let entry = origin.and_then(|(origin, now)| {
-            let events = crate::history::events(&state, &decision.next_state, &decision.actions);
-            crate::history::worth_keeping(origin.source, &events, !decision.actions.is_empty(), false).then(|| {
-                crate::history::Entry {
+            let events = crate::audit::events(&state, &decision.next_state, &decision.actions);
+            crate::audit::worth_keeping(origin.source, &events, !decision.actions.is_empty(), false).then(|| {
+                crate::audit::Entry {
                     at: now,
                     source: origin.source,
                     who: origin.who.clone(),
@@ -529,7 +530,7 @@ async fn missing_hold_schedule(
     state: &EnvironmentState,
     now: DateTime<Utc>,
 ) -> Result<Option<Action>, (Action, ShellError)> {
-    let Some(put) = lifecycle::hold_schedule(state, now) else {
+    let Some(put) = crate::decide::draft::hold_schedule(state, now) else {
         return Ok(None);
     };
     let (Action::PutOneTimeSchedule { name, at, command }, Ok(schedules)) = (&put, executor.schedules()) else {

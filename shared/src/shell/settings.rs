@@ -179,8 +179,8 @@ impl LiveConfig {
                 );
                 // The function does not fail: this metric (embedded metric format, read
                 // from stdout by CloudWatch Logs) is what the SettingsRefused alarm sees.
-                let metric = (crate::metrics::SETTINGS_REFUSED, 1.0, "Count");
-                println!("{}", crate::metrics::emf_line(&self.deployed.environment, now, &[metric]));
+                let metric = (crate::report::metrics::SETTINGS_REFUSED, 1.0, "Count");
+                println!("{}", crate::report::metrics::emf_line(&self.deployed.environment, now, &[metric]));
             }
             Reading::Missing => tracing::warn!(parameter, "no settings document: the variables as deployed"),
             Reading::Failed(e) => {

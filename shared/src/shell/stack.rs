@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ShellError;
 use super::store::Store;
-use crate::lifecycle::{StackCondition, StackObserved};
+use crate::model::observed::{StackCondition, StackObserved};
 
 /// CloudFormation's limit on a template passed in the request (`TemplateBody`).
 pub const MAX_TEMPLATE_BODY_BYTES: usize = 51_200;

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::ShellError;
-use crate::state::EnvironmentState;
+use crate::model::state::EnvironmentState;
 
 /// The table: one string key `id`; TTL on `expiration` (epoch seconds).
 #[derive(Debug, Clone, Copy)]
@@ -247,7 +247,7 @@ impl Store<'_> {
 }
 
 /// The index the audit trail is read through: partition `log` (`audit#<env>#<YYYY-MM>`,
-/// the UTC month), sort `at` ([`crate::history::sort_key`]).
+/// the UTC month), sort `at` ([`crate::audit::sort_key`]).
 pub const HISTORY_INDEX: &str = "history";
 
 /// The partition of the audit trail for `environment` in the UTC month of `at`.
@@ -259,14 +259,14 @@ fn audit_log(environment: &str, at: DateTime<Utc>) -> String {
 fn months(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     use chrono::Datelike;
     let mut out = Vec::new();
-    let mut month = crate::state::BudgetPeriod::containing(from);
+    let mut month = crate::model::state::BudgetPeriod::containing(from);
     while month.bounds().0 < to {
         out.push(month.bounds().0);
         let next = month.bounds().1;
         if next <= month.bounds().0 || next.year() > 9000 {
             break;
         }
-        month = crate::state::BudgetPeriod::containing(next);
+        month = crate::model::state::BudgetPeriod::containing(next);
     }
     out
 }
@@ -299,7 +299,7 @@ pub fn cancelled(reasons: &[String]) -> Cancelled {
 fn entry_item(
     environment: &str,
     id: &str,
-    entry: &crate::history::Entry,
+    entry: &crate::audit::Entry,
     keep_days: u32,
 ) -> HashMap<String, AttributeValue> {
     let record = serde_json::to_string(entry).expect("entries serialize");
@@ -316,7 +316,7 @@ fn entry_item(
 impl Store<'_> {
     /// A new audit item's id: unique even for two decisions at the same instant (a
     /// retried schedule that committed nothing).
-    pub fn new_entry_id(environment: &str, entry: &crate::history::Entry) -> String {
+    pub fn new_entry_id(environment: &str, entry: &crate::audit::Entry) -> String {
         use std::hash::BuildHasher;
         let nonce = std::collections::hash_map::RandomState::new().hash_one(std::time::Instant::now()) & 0xffff_ffff;
         format!("audit#{environment}#{}#{nonce:08x}", entry.sort_key())
@@ -324,7 +324,7 @@ impl Store<'_> {
 
     /// The audit item of the decision that committed `version`: one per version, so a
     /// retried write is the same item.
-    pub fn committed_entry_id(environment: &str, entry: &crate::history::Entry, version: u64) -> String {
+    pub fn committed_entry_id(environment: &str, entry: &crate::audit::Entry, version: u64) -> String {
         format!("audit#{environment}#{}#v{version}", entry.sort_key())
     }
 
@@ -334,7 +334,7 @@ impl Store<'_> {
         &self,
         environment: &str,
         id: &str,
-        entry: &crate::history::Entry,
+        entry: &crate::audit::Entry,
         keep_days: u32,
     ) -> Result<(), ShellError> {
         self.client
@@ -354,7 +354,7 @@ impl Store<'_> {
         &self,
         state: &EnvironmentState,
         id: &str,
-        entry: &crate::history::Entry,
+        entry: &crate::audit::Entry,
         keep_days: u32,
     ) -> Result<EnvironmentState, ShellError> {
         use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -407,10 +407,10 @@ impl Store<'_> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         newest_first: bool,
-        source: Option<crate::history::Source>,
+        source: Option<crate::audit::Source>,
         limit: Option<usize>,
-    ) -> Result<Vec<crate::history::Entry>, ShellError> {
-        use crate::history::sort_key;
+    ) -> Result<Vec<crate::audit::Entry>, ShellError> {
+        use crate::audit::sort_key;
         let mut out = Vec::new();
         if to <= from {
             return Ok(out);

@@ -12,135 +12,30 @@
 //! The committed state is the intent; [`reconcile`] says what makes ECS match it, so a
 //! decision acted on late, or not at all, is put right by the next invocation.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use crate::decide::draft::Draft;
+use crate::decide::draft::hold_schedule;
+use crate::decide::draft::up_until;
+use crate::model::action::stack_handoff_schedule_name;
+use crate::model::observed::{Observed, StackCondition, StackObserved};
+use crate::time::hhmm;
+use crate::time::humantime_serde;
+use crate::time::humantime_serde_opt;
+use crate::time::rfc3339;
+use crate::time::whole_seconds;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::action::{Action, Decision, Notification, NotificationEvent, ScheduledCommand, Severity};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::health::length;
-use crate::schedule::{Transition, TransitionKind};
-use crate::state::{
-    EnvironmentState, Hold, HoldKind, Phase, ScalableTarget, StackFailure, StackOperation, StackProgress, Wanted,
-    short_sha,
+use crate::model::action::{Action, Decision, Notification, NotificationEvent, ScheduledCommand, Severity};
+use crate::model::state::{
+    EnvironmentState, HoldKind, Phase, ScalableTarget, StackFailure, StackOperation, Wanted, short_sha,
 };
+use crate::schedule::{Transition, TransitionKind};
 
 /// How far a schedule's own time may be from the clock: Scheduler retries for at most
 /// a day, so anything further is not a schedule's.
 const MAX_SCHEDULE_LAG: chrono::Duration = chrono::Duration::days(2);
-
-/// How long a scheduled teardown waits before it looks again at a deploy in flight.
-pub const TEARDOWN_RETRY: chrono::Duration = chrono::Duration::minutes(15);
-
-/// What ECS says about the service now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Observed {
-    pub desired_count: u32,
-    pub running_count: u32,
-    /// The task definition the service runs (what a deployment changes and a rollback
-    /// restores).
-    #[serde(default)]
-    pub task_definition: Option<String>,
-    /// Whether the primary deployment's rollout has FAILED.
-    #[serde(default)]
-    pub rollout_failed: bool,
-    /// The pause stack, in stack mode (`None` in scale mode).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stack: Option<StackObserved>,
-    /// The service's Application Auto Scaling target, when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scaling: Option<ScalableTarget>,
-}
-
-/// What CloudFormation says about the pause stack.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StackObserved {
-    /// The stack's status; `None` when there is no such stack (or it is `DELETE_COMPLETE`).
-    pub status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// What a stack status means for the controller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StackCondition {
-    /// No stack: paused (nothing of it bills).
-    Absent,
-    /// A create, update, delete or rollback is under way.
-    Busy,
-    /// Created (or updated) and standing: it bills, and the service can run.
-    Ready,
-    /// A create, delete or update failed, and CloudFormation stopped there.
-    Failed,
-}
-
-impl StackObserved {
-    pub fn condition(&self) -> StackCondition {
-        match self.status.as_deref() {
-            None | Some("DELETE_COMPLETE") => StackCondition::Absent,
-            Some(s) if s.ends_with("_IN_PROGRESS") => StackCondition::Busy,
-            Some(
-                "CREATE_COMPLETE"
-                | "UPDATE_COMPLETE"
-                | "UPDATE_ROLLBACK_COMPLETE"
-                | "IMPORT_COMPLETE"
-                | "IMPORT_ROLLBACK_COMPLETE",
-            ) => StackCondition::Ready,
-            // CREATE_FAILED, ROLLBACK_COMPLETE, ROLLBACK_FAILED, DELETE_FAILED,
-            // UPDATE_FAILED, UPDATE_ROLLBACK_FAILED, IMPORT_ROLLBACK_FAILED, and anything new.
-            Some(_) => StackCondition::Failed,
-        }
-    }
-
-    /// The status, for people.
-    pub fn status_text(&self) -> &str {
-        self.status.as_deref().unwrap_or("no stack")
-    }
-
-    /// Whether the stack stands, whatever an update of it is doing (an update in
-    /// progress, or one that failed, leaves it standing and serving): a start needs no
-    /// create.
-    pub fn stands(&self) -> bool {
-        match self.status.as_deref() {
-            Some(s) => {
-                self.condition() == StackCondition::Ready || s.starts_with("UPDATE_") || s.starts_with("IMPORT_")
-            }
-            None => false,
-        }
-    }
-
-    /// A failed create (or its rollback) leaves a stack of which nothing stands: it can
-    /// only be deleted.
-    pub fn is_failed_create(&self) -> bool {
-        matches!(self.status.as_deref(), Some("CREATE_FAILED" | "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED"))
-    }
-
-    /// The operation a failed status belongs to (whatever the controller asked for).
-    fn failed_operation(&self) -> Option<StackOperation> {
-        match self.status.as_deref() {
-            Some("DELETE_FAILED") => Some(StackOperation::Delete),
-            _ if self.is_failed_create() => Some(StackOperation::Create),
-            _ => None,
-        }
-    }
-}
-
-impl Observed {
-    /// Counts only (no task definition, rollout not failed).
-    pub const fn counts(desired_count: u32, running_count: u32) -> Self {
-        Self { desired_count, running_count, task_definition: None, rollout_failed: false, stack: None, scaling: None }
-    }
-
-    /// The phase these counts show.
-    pub fn phase(&self) -> Phase {
-        match (self.desired_count, self.running_count) {
-            (0, 0) => Phase::Down,
-            (0, _) => Phase::Stopping,
-            (d, r) if r >= d => Phase::Up,
-            _ => Phase::Starting,
-        }
-    }
-}
 
 /// Something asked of the lifecycle: by a person, or by a schedule firing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,11 +86,6 @@ fn overtaken(config: &Config, due: DateTime<Utc>, now: DateTime<Utc>) -> Option<
     config.business_hours.next_transition(due).filter(|t| t.at <= now)
 }
 
-/// The one-time schedule that ends an environment's hold.
-pub fn hold_schedule_name(environment: &str) -> String {
-    format!("{environment}-hold-expiry")
-}
-
 /// EventBridge's `detail-type` of CloudFormation's stack status events.
 pub const STACK_STATUS_CHANGE: &str = "CloudFormation Stack Status Change";
 
@@ -239,8 +129,8 @@ pub fn parse_event(event: serde_json::Value, config: &Config) -> Result<Lifecycl
 /// said they are), a schedule, or the pause stack's status event. `event` is what the
 /// function was sent (only its stack-event fields are read; the input line is the
 /// parsed command).
-pub fn origin(command: &Command, event: &serde_json::Value) -> crate::history::Origin {
-    use crate::history::{Origin, Source};
+pub fn origin(command: &Command, event: &serde_json::Value) -> crate::audit::Origin {
+    use crate::audit::{Origin, Source};
     if event.get("detail-type").and_then(|d| d.as_str()) == Some(STACK_STATUS_CHANGE) {
         let stack = event.pointer("/detail/stack-id").and_then(|v| v.as_str()).unwrap_or("a stack");
         let status = event.pointer("/detail/status-details/status").and_then(|v| v.as_str()).unwrap_or("a status");
@@ -272,17 +162,6 @@ pub fn origin(command: &Command, event: &serde_json::Value) -> crate::history::O
     }
 }
 
-/// The one-time schedule that looks at the pause stack while a create or delete runs.
-pub fn stack_check_schedule_name(environment: &str) -> String {
-    format!("{environment}-stack-check")
-}
-
-/// The one-time schedule by which a function without CloudFormation rights (the public
-/// webhook) hands a create or delete of the pause stack to the lifecycle function.
-pub fn stack_handoff_schedule_name(environment: &str) -> String {
-    format!("{environment}-stack-now")
-}
-
 /// How soon the lifecycle function takes a handed-off stack operation: the earliest a
 /// one-time schedule can be trusted to fire.
 pub const STACK_HANDOFF_AFTER: chrono::Duration = chrono::Duration::minutes(1);
@@ -307,24 +186,6 @@ pub fn hand_off_stack_operations(actions: &[Action], environment: &str, now: Dat
         }
     }
     out
-}
-
-/// How often the pause stack is looked at while a create or delete runs (the fallback
-/// for a lost EventBridge event).
-pub const STACK_CHECK_EVERY: chrono::Duration = chrono::Duration::minutes(5);
-
-/// How long a start of the pause stack is assumed to take before any was recorded.
-pub const STACK_START_ASSUMED_SECS: u32 = 600;
-
-/// The one-time schedule of a teardown deferred for a deploy in flight.
-pub fn teardown_retry_schedule_name(environment: &str) -> String {
-    format!("{environment}-teardown-retry")
-}
-
-/// Every instant the core stores or sends is whole seconds: what crosses a boundary
-/// (a schedule's input, DynamoDB, SNS, JSON) then compares equal when it comes back.
-pub fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.trunc_subsecs(0)
 }
 
 /// What makes ECS match the committed state, or `None` when they agree. A state never
@@ -361,17 +222,6 @@ pub fn reconcile(state: &EnvironmentState, observed: Observed) -> Option<Action>
         (false, true) => Some(Action::ScaleService { desired_count: 0 }),
         _ => None,
     }
-}
-
-/// The one-time schedule the hold in force needs, as the action that puts it; `None`
-/// when no hold is in force (a fired schedule deletes itself).
-pub fn hold_schedule(state: &EnvironmentState, now: DateTime<Utc>) -> Option<Action> {
-    let hold = state.active_hold(now)?;
-    Some(Action::PutOneTimeSchedule {
-        name: hold_schedule_name(&state.environment),
-        at: hold.until,
-        command: ScheduledCommand::HoldExpired { until: hold.until },
-    })
 }
 
 /// Decides what `command` means at `clock`. A scheduled startup or teardown answers the
@@ -420,7 +270,7 @@ pub fn decide(
             reason: format!("scheduled_time {} is more than two days from now ({})", rfc3339(due), rfc3339(now)),
         });
     }
-    let mut plan = Plan::new(state, observed, now, config);
+    let mut plan = Draft::new(state, observed, now, config);
     // What the pause stack has done since the last look comes first: a start that
     // finished makes staging up before the command is weighed.
     let settled = plan.settle_stack();
@@ -538,16 +388,6 @@ pub fn decide(
     Ok(plan.into_decision(summary))
 }
 
-/// Until when a start made at `now` keeps staging up by itself: the end of the business
-/// hours it is made in, or `now` outside them (then only a hold keeps it up).
-fn up_until(config: &Config, now: DateTime<Utc>) -> DateTime<Utc> {
-    let hours = &config.business_hours;
-    match hours.next_transition(now) {
-        Some(t) if hours.is_up_time(now) => t.at,
-        _ => now,
-    }
-}
-
 /// What puts the service's scalable target where the committed intent wants it, deciding
 /// nothing: parked while staging is meant to be down, the values saved at the teardown
 /// while it is meant to run. Level-triggered like [`reconcile`]; commit, then act: it parks
@@ -567,587 +407,6 @@ pub fn reconcile_scaling(state: &EnvironmentState, observed: &Observed) -> Optio
             Some(Action::SetScalableTarget(saved))
         }
         _ => None,
-    }
-}
-
-/// Keeps the values of a scalable target found unparked while staging is meant to be down
-/// (parked at a teardown, registered or changed since, or never seen before): the state
-/// records them, to be committed before anything parks the target. Every decision applies
-/// it — the lifecycle's, a push's, a budget alert's and the 5-minute health tick's — so a
-/// target is saved within minutes of appearing, whoever looks first.
-pub fn save_scaling(next: &mut EnvironmentState, observed: &Observed) {
-    if let Some(found) = observed.scaling
-        && !next.wants_running()
-        && !found.is_parked()
-    {
-        next.scaling = Some(found);
-    }
-}
-
-/// The one reading of a state never written (version 0, a fresh install): it holds no
-/// intent yet, so it is what the world shows — the phase ECS shows and, found running, as
-/// if started now (see `up_until`). A written state is returned as it is. Every decision
-/// and every reader (the health check's "is staging meant to be up?", `stagingctl
-/// status`) goes through it, so they all agree before the first commit.
-pub fn as_found(
-    state: &EnvironmentState,
-    observed: &Observed,
-    now: DateTime<Utc>,
-    config: &Config,
-) -> EnvironmentState {
-    let mut found = state.clone();
-    if state.version == 0 {
-        found.phase = observed.phase();
-        if found.wants_running() {
-            found.up_until = Some(up_until(config, whole_seconds(now)));
-        }
-    }
-    found
-}
-
-/// A decision being built: the next state and the actions so far.
-pub(crate) struct Plan<'a> {
-    pub(crate) next: EnvironmentState,
-    pub(crate) actions: Vec<Action>,
-    pub(crate) observed: Observed,
-    now: DateTime<Utc>,
-    config: &'a Config,
-    /// Leave the team notifications to the caller (a deploy tells the team once).
-    pub(crate) quiet: bool,
-}
-
-impl<'a> Plan<'a> {
-    /// Starts from `state`. A state never committed holds no intent yet: it adopts the
-    /// phase ECS shows.
-    pub(crate) fn new(state: &EnvironmentState, observed: Observed, now: DateTime<Utc>, config: &'a Config) -> Self {
-        let mut next = as_found(state, &observed, now, config);
-        if observed.stack.is_none() {
-            // Scale mode (perhaps switched from stack mode mid-operation): nothing about a
-            // stack is waited for.
-            next.stack.in_progress = None;
-        }
-        Self { next, actions: Vec::new(), observed, now: whole_seconds(now), config, quiet: false }
-    }
-
-    pub(crate) fn into_decision(mut self, summary: String) -> Decision {
-        self.park_scaling();
-        Decision { actions: self.actions, next_state: self.next, summary }
-    }
-
-    fn env(&self) -> &str {
-        &self.next.environment
-    }
-
-    /// A decision that takes staging down first takes the service out of Application Auto
-    /// Scaling's reach: the target's values are saved in the state (committed before
-    /// anything acts, so the start can put them back) and the target parked before the
-    /// service goes to zero, so no scaling activity can raise it again in between. A target
-    /// already parked keeps the values saved when it was parked.
-    fn park_scaling(&mut self) {
-        let Some(found) = self.observed.scaling else { return };
-        if self.next.wants_running() || found.is_parked() {
-            return;
-        }
-        save_scaling(&mut self.next, &self.observed);
-        if self.observed.stack.as_ref().is_some_and(|s| s.condition() == StackCondition::Absent) {
-            return;
-        }
-        let park = Action::SetScalableTarget(ScalableTarget::PARKED);
-        match self.actions.iter().position(|a| matches!(a, Action::ScaleService { .. } | Action::PauseStack { .. })) {
-            Some(i) => self.actions.insert(i, park),
-            None => self.actions.push(park),
-        }
-    }
-
-    pub(crate) fn grace(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.config.deploy_grace).unwrap_or(chrono::Duration::MAX)
-    }
-
-    pub(crate) fn notify(&mut self, event: NotificationEvent, severity: Severity, subject: String, body: String) {
-        if self.quiet {
-            return;
-        }
-        self.actions.push(Action::Notify(Notification::new(event, severity, subject, body)));
-    }
-
-    /// Places a hold (holds only grow) and, when it changed, the schedule that ends it;
-    /// returns when the hold in force ends, said for people: "held until 20:00 UTC", with
-    /// why when the duration asked for was cut. The requested duration is cut to
-    /// `STAGING_HOLD_MAX` before any arithmetic, so no duration from outside can overflow.
-    pub(crate) fn hold(
-        &mut self,
-        kind: HoldKind,
-        duration: std::time::Duration,
-        reason: &str,
-        who: &str,
-    ) -> Result<String> {
-        // A forecast over the budget caps on-demand holds for the rest of its period (an
-        // emergency bypass is not capped).
-        let budget_capped =
-            kind == HoldKind::OnDemand && self.next.hold_cap == Some(crate::state::BudgetPeriod::containing(self.now));
-        let limit = if budget_capped { self.config.hold_default } else { self.config.hold_max };
-        let cut = (duration > limit).then(|| {
-            let limit = humantime::format_duration(limit);
-            if budget_capped {
-                format!(
-                    " (cut to {limit}: the budget's forecast caps on-demand holds at STAGING_HOLD_DEFAULT this month)"
-                )
-            } else {
-                format!(" (cut to {limit}, the longest hold STAGING_HOLD_MAX allows)")
-            }
-        });
-        let capped = duration.min(limit);
-        let until = chrono::Duration::from_std(capped)
-            .ok()
-            .and_then(|d| self.now.checked_add_signed(d))
-            .ok_or_else(|| Error::Hold { reason: "the duration is too long".into() })?;
-        let max = chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
-        let (hold, changed) =
-            self.next.place_hold(Hold { until, reason: reason.into(), who: who.into(), kind }, self.now, max)?;
-        let hold = hold.clone();
-        if changed {
-            self.actions.extend(hold_schedule(&self.next, self.now));
-            let subject = format!("{}: held up until {} by {who}", self.env(), hhmm(hold.until));
-            let body = format!(
-                "{who} placed a hold on {} until {} ({kind:?}): {reason}\nThe scheduled teardown waits for it.",
-                self.env(),
-                hold.until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            );
-            self.notify(NotificationEvent::EnvHold, Severity::Info, subject, body);
-        }
-        Ok(format!("held until {}{}", hhmm(hold.until), cut.unwrap_or_default()))
-    }
-
-    fn drop_hold(&mut self) {
-        if self.next.release_hold().is_some() {
-            self.actions.push(Action::DeleteSchedule { name: hold_schedule_name(self.env()) });
-        }
-    }
-
-    fn unlock(&mut self, who: &str, how: &str) {
-        if let Some(lock) = self.next.unlock_budget() {
-            let subject = format!("{}: budget lock {how} by {who}", self.env());
-            let body = format!("The budget lock for {} ({}) was {how} by {who}.", lock.period, lock.reason);
-            self.notify(NotificationEvent::BudgetUnlocked, Severity::Warning, subject, body);
-        }
-    }
-
-    /// Starts on someone's behalf: held for `hold` (default `STAGING_HOLD_DEFAULT`) when one
-    /// is asked for or outside business hours, so that the scheduled teardown waits for it.
-    pub(crate) fn start_on_demand(
-        &mut self,
-        hold: Option<std::time::Duration>,
-        reason: &str,
-        who: &str,
-    ) -> Result<String> {
-        let mut summary = String::new();
-        if hold.is_some() || !self.config.business_hours.is_up_time(self.now) {
-            summary = self.hold(HoldKind::OnDemand, hold.unwrap_or(self.config.hold_default), reason, who)? + "; ";
-        }
-        Ok(summary + &self.start(&format!("started by {who}: {reason}")))
-    }
-
-    /// Makes the intent "running" and brings the service back if it is scaled to zero
-    /// (in stack mode, creates the pause stack again first when it is not standing).
-    pub(crate) fn start(&mut self, why: &str) -> String {
-        self.next.teardown_deferred_at = None;
-        self.next.up_until = Some(up_until(self.config, self.now));
-        if let Some(stack) = self.observed.stack.clone() {
-            if !stack.stands() {
-                return self.start_stack(why, &stack);
-            }
-            // Standing: a delete asked for earlier (and waiting on a busy stack) is off.
-            if self.next.stack.in_progress.is_some_and(|p| p.operation == StackOperation::Delete) {
-                self.next.stack.in_progress = None;
-            }
-            self.next.stack.failure = None;
-            // Created again earlier but never restored (torn down while starting, then
-            // started before the pause ran): its service is the template's.
-            if self.next.stack.unrestored && self.next.stack.in_progress.is_none() {
-                self.next.stack.unrestored = false;
-                self.actions.push(Action::RestorePausedService);
-            }
-        }
-        if self.observed.desired_count > 0 {
-            if !self.next.wants_running() {
-                self.next.phase = Phase::Up;
-                self.next.started_at = Some(self.now);
-                self.next.started_on_demand = self.next.active_hold(self.now).is_some();
-            }
-            return "already up".into();
-        }
-        self.actions.push(Action::RestoreService);
-        if self.next.wants_running() && self.next.version > 0 {
-            // Already decided and told: this only puts ECS right.
-            return "starting".into();
-        }
-        self.next.phase = Phase::Starting;
-        self.next.started_at = Some(self.now);
-        self.next.started_on_demand = self.next.active_hold(self.now).is_some();
-        let subject = format!("{}: starting ({why})", self.env());
-        self.notify(NotificationEvent::EnvStartup, Severity::Info, subject, format!("{}: {why}.", self.env()));
-        "starting".into()
-    }
-
-    /// Makes the intent "scaled to zero" and scales the service down if it is not (in
-    /// stack mode, then deletes the pause stack).
-    pub(crate) fn stop(&mut self, why: &str) -> String {
-        self.next.teardown_deferred_at = None;
-        if let Some(stack) = self.observed.stack.clone() {
-            return self.stop_stack(why, &stack);
-        }
-        if self.observed.desired_count == 0 {
-            if self.next.wants_running() {
-                self.next.close_up_window(self.now);
-                self.next.phase = Phase::Down;
-            }
-            return "already down".into();
-        }
-        self.actions.push(Action::ScaleService { desired_count: 0 });
-        if !self.next.wants_running() && self.next.version > 0 {
-            // Already decided and told: this only puts ECS right.
-            return "stopping".into();
-        }
-        self.next.close_up_window(self.now);
-        self.next.phase = Phase::Stopping;
-        let subject = format!("{}: tearing down ({why})", self.env());
-        self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, format!("{}: {why}.", self.env()));
-        "stopping".into()
-    }
-
-    /// The pause stack's name, for people.
-    fn stack_name(&self) -> &str {
-        self.config.teardown.pause_stack().unwrap_or("the pause stack")
-    }
-
-    /// When a start of the pause stack made now is expected to be ready, and whether
-    /// that comes from recorded starts (or is the assumed ten minutes).
-    pub(crate) fn stack_ready_estimate(&self) -> (DateTime<Utc>, bool) {
-        let recorded = self.next.expected_stack_start_secs();
-        let secs = recorded.unwrap_or(STACK_START_ASSUMED_SECS);
-        let since = self.next.stack.in_progress.map(|p| p.since).unwrap_or(self.now);
-        (since + chrono::Duration::seconds(i64::from(secs)), recorded.is_some())
-    }
-
-    /// While the pause stack is being created: when it is expected to be ready.
-    pub(crate) fn stack_starting(&self) -> Option<DateTime<Utc>> {
-        self.next
-            .stack
-            .in_progress
-            .filter(|p| p.operation == StackOperation::Create)
-            .map(|_| self.stack_ready_estimate().0)
-    }
-
-    /// Looks at the pause stack again in [`STACK_CHECK_EVERY`] (the fallback for a lost
-    /// EventBridge event).
-    pub(crate) fn check_stack_later(&mut self) {
-        self.actions.push(Action::PutOneTimeSchedule {
-            name: stack_check_schedule_name(self.env()),
-            at: self.now + STACK_CHECK_EVERY,
-            command: ScheduledCommand::StackCheck,
-        });
-    }
-
-    /// A start in stack mode while the pause stack is not standing: it is created again
-    /// (from the copy saved when it was paused) and staging is `starting` until the
-    /// stack reports complete ([`Self::settle_stack`]).
-    fn start_stack(&mut self, why: &str, stack: &crate::lifecycle::StackObserved) -> String {
-        if stack.condition() == StackCondition::Failed && !stack.is_failed_create() {
-            // DELETE_FAILED (or another failure that leaves parts standing): creating is
-            // not possible, and the failure already told stays recorded.
-            return format!(
-                "not starting: the stack is {} and needs a person (fix what blocks it, then `stagingctl down`)",
-                stack.status_text()
-            );
-        }
-        let creating = self.next.stack.in_progress.is_some_and(|p| p.operation == StackOperation::Create);
-        if creating && self.next.wants_running() {
-            // Already decided and told; a stack found gone again is created again.
-            if stack.condition() == StackCondition::Absent {
-                self.actions.push(Action::ResumeStack);
-            }
-            let (at, _) = self.stack_ready_estimate();
-            return format!("starting: the stack is being created (ready about {})", hhmm(at));
-        }
-        self.next.stack.in_progress = Some(StackProgress { operation: StackOperation::Create, since: self.now });
-        self.next.stack.failure = None;
-        self.next.stack.unrestored = true;
-        self.actions.push(Action::ResumeStack);
-        self.check_stack_later();
-        if !self.next.wants_running() {
-            self.next.started_at = Some(self.now);
-            self.next.started_on_demand = self.next.active_hold(self.now).is_some();
-        }
-        self.next.phase = Phase::Starting;
-        let (at, recorded) = self.stack_ready_estimate();
-        let basis = match self.next.expected_stack_start_secs() {
-            Some(secs) if recorded => {
-                format!("the last starts took about {}", length(chrono::Duration::seconds(i64::from(secs))))
-            }
-            _ => "about 10 minutes: no start recorded yet".into(),
-        };
-        let subject = format!("{}: starting ({why}); ready about {}", self.env(), hhmm(at));
-        let body = format!(
-            "{}: {why}.\nThe stack {} is being created again from its saved template and parameters; staging is \
-             expected to be ready about {} ({basis}). The service is restored and any deploy that waits goes when \
-             it is up.",
-            self.env(),
-            self.stack_name(),
-            hhmm(at)
-        );
-        self.notify(NotificationEvent::EnvStartup, Severity::Info, subject, body);
-        format!("starting: creating the stack (ready about {})", hhmm(at))
-    }
-
-    /// A stop in stack mode: the service goes to zero (its count remembered), then the
-    /// pause stack is deleted once its template and parameters are saved.
-    fn stop_stack(&mut self, why: &str, stack: &crate::lifecycle::StackObserved) -> String {
-        let gone = stack.condition() == StackCondition::Absent;
-        if gone && self.observed.desired_count == 0 {
-            if self.next.wants_running() {
-                self.next.close_up_window(self.now);
-                self.next.phase = Phase::Down;
-            }
-            self.next.stack.in_progress = None;
-            return "already down".into();
-        }
-        if self.observed.desired_count > 0 {
-            self.actions.push(Action::ScaleService { desired_count: 0 });
-        }
-        if !self.next.stack.unrestored && self.observed.task_definition.is_some() {
-            self.next.stack.paused_task_definition = self.observed.task_definition.clone();
-        }
-        // Even when gone: the shell checks that a copy was saved (a stack that was never
-        // there is a misnamed STAGING_PAUSE_STACK, not a paused one).
-        self.actions.push(Action::PauseStack { keep_service: self.next.stack.unrestored });
-        if self.next.stack.in_progress.map(|p| p.operation) != Some(StackOperation::Delete) {
-            self.next.stack.in_progress = Some(StackProgress { operation: StackOperation::Delete, since: self.now });
-            self.next.stack.failure = None;
-            self.check_stack_later();
-        }
-        if !self.next.wants_running() && self.next.version > 0 {
-            // Already decided and told: this only puts the world right.
-            return "stopping".into();
-        }
-        self.next.close_up_window(self.now);
-        self.next.phase = Phase::Stopping;
-        let subject = format!("{}: tearing down ({why})", self.env());
-        let body = format!(
-            "{}: {why}.\nThe service goes to zero and the stack {} is deleted (its template and parameters are saved; \
-             the next start creates it again).",
-            self.env(),
-            self.stack_name()
-        );
-        self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, body);
-        "stopping: deleting the stack".into()
-    }
-
-    /// What the pause stack has done since the state last looked: a create complete makes
-    /// staging up (the service restored, the team told how long it took), a delete
-    /// complete makes it down, a failure is critical and recorded with CloudFormation's
-    /// reason. Returns a line saying what settled, if anything did.
-    pub(crate) fn settle_stack(&mut self) -> Option<String> {
-        let stack = self.observed.stack.clone()?;
-        let progress = self.next.stack.in_progress?;
-        let took = length(self.now - progress.since);
-        let env = self.env().to_string();
-        let name = self.stack_name().to_string();
-        match (progress.operation, stack.condition()) {
-            (StackOperation::Create, StackCondition::Ready) => {
-                self.next.stack.in_progress = None;
-                self.next.stack.failure = None;
-                self.next.stack.ready_at = Some(self.now);
-                self.next.stack.unrestored = false;
-                let secs = (self.now - progress.since).num_seconds().clamp(0, i64::from(u32::MAX));
-                self.next.record_stack_start(u32::try_from(secs).unwrap_or(u32::MAX));
-                self.next.phase = Phase::Up;
-                self.actions.push(Action::RestorePausedService);
-                // What the service runs once restored (a deploy dispatched now goes back to
-                // it, not to the template's, if it has to be rolled back).
-                if let Some(td) = self.next.stack.paused_task_definition.clone() {
-                    self.observed.task_definition = Some(td);
-                }
-                let waiting = match &self.next.pending_deployment {
-                    Some(d) => format!(" The deploy that waited ({}) goes now.", d.push_list()),
-                    None => String::new(),
-                };
-                self.notify(
-                    NotificationEvent::EnvStartup,
-                    Severity::Info,
-                    format!("{env}: up after {took}"),
-                    format!("The stack {name} was created in {took} (asked at {}); the service is restored to its count.{waiting}", hhmm(progress.since)),
-                );
-                Some(format!("up: the stack was created in {took}"))
-            }
-            (StackOperation::Delete, StackCondition::Absent) => {
-                self.next.stack.in_progress = None;
-                self.next.stack.failure = None;
-                if !self.next.wants_running() {
-                    self.next.phase = Phase::Down;
-                }
-                Some(format!("paused: the stack was deleted in {took}"))
-            }
-            // Torn down while its create failed: nothing of it stands, so it is only deleted.
-            (StackOperation::Delete, StackCondition::Failed) if stack.is_failed_create() => {
-                self.actions.push(Action::PauseStack { keep_service: true });
-                None
-            }
-            (asked, StackCondition::Failed) => {
-                let operation = stack.failed_operation().unwrap_or(asked);
-                let status = stack.status_text().to_string();
-                let reason = stack.reason.clone().unwrap_or_else(|| "CloudFormation gave no reason".into());
-                self.next.stack.in_progress = None;
-                self.next.stack.failure =
-                    Some(StackFailure { operation, status: status.clone(), reason: reason.clone(), at: self.now });
-                let (event, next_step) = if asked == StackOperation::Create {
-                    if self.next.wants_running() {
-                        self.next.close_up_window(self.now);
-                    }
-                    // Nothing runs: the intent says so, and the next start tries again.
-                    self.next.phase = Phase::Down;
-                    (
-                        NotificationEvent::EnvStartup,
-                        "Staging is down. The next start (`stagingctl up`, a push, the morning startup) tries again: what \
-                         a failed create left is deleted first. Fix the cause in the stack's events first.",
-                    )
-                } else {
-                    (
-                        NotificationEvent::EnvTeardown,
-                        "Parts of the stack may still be billing. Look at the stack's events, fix what blocks the delete \
-                         (a retained or protected resource), then run `stagingctl down` to try again.",
-                    )
-                };
-                self.notify(
-                    event,
-                    Severity::Critical,
-                    format!("{env}: the stack's {operation} failed ({status})"),
-                    format!(
-                        "The {operation} of the stack {name}, asked at {}, failed: {status}: {reason}\n{next_step}",
-                        hhmm(progress.since)
-                    ),
-                );
-                Some(format!("the stack's {operation} failed: {status}: {reason}"))
-            }
-            _ => None,
-        }
-    }
-
-    /// A stop the schedule asks for: it waits, 15 minutes at a time, for a deploy in
-    /// flight (told once), and goes ahead past the grace period, saying the deploy
-    /// never reported.
-    fn scheduled_stop(&mut self, why: &str) -> String {
-        let in_flight = self.next.deployment_in_flight.clone();
-        let up = self.observed.desired_count > 0 || self.next.wants_running();
-        if up && let Some(d) = self.next.active_deployment(self.now, self.grace()).cloned() {
-            let Some(at) = self.now.checked_add_signed(TEARDOWN_RETRY) else {
-                return self.stop(why);
-            };
-            self.actions.push(Action::PutOneTimeSchedule {
-                name: teardown_retry_schedule_name(self.env()),
-                at,
-                command: ScheduledCommand::Teardown { scheduled_time: Some(at) },
-            });
-            let since = d.started_at.map(hhmm).unwrap_or_else(|| "an unknown time".into());
-            if self.next.teardown_deferred_at.is_none() {
-                self.next.teardown_deferred_at = Some(self.now);
-                let subject = format!("{}: teardown waits for the deploy of {}", self.env(), short_sha(&d.sha));
-                let body = format!(
-                    "The {why} of {} waits for the deploy of {} (dispatched at {since}) to finish; it looks again \
-                     every {} minutes and goes ahead once the deploy reports or has been running for {}.",
-                    self.env(),
-                    short_sha(&d.sha),
-                    TEARDOWN_RETRY.num_minutes(),
-                    humantime::format_duration(self.config.deploy_grace),
-                );
-                self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, body);
-            }
-            return format!(
-                "{why} deferred to {}: the deploy of {} (dispatched at {since}) has not finished",
-                hhmm(at),
-                short_sha(&d.sha)
-            );
-        }
-        match in_flight {
-            Some(d) if up => {
-                let since = d.started_at.map(hhmm).unwrap_or_else(|| "an unknown time".into());
-                let note = format!("the deploy of {} dispatched at {since} never reported", short_sha(&d.sha));
-                format!("{}; {note}", self.stop(&format!("{why}; {note}")))
-            }
-            _ => self.stop(why),
-        }
-    }
-
-    /// A teardown deferred for a deploy that has now finished goes ahead — unless business
-    /// hours or a hold keep staging up, or another deploy is in flight.
-    pub(crate) fn deferred_teardown_due(&mut self) -> Option<String> {
-        self.next.teardown_deferred_at?;
-        if self.next.active_deployment(self.now, self.grace()).is_some()
-            || self.next.active_hold(self.now).is_some()
-            || self.config.business_hours.is_up_time(self.now)
-        {
-            return None;
-        }
-        Some(self.scheduled_stop("deferred teardown"))
-    }
-
-    /// Up or down as the schedule (and any lock) says now.
-    fn follow_schedule(&mut self, why: &str) -> String {
-        if self.next.wanted(self.now, &self.config.business_hours).is_up() {
-            self.start(why)
-        } else {
-            self.scheduled_stop(why)
-        }
-    }
-
-    /// Dispatches the merged pending deployment when it can go: a token, staging meant
-    /// to run and not locked, and no run in flight (or only one past its grace period,
-    /// which is folded in). The dispatch is recorded in the state before it is made.
-    /// Returns a line saying what was dispatched.
-    pub(crate) fn dispatch_pending(&mut self) -> Option<String> {
-        if !self.config.github.can_dispatch()
-            || !self.next.wants_running()
-            || self.next.active_budget_lock(self.now).is_some()
-            // A stack being created: the deploy waits for `up`.
-            || self.next.stack.in_progress.is_some()
-        {
-            return None;
-        }
-        let grace = self.grace();
-        let (d, stale) = self.next.dispatch_pending(self.now, grace)?;
-        let d = d.clone();
-        // What a rollback of this deployment goes back to (a stale run folded in keeps
-        // what ran before it).
-        if let Some(in_flight) = self.next.deployment_in_flight.as_mut()
-            && in_flight.task_definition_before.is_none()
-        {
-            in_flight.task_definition_before = self.observed.task_definition.clone();
-        }
-        let Some(deployment_type) = d.deployment_type else {
-            // Nothing to deploy was never queued; drop it rather than dispatch nothing.
-            self.next.deployment_in_flight = None;
-            return None;
-        };
-        self.actions.push(Action::DispatchDeploy {
-            git_ref: self.config.github.branch.clone(),
-            sha: d.sha.clone(),
-            deployment_type,
-            skip_tests: false,
-            migrate: d.plan.database_migration,
-        });
-        let n = d.pushes.len();
-        let mut line =
-            format!("dispatched {deployment_type} for {n} push{} ({})", if n == 1 { "" } else { "es" }, d.push_list());
-        if let Some(stale) = stale {
-            let since = stale.started_at.map(hhmm).unwrap_or_else(|| "an unknown time".into());
-            line.push_str(&format!(
-                "; the run dispatched at {since} for {} never reported and is folded in",
-                short_sha(&stale.sha)
-            ));
-        }
-        let subject = format!("{}: deploying {deployment_type} @ {}", self.env(), short_sha(&d.sha));
-        let body = format!("Deploying what waited: {} ({}), pushes {}.", d.plan, deployment_type, d.push_list());
-        self.notify(NotificationEvent::DeployPlanned, Severity::Info, subject, body);
-        Some(line)
     }
 }
 
@@ -1274,52 +533,15 @@ pub fn decide_stack_refused(
     }
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-pub(crate) fn hhmm(t: DateTime<Utc>) -> String {
-    t.format("%H:%M UTC").to_string()
-}
-
-/// `"2h"`-style durations in command JSON.
-mod humantime_serde {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&humantime::format_duration(*d))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
-    }
-}
-
-mod humantime_serde_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => super::humantime_serde::serialize(d, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|text| humantime::parse_duration(&text).map_err(serde::de::Error::custom))
-            .transpose()
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
-    use crate::state::BudgetLock;
+    use crate::decide::draft::as_found;
+    use crate::model::observed::Observed;
+    use crate::model::observed::StackObserved;
+    use crate::model::state::BudgetLock;
+    use crate::model::state::{Hold, StackProgress};
     use std::time::Duration;
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -1481,7 +703,7 @@ mod tests {
     #[test]
     fn a_hold_cut_short_says_so_and_why() {
         let capped = EnvironmentState {
-            hold_cap: Some(crate::state::BudgetPeriod::containing(utc(EVENING))),
+            hold_cap: Some(crate::model::state::BudgetPeriod::containing(utc(EVENING))),
             ..EnvironmentState::new("staging")
         };
         let fresh = EnvironmentState::new("staging");
@@ -1933,9 +1155,9 @@ mod tests {
     #[test]
     fn the_sample_scheduler_events_carry_when_they_were_due() {
         for (text, due) in [
-            (include_str!("../../events/lifecycle.teardown.scheduled.json"), Some(utc("2026-11-27T18:00:00Z"))),
-            (include_str!("../../events/lifecycle.startup.scheduled.json"), Some(utc("2026-11-30T08:00:00Z"))),
-            (include_str!("../../events/lifecycle.teardown.json"), None),
+            (include_str!("../../../events/lifecycle.teardown.scheduled.json"), Some(utc("2026-11-27T18:00:00Z"))),
+            (include_str!("../../../events/lifecycle.startup.scheduled.json"), Some(utc("2026-11-30T08:00:00Z"))),
+            (include_str!("../../../events/lifecycle.teardown.json"), None),
         ] {
             let command: Command = serde_json::from_str(text).unwrap();
             assert!(matches!(command, Command::Scheduled(_)), "{text}");
@@ -2257,7 +1479,7 @@ mod tests {
         assert!(parse_event(serde_json::json!({"command":"reboot"}), &stack).is_err());
         // The sample (what EventBridge delivers; `stagingctl invoke lifecycle --event` it).
         let sample: serde_json::Value =
-            serde_json::from_str(include_str!("../../events/lifecycle.stack-status.json")).unwrap();
+            serde_json::from_str(include_str!("../../../events/lifecycle.stack-status.json")).unwrap();
         let staging_app = config_with(&[("STAGING_TEARDOWN", "stack"), ("STAGING_PAUSE_STACK", "staging-app")]);
         assert_eq!(parse_event(sample, &staging_app).unwrap(), LifecycleEvent::Command(CHECK));
     }

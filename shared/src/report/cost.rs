@@ -3,13 +3,14 @@
 //! month under a business-hours policy comes to beside the same month always on, and
 //! what each way of running staging costs and how long it takes to wake.
 
+use crate::model::observed::STACK_START_ASSUMED_SECS;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::model::state::{EnvironmentState, UP_WINDOW_DAYS};
 use crate::schedule::BusinessHours;
-use crate::state::{EnvironmentState, UP_WINDOW_DAYS};
 
 /// AWS prices a month as 730 hours.
 pub const HOURS_PER_PRICED_MONTH: f64 = 730.0;
@@ -207,9 +208,9 @@ pub struct ComponentCost {
 /// A period's cost under the schedule beside the same period always on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Projection {
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub from: DateTime<Utc>,
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub to: DateTime<Utc>,
     pub hours: f64,
     pub up_hours: f64,
@@ -280,10 +281,6 @@ impl CostModel {
 /// How long a Fargate task takes to start and pass its health check: an assumption,
 /// as no start of the task is timed.
 pub const TASK_START_SECS: u32 = 60;
-
-/// How long creating the pause stack is assumed to take before any create is recorded
-/// (a load balancer, a NAT Gateway and a cache node: minutes).
-pub const ASSUMED_STACK_START_SECS: u32 = 600;
 
 /// A way of running staging.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -476,7 +473,7 @@ impl CostModel {
         let stack_start = match recorded.stack_start_secs {
             Some(s) => (s, true, "creating the pause stack, the median of its recorded creates (recorded)".to_string()),
             None => {
-                (ASSUMED_STACK_START_SECS, false, "creating the pause stack, none recorded yet (assumed)".to_string())
+                (STACK_START_ASSUMED_SECS, false, "creating the pause stack, none recorded yet (assumed)".to_string())
             }
         };
         let modes: Vec<ModeCost> = Mode::ALL
@@ -631,7 +628,7 @@ mod tests {
 
     #[test]
     fn a_rates_file_replaces_the_list_prices() {
-        let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
+        let seed = CostModel::default().with_rates_yaml(include_str!("../../../events/cost.seed.yml")).unwrap();
         let november =
             seed.project(&BusinessHours::default(), utc("2026-11-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"));
         let always: f64 = november.always_on_usd * HOURS_PER_PRICED_MONTH / november.hours;
@@ -771,7 +768,7 @@ mod tests {
 
     #[test]
     fn the_record_is_read_from_the_state_with_sub_second_instants() {
-        use crate::state::UpWindow;
+        use crate::model::state::UpWindow;
         let mut state = EnvironmentState::new("staging");
         let now = utc("2026-11-27T07:00:00.9Z");
         state.up_windows = vec![
@@ -802,7 +799,7 @@ mod tests {
 
     #[test]
     fn the_cheapest_mode_meeting_the_target_table() {
-        let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
+        let seed = CostModel::default().with_rates_yaml(include_str!("../../../events/cost.seed.yml")).unwrap();
         let free = CostModel { components: vec![], ..CostModel::default() };
         let generous = CostModel { target_gbp: 100.0, ..CostModel::default() };
         let flat =
@@ -827,7 +824,7 @@ mod tests {
 
     #[test]
     fn a_rates_file_says_what_stops_with_the_stack() {
-        let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
+        let seed = CostModel::default().with_rates_yaml(include_str!("../../../events/cost.seed.yml")).unwrap();
         let billing: Vec<(&str, Billing)> = seed.components.iter().map(|c| (c.name.as_str(), c.billing)).collect();
         use Billing::*;
         assert_eq!(

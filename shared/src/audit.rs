@@ -1,7 +1,7 @@
 //! The audit trail, pure: one [`Entry`] per decision any function or `stagingctl`
 //! makes, kept beside the state (the shell writes it after acting, with a TTL), read
 //! back by `stagingctl history` and summed into the month's figures by
-//! [`crate::month`].
+//! [`crate::report::month`].
 //!
 //! An entry says where the decision came from ([`Origin`]: a schedule, a webhook
 //! delivery, a budget alert, a health tick, a stack event, an operator), the input in a
@@ -11,15 +11,13 @@
 //! locked). The events are read off the decision itself (the state before and after,
 //! the actions), so a figure never depends on how a summary was worded.
 
+use crate::time::seconds;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::action::Action;
+use crate::model::action::Action;
+use crate::model::state::{DeploymentStatus, EnvironmentState, HealthStatus, Phase};
 use crate::scope::DeploymentPlan;
-use crate::state::{DeploymentStatus, EnvironmentState, HealthStatus, Phase};
-
-/// How long an entry is kept (DynamoDB TTL), unless `STAGING_HISTORY_DAYS` says.
-pub const DEFAULT_KEEP_DAYS: i64 = 400;
 
 /// Where a decision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -262,11 +260,6 @@ impl Event {
     }
 }
 
-/// A span in seconds, the fraction kept to the nanosecond.
-pub fn seconds(d: chrono::TimeDelta) -> f64 {
-    d.num_seconds() as f64 + f64::from(d.subsec_nanos()) / 1e9
-}
-
 /// An instant as text whose order is time order (RFC 3339, UTC, nine fraction digits).
 pub fn sort_key(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Nanos, true)
@@ -286,7 +279,7 @@ pub fn events(before: &EnvironmentState, after: &EnvironmentState, actions: &[Ac
     }
     // A deployment is counted when it finishes; recorded again unchanged (a rollback
     // marks it rolled back) it is the same deployment.
-    let known = |d: &crate::state::Deployment| {
+    let known = |d: &crate::model::state::Deployment| {
         before
             .last_deployment
             .as_ref()
@@ -384,7 +377,7 @@ pub fn describe(entry: &Entry, tz: chrono_tz::Tz) -> String {
 #[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
-    use crate::state::{BudgetLock, BudgetPeriod, Deployment, HealthChange, UpWindow};
+    use crate::model::state::{BudgetLock, BudgetPeriod, Deployment, HealthChange, UpWindow};
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -587,7 +580,7 @@ mod tests {
 
     #[test]
     fn lifecycle_origins_say_who_from_what_was_understood() {
-        use crate::lifecycle::{Command, origin};
+        use crate::decide::lifecycle::{Command, origin};
         #[rustfmt::skip]
         let table = [
             (serde_json::json!({"command": "up", "who": "carol", "reason": "demo", "note": "ghp_secret"}), Source::Operator, "carol"),

@@ -12,9 +12,9 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
-use crate::history::DeployKind;
-use crate::month::{Day, DayDeploy, MonthReport, Outage, UpKind, plural};
-use crate::state::DeploymentStatus;
+use crate::audit::DeployKind;
+use crate::model::state::DeploymentStatus;
+use crate::report::month::{Day, DayDeploy, MonthReport, Outage, UpKind, plural};
 
 /// Appends to a `String` (which cannot fail).
 macro_rules! w {
@@ -428,8 +428,8 @@ fn other_figures(o: &mut String, report: &MonthReport) {
     let d = &report.deployments;
     let b = &report.budget;
     let source = match report.cost.source {
-        crate::month::CostSource::CostExplorer => "Cost Explorer (the bill)",
-        crate::month::CostSource::Model => "the cost model (no bill)",
+        crate::report::month::CostSource::CostExplorer => "Cost Explorer (the bill)",
+        crate::report::month::CostSource::Model => "the cost model (no bill)",
     };
     let mut rows: Vec<(String, String)> = vec![
         ("Up-hours, scheduled".into(), hours(up.scheduled)),
@@ -604,8 +604,8 @@ fn cost_chart(o: &mut String, report: &MonthReport) {
         o,
         "<p class=\"note\">The month's cost so far at the end of each day, from {}.</p>\n",
         match report.cost.source {
-            crate::month::CostSource::CostExplorer => "Cost Explorer",
-            crate::month::CostSource::Model => "the cost model",
+            crate::report::month::CostSource::CostExplorer => "Cost Explorer",
+            crate::report::month::CostSource::Model => "the cost model",
         }
     );
 }
@@ -657,7 +657,7 @@ table.other tr + tr { border-top: 1px solid #f0f2f5; }
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::month::{
+    use crate::report::month::{
         Availability, BudgetEvents, CostSource, DaySpan, Deployments, KindDurations, Lifecycle, MonthCost, Target,
         UpHours,
     };

@@ -12,12 +12,14 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::action::{Action, Decision, Notification, NotificationEvent, Severity};
 use crate::config::{Config, GitHub, Secret};
+use crate::decide::draft::Draft;
 use crate::error::Result;
-use crate::lifecycle::{Observed, Plan, hhmm, whole_seconds};
+use crate::model::action::{Action, Decision, Notification, NotificationEvent, Severity};
+use crate::model::observed::Observed;
+use crate::model::state::{DeploymentStatus, EnvironmentState, HoldKind, RunOutcome, short_sha};
 use crate::scope::{DeploymentPlan, DeploymentType, FilterMatches};
-use crate::state::{DeploymentStatus, EnvironmentState, HoldKind, RunOutcome, short_sha};
+use crate::time::{hhmm, whole_seconds};
 
 /// GitHub caps webhook payloads at 25 MB.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -217,16 +219,16 @@ impl Push {
     }
 
     /// Where a decision on this push came from, for the audit trail.
-    pub fn origin(&self, delivery: &str, files: usize) -> crate::history::Origin {
+    pub fn origin(&self, delivery: &str, files: usize) -> crate::audit::Origin {
         let who = if self.pusher.name.is_empty() { "github" } else { &self.pusher.name };
-        crate::history::Origin::new(
-            crate::history::Source::Webhook,
+        crate::audit::Origin::new(
+            crate::audit::Source::Webhook,
             who,
             format!(
                 "push {} {}..{} ({files} files, {} commits; delivery {delivery})",
                 self.git_ref,
-                crate::state::short_sha(&self.before),
-                crate::state::short_sha(&self.after),
+                crate::model::state::short_sha(&self.before),
+                crate::model::state::short_sha(&self.after),
                 self.commits.len()
             ),
         )
@@ -295,20 +297,20 @@ pub struct Actor {
 impl WorkflowRun {
     /// Where a decision on this run came from, for the audit trail; `what` is
     /// `requested` or `completed`.
-    pub fn origin(&self, what: &str, delivery: &str) -> crate::history::Origin {
+    pub fn origin(&self, what: &str, delivery: &str) -> crate::audit::Origin {
         let conclusion = self.conclusion.as_deref().map(|c| format!(" {c}")).unwrap_or_default();
         let who = match (&self.triggering_actor, &self.actor) {
             (None, None) => "github",
             _ => self.started_by(),
         };
-        crate::history::Origin::new(
-            crate::history::Source::Webhook,
+        crate::audit::Origin::new(
+            crate::audit::Source::Webhook,
             who,
             format!(
                 "workflow_run {what}{conclusion}: {} run {} on {} (delivery {delivery})",
                 if self.path.is_empty() { "the deploy workflow" } else { &self.path },
                 self.key(),
-                crate::state::short_sha(&self.head_sha)
+                crate::model::state::short_sha(&self.head_sha)
             ),
         )
     }
@@ -553,7 +555,7 @@ pub fn decide_push(
     let now = whole_seconds(now);
     let push = input.push;
     let plan = input.plan();
-    let mut p = Plan::new(state, observed, now, config);
+    let mut p = Draft::new(state, observed, now, config);
     let Some(deployment_type) = plan.deployment_type() else {
         return Ok(p.into_decision("validation only: nothing to deploy".into()));
     };
@@ -682,7 +684,8 @@ pub fn decide_push(
 
 /// Where a push's commit is now, for the answer to a push seen again.
 fn where_is(state: &EnvironmentState, sha: &str) -> &'static str {
-    let has = |d: &Option<crate::state::Deployment>| d.as_ref().is_some_and(|d| d.pushes.iter().any(|p| p == sha));
+    let has =
+        |d: &Option<crate::model::state::Deployment>| d.as_ref().is_some_and(|d| d.pushes.iter().any(|p| p == sha));
     if has(&state.deployment_in_flight) {
         "being deployed"
     } else if has(&state.pending_deployment) {
@@ -737,7 +740,7 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
 /// Whether a finished run is the one dispatched for `d`: a `workflow_dispatch` run
 /// created after the dispatch (a dispatch runs the branch head, so the sha need not
 /// match); without timestamps, the same sha.
-fn is_run_of(run: &WorkflowRun, d: &crate::state::Deployment, state: &EnvironmentState) -> bool {
+fn is_run_of(run: &WorkflowRun, d: &crate::model::state::Deployment, state: &EnvironmentState) -> bool {
     if run.event.as_deref().is_some_and(|e| e != "workflow_dispatch") {
         return false;
     }
@@ -774,7 +777,7 @@ pub fn decide_deploy_requested(
     config: &Config,
 ) -> Result<Decision> {
     let now = whole_seconds(now);
-    let mut p = Plan::new(state, observed, now, config);
+    let mut p = Draft::new(state, observed, now, config);
     let env = state.environment.clone();
     let link = run.html_url.as_deref().unwrap_or("(no link)");
     let key = run.key();
@@ -834,7 +837,7 @@ pub fn decide_deploy_requested(
             (Some(c), Some(s)) => c.max(s),
             (c, s) => c.or(s).unwrap_or(now),
         };
-        let mut d = crate::state::Deployment::started_by_hand(
+        let mut d = crate::model::state::Deployment::started_by_hand(
             &run.head_sha,
             &who,
             run.id,
@@ -874,7 +877,7 @@ pub fn decide_deploy_finished(
     config: &Config,
 ) -> Decision {
     let now = whole_seconds(now);
-    let mut p = Plan::new(state, observed, now, config);
+    let mut p = Draft::new(state, observed, now, config);
     let env = state.environment.clone();
     let conclusion = run.conclusion.as_deref().unwrap_or("unknown");
     let status = DeploymentStatus::from_conclusion(conclusion);
@@ -1375,7 +1378,7 @@ mod tests {
         assert_eq!(n.subject, "staging: deploying backend-only @ 2222222 (2 files)");
         for expected in [
             "alice pushed 1 commit to develop (2222222).",
-            "Plan: backend -> deployment-type backend-only\n  2222222 m\n",
+            "Draft: backend -> deployment-type backend-only\n  2222222 m\n",
             "Files: 2 from the Payload list",
             "  backend (2):\n    apps/express-api/a.ts\n    apps/express-api/b.ts",
             "held until 22:00 UTC (outside business hours)",
@@ -1481,7 +1484,7 @@ mod tests {
         let up = EnvironmentState { phase: crate::Phase::Up, version: 4, ..EnvironmentState::new("staging") };
         let ours = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:01.5Z");
         let mut tracked = up.clone();
-        tracked.deployment_in_flight = Some(crate::state::Deployment::started_by_hand(
+        tracked.deployment_in_flight = Some(crate::model::state::Deployment::started_by_hand(
             SHA,
             "dave",
             Some(777),
@@ -1492,7 +1495,7 @@ mod tests {
         let mut other_by_hand = tracked.clone();
         other_by_hand.deployment_in_flight.as_mut().unwrap().run_id = Some(700);
         let mut locked = down.clone();
-        locked.budget_lock = Some(crate::state::BudgetLock {
+        locked.budget_lock = Some(crate::model::state::BudgetLock {
             period: "2026-11".parse().unwrap(),
             locked_at: utc("2026-11-20T00:00:00Z"),
             reason: "actual > budget".into(),
@@ -1587,10 +1590,11 @@ mod tests {
     fn a_deferred_teardown_goes_ahead_when_the_deploy_it_waited_for_finishes() {
         let config = config_with(true);
         let state = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T17:55:00.3Z");
-        let teardown = crate::lifecycle::Command::Scheduled(crate::action::ScheduledCommand::Teardown {
+        let teardown = crate::decide::lifecycle::Command::Scheduled(crate::model::action::ScheduledCommand::Teardown {
             scheduled_time: Some(utc("2026-11-27T18:00:00Z")),
         });
-        let d = crate::lifecycle::decide(&state, UP, &teardown, utc("2026-11-27T18:00:00.6Z"), &config).unwrap();
+        let d =
+            crate::decide::lifecycle::decide(&state, UP, &teardown, utc("2026-11-27T18:00:00.6Z"), &config).unwrap();
         assert!(d.summary.contains("deferred"), "{}", d.summary);
         let state = EnvironmentState { version: state.version + 1, ..d.next_state };
         let finished = WorkflowRun {
@@ -1607,7 +1611,7 @@ mod tests {
             d.summary
         );
         assert_eq!(d.summary, "deploy succeeded; stopping");
-        assert!(!crate::lifecycle::teardown_overdue(&d.next_state, utc("2026-11-27T18:40:00Z"), &config));
+        assert!(!crate::decide::lifecycle::teardown_overdue(&d.next_state, utc("2026-11-27T18:40:00Z"), &config));
         // Inside business hours there is nothing to go ahead with.
         let state = in_flight(SHA, DeploymentPlan::FULL, "2026-11-27T10:00:00Z");
         let d = decide_deploy_finished(
@@ -1682,10 +1686,11 @@ mod tests {
         let late = WorkflowRun { created_at: Some(utc("2026-11-27T17:58:00Z")), ..requested };
         let d = decide_deploy_requested(&up, UP, &late, utc("2026-11-27T17:58:01.1Z"), &config).unwrap();
         let state = EnvironmentState { version: 5, ..d.next_state };
-        let teardown = crate::lifecycle::Command::Scheduled(crate::action::ScheduledCommand::Teardown {
+        let teardown = crate::decide::lifecycle::Command::Scheduled(crate::model::action::ScheduledCommand::Teardown {
             scheduled_time: Some(utc("2026-11-27T18:00:00Z")),
         });
-        let d = crate::lifecycle::decide(&state, UP, &teardown, utc("2026-11-27T18:00:00.8Z"), &config).unwrap();
+        let d =
+            crate::decide::lifecycle::decide(&state, UP, &teardown, utc("2026-11-27T18:00:00.8Z"), &config).unwrap();
         assert!(
             d.summary.starts_with("scheduled teardown deferred to 18:15 UTC: the deploy of 2222222"),
             "{}",

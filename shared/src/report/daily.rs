@@ -5,11 +5,11 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::action::{Notification, NotificationEvent, Severity};
 use crate::config::Config;
-use crate::cost::{CostModel, Mode, ModeCost, Recorded};
-use crate::lifecycle::whole_seconds;
-use crate::state::{BudgetPeriod, EnvironmentState};
+use crate::model::action::{Notification, NotificationEvent, Severity};
+use crate::model::state::{BudgetPeriod, EnvironmentState};
+use crate::report::cost::{CostModel, Mode, ModeCost, Recorded};
+use crate::time::whole_seconds;
 
 /// What one Cost Explorer request costs.
 pub const COST_EXPLORER_REQUEST_USD: f64 = 0.01;
@@ -261,7 +261,7 @@ fn message(environment: &str, r: &DailyReport, model: &CostModel) -> Notificatio
 #[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
-    use crate::state::{DeploymentStatus, RunOutcome};
+    use crate::model::state::{DeploymentStatus, RunOutcome};
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -354,8 +354,8 @@ mod tests {
 
     #[test]
     fn the_report_names_the_cheapest_way_to_meet_the_target() {
-        use crate::cost::Mode::*;
-        use crate::state::UpWindow;
+        use crate::model::state::UpWindow;
+        use crate::report::cost::Mode::*;
         let now = utc("2026-11-27T07:00:00.42Z");
         let facts = CostFacts { bill: Ok(Bill { days: Vec::new() }), forecast_usd: Err("none".into()) };
         let scale = Config::from_lookup(|_| None).unwrap();
@@ -374,20 +374,20 @@ mod tests {
             UpWindow { from: utc("2026-10-28T07:00:00.5Z"), to: utc("2026-10-28T08:00:00.5Z"), on_demand: false },
             UpWindow { from: utc("2026-11-20T09:00:00.5Z"), to: utc("2026-11-21T00:00:00.5Z"), on_demand: true },
         ];
-        assert_eq!(crate::cost::Recorded::from_state(&recorded, now).days, 30);
+        assert_eq!(crate::report::cost::Recorded::from_state(&recorded, now).days, 30);
         // Records of one week count as a week, not as thirty days.
         let week = EnvironmentState { up_windows: recorded.up_windows[1..].to_vec(), ..recorded.clone() };
-        assert_eq!(crate::cost::Recorded::from_state(&week, now).days, 7);
+        assert_eq!(crate::report::cost::Recorded::from_state(&week, now).days, 7);
         // ...unless recording began earlier and the weeks between were quiet.
         let quiet = EnvironmentState { up_windows_since: Some(utc("2026-09-01T08:00:00.5Z")), ..week };
-        assert_eq!(crate::cost::Recorded::from_state(&quiet, now).days, 30);
+        assert_eq!(crate::report::cost::Recorded::from_state(&quiet, now).days, 30);
         for secs in [380, 420, 460] {
             recorded.record_stack_start(secs);
         }
-        let seed = CostModel::default().with_rates_yaml(include_str!("../../events/cost.seed.yml")).unwrap();
+        let seed = CostModel::default().with_rates_yaml(include_str!("../../../events/cost.seed.yml")).unwrap();
         let nothing = EnvironmentState::new("staging");
         #[rustfmt::skip]
-        let cases: &[(&str, &EnvironmentState, &Config, &CostModel, Option<crate::cost::Mode>, &str)] = &[
+        let cases: &[(&str, &EnvironmentState, &Config, &CostModel, Option<crate::report::cost::Mode>, &str)] = &[
             ("nothing recorded, list prices", &nothing, &scale, &CostModel::default(), Some(StackOnDemand),
                 "Cheapest way to meet £5.00: stack_on_demand (£3.57/month, ready in ~10 min, assumed); it runs as scale\n"),
             ("recorded use and starts, configured on demand", &recorded, &on_demand_stack, &CostModel::default(), Some(StackOnDemand),

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::schedule::rfc3339_z;
+use crate::model::state::{Deployment, EnvironmentState, HealthChange};
 use crate::scope::DeploymentType;
-use crate::state::{Deployment, EnvironmentState, HealthChange};
+use crate::time::rfc3339_z;
 
 /// SNS subjects are limited to 100 characters.
 pub const MAX_SUBJECT_CHARS: usize = 100;
@@ -197,7 +197,7 @@ pub enum ScheduledCommand {
     },
     /// Look at the pause stack (stack mode): the fallback that notices a create or
     /// delete finishing when its EventBridge event was lost, every
-    /// [`crate::lifecycle::STACK_CHECK_EVERY`] while one is in progress. An EventBridge
+    /// [`crate::model::action::STACK_CHECK_EVERY`] while one is in progress. An EventBridge
     /// "CloudFormation Stack Status Change" event of the pause stack means the same.
     StackCheck,
     /// A hold placed for `until` has run out.
@@ -262,7 +262,7 @@ pub enum Action {
     PauseStack { keep_service: bool },
     /// Register the service's scalable target with these bounds and suspensions
     /// (idempotent): [`ScalableTarget::PARKED`] at a teardown, the saved values at a start.
-    SetScalableTarget(crate::state::ScalableTarget),
+    SetScalableTarget(crate::model::state::ScalableTarget),
     /// Delete a one-time schedule if it exists.
     DeleteSchedule { name: String },
     /// Tell the team.
@@ -285,6 +285,31 @@ pub struct Decision {
     pub actions: Vec<Action>,
     pub next_state: EnvironmentState,
     pub summary: String,
+}
+
+/// The one-time schedule that ends an environment's hold.
+pub fn hold_schedule_name(environment: &str) -> String {
+    format!("{environment}-hold-expiry")
+}
+
+/// The one-time schedule that looks at the pause stack while a create or delete runs.
+pub fn stack_check_schedule_name(environment: &str) -> String {
+    format!("{environment}-stack-check")
+}
+
+/// The one-time schedule by which a function without CloudFormation rights (the public
+/// webhook) hands a create or delete of the pause stack to the lifecycle function.
+pub fn stack_handoff_schedule_name(environment: &str) -> String {
+    format!("{environment}-stack-now")
+}
+
+/// How often the pause stack is looked at while a create or delete runs (the fallback
+/// for a lost EventBridge event).
+pub const STACK_CHECK_EVERY: chrono::Duration = chrono::Duration::minutes(5);
+
+/// The one-time schedule of a teardown deferred for a deploy in flight.
+pub fn teardown_retry_schedule_name(environment: &str) -> String {
+    format!("{environment}-teardown-retry")
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The month at a glance, pure: the seed's success figures computed from the audit
-//! trail ([`crate::history::Entry`]s and their [`Event`]s), each beside its target
+//! trail ([`crate::audit::Entry`]s and their [`Event`]s), each beside its target
 //! with met / not met, and the month day by day for the calendar
 //! (`stagingctl report --month`, `--json`, `--html`).
 //!
@@ -11,11 +11,12 @@
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveTime, Utc};
 use serde::Serialize;
 
+use crate::audit::{DeployKind, Entry, Event, Source};
 use crate::config::Teardown;
-use crate::cost::{Billing, CostModel};
-use crate::history::{DeployKind, Entry, Event, Source, seconds};
+use crate::model::state::{DeploymentStatus, EnvironmentState, HealthStatus, Phase};
+use crate::report::cost::{Billing, CostModel};
 use crate::schedule::BusinessHours;
-use crate::state::{DeploymentStatus, EnvironmentState, HealthStatus, Phase};
+use crate::time::seconds;
 
 /// What kind of up-time a stretch of an up-window was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -32,9 +33,9 @@ pub enum UpKind {
 /// A stretch of one day's up-time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DaySpan {
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub from: DateTime<Utc>,
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub to: DateTime<Utc>,
     pub kind: UpKind,
 }
@@ -42,7 +43,7 @@ pub struct DaySpan {
 /// A deployment, on the day it finished.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DayDeploy {
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub finished_at: DateTime<Utc>,
     pub sha: String,
     pub kind: Option<DeployKind>,
@@ -57,10 +58,10 @@ pub struct DayDeploy {
 /// An outage (health unhealthy), clipped to the day or the month where it is shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outage {
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub from: DateTime<Utc>,
     /// `None`: not over when the figures were taken.
-    #[serde(serialize_with = "crate::month::opt_rfc3339_z")]
+    #[serde(serialize_with = "crate::time::opt_rfc3339_z")]
     pub to: Option<DateTime<Utc>>,
     pub minutes: f64,
 }
@@ -70,9 +71,9 @@ pub struct Outage {
 pub struct Day {
     pub date: NaiveDate,
     /// The day's first instant and the next day's (23 or 25 hours apart across DST).
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub from: DateTime<Utc>,
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub to: DateTime<Utc>,
     pub working_day: bool,
     pub up: Vec<DaySpan>,
@@ -124,7 +125,7 @@ pub struct UpHours {
 pub struct Availability {
     /// Where the measure begins: the month's first instant, or the audit trail's first
     /// entry when the trail began inside the month (before it nothing is known).
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub since: DateTime<Utc>,
     /// Business hours (working days, not holidays) in `[since, through)`.
     pub business_hours: f64,
@@ -193,11 +194,11 @@ pub struct MonthReport {
     /// `2026-11`.
     pub month: String,
     pub time_zone: String,
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub from: DateTime<Utc>,
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub to: DateTime<Utc>,
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
     pub through: DateTime<Utc>,
     /// Decisions recorded in the month.
     pub decisions: u32,
@@ -214,27 +215,19 @@ pub struct MonthReport {
     pub days: Vec<Day>,
 }
 
-/// Serializes an optional instant as RFC 3339 in UTC with a `Z`, or null.
-pub fn opt_rfc3339_z<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => crate::schedule::rfc3339_z(t, s),
-        None => s.serialize_none(),
-    }
-}
-
 /// What the month's figures are made of.
 #[derive(Debug, Clone, Copy)]
 pub struct MonthInput<'a> {
     /// The calendar month (in the business hours' time zone).
-    pub month: crate::state::BudgetPeriod,
+    pub month: crate::model::state::BudgetPeriod,
     /// The audit trail from at least 7 days before the month's first instant to its
     /// end, in any order (earlier entries say what was going on when the month began).
-    pub entries: &'a [crate::history::Entry],
+    pub entries: &'a [crate::audit::Entry],
     /// The state now: the up-window still open, the outage not over.
-    pub state: &'a crate::state::EnvironmentState,
+    pub state: &'a crate::model::state::EnvironmentState,
     /// Cost Explorer's days, when it could be read.
-    pub bill: Option<&'a crate::report::Bill>,
-    pub model: &'a crate::cost::CostModel,
+    pub bill: Option<&'a crate::report::daily::Bill>,
+    pub model: &'a crate::report::cost::CostModel,
     pub config: &'a crate::config::Config,
     pub now: DateTime<Utc>,
 }
@@ -536,7 +529,7 @@ struct Calendar {
 }
 
 impl Calendar {
-    fn of(month: crate::state::BudgetPeriod, hours: &BusinessHours, now: DateTime<Utc>) -> Self {
+    fn of(month: crate::model::state::BudgetPeriod, hours: &BusinessHours, now: DateTime<Utc>) -> Self {
         // Years 1–9999 keep every date and instant arithmetic below in chrono's range.
         let first = NaiveDate::from_ymd_opt(month.year(), month.month(), 1).filter(|d| (1..=9999).contains(&d.year()));
         let next = first.and_then(|d| d.checked_add_months(Months::new(1)));
@@ -556,7 +549,7 @@ impl Calendar {
 
 /// The month's first instant and the next month's (local midnights in the business
 /// hours' time zone, as UTC): the span `stagingctl report --month` reads the trail for.
-pub fn bounds(month: crate::state::BudgetPeriod, hours: &BusinessHours) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn bounds(month: crate::model::state::BudgetPeriod, hours: &BusinessHours) -> (DateTime<Utc>, DateTime<Utc>) {
     let calendar = Calendar::of(month, hours, DateTime::<Utc>::MIN_UTC);
     (calendar.from, calendar.to)
 }
@@ -895,9 +888,9 @@ fn targets(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::cost::Component;
-    use crate::report::{Bill, ServiceCost};
-    use crate::state::BudgetPeriod;
+    use crate::model::state::BudgetPeriod;
+    use crate::report::cost::Component;
+    use crate::report::daily::{Bill, ServiceCost};
     use DeploymentStatus::*;
 
     fn utc(s: &str) -> DateTime<Utc> {

@@ -10,13 +10,12 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::action::{Action, Decision, Notification, NotificationEvent, Severity};
 use crate::config::Config;
-use crate::lifecycle::{Observed, Plan, whole_seconds};
-use crate::state::{BudgetPeriod, EnvironmentState};
-
-/// How many alert keys (and SNS message ids) the state keeps to recognise a repeat.
-pub const RECENT_ALERTS: usize = 20;
+use crate::decide::draft::Draft;
+use crate::model::action::{Action, Decision, Notification, NotificationEvent, Severity};
+use crate::model::observed::Observed;
+use crate::model::state::{BudgetPeriod, EnvironmentState};
+use crate::time::whole_seconds;
 
 /// An amount of money in hundredths (cents, pence), with its currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,9 +107,9 @@ pub struct BudgetAlert {
 
 impl BudgetAlert {
     /// Where a decision on this alert came from, for the audit trail.
-    pub fn origin(&self, message_id: &str) -> crate::history::Origin {
-        crate::history::Origin::new(
-            crate::history::Source::Budget,
+    pub fn origin(&self, message_id: &str) -> crate::audit::Origin {
+        crate::audit::Origin::new(
+            crate::audit::Source::Budget,
             "AWS Budgets",
             format!(
                 "{} {} alert at {}% ({} of {}; message {message_id})",
@@ -219,7 +218,7 @@ fn alert_key(alert: &BudgetAlert, period: BudgetPeriod) -> String {
 /// zero now, critical; FORECASTED at or over its threshold → warning, and on-demand
 /// holds capped at `STAGING_HOLD_DEFAULT` for the rest of the period; ACTUAL at or over
 /// the warning threshold → warning; anything under → told as a warning, nothing else.
-pub fn decide_budget_alert(
+pub fn decide(
     state: &EnvironmentState,
     observed: Observed,
     alert: &BudgetAlert,
@@ -237,7 +236,7 @@ pub fn decide_budget_alert(
         .map(|t| BudgetPeriod::containing(t.and_utc()))
         .unwrap_or(current);
     let key = alert_key(alert, period);
-    let mut p = Plan::new(state, observed, now, config);
+    let mut p = Draft::new(state, observed, now, config);
     if p.next.recent_alerts.iter().any(|k| *k == key || (!message_id.is_empty() && k == message_id)) {
         return p.into_decision(format!("already handled: {} at {}%", alert.alert_type, alert.threshold_percent()));
     }
@@ -259,7 +258,7 @@ pub fn decide_budget_alert(
         alert.threshold_percent(),
     );
     let env_ = env.clone();
-    let only_tell = |p: &mut Plan<'_>, why: String| {
+    let only_tell = |p: &mut Draft<'_>, why: String| {
         let subject = format!("{env_}: budget alert: {} {percent}%", alert.alert_type);
         p.notify(NotificationEvent::BudgetWarning, Severity::Warning, subject, format!("{figures}\n\n{why}"));
         format!("warned: {why}")
@@ -352,14 +351,14 @@ pub fn forward(environment: &str, subject: Option<&str>, text: &str) -> Action {
 #[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
-    use crate::state::Phase;
+    use crate::model::state::Phase;
 
     /// The message of a sample SNS event in `events/`.
     fn sample(name: &str) -> String {
         let text = match name {
-            "actual-over" => include_str!("../../events/budget-alert.actual-over.json"),
-            "actual-80" => include_str!("../../events/budget-alert.actual-80.json"),
-            "forecast" => include_str!("../../events/budget-alert.forecast.json"),
+            "actual-over" => include_str!("../../../events/budget-alert.actual-over.json"),
+            "actual-80" => include_str!("../../../events/budget-alert.actual-80.json"),
+            "forecast" => include_str!("../../../events/budget-alert.forecast.json"),
             _ => unreachable!("no sample {name}"),
         };
         let event: serde_json::Value = serde_json::from_str(text).unwrap();
@@ -495,14 +494,14 @@ mod tests {
                 vec!["notify budget.warning warning"], "warned: ACTUAL 51%"),
         ];
         for (name, state, alert, id, expected, summary) in cases {
-            let d = decide_budget_alert(state, up.clone(), &alert, id, now, &config);
+            let d = decide(state, up.clone(), &alert, id, now, &config);
             assert_eq!(kinds(&d), expected, "{name}");
             assert_eq!(d.summary, summary, "{name}");
         }
-        let locked = decide_budget_alert(&running, up.clone(), &alert(AlertType::Actual, 600, 642), "m1", now, &config);
+        let locked = decide(&running, up.clone(), &alert(AlertType::Actual, 600, 642), "m1", now, &config);
         assert!(locked.next_state.active_budget_lock(now).is_some());
         assert!(!locked.next_state.wants_running());
-        let again = decide_budget_alert(
+        let again = decide(
             &EnvironmentState { version: 5, ..locked.next_state.clone() },
             up.clone(),
             &alert(AlertType::Forecasted, 600, 900),
@@ -511,8 +510,7 @@ mod tests {
             &config,
         );
         assert!(again.actions.is_empty(), "the same SNS message id");
-        let forecast =
-            decide_budget_alert(&running, up.clone(), &alert(AlertType::Forecasted, 600, 910), "m3", now, &config);
+        let forecast = decide(&running, up.clone(), &alert(AlertType::Forecasted, 600, 910), "m3", now, &config);
         assert_eq!(forecast.next_state.hold_cap, Some(BudgetPeriod::containing(now)));
     }
 
@@ -525,26 +523,26 @@ mod tests {
             version: 2,
             ..EnvironmentState::new("staging")
         };
-        let hold = crate::lifecycle::Command::Up {
+        let hold = crate::decide::lifecycle::Command::Up {
             hold: Some(std::time::Duration::from_secs(12 * 3600)),
             reason: "x".into(),
             who: "bob".into(),
             force: false,
         };
         let down = Observed::counts(0, 0);
-        let d = crate::lifecycle::decide(&state, down.clone(), &hold, now, &config).unwrap();
+        let d = crate::decide::lifecycle::decide(&state, down.clone(), &hold, now, &config).unwrap();
         assert_eq!(d.next_state.hold.unwrap().until, "2026-11-27T21:00:00Z".parse::<DateTime<Utc>>().unwrap());
         // An emergency bypass is not capped.
-        let bypass = crate::lifecycle::Command::Hold {
+        let bypass = crate::decide::lifecycle::Command::Hold {
             duration: std::time::Duration::from_secs(12 * 3600),
             reason: "x".into(),
             who: "bob".into(),
         };
-        let d = crate::lifecycle::decide(&state, down.clone(), &bypass, now, &config).unwrap();
+        let d = crate::decide::lifecycle::decide(&state, down.clone(), &bypass, now, &config).unwrap();
         assert_eq!(d.next_state.hold.unwrap().until, "2026-11-28T07:00:00Z".parse::<DateTime<Utc>>().unwrap());
         // Next month the cap is gone.
         let december: DateTime<Utc> = "2026-12-01T19:00:00Z".parse().unwrap();
-        let d = crate::lifecycle::decide(&state, down.clone(), &hold, december, &config).unwrap();
+        let d = crate::decide::lifecycle::decide(&state, down.clone(), &hold, december, &config).unwrap();
         assert_eq!(d.next_state.hold.unwrap().until, "2026-12-02T07:00:00Z".parse::<DateTime<Utc>>().unwrap());
     }
 
@@ -574,19 +572,12 @@ mod tests {
         let Message::Alert(november) = parse_message(None, &sample("actual-over")).unwrap() else { panic!() };
         assert_eq!(november.notified_on, chrono::NaiveDate::from_ymd_opt(2026, 11, 27));
         // Delivered (or retried) just after midnight on 1 December: nothing is locked.
-        let late = decide_budget_alert(
-            &running,
-            up.clone(),
-            &november,
-            "m1",
-            "2026-12-01T00:00:04.5Z".parse().unwrap(),
-            &config,
-        );
+        let late = decide(&running, up.clone(), &november, "m1", "2026-12-01T00:00:04.5Z".parse().unwrap(), &config);
         assert_eq!(late.summary, "warned: the alert is about 2026-11, which has ended; nothing was changed");
         assert!(late.next_state.budget_lock.is_none());
         // December's own alert at the same threshold still acts.
         let december = BudgetAlert { notified_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 20), ..november.clone() };
-        let d = decide_budget_alert(
+        let d = decide(
             &EnvironmentState { version: 5, ..late.next_state },
             up,
             &december,
@@ -620,14 +611,14 @@ mod tests {
                 vec![], "already locked for 2026-11; already down"),
         ];
         for (name, state, observed, alert, id, expected, summary) in cases {
-            let d = decide_budget_alert(state, observed, &alert, id, now, &config);
+            let d = decide(state, observed, &alert, id, now, &config);
             assert_eq!(kinds(&d), expected, "{name}");
             assert_eq!(d.summary, summary, "{name}");
         }
         // An empty message id is not remembered as one.
-        let first = decide_budget_alert(&running, up.clone(), &alert(AlertType::Actual, 480, 490), "", now, &config);
+        let first = decide(&running, up.clone(), &alert(AlertType::Actual, 480, 490), "", now, &config);
         assert!(!first.next_state.recent_alerts.iter().any(String::is_empty));
-        let other = decide_budget_alert(
+        let other = decide(
             &EnvironmentState { version: 5, ..first.next_state },
             up,
             &alert(AlertType::Forecasted, 600, 900),

@@ -290,7 +290,7 @@ pub enum HealthStatus {
     Unhealthy,
 }
 
-/// Health with the counters that debounce it (see [`crate::health`]).
+/// Health with the counters that debounce it (see [`crate::decide::health`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     pub status: HealthStatus,
@@ -326,9 +326,9 @@ pub struct Health {
     /// The task definition that last ran healthy outside a grace period.
     #[serde(default)]
     pub last_good_task_definition: Option<String>,
-    /// The last transitions, oldest first (at most [`crate::health::HISTORY`]).
+    /// The last transitions, oldest first (at most [`crate::model::state::HISTORY`]).
     #[serde(default)]
-    pub history: Vec<crate::health::HealthTransition>,
+    pub history: Vec<crate::model::state::HealthTransition>,
 }
 
 /// A change of health status, which is what gets alerted.
@@ -760,9 +760,9 @@ impl EnvironmentState {
     }
 
     /// Remembers a budget alert (its key, or its SNS message id) as handled, forgetting
-    /// the oldest beyond [`crate::budget::RECENT_ALERTS`].
+    /// the oldest beyond [`crate::model::state::RECENT_ALERTS`].
     pub fn remember_alert(&mut self, key: String) {
-        remember(&mut self.recent_alerts, key, crate::budget::RECENT_ALERTS);
+        remember(&mut self.recent_alerts, key, crate::model::state::RECENT_ALERTS);
     }
 
     /// Queues a push's deployment. Pushes merge into one pending deployment (the union
@@ -889,6 +889,22 @@ fn remember(list: &mut Vec<String>, key: String, bound: usize) {
 pub fn short_sha(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
 }
+
+/// How many transitions the state keeps for the figures (a month of flapping fits).
+pub const HISTORY: usize = 500;
+
+/// A health status change, at the time it began (the first tick of the streak that
+/// made it), kept in the state for the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthTransition {
+    #[serde(serialize_with = "crate::time::rfc3339_z")]
+    pub at: DateTime<Utc>,
+    pub from: HealthStatus,
+    pub to: HealthStatus,
+}
+
+/// How many alert keys (and SNS message ids) the state keeps to recognise a repeat.
+pub const RECENT_ALERTS: usize = 20;
 
 #[cfg(test)]
 mod tests {

@@ -7,14 +7,15 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::history::{DeployKind, Entry, Event, seconds};
-use crate::state::{DeploymentStatus, HealthStatus};
+use crate::audit::{DeployKind, Entry, Event};
+use crate::model::state::{DeploymentStatus, HealthStatus};
+use crate::time::seconds;
 
 /// The namespace of every metric Staging Control emits.
 pub const NAMESPACE: &str = "StagingControl";
 
 /// 1 while the committed intent keeps staging running past its teardown
-/// ([`crate::lifecycle::teardown_overdue`]), else 0; emitted by every health tick.
+/// ([`crate::decide::lifecycle::teardown_overdue`]), else 0; emitted by every health tick.
 pub const TEARDOWN_OVERDUE: &str = "TeardownOverdue";
 
 /// 1 each time a function refuses a new version of the settings document (it keeps the
@@ -195,8 +196,8 @@ fn health_name(status: HealthStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Source;
-    use crate::state::Phase;
+    use crate::audit::Source;
+    use crate::model::state::Phase;
     use serde_json::{Value, json};
 
     fn t(text: &str) -> DateTime<Utc> {

@@ -20,339 +20,28 @@
 //!
 //! Instants are whole seconds, as everywhere in the core.
 
-use std::fmt;
+use crate::config::HealthPolicy;
+use crate::model::probe::ECS_PROBE;
+use crate::model::probe::*;
+use crate::model::state::HISTORY;
+use crate::model::state::HealthTransition;
+use crate::time::length;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::action::{Action, Decision, Notification, NotificationEvent, Severity};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::lifecycle::{Observed, hhmm, whole_seconds};
+use crate::model::action::{Action, Decision, Notification, NotificationEvent, Severity};
+use crate::model::observed::Observed;
+use crate::model::state::{Deployment, DeploymentStatus, EnvironmentState, HealthChange, HealthStatus, short_sha};
 use crate::schedule::BusinessHours;
-use crate::state::{Deployment, DeploymentStatus, EnvironmentState, HealthChange, HealthStatus, short_sha};
+use crate::time::{hhmm, whole_seconds};
 
-/// How long a probe may take when its entry does not say.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest timeout a probe may ask for (the function must answer within its own).
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(20);
-/// How many transitions the state keeps for the figures (a month of flapping fits).
-pub const HISTORY: usize = 500;
 /// How far (minutes) a tick's scheduled time may be from the clock to be remembered:
 /// Scheduler delivers within seconds, and retries a failed invocation within minutes.
 pub const MAX_TICK_LAG_MINUTES: i64 = 30;
-/// The name of the ECS service's probe in results and messages.
-pub const ECS_PROBE: &str = "ecs";
-
-/// Which HTTP statuses count as up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StatusSpec {
-    /// `2xx`, `3xx`…: every status of one class.
-    Class(u16),
-    /// `200`, or `200|204`.
-    Exact(Vec<u16>),
-}
-
-impl StatusSpec {
-    pub fn accepts(&self, status: u16) -> bool {
-        match self {
-            Self::Class(c) => status / 100 == *c,
-            Self::Exact(list) => list.contains(&status),
-        }
-    }
-}
-
-impl Default for StatusSpec {
-    fn default() -> Self {
-        Self::Class(2)
-    }
-}
-
-impl fmt::Display for StatusSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Class(c) => write!(f, "{c}xx"),
-            Self::Exact(list) => {
-                let list: Vec<String> = list.iter().map(u16::to_string).collect();
-                f.write_str(&list.join("|"))
-            }
-        }
-    }
-}
-
-/// An HTTP endpoint the health check probes (one entry of `STAGING_PROBES`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
-    pub name: String,
-    pub url: String,
-    /// The statuses that count as up (`status=`; any 2xx by default).
-    pub status: StatusSpec,
-    /// Slower than this (but up) is degraded (`latency=`).
-    pub max_latency: Option<Duration>,
-    /// Text the body must contain (`body=`).
-    pub body: Option<String>,
-    /// No answer within this is a failure (`timeout=`; [`DEFAULT_TIMEOUT`]).
-    pub timeout: Duration,
-    /// Served by the ECS service, so its failure is something a new deployment can heal
-    /// (`backend`; a probe named `backend` is one).
-    pub backend: bool,
-}
-
-impl Probe {
-    /// A probe of `url` with every option at its default.
-    pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
-        let name = name.into();
-        Self {
-            backend: name == "backend",
-            name,
-            url: url.into(),
-            status: StatusSpec::default(),
-            max_latency: None,
-            body: None,
-            timeout: DEFAULT_TIMEOUT,
-        }
-    }
-}
-
-/// `STAGING_PROBES`: entries separated by commas or new lines, each
-/// `name=url[;option]…` with the options `status=200|204` or `status=2xx`,
-/// `latency=800ms`, `body=TEXT`, `timeout=5s` and `backend`. A URL holding `,` or `;`
-/// must percent-encode them.
-pub fn parse_probes(value: &str) -> std::result::Result<Vec<Probe>, String> {
-    let mut probes: Vec<Probe> = Vec::new();
-    for entry in value.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
-        let mut parts = entry.split(';').map(str::trim);
-        let head = parts.next().unwrap_or_default();
-        let (name, url) = head.split_once('=').ok_or_else(|| format!("`{entry}` is not name=url"))?;
-        let (name, url) = (name.trim(), url.trim());
-        if name.is_empty() || !crate::config::is_http_url(url) {
-            return Err(format!("`{entry}` is not name=http(s)://..."));
-        }
-        if name == ECS_PROBE {
-            return Err(format!("`{ECS_PROBE}` is the ECS service's probe; name this one otherwise"));
-        }
-        if probes.iter().any(|p| p.name == name) {
-            return Err(format!("probe `{name}` is named twice"));
-        }
-        let mut probe = Probe::new(name, url);
-        for option in parts.filter(|s| !s.is_empty()) {
-            let (key, val) = option.split_once('=').map(|(k, v)| (k.trim(), v.trim())).unwrap_or((option, ""));
-            let bad = |why: &str| format!("probe `{name}`: `{option}`: {why}");
-            match key {
-                "backend" if val.is_empty() => probe.backend = true,
-                "status" => probe.status = parse_status(val).map_err(|why| bad(&why))?,
-                "latency" | "timeout" => {
-                    let d = humantime::parse_duration(val)
-                        .ok()
-                        .filter(|d| !d.is_zero())
-                        .ok_or_else(|| bad("expected a duration like 800ms or 5s"))?;
-                    if key == "latency" {
-                        probe.max_latency = Some(d);
-                    } else if d > MAX_TIMEOUT {
-                        return Err(bad(&format!("at most {}", humantime::format_duration(MAX_TIMEOUT))));
-                    } else {
-                        probe.timeout = d;
-                    }
-                }
-                "body" if !val.is_empty() => probe.body = Some(val.to_string()),
-                _ => return Err(bad("options are status=, latency=, body=, timeout= and backend")),
-            }
-        }
-        if probe.max_latency.is_some_and(|l| l >= probe.timeout) {
-            return Err(format!(
-                "probe `{name}`: latency must be under the timeout ({})",
-                humantime::format_duration(probe.timeout)
-            ));
-        }
-        probes.push(probe);
-    }
-    Ok(probes)
-}
-
-/// `text` with the user-info and the query of every URL in it replaced by `…`: a probe
-/// URL may carry a token, and errors about it are logged.
-pub fn redact_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        out.push_str(&rest[..i + 3]);
-        rest = &rest[i + 3..];
-        let end = rest.find([',', ';', ' ', '`', '"', '\n']).unwrap_or(rest.len());
-        let url = &rest[..end];
-        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
-        let authority = &url[..authority_end];
-        match authority.rfind('@') {
-            Some(at) => {
-                out.push_str("…@");
-                out.push_str(&authority[at + 1..]);
-            }
-            None => out.push_str(authority),
-        }
-        let path = &url[authority_end..];
-        match path.find('?') {
-            Some(q) => {
-                out.push_str(&path[..q]);
-                out.push_str("?…");
-            }
-            None => out.push_str(path),
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn parse_status(value: &str) -> std::result::Result<StatusSpec, String> {
-    let v = value.to_ascii_lowercase();
-    if let Some(class) = v.strip_suffix("xx") {
-        return match class.parse::<u16>() {
-            Ok(c @ 1..=5) if class.len() == 1 => Ok(StatusSpec::Class(c)),
-            _ => Err("expected a class like 2xx".into()),
-        };
-    }
-    v.split('|')
-        .map(|s| match s.trim().parse::<u16>() {
-            Ok(code @ 100..=599) => Ok(code),
-            _ => Err(format!("`{s}` is not an HTTP status")),
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map(StatusSpec::Exact)
-}
-
-/// What a probe came back with, as the shell saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// An HTTP answer: its status, how long it took, the start of its body.
-    Answer { status: u16, latency: Duration, body: String },
-    /// No answer: refused, reset, a TLS failure, or the timeout.
-    NoAnswer { latency: Duration, error: String },
-}
-
-/// One probe's verdict, as the function answers it and the state machine reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProbeResult {
-    pub name: String,
-    pub ok: bool,
-    /// Up, but slower than its limit.
-    #[serde(default)]
-    pub slow: bool,
-    pub status: Option<u16>,
-    pub latency_ms: u64,
-    pub error: Option<String>,
-    /// Its failure is one a new ECS deployment can heal.
-    #[serde(default)]
-    pub backend: bool,
-}
-
-impl Probe {
-    /// What `reply` means for this probe.
-    pub fn judge(&self, reply: &Reply) -> ProbeResult {
-        let mut result = ProbeResult {
-            name: self.name.clone(),
-            ok: false,
-            slow: false,
-            status: None,
-            latency_ms: 0,
-            error: None,
-            backend: self.backend,
-        };
-        match reply {
-            Reply::NoAnswer { latency, error } => {
-                result.latency_ms = millis(*latency);
-                result.error = Some(error.clone());
-            }
-            Reply::Answer { status, latency, body } => {
-                result.status = Some(*status);
-                result.latency_ms = millis(*latency);
-                if !self.status.accepts(*status) {
-                    result.error = Some(format!("HTTP {status}, expected {}", self.status));
-                } else if let Some(text) = self.body.as_deref().filter(|t| !body.contains(*t)) {
-                    result.error = Some(format!("the body does not contain {text:?}"));
-                } else {
-                    result.ok = true;
-                    if let Some(limit) = self.max_latency.filter(|l| latency > l) {
-                        result.slow = true;
-                        result.error = Some(format!("slow: {} ms, limit {} ms", millis(*latency), millis(limit)));
-                    }
-                }
-            }
-        }
-        result
-    }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// The ECS service as a probe: the tasks it wants are running, and the primary
-/// deployment has not FAILED.
-pub fn judge_ecs(observed: &Observed) -> ProbeResult {
-    let error = if observed.rollout_failed {
-        Some("the primary deployment's rollout FAILED".to_string())
-    } else if observed.desired_count == 0 {
-        Some("scaled to zero".to_string())
-    } else if observed.running_count < observed.desired_count {
-        Some(format!("{} of {} tasks running", observed.running_count, observed.desired_count))
-    } else {
-        None
-    };
-    ProbeResult {
-        name: ECS_PROBE.into(),
-        ok: error.is_none(),
-        slow: false,
-        status: None,
-        latency_ms: 0,
-        error,
-        backend: true,
-    }
-}
-
-/// When a tick alerts, heals and reminds (`STAGING_HEALTH_*`, `STAGING_HEAL_*`,
-/// `STAGING_AUTO_ROLLBACK`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HealthPolicy {
-    /// Failing (or slow) ticks in a row that make it unhealthy (or degraded).
-    pub failures: u32,
-    /// Answering (or fast) ticks in a row that resolve it.
-    pub successes: u32,
-    /// How often an outage is told again.
-    pub reminder: Duration,
-    /// After a start, a deployment or a rollback: counted, not alerted.
-    pub grace: Duration,
-    /// Failing ticks in a row before a new deployment is forced.
-    pub heal_after: u32,
-    /// At most one forced deployment per this.
-    pub heal_interval: Duration,
-    /// Roll back a deployment that turns unhealthy within the grace period.
-    pub auto_rollback: bool,
-}
-
-impl Default for HealthPolicy {
-    fn default() -> Self {
-        Self {
-            failures: 2,
-            successes: 2,
-            reminder: Duration::from_secs(3600),
-            grace: Duration::from_secs(600),
-            heal_after: 3,
-            heal_interval: Duration::from_secs(3600),
-            auto_rollback: false,
-        }
-    }
-}
-
-/// A health status change, at the time it began (the first tick of the streak that
-/// made it), kept in the state for the figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HealthTransition {
-    #[serde(serialize_with = "crate::schedule::rfc3339_z")]
-    pub at: DateTime<Utc>,
-    pub from: HealthStatus,
-    pub to: HealthStatus,
-}
-
 /// The outcome of one tick, for the function's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tick {
@@ -367,13 +56,6 @@ fn chrono(d: Duration) -> chrono::Duration {
 
 fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     t.checked_add_signed(chrono(d)).unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// How long, for people: `12m`, `1h 5m`.
-pub(crate) fn length(d: chrono::Duration) -> String {
-    let secs = d.num_seconds().max(0) as u64;
-    let rounded = if secs >= 60 { secs / 60 * 60 } else { secs };
-    humantime::format_duration(Duration::from_secs(rounded)).to_string()
 }
 
 /// Why the grace period is in force at `now`, if it is: staging was started, a
@@ -413,9 +95,9 @@ pub fn grace(
 /// counted twice.
 /// Where a health tick's decision came from, for the audit trail: its time, and the
 /// probes that failed (by name; never a URL).
-pub fn origin(tick: Option<DateTime<Utc>>, results: Option<&[ProbeResult]>) -> crate::history::Origin {
+pub fn origin(tick: Option<DateTime<Utc>>, results: Option<&[ProbeResult]>) -> crate::audit::Origin {
     let when = match tick {
-        Some(t) => format!("tick {}", crate::history::sort_key(t)),
+        Some(t) => format!("tick {}", crate::audit::sort_key(t)),
         None => "tick (by hand)".to_string(),
     };
     let probes = match results {
@@ -430,7 +112,7 @@ pub fn origin(tick: Option<DateTime<Utc>>, results: Option<&[ProbeResult]>) -> c
             }
         }
     };
-    crate::history::Origin::new(crate::history::Source::Health, "health-check", format!("{when}: {probes}"))
+    crate::audit::Origin::new(crate::audit::Source::Health, "health-check", format!("{when}: {probes}"))
 }
 
 pub fn decide(
@@ -441,10 +123,10 @@ pub fn decide(
     clock: DateTime<Utc>,
     config: &Config,
 ) -> Decision {
-    let state = &crate::lifecycle::as_found(state, observed, clock, config);
+    let state = &crate::decide::draft::as_found(state, observed, clock, config);
     let mut decision = decide_tick(state, observed, results, tick, clock, config);
     // The tick is the first to see a scalable target registered while staging sleeps.
-    crate::lifecycle::save_scaling(&mut decision.next_state, observed);
+    crate::decide::draft::save_scaling(&mut decision.next_state, observed);
     decision.actions.extend(stack_check_fallback(state, whole_seconds(clock)));
     decision
 }
@@ -463,9 +145,9 @@ pub const STACK_OPERATION_GRACE: chrono::Duration = chrono::Duration::hours(1);
 pub fn stack_check_fallback(state: &EnvironmentState, now: DateTime<Utc>) -> Option<Action> {
     let p = state.stack.in_progress?;
     (now - p.since >= STACK_CHECK_OVERDUE).then(|| Action::PutOneTimeSchedule {
-        name: crate::lifecycle::stack_check_schedule_name(&state.environment),
+        name: crate::model::action::stack_check_schedule_name(&state.environment),
         at: now + chrono::Duration::minutes(1),
-        command: crate::action::ScheduledCommand::StackCheck,
+        command: crate::model::action::ScheduledCommand::StackCheck,
     })
 }
 
@@ -783,7 +465,7 @@ fn transition(
 
 /// The status the counters call for. Entering unhealthy or degraded waits out the
 /// grace period; leaving them does not.
-fn target(from: HealthStatus, h: &crate::state::Health, p: &HealthPolicy, in_grace: bool) -> HealthStatus {
+fn target(from: HealthStatus, h: &crate::model::state::Health, p: &HealthPolicy, in_grace: bool) -> HealthStatus {
     use HealthStatus::*;
     let (f, s) = (p.failures.max(1), p.successes.max(1));
     if h.consecutive_failures >= f && !in_grace {
@@ -1046,7 +728,16 @@ pub fn figures(
 #[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
     use super::*;
-    use crate::state::Phase;
+    use crate::model::probe::DEFAULT_TIMEOUT;
+    use crate::model::probe::Probe;
+    use crate::model::probe::ProbeResult;
+    use crate::model::probe::Reply;
+    use crate::model::probe::StatusSpec;
+    use crate::model::probe::judge_ecs;
+    use crate::model::probe::parse_probes;
+    use crate::model::probe::redact_urls;
+    use crate::model::state::HealthTransition;
+    use crate::model::state::Phase;
     use std::collections::HashMap;
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -1430,7 +1121,7 @@ mod tests {
         s.queue_deployment("abc1234def", crate::DeploymentPlan::FULL, utc("2026-11-27T09:40:00Z"));
         s.dispatch_pending(utc("2026-11-27T09:40:00Z"), chrono::Duration::minutes(30));
         s.deployment_in_flight.as_mut().unwrap().task_definition_before = Some(TD1.into());
-        let outcome = crate::state::RunOutcome {
+        let outcome = crate::model::state::RunOutcome {
             status: DeploymentStatus::Succeeded,
             built_sha: "abc1234def".into(),
             run_url: None,
@@ -1501,7 +1192,7 @@ mod tests {
         let now = utc("2026-11-27T11:00:00.3Z");
         let deployed = deployed_state("2026-11-27T10:00:00Z");
         let good = EnvironmentState {
-            health: crate::state::Health { last_good_task_definition: Some(TD2.into()), ..Default::default() },
+            health: crate::model::state::Health { last_good_task_definition: Some(TD2.into()), ..Default::default() },
             ..deployed.clone()
         };
         #[rustfmt::skip]
@@ -1658,7 +1349,7 @@ mod tests {
 
     #[test]
     fn a_stack_operation_left_unsettled_is_looked_at_and_quiet_only_for_an_hour() {
-        use crate::state::{StackOperation, StackProgress};
+        use crate::model::state::{StackOperation, StackProgress};
         let config = config(&[]);
         let mut state = up();
         state.stack.in_progress =
@@ -1671,7 +1362,7 @@ mod tests {
             Some(Action::PutOneTimeSchedule {
                 name: "staging-stack-check".into(),
                 at: at("2026-11-30T08:13:00.5Z"),
-                command: crate::action::ScheduledCommand::StackCheck,
+                command: crate::model::action::ScheduledCommand::StackCheck,
             })
         );
         let d = decide(&state, &Observed::counts(0, 0), None, None, at("2026-11-30T08:15:00.25Z"), &config);

@@ -1,0 +1,1 @@
+//! What to decide after an action was refused.
