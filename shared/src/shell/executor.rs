@@ -149,23 +149,14 @@ impl<'a> Executor<'a> {
     }
 
     /// Runs every action in order, whatever fails; reports what was done and what failed.
-    /// Once a dispatch (or a rollback, or a forced deployment) has failed, the
-    /// notification announcing it is not sent (the decision that follows the failure
-    /// tells the team instead).
+    /// A notice announcing what has failed is held back, as the core says
+    /// ([`crate::decide::follow_up::Withholding`]).
     pub async fn execute_all(&self, actions: &[Action]) -> Report {
-        use crate::model::action::NotificationEvent::{
-            DeployPlanned, DeployRolledBack, EnvStartup, EnvTeardown, HealthDown, HealthHealing,
-        };
         let mut report = Report::default();
-        let (mut dispatch_failed, mut repair_failed) = (false, false);
-        let (mut pause_failed, mut resume_failed) = (false, false);
+        let mut withholding = crate::decide::follow_up::Withholding::default();
         for action in actions {
             if let Action::Notify(n) = action
-                && ((dispatch_failed && n.event == DeployPlanned)
-                    || (repair_failed && matches!(n.event, HealthDown | HealthHealing | DeployRolledBack))
-                    // "Tearing down" / "starting" that did not happen: the refusal is told instead.
-                    || (pause_failed && n.event == EnvTeardown && n.severity != crate::model::action::Severity::Critical)
-                    || (resume_failed && n.event == EnvStartup && n.severity != crate::model::action::Severity::Critical))
+                && withholding.withholds(n)
             {
                 report.withheld.push(n.clone());
                 continue;
@@ -173,10 +164,7 @@ impl<'a> Executor<'a> {
             match self.run(action).await {
                 Ok(line) => report.done.push(line),
                 Err(error) => {
-                    dispatch_failed |= matches!(action, Action::DispatchDeploy { .. });
-                    repair_failed |= matches!(action, Action::RollbackService { .. } | Action::ForceNewDeployment);
-                    pause_failed |= matches!(action, Action::PauseStack { .. }) && !error.is_retryable();
-                    resume_failed |= matches!(action, Action::ResumeStack) && !error.is_retryable();
+                    withholding.failed(action, error.is_retryable());
                     report.failed.push(Failure { action: Some(action.clone()), error });
                 }
             }

@@ -19,6 +19,7 @@ use super::executor::{Executor, Report};
 use super::scheduler::at_expression;
 use super::store::Store;
 use crate::audit::Origin;
+use crate::decide::follow_up;
 use crate::decide::lifecycle::{self, Command};
 use crate::model::action::{Action, Decision};
 use crate::model::observed::Observed;
@@ -92,56 +93,21 @@ where
     let Decided { decision, state, observed, committed, intent_changed, .. } = decided;
     let mut report = executor.execute_all(&carried_out(executor, &decision.actions, now)).await;
 
-    // A dispatch that failed after its intent was committed: the core decides what that
-    // means (refused: back to waiting; unanswered: kept in flight), and it is committed
-    // and told like any decision.
-    let failed_dispatches: Vec<(String, bool, String)> = report
-        .failed
-        .iter()
-        .filter_map(|f| match &f.action {
-            Some(Action::DispatchDeploy { sha, .. }) => Some((sha.clone(), f.error.is_refusal(), f.error.to_string())),
-            _ => None,
-        })
-        .collect();
+    // Actions that failed after the decision was committed: the core decides what each
+    // calls for (a refused dispatch, a failed repair, a refused stack operation), and
+    // each follow-up is committed and told like any decision.
     let mut summary = decision.summary;
-    let announced = report.withheld.first().map(|n| n.body.clone());
-    for (sha, refused, error) in failed_dispatches {
-        let decided = follow_up(executor, &store, &mut report, Some((origin, now)), &|state: &EnvironmentState| {
-            lifecycle::decide_dispatch_failed(state, &sha, refused, &error, announced.as_deref(), executor.config)
-        })
-        .await;
+    let withheld = report.withheld.clone();
+    for next in follow_up::after(&failures(&report, 0)) {
+        let decided =
+            follow_through(executor, &store, &mut report, Some((origin, now)), &|state: &EnvironmentState| {
+                next.decide(state, &withheld, now, executor.config)
+            })
+            .await;
         if let Some(line) = decided {
-            summary = line;
+            summary = next.summary(&summary, &line);
         }
     }
-
-    // A rollback or forced deployment that failed after its decision was committed: the
-    // core undoes what assumed it happened and tells the team what did not.
-    let failed_repairs: Vec<(Action, String)> = report
-        .failed
-        .iter()
-        .filter_map(|f| match &f.action {
-            Some(a @ (Action::RollbackService { .. } | Action::ForceNewDeployment)) => {
-                Some((a.clone(), f.error.to_string()))
-            }
-            _ => None,
-        })
-        .collect();
-    for (action, error) in failed_repairs {
-        use crate::model::action::NotificationEvent::{DeployRolledBack, HealthDown, HealthHealing};
-        let withheld =
-            report.withheld.iter().find(|n| matches!(n.event, HealthDown | HealthHealing | DeployRolledBack)).cloned();
-        let decided = follow_up(executor, &store, &mut report, Some((origin, now)), &|state: &EnvironmentState| {
-            crate::decide::health::decide_repair_failed(state, &action, &error, withheld.as_ref())
-        })
-        .await;
-        if let Some(line) = decided {
-            summary = format!("{summary}; {line}");
-        }
-    }
-
-    // A pause or resume of the stack refused after its decision was committed (not a
-    // passing AWS fault, which a retry puts right): the core records it and tells the team.
     for line in follow_up_stack_refusals(executor, &store, &mut report, Some(origin), 0, now).await {
         summary = format!("{summary}; {line}");
     }
@@ -149,28 +115,10 @@ where
     // Whoever changed the intent or acted on ECS or the schedules looks again until they
     // agree; an invocation that did neither (a push recorded, a health tick counted)
     // only checks what it observed moments ago, which costs no call.
-    let touched_world = decision.actions.iter().any(|a| {
-        matches!(
-            a,
-            Action::ScaleService { .. }
-                | Action::RestoreService
-                | Action::RestorePausedService
-                | Action::ResumeStack
-                | Action::PauseStack { .. }
-                | Action::PutOneTimeSchedule { .. }
-                | Action::DeleteSchedule { .. }
-                | Action::RollbackService { .. }
-                | Action::ForceNewDeployment
-                | Action::SetScalableTarget(_)
-        )
-    });
+    let touched_world = follow_up::touches_world(&decision.actions);
     let before_converging = report.failed.len();
     if touched_world || (committed && intent_changed) {
-        let check_schedule = decision
-            .actions
-            .iter()
-            .any(|a| matches!(a, Action::PutOneTimeSchedule { .. } | Action::DeleteSchedule { .. }));
-        converge(executor, &store, now, check_schedule, &mut report).await;
+        converge(executor, &store, now, follow_up::touches_schedules(&decision.actions), &mut report).await;
     } else if lifecycle::reconcile_scaling(&state, &observed).is_some()
         || lifecycle::reconcile(&state, observed).is_some()
     {
@@ -283,10 +231,27 @@ fn print_metrics(executor: &Executor<'_>, entry: &crate::audit::Entry) {
     }
 }
 
+/// The failures in `report.failed[from..]`, as the core's follow-up rules read them.
+fn failures(report: &Report, from: usize) -> Vec<follow_up::Failed<'_>> {
+    report
+        .failed
+        .iter()
+        .skip(from)
+        .filter_map(|f| {
+            f.action.as_ref().map(|action| follow_up::Failed {
+                action,
+                refused: f.error.is_refusal(),
+                retryable: f.error.is_retryable(),
+                error: f.error.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Commits and carries out a decision that follows a failed action (a refused dispatch,
 /// a refused rollback), adding what it did to `report`; returns its summary, or `None`
 /// when it could not be committed (the failure is in `report`).
-async fn follow_up<F>(
+async fn follow_through<F>(
     executor: &Executor<'_>,
     store: &Store<'_>,
     report: &mut Report,
@@ -314,9 +279,8 @@ where
 }
 
 /// Follows up, once per operation, the pauses and resumes of the stack among
-/// `report.failed[from..]` that were refused (not a passing fault a retry puts right):
-/// the core records the refusal, stops waiting for the operation and tells the team.
-/// Returns the follow-ups' summaries.
+/// `report.failed[from..]` that were refused ([`follow_up::stack_refusals`]). Returns the
+/// follow-ups' summaries.
 async fn follow_up_stack_refusals(
     executor: &Executor<'_>,
     store: &Store<'_>,
@@ -325,22 +289,10 @@ async fn follow_up_stack_refusals(
     from: usize,
     now: DateTime<Utc>,
 ) -> Vec<String> {
-    use crate::model::state::StackOperation;
-    let mut refused: Vec<(StackOperation, String)> = Vec::new();
-    for f in report.failed.iter().skip(from).filter(|f| !f.error.is_retryable()) {
-        let operation = match &f.action {
-            Some(Action::PauseStack { .. }) => StackOperation::Delete,
-            Some(Action::ResumeStack) => StackOperation::Create,
-            _ => continue,
-        };
-        if !refused.iter().any(|(op, _)| *op == operation) {
-            refused.push((operation, f.error.to_string()));
-        }
-    }
     let mut lines = Vec::new();
-    for (operation, error) in refused {
-        let decided = follow_up(executor, store, report, origin.map(|o| (o, now)), &|state: &EnvironmentState| {
-            lifecycle::decide_stack_refused(state, operation, &error, now, executor.config)
+    for next in follow_up::stack_refusals(&failures(report, from)) {
+        let decided = follow_through(executor, store, report, origin.map(|o| (o, now)), &|state: &EnvironmentState| {
+            next.decide(state, &[], now, executor.config)
         })
         .await;
         lines.extend(decided);
