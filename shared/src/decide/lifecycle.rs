@@ -274,7 +274,29 @@ pub fn decide(
     // What the pause stack has done since the last look comes first: a start that
     // finished makes staging up before the command is weighed.
     let settled = plan.settle_stack();
-    let mut summary = match command {
+    let mut summary = act_on(&mut plan, command, due, settled.is_some(), config)?;
+    if let Some(settled) = settled {
+        summary = if summary.is_empty() { settled } else { format!("{settled}; {summary}") };
+    }
+    // Whatever waited for staging to be up (and unlocked) goes once it is.
+    if let Some(line) = plan.dispatch_pending() {
+        summary = format!("{summary}; {line}");
+    }
+    Ok(plan.into_decision(summary))
+}
+
+/// What `command` does to the draft: an operator's (`stagingctl up`, `down`, `hold`,
+/// `release`, `unlock`) here, a schedule's in [`on_schedule`]; its summary, or why it is
+/// refused.
+fn act_on(
+    plan: &mut Draft<'_>,
+    command: &Command,
+    due: Option<DateTime<Utc>>,
+    settled: bool,
+    config: &Config,
+) -> Result<String> {
+    let now = plan.now;
+    Ok(match command {
         Command::Up { hold, reason, who, force } => {
             if let Some(lock) = plan.next.active_budget_lock(now) {
                 if !force {
@@ -311,7 +333,23 @@ pub fn decide(
                 format!("unlocked; {}", plan.follow_schedule(&format!("unlocked by {who}")))
             }
         }
-        Command::Scheduled(scheduled @ (ScheduledCommand::Startup { .. } | ScheduledCommand::Teardown { .. }))
+        Command::Scheduled(scheduled) => on_schedule(plan, scheduled, due, settled, config),
+    })
+}
+
+/// What a schedule's command (startup, teardown, the stack check, a hold's end) does to the
+/// draft, decided as of `due` when the schedule says it; its summary. `settled`: the stack's
+/// own news was already told.
+fn on_schedule(
+    plan: &mut Draft<'_>,
+    scheduled: &ScheduledCommand,
+    due: Option<DateTime<Utc>>,
+    settled: bool,
+    config: &Config,
+) -> String {
+    let now = plan.now;
+    match scheduled {
+        scheduled @ (ScheduledCommand::Startup { .. } | ScheduledCommand::Teardown { .. })
             if let Some(late) = due.and_then(|due| overtaken(config, due, now)) =>
         {
             let what = if matches!(scheduled, ScheduledCommand::Startup { .. }) { "startup" } else { "teardown" };
@@ -323,7 +361,7 @@ pub fn decide(
                 rfc3339(late.at)
             )
         }
-        Command::Scheduled(ScheduledCommand::Startup { .. }) => {
+        ScheduledCommand::Startup { .. } => {
             match plan.next.wanted(due.unwrap_or(now), &config.business_hours) {
                 Wanted::UpScheduled | Wanted::UpHeld => {
                     let started = plan.start("scheduled startup");
@@ -341,7 +379,7 @@ pub fn decide(
                 Wanted::DownScheduled => "not starting: not a working day (or a holiday)".into(),
             }
         }
-        Command::Scheduled(ScheduledCommand::Teardown { .. }) => match plan.next.active_hold(now) {
+        ScheduledCommand::Teardown { .. } => match plan.next.active_hold(now) {
             Some(hold) => format!("teardown deferred: held until {} by {}", hhmm(hold.until), hold.who),
             None if plan.next.active_budget_lock(now).is_none()
                 && config.business_hours.is_up_time(due.unwrap_or(now)) =>
@@ -350,9 +388,9 @@ pub fn decide(
             }
             None => plan.scheduled_stop("scheduled teardown"),
         },
-        Command::Scheduled(ScheduledCommand::StackCheck) => match (&settled, plan.next.stack.in_progress) {
-            (Some(_), _) => String::new(),
-            (None, Some(p)) => {
+        ScheduledCommand::StackCheck => match (settled, plan.next.stack.in_progress) {
+            (true, _) => String::new(),
+            (false, Some(p)) => {
                 plan.check_stack_later();
                 format!(
                     "the stack's {} asked at {} is still under way ({})",
@@ -361,9 +399,9 @@ pub fn decide(
                     plan.observed.stack.as_ref().map(StackObserved::status_text).unwrap_or("not observed")
                 )
             }
-            (None, None) => "nothing to look at: no stack operation in progress".into(),
+            (false, None) => "nothing to look at: no stack operation in progress".into(),
         },
-        Command::Scheduled(ScheduledCommand::HoldExpired { until }) => match plan.next.hold.clone() {
+        ScheduledCommand::HoldExpired { until } => match plan.next.hold.clone() {
             // The hold this schedule was made for (compared at the precision the schedule
             // carries), or any hold that has run out by now.
             Some(hold) if hold.until.timestamp() == until.timestamp() || hold.until <= now => {
@@ -377,15 +415,7 @@ pub fn decide(
             }
             None => "ignored: no hold".into(),
         },
-    };
-    if let Some(settled) = settled {
-        summary = if summary.is_empty() { settled } else { format!("{settled}; {summary}") };
     }
-    // Whatever waited for staging to be up (and unlocked) goes once it is.
-    if let Some(line) = plan.dispatch_pending() {
-        summary = format!("{summary}; {line}");
-    }
-    Ok(plan.into_decision(summary))
 }
 
 /// What puts the service's scalable target where the committed intent wants it, deciding

@@ -192,40 +192,8 @@ impl<'a> Executor<'a> {
                 let stack = self.pause_stack()?.ok_or(ShellError::NotConfigured("STAGING_PAUSE_STACK"))?;
                 stack.resume().await?
             }
-            Action::PauseStack { keep_service } => {
-                let stack = self.pause_stack()?.ok_or(ShellError::NotConfigured("STAGING_PAUSE_STACK"))?;
-                // The service as it runs: the count the scale to zero remembered (or what
-                // runs), and its task definition; `None` when it went with its stack already.
-                let service = self.service()?;
-                let live = match service.observe().await {
-                    Ok(status) => Some(super::stack::ServiceAsPaused {
-                        count: service
-                            .remembered_count(&status.arn)
-                            .await?
-                            .or(Some(status.desired_count).filter(|n| *n > 0)),
-                        task_definition: status.task_definition,
-                    }),
-                    Err(e) if e.is_missing_service() => None,
-                    Err(e) => return Err(e),
-                };
-                stack.pause(live, *keep_service, super::now()).await?
-            }
-            Action::RestorePausedService => {
-                let copy = match self.pause_stack()? {
-                    Some(stack) => stack.saved().await?,
-                    None => None,
-                };
-                let service = self.service()?;
-                let (count, task_definition) = match copy {
-                    Some(copy) => (copy.service_count, copy.task_definition),
-                    None => (None, None),
-                };
-                let (n, changed) = service.restore_as(count, task_definition.as_deref()).await?;
-                match changed {
-                    Some(td) => format!("restored the service to {n} on {}", crate::decide::health::task_name(&td)),
-                    None => format!("restored the service to {n}"),
-                }
-            }
+            Action::PauseStack { keep_service } => self.pause_stack_now(*keep_service).await?,
+            Action::RestorePausedService => self.restore_paused_service().await?,
             Action::ForceNewDeployment => {
                 self.service()?.force_new_deployment().await?;
                 "forced a new deployment of the service".to_string()
@@ -257,29 +225,7 @@ impl<'a> Executor<'a> {
                 format!("notified {} ({id})", n.event.as_str())
             }
             Action::DispatchDeploy { git_ref, sha, deployment_type, skip_tests, migrate } => {
-                #[cfg(feature = "github")]
-                if let Some(api) = self.github {
-                    let gh = &self.config.github;
-                    let mut inputs = vec![
-                        (gh.deploy_type_input.as_str(), deployment_type.as_str().to_string()),
-                        (gh.skip_tests_input.as_str(), skip_tests.to_string()),
-                    ];
-                    if let Some(name) = &gh.migrate_input {
-                        inputs.push((name.as_str(), migrate.to_string()));
-                    }
-                    // Boxed: the GitHub call (and the token read it may make) nests deep
-                    // enough to overflow the compiler's layout queries in a release build.
-                    Box::pin(api.dispatch(&gh.deploy_workflow, git_ref, &inputs)).await?;
-                    return Ok(format!(
-                        "dispatched {} ({deployment_type}) on {git_ref} for {}",
-                        gh.deploy_workflow,
-                        crate::model::state::short_sha(sha)
-                    ));
-                }
-                let _ = (git_ref, sha, deployment_type, skip_tests, migrate);
-                return Err(ShellError::Unsupported(
-                    "no GitHub token is configured to dispatch the deploy workflow".into(),
-                ));
+                self.dispatch(git_ref, sha, *deployment_type, *skip_tests, *migrate).await?
             }
             Action::RecordDeployment(d) => {
                 let id = format!("deployment#{env}#{}", d.sha);
@@ -295,5 +241,73 @@ impl<'a> Executor<'a> {
                 format!("recorded health {:?} -> {:?}", change.from, change.to)
             }
         })
+    }
+
+    /// Pauses the stack, saving the service as it runs (what the scale to zero remembered,
+    /// or what runs, and its task definition; nothing when it went with its stack already).
+    async fn pause_stack_now(&self, keep_service: bool) -> Result<String, ShellError> {
+        let stack = self.pause_stack()?.ok_or(ShellError::NotConfigured("STAGING_PAUSE_STACK"))?;
+        // The service as it runs: the count the scale to zero remembered (or what
+        // runs), and its task definition; `None` when it went with its stack already.
+        let service = self.service()?;
+        let live = match service.observe().await {
+            Ok(status) => Some(super::stack::ServiceAsPaused {
+                count: service.remembered_count(&status.arn).await?.or(Some(status.desired_count).filter(|n| *n > 0)),
+                task_definition: status.task_definition,
+            }),
+            Err(e) if e.is_missing_service() => None,
+            Err(e) => return Err(e),
+        };
+        stack.pause(live, keep_service, super::now()).await
+    }
+
+    /// Restores the service the stack was paused with (its count and task definition).
+    async fn restore_paused_service(&self) -> Result<String, ShellError> {
+        let copy = match self.pause_stack()? {
+            Some(stack) => stack.saved().await?,
+            None => None,
+        };
+        let service = self.service()?;
+        let (count, task_definition) = match copy {
+            Some(copy) => (copy.service_count, copy.task_definition),
+            None => (None, None),
+        };
+        let (n, changed) = service.restore_as(count, task_definition.as_deref()).await?;
+        Ok(match changed {
+            Some(td) => format!("restored the service to {n} on {}", crate::decide::health::task_name(&td)),
+            None => format!("restored the service to {n}"),
+        })
+    }
+
+    /// Dispatches the deploy workflow with the inputs the configuration names.
+    async fn dispatch(
+        &self,
+        git_ref: &str,
+        sha: &str,
+        deployment_type: crate::DeploymentType,
+        skip_tests: bool,
+        migrate: bool,
+    ) -> Result<String, ShellError> {
+        #[cfg(feature = "github")]
+        if let Some(api) = self.github {
+            let gh = &self.config.github;
+            let mut inputs = vec![
+                (gh.deploy_type_input.as_str(), deployment_type.as_str().to_string()),
+                (gh.skip_tests_input.as_str(), skip_tests.to_string()),
+            ];
+            if let Some(name) = &gh.migrate_input {
+                inputs.push((name.as_str(), migrate.to_string()));
+            }
+            // Boxed: the GitHub call (and the token read it may make) nests deep
+            // enough to overflow the compiler's layout queries in a release build.
+            Box::pin(api.dispatch(&gh.deploy_workflow, git_ref, &inputs)).await?;
+            return Ok(format!(
+                "dispatched {} ({deployment_type}) on {git_ref} for {}",
+                gh.deploy_workflow,
+                crate::model::state::short_sha(sha)
+            ));
+        }
+        let _ = (git_ref, sha, deployment_type, skip_tests, migrate);
+        Err(ShellError::Unsupported("no GitHub token is configured to dispatch the deploy workflow".into()))
     }
 }
