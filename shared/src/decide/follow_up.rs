@@ -34,7 +34,7 @@ pub struct Failed<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowUp {
     DispatchFailed { sha: String, refused: bool, error: String },
-    RepairFailed { action: Action, error: String },
+    RepairFailed { action: Box<Action>, error: String },
     StackRefused { operation: StackOperation, error: String },
 }
 
@@ -50,7 +50,7 @@ pub fn after(failed: &[Failed<'_>]) -> Vec<FollowUp> {
     });
     let repairs = failed.iter().filter_map(|f| match f.action {
         a @ (Action::RollbackService { .. } | Action::ForceNewDeployment) => {
-            Some(FollowUp::RepairFailed { action: a.clone(), error: f.error.clone() })
+            Some(FollowUp::RepairFailed { action: Box::new(a.clone()), error: f.error.clone() })
         }
         _ => None,
     });
@@ -169,4 +169,5 @@ pub fn touches_schedules(actions: &[Action]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)] // tables of test cases
 mod tests;
