@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use staging_core::decide::health::figures;
 use staging_core::model::state::HealthStatus;
+use staging_core::report::figures::figures;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::github::GitHubApi;
 use staging_core::shell::probe::Prober;

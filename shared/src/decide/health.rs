@@ -1,5 +1,6 @@
 //! Health: what a probe's answer means, the Gatus-like state machine that turns ticks
-//! into alerts, self-healing, rollback, and the month's availability and MTTR.
+//! into alerts, self-healing and rollback. The month's availability and MTTR are a
+//! report: [`crate::report::figures`].
 //!
 //! The rules:
 //! - A tick is *failing* when any probe fails (the ECS service among them), *slow* when
@@ -29,14 +30,12 @@ use crate::time::length;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::model::action::{Action, Decision, Notification, NotificationEvent, Severity};
 use crate::model::observed::Observed;
 use crate::model::state::{Deployment, DeploymentStatus, EnvironmentState, HealthChange, HealthStatus, short_sha};
-use crate::schedule::BusinessHours;
 use crate::time::{hhmm, whole_seconds};
 
 /// How far (minutes) a tick's scheduled time may be from the clock to be remembered:
@@ -165,7 +164,6 @@ fn decide_tick(
     let tick = tick.map(whole_seconds).filter(|t| (*t - now).abs() <= chrono::Duration::minutes(MAX_TICK_LAG_MINUTES));
     let mut next = state.clone();
     let mut actions = Vec::new();
-    let env = state.environment.clone();
 
     if !state.wants_running() {
         let summary = pause(&mut next, &mut actions, now);
@@ -194,21 +192,116 @@ fn decide_tick(
         next.health.last_tick = tick;
     }
 
-    let policy = &config.health;
     let mut all: Vec<ProbeResult> = results.to_vec();
     all.push(judge_ecs(observed));
-    let failing: Vec<&ProbeResult> = all.iter().filter(|r| !r.ok).collect();
-    let slow: Vec<&ProbeResult> = all.iter().filter(|r| r.slow).collect();
-    let verdict = if !failing.is_empty() {
+    let verdict = verdict(&all);
+    count(&mut next.health, verdict, now);
+    let probed = Probed::of(state, &next.health, &all, verdict, now, config);
+    let summary = probed.summary(all.len());
+    let mut out = Outcome { next, actions, summary, told_down: false };
+
+    roll_back(&mut out, &probed, observed);
+    // A rollback is a transition to unhealthy even inside the grace period.
+    let to = if out.told_down { HealthStatus::Unhealthy } else { probed.to };
+    let heal_line = heal(&mut out, &probed, observed);
+    alert(&mut out, &probed, state.health.since, to, heal_line.as_deref());
+    tell_healing(&mut out, &probed, heal_line.as_deref());
+    remember_last_good(&mut out.next, &probed, observed);
+    Decision { actions: out.actions, next_state: out.next, summary: out.summary }
+}
+
+/// What a health tick decided so far: the steps after counting add to it in turn.
+struct Outcome {
+    next: EnvironmentState,
+    actions: Vec<Action>,
+    summary: String,
+    /// A `health.down` notice went out this tick (none is sent twice).
+    told_down: bool,
+}
+
+/// One probed tick, counted: what the probes said and the status the counters call for.
+struct Probed<'a> {
+    env: &'a str,
+    now: DateTime<Utc>,
+    policy: &'a HealthPolicy,
+    verdict: Tick,
+    failing: Vec<&'a ProbeResult>,
+    slow: Vec<&'a ProbeResult>,
+    fail_list: String,
+    /// Why the grace period is in force, if it is.
+    grace: Option<String>,
+    /// The status before the tick, and the one the counters call for.
+    from: HealthStatus,
+    to: HealthStatus,
+    /// The first tick of the current streak (failing, or answering).
+    streak_start: DateTime<Utc>,
+    /// When the status the counters call for began.
+    began: DateTime<Utc>,
+}
+
+impl<'a> Probed<'a> {
+    /// `h` is the health record with the tick counted; `all` the probes' results, ECS among them.
+    fn of(
+        state: &'a EnvironmentState,
+        h: &crate::model::state::Health,
+        all: &'a [ProbeResult],
+        verdict: Tick,
+        now: DateTime<Utc>,
+        config: &'a Config,
+    ) -> Self {
+        let policy = &config.health;
+        let failing: Vec<&ProbeResult> = all.iter().filter(|r| !r.ok).collect();
+        let slow: Vec<&ProbeResult> = all.iter().filter(|r| r.slow).collect();
+        let grace = grace(state, now, policy, config.deploy_grace);
+        let from = h.status;
+        let to = target(from, h, policy, grace.is_some());
+        let streak_start = h.streak_since.unwrap_or(now);
+        // When the new status began: an outage with the first failing tick of its streak,
+        // its end with the first answer again, a slow spell with its first slow tick, its
+        // end with the first fast one.
+        let began = match (from, to) {
+            (_, HealthStatus::Unhealthy) | (HealthStatus::Unhealthy, _) => streak_start,
+            (_, HealthStatus::Degraded) => h.slow_since.unwrap_or(now),
+            (_, HealthStatus::Healthy) => h.fast_since.unwrap_or(now),
+            _ => now,
+        };
+        let fail_list = list(&failing);
+        let env = state.environment.as_str();
+        Self { env, now, policy, verdict, failing, slow, fail_list, grace, from, to, streak_start, began }
+    }
+
+    /// The summary's start: how many probes, what they said, and the grace period.
+    fn summary(&self, probes: usize) -> String {
+        let mut summary = format!(
+            "{} probe{}: {}",
+            probes,
+            if probes == 1 { "" } else { "s" },
+            match self.verdict {
+                Tick::Fine => "all fine".to_string(),
+                Tick::Slow => format!("slow: {}", list(&self.slow)),
+                Tick::Failing => format!("failing: {}", self.fail_list),
+            }
+        );
+        if let Some(why) = &self.grace {
+            summary.push_str(&format!(" (grace: {why})"));
+        }
+        summary
+    }
+}
+
+/// A tick is failing when any probe fails, slow when one is over its limit, else fine.
+fn verdict(all: &[ProbeResult]) -> Tick {
+    if all.iter().any(|r| !r.ok) {
         Tick::Failing
-    } else if !slow.is_empty() {
+    } else if all.iter().any(|r| r.slow) {
         Tick::Slow
     } else {
         Tick::Fine
-    };
+    }
+}
 
-    // Count the tick.
-    let h = &mut next.health;
+/// Count: the tick's verdict into the health record's streaks.
+fn count(h: &mut crate::model::state::Health, verdict: Tick, now: DateTime<Utc>) {
     let was_failing = h.consecutive_failures > 0;
     match verdict {
         Tick::Failing => {
@@ -241,179 +334,182 @@ fn decide_tick(
             }
         }
     }
-    let grace = grace(state, now, policy, config.deploy_grace);
-    let from = h.status;
-    let to = target(from, h, policy, grace.is_some());
-    let streak_start = h.streak_since.unwrap_or(now);
-    // When the new status began: an outage with the first failing tick of its streak,
-    // its end with the first answer again, a slow spell with its first slow tick, its
-    // end with the first fast one.
-    let began = match (from, to) {
-        (_, HealthStatus::Unhealthy) | (HealthStatus::Unhealthy, _) => streak_start,
-        (_, HealthStatus::Degraded) => h.slow_since.unwrap_or(now),
-        (_, HealthStatus::Healthy) => h.fast_since.unwrap_or(now),
-        _ => now,
-    };
-    let fail_list = list(&failing);
-    let mut summary = format!(
-        "{} probe{}: {}",
-        all.len(),
-        if all.len() == 1 { "" } else { "s" },
-        match verdict {
-            Tick::Fine => "all fine".to_string(),
-            Tick::Slow => format!("slow: {}", list(&slow)),
-            Tick::Failing => format!("failing: {fail_list}"),
-        }
-    );
-    if let Some(why) = &grace {
-        summary.push_str(&format!(" (grace: {why})"));
-    }
+}
 
-    // A deployment that turns unhealthy within its grace period is rolled back, once.
-    // Only an outage that began after the deploy finished is the deploy's, and only one
-    // the service can cause (a backend probe or ECS failing).
-    let rollback = (verdict == Tick::Failing
-        && next.health.consecutive_failures >= policy.failures
+/// Roll back: a deployment that turns unhealthy within its grace period is rolled back,
+/// once, and told as the outage's `health.down`. Only an outage that began after the
+/// deploy finished is the deploy's, and only one the service can cause (a backend probe
+/// or ECS failing).
+fn roll_back(out: &mut Outcome, p: &Probed, observed: &Observed) {
+    let (env, now, policy) = (p.env, p.now, p.policy);
+    let rollback = (p.verdict == Tick::Failing
+        && out.next.health.consecutive_failures >= policy.failures
         && policy.auto_rollback
-        && failing.iter().any(|r| r.backend))
-    .then(|| auto_rollback_target(&next, observed, streak_start, now, policy))
+        && p.failing.iter().any(|r| r.backend))
+    .then(|| auto_rollback_target(&out.next, observed, p.streak_start, now, policy))
     .flatten();
-
-    let mut told_down = false;
-    if let Some((deployment, target)) = rollback {
-        let failed = deployment.clone();
-        actions.push(Action::RollbackService { task_definition: target.clone() });
-        if let Some(d) = next.last_deployment.as_mut() {
-            d.rolled_back_at = Some(now);
-            actions.push(Action::RecordDeployment(d.clone()));
-        }
-        next.health.redeployed_at = Some(now);
-        let subject = format!("{env}: deploy of {} rolled back: unhealthy after deploying", short_sha(&failed.sha));
-        let body = format!(
-            "The deploy of {} (pushes {}{}) turned staging unhealthy within {} of finishing.\nFailing: {fail_list}\n\n\
-             Rolled back: the service is back on {} (it ran {}).",
-            short_sha(&failed.sha),
-            failed.push_list(),
-            failed.run_url.as_deref().map(|u| format!("; run {u}")).unwrap_or_default(),
-            humantime::format_duration(policy.grace),
-            task_name(&target),
-            observed.task_definition.as_deref().map(task_name).unwrap_or("an unknown task definition"),
-        );
-        actions.push(notify(NotificationEvent::HealthDown, Severity::Critical, subject, body));
-        told_down = true;
-        summary.push_str(&format!("; rolled back the deploy of {} to {}", short_sha(&failed.sha), task_name(&target)));
+    let Some((deployment, target)) = rollback else {
+        return;
+    };
+    let failed = deployment.clone();
+    out.actions.push(Action::RollbackService { task_definition: target.clone() });
+    if let Some(d) = out.next.last_deployment.as_mut() {
+        d.rolled_back_at = Some(now);
+        out.actions.push(Action::RecordDeployment(d.clone()));
     }
-    // A rollback is a transition to unhealthy even inside the grace period.
-    let to = if told_down { HealthStatus::Unhealthy } else { to };
+    out.next.health.redeployed_at = Some(now);
+    let subject = format!("{env}: deploy of {} rolled back: unhealthy after deploying", short_sha(&failed.sha));
+    let body = format!(
+        "The deploy of {} (pushes {}{}) turned staging unhealthy within {} of finishing.\nFailing: {}\n\n\
+         Rolled back: the service is back on {} (it ran {}).",
+        short_sha(&failed.sha),
+        failed.push_list(),
+        failed.run_url.as_deref().map(|u| format!("; run {u}")).unwrap_or_default(),
+        humantime::format_duration(policy.grace),
+        p.fail_list,
+        task_name(&target),
+        observed.task_definition.as_deref().map(task_name).unwrap_or("an unknown task definition"),
+    );
+    out.actions.push(notify(NotificationEvent::HealthDown, Severity::Critical, subject, body));
+    out.told_down = true;
+    out.summary.push_str(&format!("; rolled back the deploy of {} to {}", short_sha(&failed.sha), task_name(&target)));
+}
 
-    // Self-healing: a new deployment of the same task definition.
-    let h = &next.health;
-    let heal = !told_down
-        && grace.is_none()
-        && verdict == Tick::Failing
+/// Heal: a new deployment of the same task definition, when the failing service is one a
+/// restart can fix; the line that tells it, for the alert it goes with.
+fn heal(out: &mut Outcome, p: &Probed, observed: &Observed) -> Option<String> {
+    let (now, policy) = (p.now, p.policy);
+    let h = &out.next.health;
+    let heal = !out.told_down
+        && p.grace.is_none()
+        && p.verdict == Tick::Failing
         && h.consecutive_failures >= policy.heal_after
         && observed.desired_count > 0
         && (observed.running_count < observed.desired_count
-            || failing.iter().any(|r| r.backend && r.name != ECS_PROBE))
+            || p.failing.iter().any(|r| r.backend && r.name != ECS_PROBE))
         && h.last_heal_at.is_none_or(|t| now >= after(t, policy.heal_interval));
-    let heal_line = heal.then(|| {
-        format!(
-            "Self-healing: forced a new deployment of the ECS service after {} failing checks in a row (at most once every {}).",
-            next.health.consecutive_failures,
-            humantime::format_duration(policy.heal_interval)
-        )
-    });
-    if heal {
-        actions.push(Action::ForceNewDeployment);
-        next.health.last_heal_at = Some(now);
-        next.health.redeployed_at = Some(now);
-        summary.push_str("; forced a new deployment");
+    if !heal {
+        return None;
     }
+    let line = format!(
+        "Self-healing: forced a new deployment of the ECS service after {} failing checks in a row (at most once every {}).",
+        h.consecutive_failures,
+        humantime::format_duration(policy.heal_interval)
+    );
+    out.actions.push(Action::ForceNewDeployment);
+    out.next.health.last_heal_at = Some(now);
+    out.next.health.redeployed_at = Some(now);
+    out.summary.push_str("; forced a new deployment");
+    Some(line)
+}
 
-    if to != from {
-        let at = began;
-        let began = state.health.since;
-        transition(&mut next, &mut actions, at, from, to);
-        summary.push_str(&format!("; {} -> {}", status_name(from), status_name(to)));
-        match (from, to) {
-            (_, HealthStatus::Unhealthy) if !told_down => {
-                next.health.last_alert_at = Some(now);
-                let subject = format!("{env}: DOWN — {}", first_line(&fail_list));
-                let mut body = format!(
-                    "{env} failed {} health checks in a row, since {}.\nFailing: {fail_list}",
-                    next.health.consecutive_failures,
-                    hhmm(streak_start)
-                );
-                if let Some(line) = &heal_line {
-                    body.push_str(&format!("\n\n{line}"));
-                }
-                actions.push(notify(NotificationEvent::HealthDown, Severity::Critical, subject, body));
-                told_down = true;
+/// Alert: a change of status is recorded and told; an outage that goes on is reminded
+/// every `reminder`. `since` is when the status before the tick began; `to` the status
+/// the tick ends in.
+fn alert(out: &mut Outcome, p: &Probed, since: Option<DateTime<Utc>>, to: HealthStatus, heal_line: Option<&str>) {
+    if to != p.from {
+        tell_change(out, p, since, to, heal_line);
+    } else {
+        remind(out, p, to, heal_line);
+    }
+}
+
+/// A change of status: recorded, and told (a `health.down` the rollback told is not told again).
+fn tell_change(out: &mut Outcome, p: &Probed, began: Option<DateTime<Utc>>, to: HealthStatus, heal_line: Option<&str>) {
+    let (env, now, from, at) = (p.env, p.now, p.from, p.began);
+    let fail_list = &p.fail_list;
+    transition(&mut out.next, &mut out.actions, at, from, to);
+    out.summary.push_str(&format!("; {} -> {}", status_name(from), status_name(to)));
+    match (from, to) {
+        (_, HealthStatus::Unhealthy) if !out.told_down => {
+            out.next.health.last_alert_at = Some(now);
+            let subject = format!("{env}: DOWN — {}", first_line(fail_list));
+            let mut body = format!(
+                "{env} failed {} health checks in a row, since {}.\nFailing: {fail_list}",
+                out.next.health.consecutive_failures,
+                hhmm(p.streak_start)
+            );
+            if let Some(line) = heal_line {
+                body.push_str(&format!("\n\n{line}"));
             }
-            (_, HealthStatus::Unhealthy) => next.health.last_alert_at = Some(now),
-            (HealthStatus::Unhealthy, _) => {
-                let lasted = began.map(|b| length(at - b)).unwrap_or_else(|| "an unknown time".into());
-                let still =
-                    if to == HealthStatus::Degraded { format!("; still slow: {}", list(&slow)) } else { String::new() };
-                let subject = format!("{env}: resolved after {lasted}");
-                let body = format!(
-                    "{env} answers again: {} checks in a row passed since {}. The outage lasted {lasted}{still}.",
-                    next.health.consecutive_successes,
-                    hhmm(at)
-                );
-                actions.push(notify(NotificationEvent::HealthResolved, Severity::Info, subject, body));
-            }
-            (_, HealthStatus::Degraded) => {
-                let subject = format!("{env}: slow — {}", first_line(&list(&slow)));
-                let body = format!(
-                    "{env} answers, but slowly, {} checks in a row.\nSlow: {}",
-                    next.health.consecutive_slow,
-                    list(&slow)
-                );
-                actions.push(notify(NotificationEvent::HealthDegraded, Severity::Warning, subject, body));
-            }
-            (HealthStatus::Degraded, HealthStatus::Healthy) => {
-                let lasted = began.map(|b| length(at - b)).unwrap_or_else(|| "an unknown time".into());
-                let subject = format!("{env}: no longer slow after {lasted}");
-                let body = format!("{env} answers within its limits again; it was slow for {lasted}.");
-                actions.push(notify(NotificationEvent::HealthResolved, Severity::Info, subject, body));
-            }
-            _ => {}
+            out.actions.push(notify(NotificationEvent::HealthDown, Severity::Critical, subject, body));
+            out.told_down = true;
         }
-    } else if to == HealthStatus::Unhealthy
-        && verdict == Tick::Failing
-        && !told_down
-        && grace.is_none()
-        && next.health.last_alert_at.is_none_or(|t| now >= after(t, policy.reminder))
+        (_, HealthStatus::Unhealthy) => out.next.health.last_alert_at = Some(now),
+        (HealthStatus::Unhealthy, _) => {
+            let lasted = began.map(|b| length(at - b)).unwrap_or_else(|| "an unknown time".into());
+            let still =
+                if to == HealthStatus::Degraded { format!("; still slow: {}", list(&p.slow)) } else { String::new() };
+            let subject = format!("{env}: resolved after {lasted}");
+            let body = format!(
+                "{env} answers again: {} checks in a row passed since {}. The outage lasted {lasted}{still}.",
+                out.next.health.consecutive_successes,
+                hhmm(at)
+            );
+            out.actions.push(notify(NotificationEvent::HealthResolved, Severity::Info, subject, body));
+        }
+        (_, HealthStatus::Degraded) => {
+            let subject = format!("{env}: slow — {}", first_line(&list(&p.slow)));
+            let body = format!(
+                "{env} answers, but slowly, {} checks in a row.\nSlow: {}",
+                out.next.health.consecutive_slow,
+                list(&p.slow)
+            );
+            out.actions.push(notify(NotificationEvent::HealthDegraded, Severity::Warning, subject, body));
+        }
+        (HealthStatus::Degraded, HealthStatus::Healthy) => {
+            let lasted = began.map(|b| length(at - b)).unwrap_or_else(|| "an unknown time".into());
+            let subject = format!("{env}: no longer slow after {lasted}");
+            let body = format!("{env} answers within its limits again; it was slow for {lasted}.");
+            out.actions.push(notify(NotificationEvent::HealthResolved, Severity::Info, subject, body));
+        }
+        _ => {}
+    }
+}
+
+/// Still down, outside the grace period, and nothing told for `reminder`: told again.
+fn remind(out: &mut Outcome, p: &Probed, to: HealthStatus, heal_line: Option<&str>) {
+    let (env, now) = (p.env, p.now);
+    if !(to == HealthStatus::Unhealthy
+        && p.verdict == Tick::Failing
+        && !out.told_down
+        && p.grace.is_none()
+        && out.next.health.last_alert_at.is_none_or(|t| now >= after(t, p.policy.reminder)))
     {
-        next.health.last_alert_at = Some(now);
-        let since = next.health.since.unwrap_or(now);
-        let subject = format!("{env}: still DOWN after {}", length(now - since));
-        let mut body =
-            format!("{env} has been unhealthy since {} ({}).\nFailing: {fail_list}", hhmm(since), length(now - since));
-        if let Some(line) = &heal_line {
-            body.push_str(&format!("\n\n{line}"));
-        }
-        actions.push(notify(NotificationEvent::HealthDown, Severity::Critical, subject, body));
-        told_down = true;
-        summary.push_str("; reminded");
+        return;
     }
-    if let (Some(line), false) = (&heal_line, told_down) {
-        let subject = format!("{env}: forced a new deployment (self-healing)");
-        let body = format!("{line}\nFailing: {fail_list}");
-        actions.push(notify(NotificationEvent::HealthHealing, Severity::Warning, subject, body));
+    out.next.health.last_alert_at = Some(now);
+    let since = out.next.health.since.unwrap_or(now);
+    let subject = format!("{env}: still DOWN after {}", length(now - since));
+    let mut body =
+        format!("{env} has been unhealthy since {} ({}).\nFailing: {}", hhmm(since), length(now - since), p.fail_list);
+    if let Some(line) = heal_line {
+        body.push_str(&format!("\n\n{line}"));
     }
+    out.actions.push(notify(NotificationEvent::HealthDown, Severity::Critical, subject, body));
+    out.told_down = true;
+    out.summary.push_str("; reminded");
+}
 
-    // The task definition that ran healthy outside any grace period is the last good one.
+/// A forced deployment no `health.down` notice told of is told on its own.
+fn tell_healing(out: &mut Outcome, p: &Probed, heal_line: Option<&str>) {
+    if let (Some(line), false) = (heal_line, out.told_down) {
+        let subject = format!("{}: forced a new deployment (self-healing)", p.env);
+        let body = format!("{line}\nFailing: {}", p.fail_list);
+        out.actions.push(notify(NotificationEvent::HealthHealing, Severity::Warning, subject, body));
+    }
+}
+
+/// The task definition that ran healthy outside any grace period is the last good one.
+fn remember_last_good(next: &mut EnvironmentState, p: &Probed, observed: &Observed) {
     if next.health.status == HealthStatus::Healthy
-        && verdict == Tick::Fine
-        && grace.is_none()
+        && p.verdict == Tick::Fine
+        && p.grace.is_none()
         && let Some(td) = &observed.task_definition
         && next.health.last_good_task_definition.as_ref() != Some(td)
     {
         next.health.last_good_task_definition = Some(td.clone());
     }
-    Decision { actions, next_state: next, summary }
 }
 
 /// Staging is down by design: nothing to probe. The counters start again at the next
@@ -652,78 +748,6 @@ fn status_name(s: HealthStatus) -> &'static str {
     }
 }
 
-/// Availability and recovery over a span: the seed's success metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Figures {
-    /// Business-hours time in the span, in seconds.
-    pub business_secs: i64,
-    /// Of which unhealthy, in seconds.
-    pub down_secs: i64,
-    /// `1 - down / business`; `None` without business hours in the span.
-    pub availability: Option<f64>,
-    /// Outages that ended in the span (recovered, or closed by a planned teardown).
-    pub outages: u32,
-    /// The mean time to recovery (wall clock, first failure to first answer again) of
-    /// those that recovered, in seconds; an outage closed by a teardown did not recover.
-    pub mttr_secs: Option<i64>,
-}
-
-/// Availability in business hours and the mean time to recovery between `from` and
-/// `now`, from the recorded transitions (an outage still open counts up to `now`).
-pub fn figures(
-    history: &[HealthTransition],
-    hours: &BusinessHours,
-    from: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Figures {
-    let mut sorted: Vec<HealthTransition> = history.to_vec();
-    sorted.sort_by_key(|t| t.at);
-    // (start, end, recovered): an outage ends with a recovery, or is closed by a
-    // planned teardown (paused, not recovered).
-    let mut outages: Vec<(DateTime<Utc>, Option<DateTime<Utc>>, bool)> = Vec::new();
-    for t in &sorted {
-        match (t.to, outages.last_mut()) {
-            (HealthStatus::Unhealthy, Some((_, None, _))) => {}
-            (HealthStatus::Unhealthy, _) => outages.push((t.at, None, false)),
-            (to, Some((_, end @ None, recovered))) => {
-                *end = Some(t.at);
-                *recovered = to != HealthStatus::Unknown;
-            }
-            _ => {}
-        }
-    }
-    let windows = hours.windows(from, now);
-    let business_secs: i64 = windows.iter().map(|w| (w.end - w.start).num_seconds()).sum();
-    let mut down_secs = 0;
-    let mut ended = Vec::new();
-    let mut outage_count = 0;
-    for (start, end, recovered) in &outages {
-        let stop = end.unwrap_or(now).min(now);
-        for w in &windows {
-            let (a, b) = ((*start).max(w.start), stop.min(w.end));
-            if b > a {
-                down_secs += (b - a).num_seconds();
-            }
-        }
-        if let Some(end) = end
-            && *end >= from
-            && *end <= now
-        {
-            outage_count += 1;
-            if *recovered {
-                ended.push((*end - *start).num_seconds());
-            }
-        }
-    }
-    Figures {
-        business_secs,
-        down_secs,
-        availability: (business_secs > 0).then(|| 1.0 - down_secs as f64 / business_secs as f64),
-        outages: outage_count,
-        mttr_secs: (!ended.is_empty()).then(|| ended.iter().sum::<i64>() / ended.len() as i64),
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::type_complexity)] // tables of test cases
 mod tests {
@@ -736,7 +760,6 @@ mod tests {
     use crate::model::probe::judge_ecs;
     use crate::model::probe::parse_probes;
     use crate::model::probe::redact_urls;
-    use crate::model::state::HealthTransition;
     use crate::model::state::Phase;
     use std::collections::HashMap;
 
@@ -1225,42 +1248,6 @@ mod tests {
         // Named as people name it, it is the same task definition as the recorded ARN.
         let d = decide_rollback(&deployed, &ecs(1, 1, TD2), Some("app:41"), "alice", false, now).unwrap();
         assert!(d.next_state.last_deployment.unwrap().rolled_back_at.is_some());
-    }
-
-    #[test]
-    fn availability_and_mttr_count_business_hours_only() {
-        let hours = BusinessHours::default(); // Mon-Fri 08:00-18:00 UTC
-        let t = |at: &str, from, to| HealthTransition { at: utc(at), from, to };
-        use HealthStatus::*;
-        let month = utc("2026-11-01T00:00:00Z");
-        // Mon 23 Nov: down 10:00-10:30 (30 min). Tue 24: down 17:50 - Wed 08:10, i.e. 10
-        // min on Tuesday and 10 on Wednesday in business hours; the night does not count.
-        let history = [
-            t("2026-11-23T09:00:00Z", Unknown, Healthy),
-            t("2026-11-23T10:00:00Z", Healthy, Unhealthy),
-            t("2026-11-23T10:30:00Z", Unhealthy, Healthy),
-            t("2026-11-24T17:50:00Z", Healthy, Unhealthy),
-            t("2026-11-25T08:10:00Z", Unhealthy, Healthy),
-        ];
-        let now = utc("2026-11-27T18:00:00Z");
-        let f = figures(&history, &hours, month, now);
-        // 20 working days in November up to Friday the 27th, 10 hours each.
-        assert_eq!(f.business_secs, 20 * 10 * 3600);
-        assert_eq!(f.down_secs, 50 * 60);
-        assert_eq!(f.outages, 2);
-        assert_eq!(f.mttr_secs, Some((30 * 60 + 14 * 3600 + 20 * 60) / 2));
-        assert!((f.availability.unwrap() - (1.0 - 3000.0 / 720000.0)).abs() < 1e-12);
-        // An open outage counts up to now; no outage ended, no MTTR.
-        let open = [t("2026-11-27T17:00:00Z", Healthy, Unhealthy)];
-        let f = figures(&open, &hours, month, now);
-        assert_eq!((f.down_secs, f.outages, f.mttr_secs), (3600, 0, None));
-        // A month with no business hours has no availability.
-        let f = figures(&[], &BusinessHours { up_time: None, ..hours.clone() }, month, now);
-        assert_eq!((f.availability, f.business_secs), (None, 0));
-        // Paused (down by design) ends an outage like a recovery does.
-        let paused = [t("2026-11-27T17:30:00Z", Healthy, Unhealthy), t("2026-11-27T18:00:00Z", Unhealthy, Unknown)];
-        let f = figures(&paused, &hours, month, utc("2026-11-27T20:00:00Z"));
-        assert_eq!((f.down_secs, f.outages, f.mttr_secs), (1800, 1, None), "closed by the teardown: not a recovery");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod cost;
 pub mod daily;
+pub mod figures;
 pub mod metrics;
 pub mod month;
 pub mod month_html;

@@ -328,15 +328,66 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
     let mut entries: Vec<&Entry> = input.entries.iter().collect();
     entries.sort_by_key(|e| e.at);
     let month_entries: Vec<&Entry> = entries.iter().copied().filter(|e| in_month(e.at)).collect();
-    let month_events = || month_entries.iter().flat_map(|e| e.events.iter().map(move |ev| (*e, ev)));
 
     let spans = up_spans(&entries, input.state, hours, from, through);
     let deploys = finished_deployments(&entries, from, through);
     let all_outages = outages(&entries, input.state);
     let month_outages: Vec<Outage> = all_outages.iter().filter_map(|o| o.clipped(from, through, through)).collect();
 
-    // Days.
     let stack_mode = matches!(config.teardown, Teardown::Stack(_));
+    let Costed { days, usd: month_usd, source: cost_source } =
+        days(input, &calendar, &spans, &deploys, &month_outages, stack_mode);
+    let up_hours = up_hours(&spans);
+    let deployments = deployments(&deploys);
+    let mttr_minutes = mttr_minutes(&all_outages, from, through);
+    let availability = availability(&entries, hours, &calendar, &spans, &month_outages);
+    let budget = budget_events(&month_entries);
+    let lifecycle = lifecycle(&month_entries);
+    let (cost, projected_gbp) = cost(input, &calendar, month_usd, cost_source, deployments.count, stack_mode);
+
+    let targets = targets(&deployments, &availability, &month_outages, mttr_minutes, &cost, projected_gbp, &lifecycle);
+    MonthReport {
+        environment: config.environment.clone(),
+        month: input.month.to_string(),
+        time_zone: hours.time_zone.name().to_string(),
+        from,
+        to,
+        through,
+        decisions: month_entries.len() as u32,
+        deployments,
+        up_hours,
+        availability,
+        outages: month_outages,
+        mttr_minutes,
+        budget,
+        cost,
+        lifecycle,
+        targets,
+        days,
+    }
+}
+
+/// The calendar's days with their up-time, deployments, outages and cost, and what the
+/// month cost so far.
+struct Costed {
+    days: Vec<Day>,
+    /// The days' cost in dollars, `[from, through)`.
+    usd: f64,
+    source: CostSource,
+}
+
+/// Days: each date of the month with its share of the up-time, deployments and outages,
+/// billed (see [`month_report`]'s **Cost**).
+fn days(
+    input: &MonthInput,
+    calendar: &Calendar,
+    spans: &[DaySpan],
+    deploys: &[DayDeploy],
+    month_outages: &[Outage],
+    stack_mode: bool,
+) -> Costed {
+    let hours = &input.config.business_hours;
+    let through = calendar.through;
     let mut cost_source = CostSource::Model;
     let mut cumulative_gbp = 0.0;
     let mut month_usd = 0.0;
@@ -395,15 +446,20 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
             future,
         });
     }
+    Costed { days, usd: month_usd, source: cost_source }
+}
 
-    // Up-hours.
+/// Up-hours: the spans' hours by kind.
+fn up_hours(spans: &[DaySpan]) -> UpHours {
     let sum_kind =
         |kind: UpKind| spans.iter().filter(|s| s.kind == kind).map(|s| hours_between(s.from, s.to)).fold(0.0, add);
     let (scheduled, on_demand, held) =
         (sum_kind(UpKind::Scheduled), sum_kind(UpKind::OnDemand), sum_kind(UpKind::Held));
-    let up_hours = UpHours { scheduled, on_demand, held, total: scheduled + on_demand + held };
+    UpHours { scheduled, on_demand, held, total: scheduled + on_demand + held }
+}
 
-    // Deployments.
+/// Deployments: counted by status, the success rate, and the durations by kind.
+fn deployments(deploys: &[DayDeploy]) -> Deployments {
     let count_status = |status: DeploymentStatus| deploys.iter().filter(|d| d.status == status).count() as u32;
     let (succeeded, failed, cancelled) = (
         count_status(DeploymentStatus::Succeeded),
@@ -430,7 +486,7 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
             }
         })
         .collect();
-    let deployments = Deployments {
+    Deployments {
         count: succeeded + failed + cancelled,
         succeeded,
         failed,
@@ -438,14 +494,27 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
         rolled_back,
         success_rate: (judged > 0).then(|| 100.0 * f64::from(succeeded - rolled_back) / f64::from(judged)),
         by_kind,
-    };
+    }
+}
 
-    // Outages and availability.
+/// The mean length of the outages that ended in `(from, through]`.
+fn mttr_minutes(all_outages: &[Outage], from: DateTime<Utc>, through: DateTime<Utc>) -> Option<f64> {
     let ended: Vec<f64> = all_outages
         .iter()
         .filter_map(|o| o.to.filter(|&end| from < end && end <= through).map(|end| minutes_between(o.from, end)))
         .collect();
-    let mttr_minutes = (!ended.is_empty()).then(|| ended.iter().sum::<f64>() / ended.len() as f64);
+    (!ended.is_empty()).then(|| ended.iter().sum::<f64>() / ended.len() as f64)
+}
+
+/// Availability: the month's outages inside its business hours, since the trail knows.
+fn availability(
+    entries: &[&Entry],
+    hours: &BusinessHours,
+    calendar: &Calendar,
+    spans: &[DaySpan],
+    month_outages: &[Outage],
+) -> Availability {
+    let (from, through) = (calendar.from, calendar.through);
     // The trail began inside the month (nothing before `from` among the entries, which
     // reach back a week): the hours before its first entry are not known, not available.
     let since = match entries.first() {
@@ -461,63 +530,66 @@ pub fn month_report(input: &MonthInput) -> MonthReport {
         })
         .fold(0.0, add);
     let silent = spans.is_empty() && month_outages.is_empty();
-    let availability = Availability {
+    Availability {
         since,
         business_hours,
         outage_hours,
         percent: (business_hours > 0.0 && !silent).then(|| 100.0 * (1.0 - outage_hours / business_hours)),
-    };
+    }
+}
 
-    // Budget and lifecycle.
-    let budget = BudgetEvents {
-        alerts: month_events().filter(|(_, ev)| matches!(ev, Event::BudgetAlert)).count() as u32,
-        locks: month_events().filter(|(_, ev)| matches!(ev, Event::BudgetLocked { .. })).count() as u32,
-        unlocks: month_events().filter(|(_, ev)| matches!(ev, Event::BudgetUnlocked)).count() as u32,
-    };
-    let transitions = month_events().filter(|(_, ev)| matches!(ev, Event::Phase { .. })).count() as u32;
-    let automated = month_events()
-        .filter(|(e, ev)| matches!(ev, Event::Phase { .. }) && e.source != Source::Operator)
-        .count() as u32;
-    let lifecycle = Lifecycle {
+/// How many of the month's events `matches`.
+fn count_events(month_entries: &[&Entry], matches: impl Fn(&Entry, &Event) -> bool) -> u32 {
+    month_entries.iter().flat_map(|e| e.events.iter().map(move |ev| (*e, ev))).filter(|(e, ev)| matches(e, ev)).count()
+        as u32
+}
+
+/// Budget: the month's alerts, locks and unlocks.
+fn budget_events(month_entries: &[&Entry]) -> BudgetEvents {
+    BudgetEvents {
+        alerts: count_events(month_entries, |_, ev| matches!(ev, Event::BudgetAlert)),
+        locks: count_events(month_entries, |_, ev| matches!(ev, Event::BudgetLocked { .. })),
+        unlocks: count_events(month_entries, |_, ev| matches!(ev, Event::BudgetUnlocked)),
+    }
+}
+
+/// Lifecycle: the month's phase changes, and how many were automated.
+fn lifecycle(month_entries: &[&Entry]) -> Lifecycle {
+    let transitions = count_events(month_entries, |_, ev| matches!(ev, Event::Phase { .. }));
+    let automated =
+        count_events(month_entries, |e, ev| matches!(ev, Event::Phase { .. }) && e.source != Source::Operator);
+    Lifecycle {
         transitions,
         automated,
         percent: (transitions > 0).then(|| 100.0 * f64::from(automated) / f64::from(transitions)),
-    };
+    }
+}
 
-    // Cost.
+/// Cost: the month's so far, and, for a month not over, its projection (the cost so far
+/// plus the model's `[through, to)` under the schedule).
+fn cost(
+    input: &MonthInput,
+    calendar: &Calendar,
+    month_usd: f64,
+    source: CostSource,
+    deployments: u32,
+    stack_mode: bool,
+) -> (MonthCost, Option<f64>) {
+    let hours = &input.config.business_hours;
+    let (to, through) = (calendar.to, calendar.through);
     let gbp = month_usd * input.model.gbp_per_usd;
     let cost = MonthCost {
-        source: cost_source,
+        source,
         gbp,
         usd: month_usd,
-        per_deployment_gbp: (deployments.count > 0).then(|| gbp / f64::from(deployments.count)),
+        per_deployment_gbp: (deployments > 0).then(|| gbp / f64::from(deployments)),
         target_gbp: input.model.target_gbp,
     };
     let projected_gbp = (through < to).then(|| {
         let rest_up: f64 = hours.windows(through, to).iter().map(|w| hours_between(w.start, w.end)).fold(0.0, add);
         gbp + model_usd(input.model, stack_mode, hours_between(through, to), rest_up) * input.model.gbp_per_usd
     });
-
-    let targets = targets(&deployments, &availability, &month_outages, mttr_minutes, &cost, projected_gbp, &lifecycle);
-    MonthReport {
-        environment: config.environment.clone(),
-        month: input.month.to_string(),
-        time_zone: hours.time_zone.name().to_string(),
-        from,
-        to,
-        through,
-        decisions: month_entries.len() as u32,
-        deployments,
-        up_hours,
-        availability,
-        outages: month_outages,
-        mttr_minutes,
-        budget,
-        cost,
-        lifecycle,
-        targets,
-        days,
-    }
+    (cost, projected_gbp)
 }
 
 /// The month's bounds and its local dates, each with its first instant and the next's.
@@ -767,15 +839,31 @@ fn targets(
     projected_gbp: Option<f64>,
     lifecycle: &Lifecycle,
 ) -> Vec<Target> {
-    let judged = |value: Option<(String, bool)>| match value {
+    let mut targets = Vec::with_capacity(10);
+    targets.push(success_rate_target(deployments));
+    targets.extend(deployments.by_kind.iter().map(duration_target));
+    targets.push(availability_target(availability));
+    targets.push(mttr_target(outages, mttr_minutes));
+    targets.push(cost_per_deployment_target(cost, deployments));
+    targets.push(month_cost_target(cost, projected_gbp));
+    targets.push(lifecycle_target(lifecycle));
+    targets
+}
+
+/// A value and whether it meets its target, or "no data".
+fn judged(value: Option<(String, bool)>) -> (String, Option<bool>) {
+    match value {
         Some((value, met)) => (value, Some(met)),
         None => (NO_DATA.to_string(), None),
-    };
-    let target =
-        |key, name, target: String, (value, met): (String, Option<bool>)| Target { key, name, target, value, met };
-    let mut targets = Vec::with_capacity(10);
+    }
+}
 
-    targets.push(target(
+fn target(key: &'static str, name: &'static str, target: String, (value, met): (String, Option<bool>)) -> Target {
+    Target { key, name, target, value, met }
+}
+
+fn success_rate_target(deployments: &Deployments) -> Target {
+    target(
         "deploy_success_rate",
         "Deployment success rate",
         "> 99.5 %".into(),
@@ -797,26 +885,28 @@ fn targets(
                 rate > 99.5,
             )
         })),
-    ));
+    )
+}
 
-    for k in &deployments.by_kind {
-        let (key, name, sign) = match k.kind {
-            DeployKind::Full => ("full_deploy_minutes", "Full deployment time", "<"),
-            DeployKind::Backend => ("backend_deploy_minutes", "Backend deployment time", "≈"),
-            DeployKind::Frontend => ("frontend_deploy_minutes", "Frontend deployment time", "≈"),
-            DeployKind::Infrastructure => ("infrastructure_deploy_minutes", "Infrastructure deployment time", "≈"),
-        };
-        let value = match (k.p90_minutes, k.median_minutes) {
-            (Some(p90), Some(median)) => Some((
-                format!("{p90:.1} min (median {median:.1}, {})", plural(k.count, "deploy", "deploys")),
-                p90 <= k.target_minutes,
-            )),
-            _ => None,
-        };
-        targets.push(target(key, name, format!("{sign} {} min (p90)", k.target_minutes), judged(value)));
-    }
+fn duration_target(k: &KindDurations) -> Target {
+    let (key, name, sign) = match k.kind {
+        DeployKind::Full => ("full_deploy_minutes", "Full deployment time", "<"),
+        DeployKind::Backend => ("backend_deploy_minutes", "Backend deployment time", "≈"),
+        DeployKind::Frontend => ("frontend_deploy_minutes", "Frontend deployment time", "≈"),
+        DeployKind::Infrastructure => ("infrastructure_deploy_minutes", "Infrastructure deployment time", "≈"),
+    };
+    let value = match (k.p90_minutes, k.median_minutes) {
+        (Some(p90), Some(median)) => Some((
+            format!("{p90:.1} min (median {median:.1}, {})", plural(k.count, "deploy", "deploys")),
+            p90 <= k.target_minutes,
+        )),
+        _ => None,
+    };
+    target(key, name, format!("{sign} {} min (p90)", k.target_minutes), judged(value))
+}
 
-    targets.push(target(
+fn availability_target(availability: &Availability) -> Target {
+    target(
         "availability",
         "Availability in business hours",
         "> 99.9 % in business hours".into(),
@@ -830,16 +920,20 @@ fn targets(
                 p > 99.9,
             )
         })),
-    ));
+    )
+}
 
+fn mttr_target(outages: &[Outage], mttr_minutes: Option<f64>) -> Target {
     let mttr = match (mttr_minutes, outages.is_empty()) {
         (Some(m), _) => (format!("{m:.1} min ({})", plural(outages.len() as u64, "outage", "outages")), Some(m < 10.0)),
         (None, true) => ("no outages".to_string(), None),
         (None, false) => (format!("{}, not over", plural(outages.len() as u64, "outage", "outages")), None),
     };
-    targets.push(target("mttr", "Mean time to recovery", "< 10 min".into(), mttr));
+    target("mttr", "Mean time to recovery", "< 10 min".into(), mttr)
+}
 
-    targets.push(target(
+fn cost_per_deployment_target(cost: &MonthCost, deployments: &Deployments) -> Target {
+    target(
         "cost_per_deployment",
         "Cost per deployment",
         "< £0.10".into(),
@@ -854,22 +948,21 @@ fn targets(
                 per < 0.10,
             )
         })),
-    ));
+    )
+}
 
+fn month_cost_target(cost: &MonthCost, projected_gbp: Option<f64>) -> Target {
     let month_cost = match projected_gbp {
         Some(projected) => {
             (format!("{} so far, {} projected", pounds(cost.gbp), pounds(projected)), projected < cost.target_gbp)
         }
         None => (pounds(cost.gbp), cost.gbp < cost.target_gbp),
     };
-    targets.push(target(
-        "month_cost",
-        "Month's cost",
-        format!("< {}", pounds(cost.target_gbp)),
-        judged(Some(month_cost)),
-    ));
+    target("month_cost", "Month's cost", format!("< {}", pounds(cost.target_gbp)), judged(Some(month_cost)))
+}
 
-    targets.push(target(
+fn lifecycle_target(lifecycle: &Lifecycle) -> Target {
+    target(
         "automated_lifecycle",
         "Automated lifecycle",
         "100 %".into(),
@@ -879,8 +972,7 @@ fn targets(
                 lifecycle.automated == lifecycle.transitions,
             )
         })),
-    ));
-    targets
+    )
 }
 
 #[cfg(test)]
