@@ -12,8 +12,9 @@ use crate::error::CliError;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The function: lifecycle, github-webhook, budget-alert or health-check.
-    function: String,
+    /// The function.
+    #[arg(value_enum)]
+    function: Function,
     /// The event, as JSON.
     #[arg(long, value_name = "FILE")]
     event: PathBuf,
@@ -25,38 +26,43 @@ pub struct Args {
     json: bool,
 }
 
+/// The four functions, by the names of their binaries (clap refuses any other name, with
+/// exit code 2, listing these).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Function {
+    Lifecycle,
+    GithubWebhook,
+    BudgetAlert,
+    HealthCheck,
+}
+
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
-    match args.function.as_str() {
-        "lifecycle" | "github-webhook" | "budget-alert" | "health-check" => {}
-        other => {
-            return Err(CliError::Input(format!(
-                "unknown function `{other}`; one of lifecycle, github-webhook, budget-alert, health-check"
-            )));
-        }
-    }
     let text = std::fs::read_to_string(&args.event)
         .map_err(|e| CliError::Input(format!("cannot read event file {}: {e}", args.event.display())))?;
     let event: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Input(format!("{} is not JSON: {e}", args.event.display())))?;
     let now = args.now.unwrap_or_else(Utc::now);
     let (clients, config, github) = crate::operate::connect(config).await?;
-    let response = if args.function == "github-webhook" {
-        // The event is the Function URL request, as Lambda delivers it.
-        let request = lambda_http::request::from_str(&text)
-            .map_err(|e| CliError::Input(format!("{} is not a Function URL request: {e}", args.event.display())))?;
-        let app = github_webhook::Webhook::with_github(clients, config, github).map_err(CliError::Input)?;
-        let response = github_webhook::handle(&app, &request, now).await;
-        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
-        serde_json::json!({ "statusCode": response.status().as_u16(), "body": body })
-    } else if args.function == "health-check" {
-        let prober = staging_core::shell::probe::Prober::new(&config.probes)?;
-        health_check::handle(&Executor::new(&clients, &config), &prober, event, now).await?
-    } else if args.function == "budget-alert" {
-        budget_alert::handle(&Executor::new(&clients, &config), event, now).await?
-    } else {
-        let mut executor = Executor::new(&clients, &config);
-        executor.github = github.as_ref();
-        lifecycle::handle(&executor, event, now).await?
+    let response = match args.function {
+        Function::GithubWebhook => {
+            // The event is the Function URL request, as Lambda delivers it.
+            let request = lambda_http::request::from_str(&text)
+                .map_err(|e| CliError::Input(format!("{} is not a Function URL request: {e}", args.event.display())))?;
+            let app = github_webhook::Webhook::with_github(clients, config, github).map_err(CliError::Input)?;
+            let response = github_webhook::handle(&app, &request, now).await;
+            let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
+            serde_json::json!({ "statusCode": response.status().as_u16(), "body": body })
+        }
+        Function::HealthCheck => {
+            let prober = staging_core::shell::probe::Prober::new(&config.probes)?;
+            health_check::handle(&Executor::new(&clients, &config), &prober, event, now).await?
+        }
+        Function::BudgetAlert => budget_alert::handle(&Executor::new(&clients, &config), event, now).await?,
+        Function::Lifecycle => {
+            let mut executor = Executor::new(&clients, &config);
+            executor.github = github.as_ref();
+            lifecycle::handle(&executor, event, now).await?
+        }
     };
     if args.json {
         writeln!(out, "{response}")?;

@@ -76,14 +76,20 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut out = std::io::stdout().lock();
-    let result = match (Config::from_env(), cli.command) {
-        // doctor reports a configuration that does not parse as its first failed check.
-        (Err(e), Command::Doctor(args)) => doctor::run(Err(e), args, &mut out).await,
-        (Err(e), _) => Err(CliError::from(e)),
-        (Ok(config), Command::Settings(args)) => settings::run(&config, args, &mut out).await,
-        (Ok(config), Command::Doctor(args)) => doctor::run(Ok(&config), args, &mut out).await,
-        // Every other command decides with what the functions decide with.
-        (Ok(config), command) => dispatch(&settings::in_force(config).await, command, &mut out).await,
+    let result = match cli.command {
+        // Pure: each reads only the settings it needs (see settings::narrow), so a bad
+        // variable it does not read cannot stop it.
+        Command::Plan(args) => plan::run(args, &mut out).await,
+        Command::Schedule(args) => schedule::run(args, &mut out).await,
+        command => match (Config::from_env(), command) {
+            // doctor reports a configuration that does not parse as its first failed check.
+            (Err(e), Command::Doctor(args)) => doctor::run(Err(e), args, &mut out).await,
+            (Err(e), _) => Err(CliError::from(e)),
+            (Ok(config), Command::Settings(args)) => settings::run(&config, args, &mut out).await,
+            (Ok(config), Command::Doctor(args)) => doctor::run(Ok(&config), args, &mut out).await,
+            // Every other command decides with what the functions decide with.
+            (Ok(config), command) => dispatch(&settings::in_force(config).await, command, &mut out).await,
+        },
     }
     .and_then(|()| out.flush().map_err(CliError::from));
     match result {
@@ -97,8 +103,8 @@ async fn main() -> ExitCode {
 
 async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Result<(), CliError> {
     let (lifecycle_command, json) = match command {
-        Command::Plan(args) => return plan::run(config, args, out),
-        Command::Schedule(args) => return schedule::run(config, args, out),
+        Command::Plan(args) => return plan::run(args, out).await,
+        Command::Schedule(args) => return schedule::run(args, out).await,
         Command::Cost(args) => return cost::run(config, args, out).await,
         Command::Status(args) => return operate::status(config, args, out).await,
         Command::Invoke(args) => return invoke::run(config, args, out).await,

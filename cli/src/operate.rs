@@ -7,10 +7,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use staging_core::Config;
-use staging_core::decide::health::{Figures, figures, task_name};
+use staging_core::decide::health::task_name;
 use staging_core::decide::lifecycle::Command;
 use staging_core::model::action::hold_schedule_name;
 use staging_core::model::state::{BudgetLock, BudgetPeriod, Deployment, Health, Hold, Phase};
+use staging_core::report::figures::{Figures, figures};
 use staging_core::schedule::Transition;
 use staging_core::shell::executor::Executor;
 use staging_core::shell::github::{GitHubApi, resolve_webhook_secret};
@@ -258,6 +259,11 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
     if args.json {
         return crate::write_json(out, &status);
     }
+    print_status(config, &status, out)
+}
+
+/// The human form of `status`: one line per part.
+fn print_status(config: &Config, status: &Status, out: &mut impl Write) -> Result<(), CliError> {
     let secs = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     writeln!(
         out,

@@ -4,7 +4,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use serde::Serialize;
-use staging_core::{Config, DeploymentPlan, DeploymentType, FilterMatches, Filters};
+use staging_core::config::{self, YamlSetting};
+use staging_core::{DeploymentPlan, DeploymentType, FilterMatches, Filters};
 
 use crate::error::CliError;
 
@@ -32,10 +33,12 @@ struct Report<'a> {
     deployment_type: Option<DeploymentType>,
 }
 
-pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
+/// Reads only the filters (`--filters`, else as the functions read them): no other setting
+/// can stop a plan.
+pub async fn run(args: Args, out: &mut impl Write) -> Result<(), CliError> {
     let filters = match &args.filters {
         Some(file) => load_filters(file)?,
-        None => staging_core::shell::filters(config).map_err(|e| CliError::Input(e.to_string()))?,
+        None => configured(crate::settings::narrow(config::filters, |c| c.filters.clone()).await?)?,
     };
     let paths = if args.paths.is_empty() { read_stdin_paths()? } else { args.paths };
     let matches = filters.classify(paths.iter().map(String::as_str));
@@ -64,6 +67,18 @@ pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliE
         None => writeln!(out, "Deployment type: none")?,
     }
     Ok(())
+}
+
+/// The filters `STAGING_FILTERS` or `STAGING_FILTERS_FILE` (or the settings document) hold,
+/// else the built-in ones. A bad document is bad input naming its variable, as the
+/// functions say it.
+fn configured(setting: Option<YamlSetting>) -> Result<Filters, CliError> {
+    let Some(setting) = setting else { return Ok(Filters::builtin()) };
+    let yaml = staging_core::shell::yaml_text(&setting)?;
+    Filters::from_yaml(&yaml).map_err(|e| {
+        let (variable, value, reason) = (setting.variable(), setting.shown(), e.to_string());
+        CliError::from(staging_core::Error::Config { variable, value, reason })
+    })
 }
 
 fn load_filters(file: &PathBuf) -> Result<Filters, CliError> {

@@ -4,7 +4,8 @@ use std::io::Write;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use staging_core::{BusinessHours, Config, Transition, Window};
+use staging_core::config;
+use staging_core::{BusinessHours, Transition, Window};
 
 use crate::error::CliError;
 
@@ -39,8 +40,9 @@ struct Report {
     next_transition: Option<Transition>,
 }
 
-pub fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
-    let hours = &config.business_hours;
+/// Reads only the business hours (as the functions read them): no other setting can stop it.
+pub async fn run(args: Args, out: &mut impl Write) -> Result<(), CliError> {
+    let hours = &crate::settings::narrow(config::business_hours, |c| c.business_hours.clone()).await?;
     let from = args.from.unwrap_or_else(Utc::now);
     let to = from + Duration::days(i64::from(args.days));
     let windows = hours.windows(from, to);

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use staging_core::Config;
+use staging_core::config::{self, Vars};
 use staging_core::settings::{self, Settings};
 use staging_core::shell::settings::{self as stored, LiveConfig, Reading};
 
@@ -184,4 +185,26 @@ pub async fn in_force(config: Config) -> Config {
         Reading::Failed(e) => eprintln!("stagingctl: warning: {name} not read ({e}); the variables as deployed"),
     }
     (*live.held()).clone()
+}
+
+/// One group of settings as the functions decide with it now, for a command that needs no
+/// more (`plan` the filters, `schedule` the business hours): `read` from the variables
+/// alone, so a bad variable of another group does not stop the command; or, when
+/// `STAGING_SETTINGS_PARAMETER` names a document, `pick`ed from the configuration
+/// [`in_force`]. The document goes over every variable, so it is read only when they all
+/// hold; when one does not (the functions would not start), that is said on stderr and the
+/// variables as deployed answer.
+pub async fn narrow<T>(read: fn(Vars<'_>) -> staging_core::Result<T>, pick: fn(&Config) -> T) -> Result<T, CliError> {
+    let vars = Vars::env();
+    let deployed = read(vars)?;
+    let Some(name) = config::settings_parameter(vars)? else { return Ok(deployed) };
+    match Config::from_env() {
+        Ok(config) => Ok(pick(&in_force(config).await)),
+        Err(e) => {
+            eprintln!(
+                "stagingctl: warning: {name} not read: a variable does not hold ({e}); the variables as deployed"
+            );
+            Ok(deployed)
+        }
+    }
 }

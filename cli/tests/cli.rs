@@ -399,8 +399,11 @@ fn bad_input_exits_2_with_a_message_naming_it() {
         (&["cost"], &[("STAGING_GBP_PER_USD", "abc")], r#"STAGING_GBP_PER_USD="abc""#),
         (&["report"], &[], "stagingctl report --day"),
         (&["cost"], &[("STAGING_TIME_ZONE", "Mars/Base")], r#"STAGING_TIME_ZONE="Mars/Base""#),
-        (&["plan", "x"], &[("STAGING_HOLIDAYS", "someday")], r#"STAGING_HOLIDAYS="someday""#),
+        (&["schedule"], &[("STAGING_HOLIDAYS", "someday")], r#"STAGING_HOLIDAYS="someday""#),
         (&["deploy"], &[], "unrecognized subcommand"),
+        // clap refuses a function that is not one, listing those that are.
+        (&["invoke", "nope", "--event", "e.json"], &[], "invalid value 'nope' for '<FUNCTION>'"),
+        (&["invoke", "nope", "--event", "e.json"], &[], "[possible values: lifecycle, github-webhook, budget-alert, health-check]"),
     ];
     for (args, env, expected) in cases {
         let run = stagingctl(args, env, "");
@@ -410,9 +413,53 @@ fn bad_input_exits_2_with_a_message_naming_it() {
     }
 }
 
+/// `plan` and `schedule` are pure: each reads only its own settings (the path filters, the
+/// business hours), so they run with no variables at all, and a bad variable they do not
+/// read, which every command reading the whole configuration refuses, does not stop them.
+#[test]
+fn plan_and_schedule_read_only_their_own_settings() {
+    let unrelated: &[(&str, &str)] = &[("STAGING_TABLE", "staging-control"), ("GITHUB_API_URL", "not-a-url")];
+    for env in [&[][..], unrelated] {
+        let plan = stagingctl(&["plan", "--json", "apps/express-api/src/a.ts"], env, "");
+        assert_eq!(plan.json()["deployment_type"], "backend-only", "{env:?}");
+        let plan = stagingctl(&["plan"], env, "pnpm-lock.yaml\n");
+        assert_eq!(plan.code, 0, "{env:?}: {}", plan.stderr);
+        assert!(plan.stdout.contains("Deployment type: full"), "{env:?}: {}", plan.stdout);
+        assert!(plan.stderr.is_empty(), "{env:?}: {}", plan.stderr);
+
+        let schedule = stagingctl(&["schedule", "--json", "--from", "2026-11-27T10:00:00Z", "--days", "1"], env, "");
+        assert_eq!(schedule.json()["up_hours"], 8.0, "{env:?}");
+        let schedule = stagingctl(&["schedule", "--days", "1"], env, "");
+        assert_eq!(schedule.code, 0, "{env:?}: {}", schedule.stderr);
+        assert!(schedule.stdout.contains("Business hours: Mon-Fri 08:00–18:00 UTC"), "{env:?}: {}", schedule.stdout);
+        assert!(schedule.stderr.is_empty(), "{env:?}: {}", schedule.stderr);
+    }
+
+    // The variable is bad: a command that reads the whole configuration refuses it.
+    let run = stagingctl(&["cost"], unrelated, "");
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains(r#"GITHUB_API_URL="not-a-url""#), "{}", run.stderr);
+
+    // A bad variable of their own still stops them, naming it.
+    let both = [("STAGING_FILTERS", "backend: ['api/**']"), ("STAGING_FILTERS_FILE", "filters.yml")];
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+        (&["plan", "x"], &[unrelated, &both].concat(), "set either STAGING_FILTERS or STAGING_FILTERS_FILE"),
+        (&["plan", "x"], &[("STAGING_FILTERS", "backend: ['api/{a']")], "STAGING_FILTERS=\"<the document in STAGING_FILTERS>\""),
+        (&["schedule"], &[unrelated, &[("STAGING_UP_TIME", "8am")]].concat(), r#"STAGING_UP_TIME="8am""#),
+    ];
+    for (args, env, expected) in cases {
+        let run = stagingctl(args, env, "");
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stdout);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("GITHUB_API_URL"), "{args:?}: {}", run.stderr);
+    }
+}
+
 #[test]
 fn a_secret_in_a_bad_variable_never_reaches_the_output() {
-    let run = stagingctl(&["plan", "x"], &[("GITHUB_WEBHOOK_SECRET", "s3cr3t,,x")], "");
+    // `cost` reads the whole configuration (`plan` no longer reads the secret at all).
+    let run = stagingctl(&["cost"], &[("GITHUB_WEBHOOK_SECRET", "s3cr3t,,x")], "");
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("GITHUB_WEBHOOK_SECRET"), "{}", run.stderr);
     assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);

@@ -103,3 +103,28 @@ fn set_without_a_parameter_named_says_which_variable() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("STAGING_SETTINGS_PARAMETER"), "{}", run.stderr);
 }
+
+#[test]
+fn plan_and_schedule_read_the_document_unless_a_variable_keeps_it_out() {
+    let _serial = serial();
+    let env = env();
+    let document = "working_days: [Mon, Tue]\nfilters: {backend: ['server/**']}\n";
+    let run = stagingctl(&["settings", "set", "-"], &env, document);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan = stagingctl(&["plan", "--json", "server/main.rs", "web/app.ts"], &env, "").json();
+    assert_eq!(plan["filters"], json!({"backend": ["server/main.rs"]}), "the document's filters");
+    let from = ["--from", "2026-12-07T00:00:00Z", "--days", "7", "--json"];
+    let schedule = stagingctl(&[&["schedule"][..], &from].concat(), &env, "").json();
+    assert_eq!(schedule["windows"].as_array().unwrap().len(), 2, "Monday and Tuesday only");
+
+    // A bad variable the commands do not read keeps the document out (it goes over every
+    // variable, and the functions would not start): said, and the variables answer.
+    let mut bad = env.clone();
+    bad.insert("GITHUB_API_URL".into(), "not-a-url".into());
+    let run = stagingctl(&["plan", "--json", "server/main.rs"], &bad, "");
+    assert!(run.json()["filters"].get("frontend").is_some(), "the built-in filters: {}", run.stdout);
+    assert!(run.stderr.contains(PARAMETER) && run.stderr.contains("GITHUB_API_URL"), "{}", run.stderr);
+    let run = stagingctl(&[&["schedule"][..], &from].concat(), &bad, "");
+    assert_eq!(run.json()["windows"].as_array().unwrap().len(), 5, "Monday to Friday, as deployed");
+    assert!(run.stderr.contains(PARAMETER), "{}", run.stderr);
+}

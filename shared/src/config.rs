@@ -1,6 +1,6 @@
 //! Configuration from environment variables, parsed once into a typed `Config`.
 //!
-//! Every variable has the default the README lists; an empty value counts as unset (so
+//! Every variable has the default docs/configuration.md lists; an empty value counts as unset (so
 //! templates can pass empty parameters). A bad value fails with the variable's name, the
 //! value (never a secret's) and what was expected.
 
@@ -213,268 +213,381 @@ impl Config {
     }
 
     /// Reads variables through `lookup`, so tests need not touch the process environment.
+    /// Each group of variables is read by its own step below (public where a command needs
+    /// one group alone: `stagingctl plan` the filters, `schedule` the business hours), in
+    /// this order, which is the order a bad value is found in.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-
-        let mut hours = BusinessHours::default();
-        if let Some(v) = get("STAGING_TIME_ZONE") {
-            hours.time_zone = v
-                .trim()
-                .parse::<Tz>()
-                .map_err(|_| bad("STAGING_TIME_ZONE", &v, "expected an IANA time zone like Europe/London"))?;
-        }
-        if let Some(v) = get("STAGING_WORKING_DAYS") {
-            hours.working_days = parse_working_days(&v).map_err(|reason| bad("STAGING_WORKING_DAYS", &v, &reason))?;
-        }
-        if let Some(v) = get("STAGING_UP_TIME") {
-            hours.up_time = if v.trim().eq_ignore_ascii_case("none") {
-                None
-            } else {
-                Some(parse_time(&v).map_err(|r| bad("STAGING_UP_TIME", &v, &r))?)
-            };
-        }
-        if let Some(v) = get("STAGING_DOWN_TIME") {
-            hours.down_time = parse_time(&v).map_err(|r| bad("STAGING_DOWN_TIME", &v, &r))?;
-        }
-        if let Some(up) = hours.up_time
-            && up >= hours.down_time
-        {
-            let value = format!("{}", hours.down_time.format("%H:%M"));
-            return Err(bad(
-                "STAGING_DOWN_TIME",
-                &value,
-                &format!("must be later than STAGING_UP_TIME ({})", up.format("%H:%M")),
-            ));
-        }
-        if let Some(v) = get("STAGING_HOLIDAYS") {
-            hours.holidays = parse_holidays(&v).map_err(|r| bad("STAGING_HOLIDAYS", &v, &r))?;
-        }
-
-        let duration = |name: &'static str, default: Duration| -> Result<Duration> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => match humantime::parse_duration(v.trim()) {
-                    Ok(d) if d.is_zero() => Err(bad(name, &v, "must be longer than zero")),
-                    Ok(d) => Ok(d),
-                    Err(e) => Err(bad(name, &v, &format!("expected a duration like 2h or 90m ({e})"))),
-                },
-            }
-        };
-        let hold_default = duration("STAGING_HOLD_DEFAULT", Duration::from_secs(2 * 3600))?;
-        let hold_max = duration("STAGING_HOLD_MAX", Duration::from_secs(12 * 3600))?;
-        if hold_default > hold_max {
-            return Err(bad(
-                "STAGING_HOLD_DEFAULT",
-                &humantime::format_duration(hold_default).to_string(),
-                &format!("must not exceed STAGING_HOLD_MAX ({})", humantime::format_duration(hold_max)),
-            ));
-        }
-
-        let deploy_grace = duration("STAGING_DEPLOY_GRACE", Duration::from_secs(30 * 60))?;
-        let percent = |name: &'static str, default: u64| -> Result<u64> {
-            match get(name) {
-                None => Ok(default),
-                // A CloudFormation Number may arrive as `80.5`: whole percent, rounded down.
-                Some(v) => match v.trim().trim_end_matches('%').parse::<f64>() {
-                    Ok(p) if (1.0..=1000.0).contains(&p) => Ok(p as u64),
-                    _ => Err(bad(name, &v, "expected a percentage from 1 to 1000, like 80")),
-                },
-            }
-        };
-        let defaults = BudgetPolicy::default();
-        let budget = BudgetPolicy {
-            warn_percent: percent("STAGING_BUDGET_WARN_PERCENT", defaults.warn_percent)?,
-            lock_percent: percent("STAGING_BUDGET_LOCK_PERCENT", defaults.lock_percent)?,
-            forecast_percent: percent("STAGING_BUDGET_FORECAST_PERCENT", defaults.forecast_percent)?,
-        };
-        if budget.warn_percent > budget.lock_percent {
-            return Err(bad(
-                "STAGING_BUDGET_WARN_PERCENT",
-                &budget.warn_percent.to_string(),
-                &format!("must not exceed STAGING_BUDGET_LOCK_PERCENT ({})", budget.lock_percent),
-            ));
-        }
-
-        let cost_tag = get("STAGING_COST_TAG")
-            .map(|v| match v.trim().split_once('=') {
-                Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
-                    Ok((k.trim().to_string(), val.trim().to_string()))
-                }
-                _ => Err(bad("STAGING_COST_TAG", &v, "expected a cost-allocation tag like Environment=staging")),
-            })
-            .transpose()?;
-
-        let gbp_per_usd = get("STAGING_GBP_PER_USD")
-            .map(|v| match v.trim().parse::<f64>() {
-                Ok(r) if r.is_finite() && r > 0.0 && r < 100.0 => Ok(r),
-                _ => Err(bad("STAGING_GBP_PER_USD", &v, "expected pounds per dollar, like 0.79")),
-            })
-            .transpose()?;
-
-        let budget_amount = get("STAGING_BUDGET_AMOUNT")
-            .map(|v| match v.trim().parse::<f64>() {
-                Ok(a) if a.is_finite() && a > 0.0 => Ok(a),
-                _ => Err(bad("STAGING_BUDGET_AMOUNT", &v, "expected the monthly budget, a number above zero like 60")),
-            })
-            .transpose()?
-            .map(|amount| match get("STAGING_BUDGET_CURRENCY").map(|c| c.trim().to_string()) {
-                None => Ok(BudgetAmount { amount, currency: "USD".into() }),
-                Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => {
-                    Ok(BudgetAmount { amount, currency: c })
-                }
-                Some(c) => Err(bad("STAGING_BUDGET_CURRENCY", &c, "expected a three-letter currency code like USD")),
-            })
-            .transpose()?;
-
-        let resources = Resources {
-            cluster: get("STAGING_CLUSTER"),
-            service: get("STAGING_SERVICE"),
-            table: get("STAGING_TABLE"),
-            team_topic_arn: get("STAGING_TEAM_TOPIC_ARN"),
-            team_queue_url: get("STAGING_TEAM_QUEUE_URL"),
-            schedule_group: get("STAGING_SCHEDULE_GROUP"),
-            scheduler_role_arn: get("STAGING_SCHEDULER_ROLE_ARN"),
-            lifecycle_function_arn: get("STAGING_LIFECYCLE_FUNCTION_ARN"),
-            schedule_dlq_arn: get("STAGING_SCHEDULE_DLQ_ARN"),
-            budget_name: get("STAGING_BUDGET_NAME"),
-            pause_stack_role_arn: get("STAGING_PAUSE_STACK_ROLE_ARN").map(|v| v.trim().to_string()),
-        };
-
-        let teardown = match get("STAGING_TEARDOWN").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("scale") => Teardown::Scale,
-            Some("stack") => match get("STAGING_PAUSE_STACK").map(|v| v.trim().to_string()) {
-                Some(name) if is_stack_name(&name) => Teardown::Stack(name),
-                Some(name) => {
-                    return Err(bad(
-                        "STAGING_PAUSE_STACK",
-                        &name,
-                        "expected a CloudFormation stack name (a letter, then letters, digits and hyphens; at most 128)",
-                    ));
-                }
-                None => {
-                    return Err(bad(
-                        "STAGING_PAUSE_STACK",
-                        "",
-                        "STAGING_TEARDOWN=stack needs the name of the stack to pause",
-                    ));
-                }
-            },
-            Some(other) => return Err(bad("STAGING_TEARDOWN", other, "expected scale or stack")),
-        };
-
-        let repository = get("GITHUB_REPOSITORY")
-            .map(|v| parse_repository(&v).map_err(|r| bad("GITHUB_REPOSITORY", &v, &r)))
-            .transpose()?;
-        let webhook_secrets = match get("GITHUB_WEBHOOK_SECRET") {
-            None => Vec::new(),
-            Some(v) => parse_secrets(&v).map_err(|r| bad("GITHUB_WEBHOOK_SECRET", "<redacted>", &r))?,
-        };
-        let api_url = get("GITHUB_API_URL")
-            .map(|v| {
-                let trimmed = v.trim().trim_end_matches('/').to_string();
-                if is_http_url(&trimmed) {
-                    Ok(trimmed)
-                } else {
-                    Err(bad("GITHUB_API_URL", &v, "expected an http:// or https:// URL"))
-                }
-            })
-            .transpose()?
-            .unwrap_or_else(|| "https://api.github.com".into());
-        let github = GitHub {
-            repository,
-            branch: get("GITHUB_BRANCH").map(|b| b.trim().to_string()).unwrap_or_else(|| "develop".into()),
-            webhook_secrets,
-            webhook_secret_arn: get("GITHUB_WEBHOOK_SECRET_ARN"),
-            token: get("GITHUB_TOKEN").map(|t| Secret::new(t.trim())),
-            token_arn: get("GITHUB_TOKEN_ARN"),
-            deploy_workflow: get("GITHUB_DEPLOY_WORKFLOW")
-                .map(|w| w.trim().to_string())
-                .unwrap_or_else(|| "deploy-staging.yml".into()),
-            deploy_type_input: get("GITHUB_DEPLOY_TYPE_INPUT")
-                .map(|w| w.trim().to_string())
-                .unwrap_or_else(|| "deployment-type".into()),
-            skip_tests_input: get("GITHUB_SKIP_TESTS_INPUT")
-                .map(|w| w.trim().to_string())
-                .unwrap_or_else(|| "skip-tests".into()),
-            migrate_input: get("GITHUB_MIGRATE_INPUT").map(|w| w.trim().to_string()),
-            api_url,
-        };
-
-        let probes = match get("STAGING_PROBES") {
-            None => Vec::new(),
-            // A probe URL may carry a token: errors never repeat a query or user-info.
-            Some(v) => crate::model::probe::parse_probes(&v).map_err(|r| {
-                bad("STAGING_PROBES", &crate::model::probe::redact_urls(&v), &crate::model::probe::redact_urls(&r))
-            })?,
-        };
-        let count = |name: &'static str, default: u32| -> Result<u32> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u32>() {
-                    Ok(n @ 1..=100) => Ok(n),
-                    _ => Err(bad(name, &v, "expected a whole number from 1 to 100")),
-                },
-            }
-        };
-        let policy = HealthPolicy::default();
-        let auto_rollback = match get("STAGING_AUTO_ROLLBACK").map(|v| v.trim().to_ascii_lowercase()) {
-            None => false,
-            Some(v) if v == "true" => true,
-            Some(v) if v == "false" => false,
-            Some(v) => return Err(bad("STAGING_AUTO_ROLLBACK", &v, "expected true or false")),
-        };
-        let health = HealthPolicy {
-            failures: count("STAGING_HEALTH_FAILURES", policy.failures)?,
-            successes: count("STAGING_HEALTH_SUCCESSES", policy.successes)?,
-            reminder: duration("STAGING_HEALTH_REMINDER", policy.reminder)?,
-            // `0s` turns the grace period off.
-            grace: match get("STAGING_HEALTH_GRACE").map(|v| v.trim().to_string()) {
-                Some(v) if v == "0" || v == "0s" => Duration::ZERO,
-                _ => duration("STAGING_HEALTH_GRACE", policy.grace)?,
-            },
-            heal_after: count("STAGING_HEAL_AFTER", policy.heal_after)?,
-            heal_interval: duration("STAGING_HEAL_INTERVAL", policy.heal_interval)?,
-            auto_rollback,
-        };
-
-        let history_days = match get("STAGING_HISTORY_DAYS") {
-            None => crate::config::DEFAULT_KEEP_DAYS as u32,
-            Some(v) => match v.trim().parse::<u32>() {
-                Ok(n @ 1..=3650) => n,
-                _ => return Err(bad("STAGING_HISTORY_DAYS", &v, "expected a whole number of days from 1 to 3650")),
-            },
-        };
-
-        let settings_parameter = get("STAGING_SETTINGS_PARAMETER")
-            .map(|v| match v.trim() {
-                name if is_parameter_name(name) => Ok(name.to_string()),
-                _ => {
-                    Err(bad("STAGING_SETTINGS_PARAMETER", &v, "expected a Parameter Store name like /staging/settings"))
-                }
-            })
-            .transpose()?;
-
+        let vars = Vars::new(&lookup);
+        let business_hours = business_hours(vars)?;
+        let Holds { hold_default, hold_max, deploy_grace } = holds(vars)?;
+        let budget = budget_policy(vars)?;
+        let Cost { cost_tag, gbp_per_usd, budget_amount } = cost(vars)?;
+        let resources = resources(vars);
+        let teardown = teardown(vars)?;
+        let github = github(vars)?;
+        let probes = probes(vars)?;
+        let health = health_policy(vars)?;
+        let history_days = history_days(vars)?;
+        let settings_parameter = settings_parameter(vars)?;
+        // The two YAML documents are read last, as they always were.
+        let rates = rates(vars)?;
+        let filters = filters(vars)?;
         Ok(Self {
-            history_days,
-            settings_parameter,
-            environment: get("STAGING_ENVIRONMENT").map(|e| e.trim().to_string()).unwrap_or_else(|| "staging".into()),
-            business_hours: hours,
+            environment: vars
+                .get("STAGING_ENVIRONMENT")
+                .map(|e| e.trim().to_string())
+                .unwrap_or_else(|| "staging".into()),
+            business_hours,
             hold_default,
             hold_max,
             deploy_grace,
             budget,
             budget_amount,
             cost_tag,
-            rates: yaml_setting(&get, "STAGING_RATES", "STAGING_COST_FILE")?,
+            rates,
             gbp_per_usd,
-            filters: yaml_setting(&get, "STAGING_FILTERS", "STAGING_FILTERS_FILE")?,
+            filters,
             resources,
             teardown,
             github,
             probes,
             health,
+            history_days,
+            settings_parameter,
         })
     }
+}
+
+/// The variables as the configuration reads them, through a lookup (the process
+/// environment, a test's table, the settings document over the environment): an empty or
+/// blank value counts as unset, as a template's empty parameter does.
+#[derive(Clone, Copy)]
+pub struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl<'a> Vars<'a> {
+    pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self(lookup)
+    }
+
+    /// The process environment.
+    pub fn env() -> Vars<'static> {
+        fn var(name: &str) -> Option<String> {
+            std::env::var(name).ok()
+        }
+        Vars(&var)
+    }
+
+    /// The variable's value; `None` when it is unset, empty or blank.
+    pub fn get(self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// The business hours (`STAGING_TIME_ZONE`, `STAGING_WORKING_DAYS`, `STAGING_UP_TIME`,
+/// `STAGING_DOWN_TIME`, `STAGING_HOLIDAYS`).
+pub fn business_hours(vars: Vars<'_>) -> Result<BusinessHours> {
+    let mut hours = BusinessHours::default();
+    if let Some(v) = vars.get("STAGING_TIME_ZONE") {
+        hours.time_zone = v
+            .trim()
+            .parse::<Tz>()
+            .map_err(|_| bad("STAGING_TIME_ZONE", &v, "expected an IANA time zone like Europe/London"))?;
+    }
+    if let Some(v) = vars.get("STAGING_WORKING_DAYS") {
+        hours.working_days = parse_working_days(&v).map_err(|reason| bad("STAGING_WORKING_DAYS", &v, &reason))?;
+    }
+    if let Some(v) = vars.get("STAGING_UP_TIME") {
+        hours.up_time = if v.trim().eq_ignore_ascii_case("none") {
+            None
+        } else {
+            Some(parse_time(&v).map_err(|r| bad("STAGING_UP_TIME", &v, &r))?)
+        };
+    }
+    if let Some(v) = vars.get("STAGING_DOWN_TIME") {
+        hours.down_time = parse_time(&v).map_err(|r| bad("STAGING_DOWN_TIME", &v, &r))?;
+    }
+    if let Some(up) = hours.up_time
+        && up >= hours.down_time
+    {
+        let value = format!("{}", hours.down_time.format("%H:%M"));
+        return Err(bad(
+            "STAGING_DOWN_TIME",
+            &value,
+            &format!("must be later than STAGING_UP_TIME ({})", up.format("%H:%M")),
+        ));
+    }
+    if let Some(v) = vars.get("STAGING_HOLIDAYS") {
+        hours.holidays = parse_holidays(&v).map_err(|r| bad("STAGING_HOLIDAYS", &v, &r))?;
+    }
+    Ok(hours)
+}
+
+/// How long holds last, and a dispatched deploy may stay silent.
+struct Holds {
+    hold_default: Duration,
+    hold_max: Duration,
+    deploy_grace: Duration,
+}
+
+/// `STAGING_HOLD_DEFAULT` (at most `STAGING_HOLD_MAX`), `STAGING_HOLD_MAX`, `STAGING_DEPLOY_GRACE`.
+fn holds(vars: Vars<'_>) -> Result<Holds> {
+    let hold_default = duration(vars, "STAGING_HOLD_DEFAULT", Duration::from_secs(2 * 3600))?;
+    let hold_max = duration(vars, "STAGING_HOLD_MAX", Duration::from_secs(12 * 3600))?;
+    if hold_default > hold_max {
+        return Err(bad(
+            "STAGING_HOLD_DEFAULT",
+            &humantime::format_duration(hold_default).to_string(),
+            &format!("must not exceed STAGING_HOLD_MAX ({})", humantime::format_duration(hold_max)),
+        ));
+    }
+    let deploy_grace = duration(vars, "STAGING_DEPLOY_GRACE", Duration::from_secs(30 * 60))?;
+    Ok(Holds { hold_default, hold_max, deploy_grace })
+}
+
+/// A duration like `2h` or `90m`, longer than zero; `default` when unset.
+fn duration(vars: Vars<'_>, name: &'static str, default: Duration) -> Result<Duration> {
+    match vars.get(name) {
+        None => Ok(default),
+        Some(v) => match humantime::parse_duration(v.trim()) {
+            Ok(d) if d.is_zero() => Err(bad(name, &v, "must be longer than zero")),
+            Ok(d) => Ok(d),
+            Err(e) => Err(bad(name, &v, &format!("expected a duration like 2h or 90m ({e})"))),
+        },
+    }
+}
+
+/// When a budget alert acts (`STAGING_BUDGET_*_PERCENT`); the warning at most the lock.
+fn budget_policy(vars: Vars<'_>) -> Result<BudgetPolicy> {
+    let defaults = BudgetPolicy::default();
+    let budget = BudgetPolicy {
+        warn_percent: percent(vars, "STAGING_BUDGET_WARN_PERCENT", defaults.warn_percent)?,
+        lock_percent: percent(vars, "STAGING_BUDGET_LOCK_PERCENT", defaults.lock_percent)?,
+        forecast_percent: percent(vars, "STAGING_BUDGET_FORECAST_PERCENT", defaults.forecast_percent)?,
+    };
+    if budget.warn_percent > budget.lock_percent {
+        return Err(bad(
+            "STAGING_BUDGET_WARN_PERCENT",
+            &budget.warn_percent.to_string(),
+            &format!("must not exceed STAGING_BUDGET_LOCK_PERCENT ({})", budget.lock_percent),
+        ));
+    }
+    Ok(budget)
+}
+
+/// A percentage from 1 to 1000; `default` when unset.
+fn percent(vars: Vars<'_>, name: &'static str, default: u64) -> Result<u64> {
+    match vars.get(name) {
+        None => Ok(default),
+        // A CloudFormation Number may arrive as `80.5`: whole percent, rounded down.
+        Some(v) => match v.trim().trim_end_matches('%').parse::<f64>() {
+            Ok(p) if (1.0..=1000.0).contains(&p) => Ok(p as u64),
+            _ => Err(bad(name, &v, "expected a percentage from 1 to 1000, like 80")),
+        },
+    }
+}
+
+/// What the cost reports read besides the rates.
+struct Cost {
+    cost_tag: Option<(String, String)>,
+    gbp_per_usd: Option<f64>,
+    budget_amount: Option<BudgetAmount>,
+}
+
+/// `STAGING_COST_TAG`, `STAGING_GBP_PER_USD`, `STAGING_BUDGET_AMOUNT` with `STAGING_BUDGET_CURRENCY`.
+fn cost(vars: Vars<'_>) -> Result<Cost> {
+    let cost_tag = vars
+        .get("STAGING_COST_TAG")
+        .map(|v| match v.trim().split_once('=') {
+            Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
+                Ok((k.trim().to_string(), val.trim().to_string()))
+            }
+            _ => Err(bad("STAGING_COST_TAG", &v, "expected a cost-allocation tag like Environment=staging")),
+        })
+        .transpose()?;
+
+    let gbp_per_usd = vars
+        .get("STAGING_GBP_PER_USD")
+        .map(|v| match v.trim().parse::<f64>() {
+            Ok(r) if r.is_finite() && r > 0.0 && r < 100.0 => Ok(r),
+            _ => Err(bad("STAGING_GBP_PER_USD", &v, "expected pounds per dollar, like 0.79")),
+        })
+        .transpose()?;
+
+    let budget_amount = vars
+        .get("STAGING_BUDGET_AMOUNT")
+        .map(|v| match v.trim().parse::<f64>() {
+            Ok(a) if a.is_finite() && a > 0.0 => Ok(a),
+            _ => Err(bad("STAGING_BUDGET_AMOUNT", &v, "expected the monthly budget, a number above zero like 60")),
+        })
+        .transpose()?
+        .map(|amount| match vars.get("STAGING_BUDGET_CURRENCY").map(|c| c.trim().to_string()) {
+            None => Ok(BudgetAmount { amount, currency: "USD".into() }),
+            Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => {
+                Ok(BudgetAmount { amount, currency: c })
+            }
+            Some(c) => Err(bad("STAGING_BUDGET_CURRENCY", &c, "expected a three-letter currency code like USD")),
+        })
+        .transpose()?;
+    Ok(Cost { cost_tag, gbp_per_usd, budget_amount })
+}
+
+/// The AWS resources' names; any may be unset.
+fn resources(vars: Vars<'_>) -> Resources {
+    Resources {
+        cluster: vars.get("STAGING_CLUSTER"),
+        service: vars.get("STAGING_SERVICE"),
+        table: vars.get("STAGING_TABLE"),
+        team_topic_arn: vars.get("STAGING_TEAM_TOPIC_ARN"),
+        team_queue_url: vars.get("STAGING_TEAM_QUEUE_URL"),
+        schedule_group: vars.get("STAGING_SCHEDULE_GROUP"),
+        scheduler_role_arn: vars.get("STAGING_SCHEDULER_ROLE_ARN"),
+        lifecycle_function_arn: vars.get("STAGING_LIFECYCLE_FUNCTION_ARN"),
+        schedule_dlq_arn: vars.get("STAGING_SCHEDULE_DLQ_ARN"),
+        budget_name: vars.get("STAGING_BUDGET_NAME"),
+        pause_stack_role_arn: vars.get("STAGING_PAUSE_STACK_ROLE_ARN").map(|v| v.trim().to_string()),
+    }
+}
+
+/// `STAGING_TEARDOWN` (`scale` or `stack`), and in `stack` mode `STAGING_PAUSE_STACK`.
+fn teardown(vars: Vars<'_>) -> Result<Teardown> {
+    Ok(match vars.get("STAGING_TEARDOWN").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("scale") => Teardown::Scale,
+        Some("stack") => match vars.get("STAGING_PAUSE_STACK").map(|v| v.trim().to_string()) {
+            Some(name) if is_stack_name(&name) => Teardown::Stack(name),
+            Some(name) => {
+                return Err(bad(
+                    "STAGING_PAUSE_STACK",
+                    &name,
+                    "expected a CloudFormation stack name (a letter, then letters, digits and hyphens; at most 128)",
+                ));
+            }
+            None => {
+                return Err(bad(
+                    "STAGING_PAUSE_STACK",
+                    "",
+                    "STAGING_TEARDOWN=stack needs the name of the stack to pause",
+                ));
+            }
+        },
+        Some(other) => return Err(bad("STAGING_TEARDOWN", other, "expected scale or stack")),
+    })
+}
+
+/// The `GITHUB_*` variables.
+fn github(vars: Vars<'_>) -> Result<GitHub> {
+    let repository = vars
+        .get("GITHUB_REPOSITORY")
+        .map(|v| parse_repository(&v).map_err(|r| bad("GITHUB_REPOSITORY", &v, &r)))
+        .transpose()?;
+    let webhook_secrets = match vars.get("GITHUB_WEBHOOK_SECRET") {
+        None => Vec::new(),
+        Some(v) => parse_secrets(&v).map_err(|r| bad("GITHUB_WEBHOOK_SECRET", "<redacted>", &r))?,
+    };
+    let api_url = vars
+        .get("GITHUB_API_URL")
+        .map(|v| {
+            let trimmed = v.trim().trim_end_matches('/').to_string();
+            if is_http_url(&trimmed) {
+                Ok(trimmed)
+            } else {
+                Err(bad("GITHUB_API_URL", &v, "expected an http:// or https:// URL"))
+            }
+        })
+        .transpose()?
+        .unwrap_or_else(|| "https://api.github.com".into());
+    let text =
+        |name: &str, default: &str| vars.get(name).map(|v| v.trim().to_string()).unwrap_or_else(|| default.into());
+    Ok(GitHub {
+        repository,
+        branch: text("GITHUB_BRANCH", "develop"),
+        webhook_secrets,
+        webhook_secret_arn: vars.get("GITHUB_WEBHOOK_SECRET_ARN"),
+        token: vars.get("GITHUB_TOKEN").map(|t| Secret::new(t.trim())),
+        token_arn: vars.get("GITHUB_TOKEN_ARN"),
+        deploy_workflow: text("GITHUB_DEPLOY_WORKFLOW", "deploy-staging.yml"),
+        deploy_type_input: text("GITHUB_DEPLOY_TYPE_INPUT", "deployment-type"),
+        skip_tests_input: text("GITHUB_SKIP_TESTS_INPUT", "skip-tests"),
+        migrate_input: vars.get("GITHUB_MIGRATE_INPUT").map(|w| w.trim().to_string()),
+        api_url,
+    })
+}
+
+/// What the health check probes (`STAGING_PROBES`).
+fn probes(vars: Vars<'_>) -> Result<Vec<Probe>> {
+    match vars.get("STAGING_PROBES") {
+        None => Ok(Vec::new()),
+        // A probe URL may carry a token: errors never repeat a query or user-info.
+        Some(v) => crate::model::probe::parse_probes(&v).map_err(|r| {
+            bad("STAGING_PROBES", &crate::model::probe::redact_urls(&v), &crate::model::probe::redact_urls(&r))
+        }),
+    }
+}
+
+/// When a tick alerts, heals and reminds (`STAGING_HEALTH_*`, `STAGING_HEAL_*`,
+/// `STAGING_AUTO_ROLLBACK`).
+fn health_policy(vars: Vars<'_>) -> Result<HealthPolicy> {
+    let policy = HealthPolicy::default();
+    let auto_rollback = match vars.get("STAGING_AUTO_ROLLBACK").map(|v| v.trim().to_ascii_lowercase()) {
+        None => false,
+        Some(v) if v == "true" => true,
+        Some(v) if v == "false" => false,
+        Some(v) => return Err(bad("STAGING_AUTO_ROLLBACK", &v, "expected true or false")),
+    };
+    Ok(HealthPolicy {
+        failures: count(vars, "STAGING_HEALTH_FAILURES", policy.failures)?,
+        successes: count(vars, "STAGING_HEALTH_SUCCESSES", policy.successes)?,
+        reminder: duration(vars, "STAGING_HEALTH_REMINDER", policy.reminder)?,
+        // `0s` turns the grace period off.
+        grace: match vars.get("STAGING_HEALTH_GRACE").map(|v| v.trim().to_string()) {
+            Some(v) if v == "0" || v == "0s" => Duration::ZERO,
+            _ => duration(vars, "STAGING_HEALTH_GRACE", policy.grace)?,
+        },
+        heal_after: count(vars, "STAGING_HEAL_AFTER", policy.heal_after)?,
+        heal_interval: duration(vars, "STAGING_HEAL_INTERVAL", policy.heal_interval)?,
+        auto_rollback,
+    })
+}
+
+/// A whole number from 1 to 100; `default` when unset.
+fn count(vars: Vars<'_>, name: &'static str, default: u32) -> Result<u32> {
+    match vars.get(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n @ 1..=100) => Ok(n),
+            _ => Err(bad(name, &v, "expected a whole number from 1 to 100")),
+        },
+    }
+}
+
+/// How long the audit trail keeps a decision (`STAGING_HISTORY_DAYS`).
+fn history_days(vars: Vars<'_>) -> Result<u32> {
+    match vars.get("STAGING_HISTORY_DAYS") {
+        None => Ok(DEFAULT_KEEP_DAYS as u32),
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n @ 1..=3650) => Ok(n),
+            _ => Err(bad("STAGING_HISTORY_DAYS", &v, "expected a whole number of days from 1 to 3650")),
+        },
+    }
+}
+
+/// The Parameter Store parameter holding the settings document (`STAGING_SETTINGS_PARAMETER`).
+pub fn settings_parameter(vars: Vars<'_>) -> Result<Option<String>> {
+    vars.get("STAGING_SETTINGS_PARAMETER")
+        .map(|v| match v.trim() {
+            name if is_parameter_name(name) => Ok(name.to_string()),
+            _ => Err(bad("STAGING_SETTINGS_PARAMETER", &v, "expected a Parameter Store name like /staging/settings")),
+        })
+        .transpose()
+}
+
+/// The paths-filter document: `STAGING_FILTERS` (inline) or `STAGING_FILTERS_FILE`.
+pub fn filters(vars: Vars<'_>) -> Result<Option<YamlSetting>> {
+    yaml_setting(vars, "STAGING_FILTERS", "STAGING_FILTERS_FILE")
+}
+
+/// The rates replacing the list prices: `STAGING_RATES` (inline) or `STAGING_COST_FILE`.
+fn rates(vars: Vars<'_>) -> Result<Option<YamlSetting>> {
+    yaml_setting(vars, "STAGING_RATES", "STAGING_COST_FILE")
 }
 
 /// A YAML document a team writes (path filters, rates), where it comes from. A Lambda zip
@@ -507,12 +620,8 @@ impl YamlSetting {
 }
 
 /// The inline form or the file form of one YAML setting; both at once is ambiguous.
-fn yaml_setting(
-    get: &impl Fn(&str) -> Option<String>,
-    inline: &'static str,
-    file: &'static str,
-) -> Result<Option<YamlSetting>> {
-    match (get(inline), get(file)) {
+fn yaml_setting(vars: Vars<'_>, inline: &'static str, file: &'static str) -> Result<Option<YamlSetting>> {
+    match (vars.get(inline), vars.get(file)) {
         (Some(_), Some(path)) => {
             Err(bad(inline, "<set>", &format!("set either {inline} or {file} (now {path}), not both")))
         }

@@ -1,19 +1,14 @@
 use lambda_http::{Error, Request, run, service_fn};
-use staging_core::shell::Clients;
-use staging_core::shell::settings::LiveConfig;
+use staging_core::shell::lambda::{self, ColdStart};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    staging_core::shell::init_logging();
-    let sdk = staging_core::shell::sdk_config().await;
-    let clients = Clients::new(&sdk);
     // The variables as deployed (a bad one fails the cold start, naming it), with the
     // settings document (filters, working days, holds) over them, read on the first
     // verified delivery and when it is 5 minutes old.
-    let mut live = LiveConfig::from_env(clients.ssm.clone())?;
+    let ColdStart { sdk, clients, mut live } = lambda::start().await?;
     // Built on first use: with the secret given directly (locally), a cold start makes none.
-    let sdk_for_secrets = sdk.clone();
-    let secrets = staging_core::shell::Lazy::new(move || aws_sdk_secretsmanager::Client::new(&sdk_for_secrets));
+    let secrets = lambda::secrets(&sdk);
     let mut github_config = live.deployed().github.clone();
     let given_directly = !github_config.webhook_secrets.is_empty();
     staging_core::shell::github::resolve_webhook_secret(&secrets, &mut github_config).await?;

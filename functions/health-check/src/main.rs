@@ -4,27 +4,23 @@ use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use staging_core::model::probe::Probe;
 use staging_core::report::metrics;
-use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
+use staging_core::shell::lambda::{self, ColdStart};
 use staging_core::shell::probe::Prober;
-use staging_core::shell::settings::LiveConfig;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    staging_core::shell::init_logging();
-    let clients = Clients::from_env().await;
     // The variables as deployed (a bad one fails the cold start, naming it), with the
     // settings document (probes, thresholds, working days) over them, read on the first
     // tick and when it is 5 minutes old.
-    let live = LiveConfig::from_env(clients.ssm.clone())?;
+    let ColdStart { clients, live, .. } = lambda::start().await?;
     // A bad probe URL as deployed fails the cold start, naming it.
     let deployed = live.deployed().probes.clone();
     let prober = Mutex::new((deployed.clone(), Arc::new(Prober::new(&deployed)?)));
     run(service_fn(|event: LambdaEvent<Value>| {
         let (clients, live, prober) = (&clients, &live, &prober);
         async move {
-            let now = staging_core::shell::now();
-            let config = live.current(now).await;
+            let (now, config) = lambda::invocation(live).await;
             let prober = probing(prober, &config.probes);
             let mut executor = Executor::new(clients, &config);
             executor.emit_metrics = true;
@@ -36,8 +32,8 @@ async fn main() -> Result<(), Error> {
                 let metric = (metrics::TEARDOWN_OVERDUE, if overdue { 1.0 } else { 0.0 }, "Count");
                 println!("{}", metrics::emf_line(&config.environment, now, &[metric]));
             }
-            staging_core::shell::async_answer(result)
-                .map_err(|e| Diagnostic { error_type: "Retryable".into(), error_message: e.to_string() })
+            lambda::answer(result)
+                .map_err(|f| Diagnostic { error_type: f.error_type.into(), error_message: f.error_message })
         }
     }))
     .await

@@ -15,6 +15,7 @@ pub mod executor;
 pub mod github;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod lambda;
 pub mod notify;
 #[cfg(feature = "probes")]
 pub mod probe;
