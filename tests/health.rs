@@ -232,7 +232,7 @@ async fn a_scripted_outage_alerts_once_heals_once_resolves_once_and_is_quiet_whe
     // two business hours since 08:00, one outage.
     let state = store.load("staging").await.unwrap();
     let f = figures(
-        &state.health.history,
+        &state.health.transitions,
         &config.business_hours,
         utc("2026-11-01T00:00:00Z"),
         utc("2026-11-27T10:00:00Z"),

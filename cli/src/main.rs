@@ -4,10 +4,10 @@
 //! the CLI and the functions cannot disagree. Human-readable output by default, `--json`
 //! for scripts; bad input exits with code 2 and a message naming what was wrong.
 
+mod audit;
 mod cost;
 mod doctor;
 mod error;
-mod history;
 mod invoke;
 mod operate;
 mod plan;
@@ -62,8 +62,9 @@ enum Command {
     /// The daily cost report (--day), or the month's figures against the seed's targets
     /// (--month, --html FILE).
     Report(report::Args),
-    /// The audit trail: every decision, newest first.
-    History(history::Args),
+    /// The audit trail: every decision, newest first (`history` is its old name).
+    #[command(visible_alias = "history")]
+    Audit(audit::Args),
     /// Checks the setup end to end (configuration, table, service, secrets, GitHub,
     /// budget, schedules), read-only: one line per check, exit code 1 if any fails.
     Doctor(doctor::Args),
@@ -109,7 +110,7 @@ async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Re
         Command::Status(args) => return operate::status(config, args, out).await,
         Command::Invoke(args) => return invoke::run(config, args, out).await,
         Command::Report(args) => return report::run(config, args, out).await,
-        Command::History(args) => return history::run(config, args, out).await,
+        Command::Audit(args) => return audit::run(config, args, out).await,
         Command::Doctor(args) => return doctor::run(Ok(config), args, out).await,
         Command::Settings(args) => return settings::run(config, args, out).await,
         Command::Rollback(args) => return operate::rollback(config, args, out).await,

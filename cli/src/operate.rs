@@ -245,7 +245,7 @@ pub async fn status(config: &Config, args: StatusArgs, out: &mut impl Write) -> 
         health: state.health.clone(),
         task_definition: service.task_definition.clone(),
         this_month: figures(
-            &state.health.history,
+            &state.health.transitions,
             &config.business_hours,
             BudgetPeriod::containing(now).bounds().0,
             now,

@@ -24,8 +24,8 @@
 use crate::config::HealthPolicy;
 use crate::model::probe::ECS_PROBE;
 use crate::model::probe::*;
-use crate::model::state::HISTORY;
 use crate::model::state::HealthTransition;
+use crate::model::state::TRANSITIONS_KEPT;
 use crate::time::length;
 use std::time::Duration;
 
@@ -553,9 +553,9 @@ fn transition(
     if to != HealthStatus::Unhealthy {
         h.last_alert_at = None;
     }
-    h.history.push(HealthTransition { at, from, to });
-    let excess = h.history.len().saturating_sub(HISTORY);
-    h.history.drain(..excess);
+    h.transitions.push(HealthTransition { at, from, to });
+    let excess = h.transitions.len().saturating_sub(TRANSITIONS_KEPT);
+    h.transitions.drain(..excess);
     actions.push(Action::RecordHealth { at, change: HealthChange { from, to } });
 }
 

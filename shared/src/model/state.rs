@@ -326,9 +326,10 @@ pub struct Health {
     /// The task definition that last ran healthy outside a grace period.
     #[serde(default)]
     pub last_good_task_definition: Option<String>,
-    /// The last transitions, oldest first (at most [`crate::model::state::HISTORY`]).
-    #[serde(default)]
-    pub history: Vec<crate::model::state::HealthTransition>,
+    /// The last transitions, oldest first (at most [`TRANSITIONS_KEPT`]). Stored as
+    /// `history`, its name before the audit trail took that word.
+    #[serde(default, rename = "history")]
+    pub transitions: Vec<crate::model::state::HealthTransition>,
 }
 
 /// A change of health status, which is what gets alerted.
@@ -891,7 +892,7 @@ pub fn short_sha(sha: &str) -> &str {
 }
 
 /// How many transitions the state keeps for the figures (a month of flapping fits).
-pub const HISTORY: usize = 500;
+pub const TRANSITIONS_KEPT: usize = 500;
 
 /// A health status change, at the time it began (the first tick of the streak that
 /// made it), kept in the state for the figures.

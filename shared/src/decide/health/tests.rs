@@ -217,7 +217,7 @@ fn thresholds_alert_once_and_resolve_once_with_the_outage_length() {
         vec![vec!["record"], vec![], vec!["record", "health.down"], vec![], vec!["record", "health.resolved"], vec![],]
     );
     // Down from the first failure (10:05) to the first answer again (10:15).
-    let t: Vec<(String, HealthStatus)> = state.health.history.iter().map(|t| (t.at.to_rfc3339(), t.to)).collect();
+    let t: Vec<(String, HealthStatus)> = state.health.transitions.iter().map(|t| (t.at.to_rfc3339(), t.to)).collect();
     assert_eq!(t[1], ("2026-11-27T10:05:00+00:00".to_string(), HealthStatus::Unhealthy));
     assert_eq!(t[2], ("2026-11-27T10:15:00+00:00".to_string(), HealthStatus::Healthy));
 }
@@ -509,7 +509,7 @@ fn a_slow_spell_is_dated_from_its_first_slow_tick_to_its_first_fast_one() {
         state = d.next_state;
     }
     let t: Vec<(String, HealthStatus)> =
-        state.health.history.iter().map(|t| (t.at.format("%H:%M").to_string(), t.to)).collect();
+        state.health.transitions.iter().map(|t| (t.at.format("%H:%M").to_string(), t.to)).collect();
     use HealthStatus::*;
     assert_eq!(t, vec![("09:00".into(), Healthy), ("10:00".into(), Degraded), ("10:15".into(), Healthy)]);
     assert_eq!(notices, vec!["staging: slow — web: slow: 900 ms, limit 100 ms", "staging: no longer slow after 15m"]);

@@ -1,4 +1,4 @@
-//! `stagingctl history`: the audit trail, newest first — every decision a function or
+//! `stagingctl audit` (alias `history`): the audit trail, newest first — every decision a function or
 //! `stagingctl` made, where it came from, what it did and what failed.
 
 use std::io::Write;
