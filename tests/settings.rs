@@ -92,9 +92,38 @@ async fn the_document_is_read_again_when_five_minutes_old_and_a_bad_version_keep
     assert!(live.held().business_hours.holidays.is_empty(), "a key the new version leaves out is as deployed again");
 
     // Deleted on purpose: the variables as deployed.
-    clients(&env).await.ssm.delete_parameter().name(PARAMETER).send().await.unwrap();
+    let ssm = clients(&env).await.ssm;
+    ssm.delete_parameter().name(PARAMETER).send().await.unwrap();
     assert!(matches!(live.refresh(at(1_500_000)).await, Reading::Missing));
     assert_eq!(live.held().business_hours.working_days, deployed);
+
+    // Deleted and created again between two reads: versions start again at 1, and the new
+    // version 1 is read, not taken for the one held.
+    assert_eq!(put(&env, "working_days: Mon\n").await, 1);
+    assert!(matches!(live.refresh(at(1_800_000)).await, Reading::Applied { version: 1 }));
+    ssm.delete_parameter().name(PARAMETER).send().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(put(&env, "working_days: Fri\n").await, 1);
+    assert!(matches!(live.refresh(at(2_100_000)).await, Reading::Applied { version: 1 }));
+    assert_eq!(live.held().business_hours.working_days, days("Fri"));
+}
+
+#[tokio::test]
+async fn a_probe_the_health_check_could_not_use_is_refused_with_its_key() {
+    let _serial = serial();
+    let env = reset();
+    put(&env, "probes: ['api=http://127.0.0.1:9/health']\n").await;
+    let live = LiveConfig::new(with_parameter(&env), clients(&env).await.ssm).unwrap();
+    let t0 = utc("2026-11-27T10:00:00.5Z");
+    assert!(matches!(live.refresh(t0).await, Reading::Applied { .. }));
+    // Past the grammar (an http:// URL), but not a URI the prober can request (an IPv6
+    // address left open).
+    put(&env, "probes: ['api=http://[::1/health']\n").await;
+    match live.refresh(t0 + Duration::minutes(5)).await {
+        Reading::Refused { error: Error::Settings { key, .. }, kept: Some(1), .. } => assert_eq!(key, "probes"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(live.held().probes[0].url, "http://127.0.0.1:9/health", "the last good probes");
 }
 
 #[tokio::test]

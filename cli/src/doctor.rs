@@ -138,7 +138,7 @@ async fn settings(config: &Config, clients: &Clients) -> (Outcome, Option<Config
         }
         Err(e) => return (Err(aws_failure_of(&e, format!("cannot read {name}"), "ssm:GetParameter")), None),
     };
-    match staging_core::settings::read(|variable| std::env::var(variable).ok(), &stored.text) {
+    match staging_core::shell::settings::check(|variable| std::env::var(variable).ok(), &stored.text) {
         Ok(in_force) => {
             let keys = staging_core::settings::Settings::parse(&stored.text).map(|s| s.keys()).unwrap_or_default();
             let sets = if keys.is_empty() { "nothing".to_string() } else { keys.join(", ") };

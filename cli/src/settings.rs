@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 use staging_core::Config;
 use staging_core::config::{self, Vars};
-use staging_core::settings::{self, Settings};
+use staging_core::settings::Settings;
 use staging_core::shell::settings::{self as stored, LiveConfig, Reading};
 
 use crate::error::CliError;
@@ -92,7 +92,7 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
 /// The document checked against this process's variables, as a function started with
 /// them would read it: the configuration it makes, or the key at fault.
 fn check(text: &str) -> Result<Config, CliError> {
-    settings::read(|name| std::env::var(name).ok(), text).map_err(CliError::from)
+    stored::check(|name| std::env::var(name).ok(), text).map_err(CliError::from)
 }
 
 fn parameter(config: &Config) -> Result<&str, CliError> {

@@ -72,6 +72,19 @@ pub async fn history(client: &aws_sdk_ssm::Client, name: &str) -> Result<Vec<Sto
     Ok(versions)
 }
 
+/// The configuration `text` makes over the variables read through `lookup`, checked as
+/// the functions use it: the core's rules ([`settings::read`]), and (with the probes) each
+/// probe's URL as the prober parses it, so a document the health check could not probe
+/// with is refused, not half taken.
+pub fn check(lookup: impl Fn(&str) -> Option<String>, text: &str) -> crate::Result<Config> {
+    let config = settings::read(lookup, text)?;
+    #[cfg(feature = "probes")]
+    if let Err(e) = super::probe::Prober::new(&config.probes) {
+        return Err(crate::Error::Settings { key: "probes".into(), reason: e.to_string() });
+    }
+    Ok(config)
+}
+
 /// What a read of the parameter came to.
 #[derive(Debug)]
 pub enum Reading {
@@ -96,8 +109,9 @@ pub enum Reading {
 struct Held {
     config: Arc<Config>,
     read_at: Option<DateTime<Utc>>,
-    /// The version last seen, in force or refused (a refused one is not parsed again).
-    version: Option<i64>,
+    /// The version last seen, in force or refused (a refused one is not parsed again), with
+    /// its date: a parameter deleted and created again starts again at version 1.
+    version: Option<(i64, Option<DateTime<Utc>>)>,
     /// The version in force (`None`: the variables as deployed).
     good: Option<i64>,
 }
@@ -117,7 +131,9 @@ impl LiveConfig {
     /// The process environment's configuration (an error names a bad variable), with the
     /// settings document read on first use.
     pub fn from_env(client: Lazy<aws_sdk_ssm::Client>) -> crate::Result<Self> {
-        Self::new(std::env::vars().collect(), client)
+        // `vars_os`: a variable that is not UTF-8 (none of ours) is left out, not a panic.
+        let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Self::new(vars.collect(), client)
     }
 
     /// As [`LiveConfig::from_env`], from `vars`.
@@ -193,7 +209,7 @@ impl LiveConfig {
 
     /// The configuration `text` makes over the variables, or the key at fault.
     fn apply(&self, text: &str) -> crate::Result<Config> {
-        let mut config = settings::read(|name| self.vars.get(name).cloned(), text)?;
+        let mut config = check(|name| self.vars.get(name).cloned(), text)?;
         // What the document cannot set is as deployed (secrets resolved at the cold start).
         config.github = self.deployed.github.clone();
         Ok(config)
@@ -222,10 +238,10 @@ impl LiveConfig {
         };
         let good = {
             let mut held = self.lock();
-            if held.version == Some(stored.version) {
+            if held.version == Some((stored.version, stored.modified)) {
                 return Reading::Unchanged;
             }
-            held.version = Some(stored.version);
+            held.version = Some((stored.version, stored.modified));
             held.good
         };
         let error = match self.apply(&stored.text) {
@@ -243,7 +259,9 @@ impl LiveConfig {
         let earlier = match history(&self.client, name).await {
             Ok(versions) => versions,
             Err(e) => {
-                tracing::warn!(error = %e, "settings history not read: the variables as deployed until a good version");
+                // Read again at the next refresh (the version is not taken as seen).
+                tracing::warn!(error = %e, "settings history not read: the variables as deployed until the next refresh");
+                self.lock().version = None;
                 Vec::new()
             }
         };
