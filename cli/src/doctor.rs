@@ -576,7 +576,7 @@ async fn workflow_inputs(
         problems if problems.is_empty() => Ok(inputs),
         problems => Err(Failure::new(
             format!("{path} on {branch}: {}", problems.join("; ")),
-            "declare them under on.workflow_dispatch.inputs as the README shows: GitHub refuses (422) a dispatch that does not fit them",
+            "declare them under on.workflow_dispatch.inputs as docs/deploy.md shows: GitHub refuses (422) a dispatch that does not fit them",
         )),
     }
 }
