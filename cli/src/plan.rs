@@ -73,12 +73,7 @@ pub async fn run(args: Args, out: &mut impl Write) -> Result<(), CliError> {
 /// else the built-in ones. A bad document is bad input naming its variable, as the
 /// functions say it.
 fn configured(setting: Option<YamlSetting>) -> Result<Filters, CliError> {
-    let Some(setting) = setting else { return Ok(Filters::builtin()) };
-    let yaml = staging_core::shell::yaml_text(&setting)?;
-    Filters::from_yaml(&yaml).map_err(|e| {
-        let (variable, value, reason) = (setting.variable(), setting.shown(), e.to_string());
-        CliError::from(staging_core::Error::Config { variable, value, reason })
-    })
+    Ok(staging_core::shell::filters_from(setting.as_ref())?)
 }
 
 fn load_filters(file: &PathBuf) -> Result<Filters, CliError> {

@@ -275,7 +275,13 @@ pub fn yaml_text(setting: &crate::config::YamlSetting) -> Result<std::borrow::Co
 /// The path filters: `STAGING_FILTERS` (inline), `STAGING_FILTERS_FILE`, else the built-in
 /// ones. A bad document is bad input naming its variable.
 pub fn filters(config: &crate::Config) -> Result<crate::Filters, ShellError> {
-    let Some(setting) = &config.filters else {
+    filters_from(config.filters.as_ref())
+}
+
+/// The path filters of one setting (the built-in ones for `None`): what [`filters`] reads
+/// from a whole configuration, for a caller that reads only this setting (`stagingctl plan`).
+pub fn filters_from(setting: Option<&crate::config::YamlSetting>) -> Result<crate::Filters, ShellError> {
+    let Some(setting) = setting else {
         return Ok(crate::Filters::builtin());
     };
     crate::Filters::from_yaml(&yaml_text(setting)?).map_err(|e| {
