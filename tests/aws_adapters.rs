@@ -64,6 +64,7 @@ async fn two_writers_with_the_same_version_exactly_one_wins() {
             reason: "writer b".into(),
             who: "b".into(),
             kind: staging_core::HoldKind::OnDemand,
+            keep: false,
         },
         utc("2026-11-27T10:00:00Z"),
         Duration::hours(12),

@@ -35,11 +35,13 @@ pub enum Source {
     Stack,
     /// A person, through `stagingctl` or an invoke of the lifecycle function.
     Operator,
+    /// A person with an invite, waking staging from its front door.
+    FrontDoor,
 }
 
 impl Source {
-    pub const ALL: [Source; 6] =
-        [Self::Schedule, Self::Webhook, Self::Budget, Self::Health, Self::Stack, Self::Operator];
+    pub const ALL: [Source; 7] =
+        [Self::Schedule, Self::Webhook, Self::Budget, Self::Health, Self::Stack, Self::Operator, Self::FrontDoor];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -49,6 +51,7 @@ impl Source {
             Self::Health => "health",
             Self::Stack => "stack",
             Self::Operator => "operator",
+            Self::FrontDoor => "front-door",
         }
     }
 

@@ -204,6 +204,186 @@ pub struct Config {
     /// The SSM parameter holding the settings document (`STAGING_SETTINGS_PARAMETER`), read
     /// over these variables (see [`crate::settings`]).
     pub settings_parameter: Option<String>,
+    /// The front door, wakes by invitation and the idle stop (`STAGING_URL`, `STAGING_WAKE_*`,
+    /// `STAGING_IDLE_*`, `STAGING_INVITE_SECRET*`, the load balancer's names).
+    pub front_door: FrontDoor,
+}
+
+/// When an idle staging is stopped (`STAGING_IDLE_STOP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdleStop {
+    /// Never: only the calendar and holds decide.
+    Off,
+    /// An on-demand hold (a wake, `stagingctl up` out of hours) ends early when idle.
+    #[default]
+    OnDemand,
+    /// Also in business hours: staging sleeps whenever nobody uses it.
+    Always,
+}
+
+impl IdleStop {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::OnDemand => "on-demand",
+            Self::Always => "always",
+        }
+    }
+}
+
+/// The front door (the page staging's address reaches while it sleeps), who may wake
+/// staging from it, and when an unused staging goes back to sleep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontDoor {
+    /// The team's staging address (`STAGING_URL`), the same asleep or awake; invite links
+    /// are made on it. No trailing slash.
+    pub url: Option<String>,
+    /// The invite-signing secret inline (`STAGING_INVITE_SECRET`: one, or two while
+    /// rotating), or the ARN of the Secrets Manager secret holding it
+    /// (`STAGING_INVITE_SECRET_ARN`, what a deployed function reads).
+    pub invite_secrets: Vec<Secret>,
+    pub invite_secret_arn: Option<String>,
+    /// How long a wake keeps staging up unless it goes idle first (`STAGING_WAKE_FOR`, 1h).
+    pub wake_for: Duration,
+    /// Wakes per person per day (`STAGING_WAKE_PER_DAY`, 5).
+    pub wake_per_day: u32,
+    /// Hours awake from wakes per calendar month, for the team (`STAGING_WAKE_HOURS_MONTH`, 40).
+    pub wake_hours_month: u32,
+    /// No use for this long makes staging idle (`STAGING_IDLE_AFTER`, 30m).
+    pub idle_after: Duration,
+    /// What idleness stops (`STAGING_IDLE_STOP`).
+    pub idle_stop: IdleStop,
+    /// How long before an idle stop the team and the page are warned (`STAGING_IDLE_WARN`, 10m).
+    pub idle_warn: Duration,
+    /// The load balancer in front of the app, as CloudWatch names it (`app/<name>/<id>`),
+    /// from `STAGING_LOAD_BALANCER` (that name, or the load balancer's ARN): whose requests
+    /// and connections count as use.
+    pub load_balancer: Option<String>,
+    /// The listener the staging address arrives at (`STAGING_LISTENER_ARN`) and the two
+    /// target groups its default action forwards to: the app's
+    /// (`STAGING_APP_TARGET_GROUP_ARN`) while awake, the front door's
+    /// (`STAGING_FRONT_DOOR_TARGET_GROUP_ARN`) while asleep. Scale mode; all three or none.
+    pub routing: Option<Routing>,
+}
+
+/// The listener and the two target groups the staging address is switched between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    pub listener_arn: String,
+    pub app_target_group_arn: String,
+    pub front_door_target_group_arn: String,
+}
+
+impl Default for FrontDoor {
+    fn default() -> Self {
+        Self {
+            url: None,
+            invite_secrets: Vec::new(),
+            invite_secret_arn: None,
+            wake_for: Duration::from_secs(3600),
+            wake_per_day: 5,
+            wake_hours_month: 40,
+            idle_after: Duration::from_secs(30 * 60),
+            idle_stop: IdleStop::OnDemand,
+            idle_warn: Duration::from_secs(10 * 60),
+            load_balancer: None,
+            routing: None,
+        }
+    }
+}
+
+/// `STAGING_URL`, `STAGING_INVITE_SECRET[_ARN]`, `STAGING_WAKE_*`, `STAGING_IDLE_*`,
+/// `STAGING_LOAD_BALANCER`, the listener and its target groups.
+fn front_door(vars: Vars<'_>) -> Result<FrontDoor> {
+    let d = FrontDoor::default();
+    let url = vars
+        .get("STAGING_URL")
+        .map(|v| {
+            let trimmed = v.trim().trim_end_matches('/').to_string();
+            let host = trimmed.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+            if is_http_url(&trimmed) && !host.is_empty() && !host.contains(['?', '#', ' ']) {
+                Ok(trimmed)
+            } else {
+                Err(bad("STAGING_URL", &v, "expected the staging address, like https://api.staging.example.com"))
+            }
+        })
+        .transpose()?;
+    let invite_secrets = match vars.get("STAGING_INVITE_SECRET") {
+        None => Vec::new(),
+        Some(v) => parse_secrets(&v).map_err(|r| bad("STAGING_INVITE_SECRET", "<redacted>", &r))?,
+    };
+    let idle_stop = match vars.get("STAGING_IDLE_STOP").map(|v| v.trim().to_ascii_lowercase()) {
+        None => d.idle_stop,
+        Some(v) if v == "off" => IdleStop::Off,
+        Some(v) if v == "on-demand" => IdleStop::OnDemand,
+        Some(v) if v == "always" => IdleStop::Always,
+        Some(v) => return Err(bad("STAGING_IDLE_STOP", &v, "expected off, on-demand or always")),
+    };
+    let idle_after = duration(vars, "STAGING_IDLE_AFTER", d.idle_after)?;
+    let idle_warn = duration(vars, "STAGING_IDLE_WARN", d.idle_warn)?;
+    if idle_warn >= idle_after {
+        return Err(bad(
+            "STAGING_IDLE_WARN",
+            &humantime::format_duration(idle_warn).to_string(),
+            &format!("must be shorter than STAGING_IDLE_AFTER ({})", humantime::format_duration(idle_after)),
+        ));
+    }
+    let load_balancer = vars
+        .get("STAGING_LOAD_BALANCER")
+        .map(|v| {
+            let v = v.trim();
+            let name = v.split_once(":loadbalancer/").map(|(_, n)| n).unwrap_or(v);
+            let parts: Vec<&str> = name.split('/').collect();
+            if parts.len() == 3 && parts[0] == "app" && parts.iter().all(|p| !p.is_empty()) {
+                Ok(name.to_string())
+            } else {
+                Err(bad("STAGING_LOAD_BALANCER", v, "expected app/<name>/<id> or the load balancer's ARN"))
+            }
+        })
+        .transpose()?;
+    let routing = match (
+        vars.get("STAGING_LISTENER_ARN"),
+        vars.get("STAGING_APP_TARGET_GROUP_ARN"),
+        vars.get("STAGING_FRONT_DOOR_TARGET_GROUP_ARN"),
+    ) {
+        (None, None, None) => None,
+        (Some(l), Some(a), Some(f)) => Some(Routing {
+            listener_arn: l.trim().into(),
+            app_target_group_arn: a.trim().into(),
+            front_door_target_group_arn: f.trim().into(),
+        }),
+        (l, ..) => {
+            return Err(bad(
+                "STAGING_LISTENER_ARN",
+                l.as_deref().unwrap_or(""),
+                "set it with STAGING_APP_TARGET_GROUP_ARN and STAGING_FRONT_DOOR_TARGET_GROUP_ARN, all three or none",
+            ));
+        }
+    };
+    Ok(FrontDoor {
+        url,
+        invite_secrets,
+        invite_secret_arn: vars.get("STAGING_INVITE_SECRET_ARN").map(|v| v.trim().to_string()),
+        wake_for: duration(vars, "STAGING_WAKE_FOR", d.wake_for)?,
+        wake_per_day: count(vars, "STAGING_WAKE_PER_DAY", d.wake_per_day)?,
+        wake_hours_month: hours_in_month(vars, "STAGING_WAKE_HOURS_MONTH", d.wake_hours_month)?,
+        idle_after,
+        idle_stop,
+        idle_warn,
+        load_balancer,
+        routing,
+    })
+}
+
+/// A whole number of hours from 1 to 744 (a month); `default` when unset.
+fn hours_in_month(vars: Vars<'_>, name: &'static str, default: u32) -> Result<u32> {
+    match vars.get(name) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n @ 1..=744) => Ok(n),
+            _ => Err(bad(name, &v, "expected a whole number of hours from 1 to 744")),
+        },
+    }
 }
 
 impl Config {
@@ -229,6 +409,7 @@ impl Config {
         let health = health_policy(vars)?;
         let history_days = history_days(vars)?;
         let settings_parameter = settings_parameter(vars)?;
+        let front_door = front_door(vars)?;
         // The two YAML documents are read last, as they always were.
         let rates = rates(vars)?;
         let filters = filters(vars)?;
@@ -254,6 +435,7 @@ impl Config {
             health,
             history_days,
             settings_parameter,
+            front_door,
         })
     }
 }

@@ -46,6 +46,12 @@ pub enum Error {
     #[error("cannot roll back: {reason}")]
     Rollback { reason: String },
 
+    /// The front door will not wake staging for this request: `status` is the HTTP status
+    /// that says why (401 no invite, 403 refused or locked, 429 over a quota), `retry_after`
+    /// when asking again can succeed.
+    #[error("{reason}")]
+    Wake { status: u16, reason: String, retry_after: Option<chrono::DateTime<chrono::Utc>> },
+
     /// A recorded deployment step that does not match the state.
     #[error("deployment: {reason}")]
     Deployment { reason: String },

@@ -81,6 +81,12 @@ const KEYS: &[Key] = &[
     key("heal_after", "STAGING_HEAL_AFTER", Shape::Scalar),
     key("heal_interval", "STAGING_HEAL_INTERVAL", Shape::Scalar),
     key("auto_rollback", "STAGING_AUTO_ROLLBACK", Shape::Scalar),
+    key("wake_for", "STAGING_WAKE_FOR", Shape::Scalar),
+    key("wake_per_day", "STAGING_WAKE_PER_DAY", Shape::Scalar),
+    key("wake_hours_month", "STAGING_WAKE_HOURS_MONTH", Shape::Scalar),
+    key("idle_after", "STAGING_IDLE_AFTER", Shape::Scalar),
+    key("idle_stop", "STAGING_IDLE_STOP", Shape::Scalar),
+    key("idle_warn", "STAGING_IDLE_WARN", Shape::Scalar),
 ];
 
 /// Keys a team may expect here that only a deploy can change, and why.

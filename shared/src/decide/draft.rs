@@ -187,8 +187,11 @@ impl<'a> Draft<'a> {
             .and_then(|d| self.now.checked_add_signed(d))
             .ok_or_else(|| Error::Hold { reason: "the duration is too long".into() })?;
         let max = chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
-        let (hold, changed) =
-            self.next.place_hold(Hold { until, reason: reason.into(), who: who.into(), kind }, self.now, max)?;
+        let (hold, changed) = self.next.place_hold(
+            Hold { until, reason: reason.into(), who: who.into(), kind, keep: false },
+            self.now,
+            max,
+        )?;
         let hold = hold.clone();
         if changed {
             self.actions.extend(hold_schedule(&self.next, self.now));

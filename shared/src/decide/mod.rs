@@ -5,6 +5,7 @@
 pub mod budget;
 pub mod draft;
 pub mod follow_up;
+pub mod front_door;
 pub mod health;
 pub mod lifecycle;
 pub mod webhook;

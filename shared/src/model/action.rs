@@ -265,6 +265,8 @@ pub enum Action {
     SetScalableTarget(crate::model::state::ScalableTarget),
     /// Delete a one-time schedule if it exists.
     DeleteSchedule { name: String },
+    /// Point the staging address's listener at the app or at the front door.
+    Route { to: crate::model::observed::Route },
     /// Tell the team.
     Notify(Notification),
     /// Keep a deployment's record beside the state.

@@ -25,6 +25,23 @@ pub struct Observed {
     /// The service's Application Auto Scaling target, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<ScalableTarget>,
+    /// Where the staging address's listener sends requests, when the controller switches it
+    /// (`STAGING_LISTENER_ARN`); `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
+    /// How many of the app's targets the load balancer finds healthy (with routing only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_targets: Option<u32>,
+}
+
+/// Where the staging address leads: the app (awake) or the front door (asleep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Route {
+    App,
+    FrontDoor,
+    /// The listener forwards somewhere else (changed by hand): left alone, and said.
+    Elsewhere,
 }
 
 /// What CloudFormation says about the pause stack.
@@ -103,7 +120,16 @@ impl StackObserved {
 impl Observed {
     /// Counts only (no task definition, rollout not failed).
     pub const fn counts(desired_count: u32, running_count: u32) -> Self {
-        Self { desired_count, running_count, task_definition: None, rollout_failed: false, stack: None, scaling: None }
+        Self {
+            desired_count,
+            running_count,
+            task_definition: None,
+            rollout_failed: false,
+            stack: None,
+            scaling: None,
+            route: None,
+            healthy_targets: None,
+        }
     }
 
     /// The phase these counts show.

@@ -60,6 +60,81 @@ pub struct Hold {
     pub reason: String,
     pub who: String,
     pub kind: HoldKind,
+    /// Placed with `--keep`: never ended early because staging is idle.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep: bool,
+}
+
+/// How many days of wakes are kept (the quotas look back a month; the month report reads
+/// the trail).
+pub const WAKES_KEPT_DAYS: i64 = 35;
+
+/// One wake from the front door: who asked, when, and when staging answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wake {
+    /// The invite's name.
+    pub by: String,
+    pub requested_at: DateTime<Utc>,
+    /// The steps on the way, when the front door first saw each: the pause stack standing
+    /// again (stack mode), the tasks running, the targets healthy behind the load balancer.
+    #[serde(default)]
+    pub stack_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub tasks_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub targets_at: Option<DateTime<Utc>>,
+    /// When the app first answered behind the load balancer after it.
+    #[serde(default)]
+    pub ready_at: Option<DateTime<Utc>>,
+    /// The end of the hold it placed.
+    pub held_until: DateTime<Utc>,
+    /// When it ended before `held_until` (an idle stop, `down`, a budget lock).
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Whether staging woke from a deleted stack (a deep sleep) rather than from zero tasks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_deep_sleep: bool,
+}
+
+impl Wake {
+    /// How long it kept staging awake, up to `now`.
+    pub fn awake(&self, now: DateTime<Utc>) -> Duration {
+        let end = self.ended_at.unwrap_or(self.held_until).min(now);
+        (end - self.requested_at).max(Duration::zero())
+    }
+
+    /// Requested → ready, once ready.
+    pub fn wake_time(&self) -> Option<Duration> {
+        self.ready_at.map(|r| r - self.requested_at)
+    }
+}
+
+/// What the health check last learnt of the staging address's use, and the idle stop it
+/// warned of (see [`crate::decide::idle`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdleWatch {
+    /// The last minute the load balancer saw use that was not the controller's own probes.
+    #[serde(default)]
+    pub last_use: Option<DateTime<Utc>>,
+    /// The idle stop the team was warned of, and when.
+    #[serde(default)]
+    pub stop_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub warned_at: Option<DateTime<Utc>>,
+    /// When the metrics first came back empty (told once; never idle without data).
+    #[serde(default)]
+    pub no_data_since: Option<DateTime<Utc>>,
+    /// The last idle stop.
+    #[serde(default)]
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
+/// An invite name revoked: invites for it issued at or before `at` no longer work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub name: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
 }
 
 /// A calendar month in UTC, the period of an AWS monthly budget.
@@ -525,6 +600,15 @@ pub struct EnvironmentState {
     /// the next start puts back); `None` when the service has none or was never parked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<ScalableTarget>,
+    /// The front door's wakes of the last [`WAKES_KEPT_DAYS`] days, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wakes: Vec<Wake>,
+    /// Use of the staging address and the idle stop in sight.
+    #[serde(default)]
+    pub idle: IdleWatch,
+    /// Invite names revoked (`stagingctl invite --revoke`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<Revocation>,
     pub health: Health,
     /// Incremented by every committed write; a write expecting another version loses.
     pub version: u64,
@@ -586,6 +670,9 @@ impl EnvironmentState {
             up_windows_since: None,
             stack: PauseStackState::default(),
             scaling: None,
+            wakes: Vec::new(),
+            idle: IdleWatch::default(),
+            revoked: Vec::new(),
             health: Health::default(),
             version: 0,
         }

@@ -29,8 +29,7 @@ impl ServiceStatus {
             running_count: self.running_count,
             task_definition: self.task_definition.clone(),
             rollout_failed: self.rollout_state.as_deref() == Some("FAILED"),
-            stack: None,
-            scaling: None,
+            ..Observed::default()
         }
     }
 }

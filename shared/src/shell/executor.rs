@@ -130,7 +130,17 @@ impl<'a> Executor<'a> {
                 None
             }
         };
+        if let Some(listener) = self.listener() {
+            observed.route = Some(listener.route().await?);
+            observed.healthy_targets = Some(listener.healthy_targets().await?);
+        }
         Ok(observed)
+    }
+
+    /// The staging address's listener, when the controller switches it.
+    pub fn listener(&self) -> Option<super::elb::Listener<'a>> {
+        let routing = self.config.front_door.routing.as_ref()?;
+        Some(super::elb::Listener { client: &self.clients.elb, routing })
     }
 
     pub fn store(&self) -> Result<Store<'a>, ShellError> {
@@ -213,6 +223,16 @@ impl<'a> Executor<'a> {
                     "parked the scalable target (0-0, scaling suspended)".to_string()
                 } else {
                     format!("restored the scalable target ({}-{})", target.min_capacity, target.max_capacity)
+                }
+            }
+            Action::Route { to } => {
+                let Some(listener) = self.listener() else {
+                    return Err(ShellError::NotConfigured("STAGING_LISTENER_ARN"));
+                };
+                listener.set_route(*to).await?;
+                match to {
+                    crate::model::observed::Route::App => "pointed the staging address at the app".to_string(),
+                    _ => "pointed the staging address at the front door".to_string(),
                 }
             }
             Action::DeleteSchedule { name } => {

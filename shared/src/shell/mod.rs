@@ -6,9 +6,12 @@
 pub mod autoscaling;
 #[cfg(feature = "budgets")]
 pub mod budgets;
+#[cfg(feature = "metrics")]
+pub mod cloudwatch;
 #[cfg(feature = "costs")]
 pub mod costs;
 pub mod ecs;
+pub mod elb;
 pub mod error;
 pub mod executor;
 #[cfg(feature = "github")]
@@ -119,6 +122,11 @@ pub struct Clients {
     pub sns: Lazy<aws_sdk_sns::Client>,
     /// The settings document (`STAGING_SETTINGS_PARAMETER`).
     pub ssm: Lazy<aws_sdk_ssm::Client>,
+    /// The staging address's listener and the app's target health (`STAGING_LISTENER_ARN`).
+    pub elb: Lazy<aws_sdk_elasticloadbalancingv2::Client>,
+    /// The load balancer's use figures, for the idle stop (feature `metrics`: the health check).
+    #[cfg(feature = "metrics")]
+    pub cloudwatch: Lazy<aws_sdk_cloudwatch::Client>,
 }
 
 impl Clients {
@@ -144,6 +152,9 @@ impl Clients {
             scheduler: lazy(sdk, aws_sdk_scheduler::Client::new),
             sns: lazy(sdk, aws_sdk_sns::Client::new),
             ssm: lazy(sdk, aws_sdk_ssm::Client::new),
+            elb: lazy(sdk, aws_sdk_elasticloadbalancingv2::Client::new),
+            #[cfg(feature = "metrics")]
+            cloudwatch: lazy(sdk, aws_sdk_cloudwatch::Client::new),
         }
     }
 

@@ -6,7 +6,7 @@ fn utc(s: &str) -> DateTime<Utc> {
 }
 
 fn hold(until: &str, kind: HoldKind) -> Hold {
-    Hold { until: utc(until), reason: "demo".into(), who: "alice".into(), kind }
+    Hold { until: utc(until), reason: "demo".into(), who: "alice".into(), kind, keep: false }
 }
 
 #[test]

@@ -1,0 +1,1 @@
+//! The load balancer's use figures from CloudWatch (`GetMetricData`), for the idle stop.
