@@ -87,6 +87,7 @@ async fn an_on_demand_hold_on_the_real_clock_ends_when_its_schedule_fires() {
         reason: "demo".into(),
         who: "alice".into(),
         force: false,
+        keep: false,
     };
     let outcome = runner::run(&executor, &up, now).await.unwrap();
     assert!(outcome.summary.ends_with("starting"), "{}", outcome.summary);

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use staging_core::Config;
 use staging_core::model::state::BudgetPeriod;
-use staging_core::report::cost::{Billing, Comparison, CostModel, Mode, ModeCost, Projection, Recorded};
+use staging_core::report::cost::{
+    Billing, Comparison, CostModel, HoursPerDay, Mode, ModeCost, OnUse, Projection, Recorded,
+};
 use staging_core::shell::Clients;
 use staging_core::shell::executor::Executor;
 
@@ -27,6 +29,10 @@ pub struct Args {
     /// times from the state when STAGING_TABLE is set.
     #[arg(long)]
     compare: bool,
+    /// With --compare: cost staging up only while used for H hours on each working day,
+    /// in place of the use recorded in the state (wakes and on-demand starts).
+    #[arg(long, value_name = "H", requires = "compare", allow_negative_numbers = true, value_parser = |s: &str| s.parse::<HoursPerDay>())]
+    hours_per_day: Option<HoursPerDay>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -62,6 +68,7 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
     if args.compare {
         let recorded = recorded(config, Utc::now()).await?;
         let comparison = model.compare(&config.business_hours, from, to, config.hold_default, &recorded.figures);
+        let on_use = model.on_use(&config.business_hours, from, to, args.hours_per_day, &recorded.figures);
         let report = CompareReport {
             month,
             gbp_per_usd: model.gbp_per_usd,
@@ -69,6 +76,7 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
             teardown: config.teardown.as_str(),
             configured_mode: Mode::configured(&config.teardown, &config.business_hours),
             comparison: &comparison,
+            on_use: &on_use,
             recorded,
         };
         return if args.json { crate::write_json(out, &report) } else { print_comparison(config, &report, out) };
@@ -204,6 +212,9 @@ struct CompareReport<'a> {
     /// `hours`, `target_gbp`, `modes`, `cheapest`, `cheapest_meeting_target`.
     #[serde(flatten)]
     comparison: &'a Comparison,
+    /// Staging up only while used: the hours, where they came from (`source.from`:
+    /// `hours_per_day`, `record` or `nothing`; `basis` for people), `scale` and `stack`.
+    on_use: &'a OnUse,
     recorded: RecordSource,
 }
 
@@ -239,6 +250,25 @@ fn print_comparison(config: &Config, r: &CompareReport<'_>, out: &mut impl Write
         r.teardown,
         if config.business_hours.up_time.is_none() { ", STAGING_UP_TIME=none" } else { "" }
     )?;
+    let u = r.on_use;
+    match u.up_hours {
+        Some(up) => {
+            writeln!(out, "  up only while used ({}), {up:.1} h in the month:", u.basis)?;
+            for m in &u.modes {
+                writeln!(
+                    out,
+                    "  {:<18} {:>9.1} {:>9} {:>9}  {:<12} {}",
+                    format!("on_use {}", m.mode),
+                    up,
+                    usd(m.monthly_usd),
+                    format!("£{:.2}", m.monthly_gbp),
+                    if m.meets_target { "yes" } else { "no" },
+                    ready(c.mode(m.mode)).trim_start_matches("in ")
+                )?;
+            }
+        }
+        None => writeln!(out, "  up only while used: {}.", u.basis)?,
+    }
     for m in &c.modes {
         writeln!(out, "  {}: {}; ready {}, {}.", m.mode, m.up_hours_basis, m.ready_in(), m.time_to_ready_basis)?;
     }
@@ -263,7 +293,11 @@ fn print_comparison(config: &Config, r: &CompareReport<'_>, out: &mut impl Write
                 Some(s) => format!("pause stack created in {s} s (median)"),
                 None => "no pause-stack create".into(),
             };
-            writeln!(out, "Recorded in the last {} days: {hours}; {start}.", rec.figures.days)?;
+            let wakes = match rec.figures.wakes {
+                1 => "1 wake".to_string(),
+                n => format!("{n} wakes"),
+            };
+            writeln!(out, "Recorded in the last {} days: {hours}; {wakes}; {start}.", rec.figures.days)?;
         }
     }
     if let Some(path) = &r.rates {

@@ -34,6 +34,7 @@ enum Function {
     GithubWebhook,
     BudgetAlert,
     HealthCheck,
+    FrontDoor,
 }
 
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
@@ -52,6 +53,17 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
             let response = github_webhook::handle(&app, &request, now).await;
             let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
             serde_json::json!({ "statusCode": response.status().as_u16(), "body": body })
+        }
+        Function::FrontDoor => {
+            // The event is the Function URL (or ALB) request, as Lambda delivers it; the
+            // whole answer is printed, cookies and all, so a browser's steps can be replayed.
+            let request = lambda_http::request::from_str(&text)
+                .map_err(|e| CliError::Input(format!("{} is not a Function URL request: {e}", args.event.display())))?;
+            let sdk = staging_core::shell::sdk_config().await;
+            let secrets = staging_core::shell::Lazy::from(aws_sdk_secretsmanager::Client::new(&sdk));
+            let live = staging_core::shell::settings::LiveConfig::fixed(config, clients.ssm.clone());
+            let app = front_door::FrontDoor::new(clients, live, secrets)?;
+            front_door::as_json(&front_door::handle(&app, &request, now).await)
         }
         Function::HealthCheck => {
             let prober = staging_core::shell::probe::Prober::new(&config.probes)?;

@@ -8,6 +8,7 @@ mod audit;
 mod cost;
 mod doctor;
 mod error;
+mod invite;
 mod invoke;
 mod operate;
 mod plan;
@@ -68,6 +69,9 @@ enum Command {
     /// Checks the setup end to end (configuration, table, service, secrets, GitHub,
     /// budget, schedules), read-only: one line per check, exit code 1 if any fails.
     Doctor(doctor::Args),
+    /// A personal link that lets NAME wake staging from its front door (--revoke: end
+    /// NAME's links at once).
+    Invite(invite::Args),
     /// The settings document in Parameter Store (STAGING_SETTINGS_PARAMETER): get, set
     /// (checked with the functions' own parsers first), check a file.
     Settings(settings::Args),
@@ -113,6 +117,7 @@ async fn dispatch(config: &Config, command: Command, out: &mut impl Write) -> Re
         Command::Audit(args) => return audit::run(config, args, out).await,
         Command::Doctor(args) => return doctor::run(Ok(config), args, out).await,
         Command::Settings(args) => return settings::run(config, args, out).await,
+        Command::Invite(args) => return invite::run(config, args, out).await,
         Command::Rollback(args) => return operate::rollback(config, args, out).await,
         Command::Up(args) => operate::up(args),
         Command::Down(args) => operate::down(args),

@@ -38,6 +38,9 @@ pub struct UpArgs {
     /// Start even though the budget locked the environment (lifts the lock).
     #[arg(long)]
     force: bool,
+    /// Never end the hold early because staging is idle (STAGING_IDLE_STOP).
+    #[arg(long)]
+    keep: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -75,11 +78,11 @@ pub struct CommonArgs {
     who: Option<String>,
     /// Print JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 impl CommonArgs {
-    fn who(&self) -> String {
+    pub fn who(&self) -> String {
         self.who
             .clone()
             .or_else(|| std::env::var("USER").ok())
@@ -88,13 +91,13 @@ impl CommonArgs {
     }
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration like 2h or 90m ({e})"))
 }
 
 pub fn up(args: UpArgs) -> (Command, bool) {
     let who = args.common.who();
-    (Command::Up { hold: args.hold, reason: args.reason, who, force: args.force }, args.common.json)
+    (Command::Up { hold: args.hold, reason: args.reason, who, force: args.force, keep: args.keep }, args.common.json)
 }
 
 pub fn hold(args: HoldArgs) -> (Command, bool) {

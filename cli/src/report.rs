@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Datelike, Utc};
 use staging_core::Config;
-use staging_core::model::state::BudgetPeriod;
+use staging_core::model::state::{BudgetPeriod, WAKES_KEPT_DAYS};
 use staging_core::report::month::{MonthInput, MonthReport, month_report};
 use staging_core::shell::costs::CostExplorer;
 use staging_core::shell::executor::Executor;
@@ -146,5 +146,14 @@ fn describe(report: &MonthReport) -> String {
         count(report.budget.alerts, "alert"),
         count(report.budget.locks, "lock")
     );
+    let since = if report.wakes.since > report.from {
+        format!(
+            " (since {}: the state keeps {WAKES_KEPT_DAYS} days of wakes)",
+            report.wakes.since.format("%Y-%m-%d %H:%M UTC")
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(text, "  wakes: {}{since}", report.wakes.summary());
     text
 }

@@ -254,7 +254,11 @@ fn cost_compare_json_lists_every_mode_with_its_month_and_time_to_ready() {
     );
     assert_eq!(
         v["recorded"],
-        json!({"from_state": false, "why_not": "STAGING_TABLE is not set", "days": 30, "up_hours": null, "on_demand_up_hours": null, "stack_start_secs": null})
+        json!({"from_state": false, "why_not": "STAGING_TABLE is not set", "days": 30, "up_hours": null, "on_demand_up_hours": null, "stack_start_secs": null, "wakes": 0, "use_hours": null})
+    );
+    assert_eq!(
+        v["on_use"],
+        json!({"source": {"from": "nothing"}, "basis": "no use recorded: give --hours-per-day H to cost it", "up_hours": null, "modes": [], "target_gbp": 5.0})
     );
 
     // The seed's rates: nothing meets £5; configured to pause the stack on demand only.
@@ -284,6 +288,41 @@ fn cost_compare_human_output_marks_the_configured_mode_and_what_is_assumed() {
     ] {
         assert!(run.stdout.contains(line), "missing {line:?} in\n{}", run.stdout);
     }
+}
+
+#[test]
+fn cost_compare_hours_per_day_costs_staging_up_only_while_used() {
+    let run = stagingctl(&["cost", "--compare", "--month", "2026-11", "--hours-per-day", "1.5"], &[], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let row = |mode: &str| {
+        run.stdout.lines().find(|l| l.trim_start().starts_with(mode)).unwrap().split_whitespace().collect::<Vec<_>>()
+    };
+    // 1.5 h on each of November's 21 working days: 31.5 h.
+    assert_eq!(row("on_use scale"), ["on_use", "scale", "31.5", "$61.00", "£48.19", "no", "~60", "s", "(assumed)"]);
+    assert_eq!(row("on_use stack"), ["on_use", "stack", "31.5", "$3.51", "£2.77", "yes", "~10", "min", "(assumed)"]);
+    let line = "  up only while used (--hours-per-day 1.5: 1.5 h on each of 21 working days), 31.5 h in the month:";
+    assert!(run.stdout.lines().any(|l| l == line), "missing {line:?} in\n{}", run.stdout);
+
+    let v =
+        stagingctl(&["cost", "--compare", "--json", "--month", "2026-11", "--hours-per-day", "1.5"], &[], "").json();
+    let u = &v["on_use"];
+    assert_eq!(u["source"], json!({"from": "hours_per_day", "hours_per_day": 1.5, "working_days": 21}));
+    assert_eq!((u["up_hours"].as_f64(), u["target_gbp"].as_f64()), (Some(31.5), Some(5.0)));
+    let modes: Vec<(&str, i64, bool)> = u["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["mode"].as_str().unwrap(),
+                (m["monthly_gbp"].as_f64().unwrap() * 100.0).round() as i64,
+                m["meets_target"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(modes, [("scale", 4819, false), ("stack", 277, true)]);
+    // The other modes are as without the flag.
+    assert_eq!(v["modes"][3]["up_hours"], 42.0, "{v}");
 }
 
 /// The AWS variables that point the SDK at `endpoint`, with the state table set.
@@ -346,7 +385,15 @@ async fn cost_compare_uses_the_use_and_start_times_recorded_in_the_state() {
     let v = run.json();
     assert_eq!(
         v["recorded"],
-        json!({"from_state": true, "why_not": null, "days": 30, "up_hours": 26.0, "on_demand_up_hours": 15.0, "stack_start_secs": 420})
+        json!({"from_state": true, "why_not": null, "days": 30, "up_hours": 26.0, "on_demand_up_hours": 15.0, "stack_start_secs": 420, "wakes": 0, "use_hours": 15.0})
+    );
+    // Up only while used, from the record: the 15 h on demand of 30 days, no wakes.
+    assert_eq!(v["on_use"]["source"], json!({"from": "record", "wakes": 0, "hours": 15.0, "days": 30}));
+    assert_eq!(v["on_use"]["up_hours"], 15.0);
+    assert!(
+        v["on_use"]["basis"].as_str().unwrap().starts_with("from the record: 0 wakes, 15.0 h over 30 days"),
+        "{}",
+        v["on_use"]
     );
     let mode = |name: &str| v["modes"].as_array().unwrap().iter().find(|m| m["mode"] == name).unwrap().clone();
     // 15 h in 30 days is 15 h of November's 30; the stack's median create replaces 600 s.
@@ -395,6 +442,9 @@ fn bad_input_exits_2_with_a_message_naming_it() {
         (&["schedule", "--days", "0"], &[], "--days"),
         (&["schedule", "--days", "400"], &[], "--days"),
         (&["cost", "--month", "2026-13"], &[], "`2026-13` is not a month like 2026-11"),
+        (&["cost", "--compare", "--hours-per-day", "25"], &[], "`25` is not a number of hours from 0 to 24"),
+        (&["cost", "--compare", "--hours-per-day", "-1"], &[], "`-1` is not a number of hours from 0 to 24"),
+        (&["cost", "--hours-per-day", "1.5"], &[], "--compare"),
         (&["cost", "--rates", "/nonexistent.yml"], &[], r#"--rates="/nonexistent.yml""#),
         (&["cost"], &[("STAGING_GBP_PER_USD", "abc")], r#"STAGING_GBP_PER_USD="abc""#),
         (&["report"], &[], "stagingctl report --day"),
@@ -403,7 +453,7 @@ fn bad_input_exits_2_with_a_message_naming_it() {
         (&["deploy"], &[], "unrecognized subcommand"),
         // clap refuses a function that is not one, listing those that are.
         (&["invoke", "nope", "--event", "e.json"], &[], "invalid value 'nope' for '<FUNCTION>'"),
-        (&["invoke", "nope", "--event", "e.json"], &[], "[possible values: lifecycle, github-webhook, budget-alert, health-check]"),
+        (&["invoke", "nope", "--event", "e.json"], &[], "[possible values: lifecycle, github-webhook, budget-alert, health-check, front-door]"),
     ];
     for (args, env, expected) in cases {
         let run = stagingctl(args, env, "");

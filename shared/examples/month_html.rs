@@ -59,6 +59,7 @@ fn october() -> MonthReport {
             target_gbp: 5.0,
         },
         lifecycle: Lifecycle { transitions: 44, automated: 43, percent: Some(97.7) },
+        wakes: Default::default(),
         targets,
         days,
     }

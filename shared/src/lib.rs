@@ -20,8 +20,9 @@
 //! 5. [`audit`]: the audit trail's entries (who asked, what changed).
 //! 6. [`decide`]: the decisions, each built with a [`Draft`](decide::draft::Draft):
 //!    [lifecycle](decide::lifecycle), [health](decide::health), [budget](decide::budget),
-//!    the GitHub [webhook](decide::webhook), and the [follow-ups](decide::follow_up) a
-//!    refused action calls for.
+//!    the GitHub [webhook](decide::webhook), the [front door](decide::front_door) (who may
+//!    wake staging, with [invites](decide::invite)), and the [follow-ups](decide::follow_up)
+//!    a refused action calls for.
 //! 7. [`report`]: the cost model, the daily report, the month's figures and page, metrics.
 //! 8. [`settings`]: the settings document over the configuration (checks filters and rates
 //!    with their own parsers).

@@ -55,6 +55,9 @@ fn clients(ecs: &[&Rule], dynamodb: &[&Rule]) -> Clients {
         scheduler: Lazy::from(client!(aws_sdk_scheduler, [] as [&Rule; 0])),
         sns: Lazy::from(client!(aws_sdk_sns, [] as [&Rule; 0])),
         ssm: Lazy::from(client!(aws_sdk_ssm, [] as [&Rule; 0])),
+        elb: Lazy::from(client!(aws_sdk_elasticloadbalancingv2, [] as [&Rule; 0])),
+        #[cfg(feature = "metrics")]
+        cloudwatch: Lazy::from(client!(aws_sdk_cloudwatch, [] as [&Rule; 0])),
     }
 }
 

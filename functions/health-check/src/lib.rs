@@ -6,8 +6,11 @@
 //! `{"command":"health"}` by hand, or an EventBridge "Scheduled Event". Nothing is
 //! probed while staging is down or stopping by design. Every tick also makes ECS match
 //! the committed state (and the hold's schedule exist), so a failed or overtaken
-//! lifecycle action is put right within 5 minutes. The same handler runs in the Lambda
-//! binary and in `stagingctl invoke health-check`.
+//! lifecycle action is put right within 5 minutes. After the tick's own decision, the idle
+//! stop ([`staging_core::decide::idle`]) reads the load balancer's use figures (while
+//! staging is meant to be up, the idle stop is on and `STAGING_LOAD_BALANCER` is set) and
+//! is committed as a decision of its own when it changes something. The same handler runs
+//! in the Lambda binary and in `stagingctl invoke health-check`.
 
 use std::cell::RefCell;
 
@@ -15,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use staging_core::decide::health;
+use staging_core::decide::idle::{self, Look, Usage};
 use staging_core::model::observed::Observed;
 use staging_core::model::probe::ProbeResult;
 use staging_core::shell::executor::Executor;
@@ -91,16 +95,51 @@ pub async fn handle(
         }
         (probes, _) => probes.unwrap_or_default(),
     };
-    for failed in &outcome.failed {
+    let idle = Box::pin(idle_stop(executor, &origin, &outcome.state, clock)).await?;
+    if let Some(idle) = &idle {
+        done.extend(idle.done.iter().cloned());
+    }
+    let state = idle.as_ref().map_or(&outcome.state, |o| &o.state);
+    for failed in outcome.failed.iter().chain(idle.iter().flat_map(|o| o.failed.iter())) {
         lambda_runtime::tracing::warn!(error = %failed, "a notification was not sent; the decision stands");
     }
     Ok(json!({
         "decision": outcome.summary,
-        "health": outcome.state.health.status,
+        "idle": idle.as_ref().map(|o| o.summary.as_str()),
+        "health": state.health.status,
         // The Lambda binary turns it into the TeardownOverdue metric (an alarm watches it).
-        "teardown_overdue": staging_core::decide::lifecycle::teardown_overdue(&outcome.state, clock, config),
+        "teardown_overdue": staging_core::decide::lifecycle::teardown_overdue(state, clock, config),
         "probes": probes,
         "done": done,
-        "failed": outcome.failed,
+        "failed": outcome.failed.iter().chain(idle.iter().flat_map(|o| o.failed.iter())).collect::<Vec<_>>(),
     }))
+}
+
+/// The idle stop, after the tick's own decision (`state`, as it committed it): the load
+/// balancer's figures when the core asks for them (a CloudWatch failure is "no data", never
+/// a failed tick), then the core's decision, committed and carried out like any other.
+/// `None` when the core says there is nothing to look at.
+async fn idle_stop(
+    executor: &Executor<'_>,
+    origin: &staging_core::audit::Origin,
+    state: &staging_core::EnvironmentState,
+    clock: DateTime<Utc>,
+) -> Result<Option<runner::Outcome>, ShellError> {
+    let config = executor.config;
+    let usage = match (idle::look(state, config), config.front_door.load_balancer.as_deref()) {
+        (Look::Skip, _) => return Ok(None),
+        (Look::ReadAndDecide, Some(load_balancer)) => {
+            let (from, to) = idle::window(clock, config);
+            staging_core::shell::cloudwatch::usage(&executor.clients.cloudwatch, load_balancer, from, to).await
+        }
+        (Look::ReadAndDecide | Look::Decide, _) => {
+            Usage::NoData { why: "not read: staging is not meant to be up".into() }
+        }
+    };
+    let probes = idle::probes_per_tick(config);
+    let outcome = runner::run_with(executor, origin, clock, |state, observed| {
+        Ok(idle::decide(state, &observed, &usage, probes, clock, config))
+    })
+    .await?;
+    Ok(Some(outcome))
 }

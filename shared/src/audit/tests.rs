@@ -170,7 +170,7 @@ fn who_and_input_are_one_bounded_line() {
     assert_eq!(Source::parse("operator"), Ok(Source::Operator));
     assert_eq!(
         Source::parse("cron").unwrap_err(),
-        "unknown kind `cron`: expected one of schedule, webhook, budget, health, stack, operator"
+        "unknown kind `cron`: expected one of schedule, webhook, budget, health, stack, operator, front-door"
     );
 }
 

@@ -284,6 +284,10 @@ impl<'a> Draft<'a> {
         if let Some(stack) = self.observed.stack.clone() {
             return self.stop_stack(why, &stack);
         }
+        // The staging address goes to the front door before the app goes away.
+        if self.observed.route == Some(crate::model::observed::Route::App) {
+            self.actions.push(Action::Route { to: crate::model::observed::Route::FrontDoor });
+        }
         if self.observed.desired_count == 0 {
             if self.next.wants_running() {
                 self.next.close_up_window(self.now);

@@ -19,9 +19,9 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::decide::draft::Draft;
+use crate::decide::invite::Invite;
 use crate::error::{Error, Result};
 use crate::model::action::{Action, Decision};
-use crate::model::invite::Invite;
 use crate::model::observed::{Observed, Route};
 use crate::model::state::{BudgetPeriod, EnvironmentState, WAKES_KEPT_DAYS, Wake};
 use crate::time::whole_seconds;
@@ -76,15 +76,18 @@ const ROBOTS: &[&str] = &[
 ];
 
 /// Who is asking: `HEAD` and robots by user agent (or none) first, then API clients
-/// (JSON wanted, or a method other than `GET`), then people.
+/// (JSON wanted, or a method other than `GET` and a browser's form `POST`), then people.
 pub fn visitor(method: &str, accept: Option<&str>, user_agent: Option<&str>) -> Visitor {
     let agent = user_agent.unwrap_or("").to_ascii_lowercase();
     if method.eq_ignore_ascii_case("HEAD") || agent.trim().is_empty() || ROBOTS.iter().any(|r| agent.contains(r)) {
         return Visitor::Robot;
     }
     let accept = accept.unwrap_or("").to_ascii_lowercase();
-    let wants_json = accept.contains("application/json") && !accept.contains("text/html");
-    if !method.eq_ignore_ascii_case("GET") || wants_json {
+    let html = accept.contains("text/html");
+    let wants_json = accept.contains("application/json") && !html;
+    // A browser's form post (the wake form) asks for HTML; any other method is an API call.
+    let page_method = method.eq_ignore_ascii_case("GET") || (method.eq_ignore_ascii_case("POST") && html);
+    if !page_method || wants_json {
         return Visitor::Api;
     }
     Visitor::Person
@@ -458,6 +461,16 @@ pub fn progress(
         next.phase = crate::Phase::Up;
     }
     Some(Decision { actions, next_state: next, summary })
+}
+
+/// Revokes every invite for `name` issued until `clock` (`stagingctl invite --revoke`): the
+/// front door refuses them from the next request on. An invite made later works again.
+pub fn revoke(state: &EnvironmentState, name: &str, who: &str, clock: DateTime<Utc>) -> Result<Decision> {
+    crate::decide::invite::check_name(name).map_err(|reason| Error::Command { reason })?;
+    let mut next = state.clone();
+    next.revoked.retain(|r| r.name != name);
+    next.revoked.push(crate::model::state::Revocation { name: name.into(), at: clock, by: who.into() });
+    Ok(Decision { actions: Vec::new(), next_state: next, summary: format!("invites for {name} revoked by {who}") })
 }
 
 #[cfg(test)]

@@ -50,6 +50,9 @@ pub enum Command {
         who: String,
         #[serde(default)]
         force: bool,
+        /// The hold is never ended early because staging is idle (`up --keep`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep: bool,
     },
     /// Stop now, dropping any hold.
     Down { who: String },
@@ -217,9 +220,16 @@ pub fn reconcile(state: &EnvironmentState, observed: Observed) -> Option<Action>
             _ => None,
         };
     }
-    match (state.wants_running(), observed.desired_count > 0) {
-        (true, false) => Some(Action::RestoreService),
-        (false, true) => Some(Action::ScaleService { desired_count: 0 }),
+    // Scale mode, with the listener switched (STAGING_LISTENER_ARN): asleep, the address
+    // leads to the front door before the app goes; awake, to the app once a target of it
+    // is healthy (a listener forwarding elsewhere was changed by hand: left alone).
+    use crate::model::observed::Route;
+    let healthy = observed.healthy_targets.unwrap_or(0) > 0;
+    match (state.wants_running(), observed.desired_count > 0, observed.route) {
+        (true, false, _) => Some(Action::RestoreService),
+        (true, true, Some(Route::FrontDoor)) if healthy => Some(Action::Route { to: Route::App }),
+        (false, _, Some(Route::App)) => Some(Action::Route { to: Route::FrontDoor }),
+        (false, true, _) => Some(Action::ScaleService { desired_count: 0 }),
         _ => None,
     }
 }
@@ -297,14 +307,18 @@ fn act_on(
 ) -> Result<String> {
     let now = plan.now;
     Ok(match command {
-        Command::Up { hold, reason, who, force } => {
+        Command::Up { hold, reason, who, force, keep } => {
             if let Some(lock) = plan.next.active_budget_lock(now) {
                 if !force {
                     return Err(Error::BudgetLocked { period: lock.period.to_string() });
                 }
                 plan.unlock(who, "overridden (up --force)");
             }
-            plan.start_on_demand(*hold, reason, who)?
+            let started = plan.start_on_demand(*hold, reason, who)?;
+            if *keep && let Some(hold) = plan.next.hold.as_mut().filter(|h| h.until > now) {
+                hold.keep = true;
+            }
+            started
         }
         Command::Down { who } => {
             plan.drop_hold();

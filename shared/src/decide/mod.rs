@@ -7,5 +7,7 @@ pub mod draft;
 pub mod follow_up;
 pub mod front_door;
 pub mod health;
+pub mod idle;
+pub mod invite;
 pub mod lifecycle;
 pub mod webhook;

@@ -57,6 +57,15 @@ pub enum NotificationEvent {
     HealthHealing,
     #[serde(rename = "deploy.rolled_back")]
     DeployRolledBack,
+    /// Staging is about to stop because nobody uses it (see `decide::idle`).
+    #[serde(rename = "env.idle_warning")]
+    IdleWarning,
+    /// A warned idle stop is called off (used again, or no longer subject to it).
+    #[serde(rename = "env.idle_cancelled")]
+    IdleCancelled,
+    /// The load balancer's use figures are missing: no idle stop until they are back.
+    #[serde(rename = "env.idle_no_data")]
+    IdleNoData,
 }
 
 /// A message for the team.
@@ -112,6 +121,9 @@ impl NotificationEvent {
             Self::HealthDegraded => "health.degraded",
             Self::HealthHealing => "health.healing",
             Self::DeployRolledBack => "deploy.rolled_back",
+            Self::IdleWarning => "env.idle_warning",
+            Self::IdleCancelled => "env.idle_cancelled",
+            Self::IdleNoData => "env.idle_no_data",
         }
     }
 }

@@ -2,7 +2,6 @@
 //! actions a decision asks for, and the health check's probes.
 
 pub mod action;
-pub mod invite;
 pub mod observed;
 pub mod probe;
 pub mod state;

@@ -348,30 +348,213 @@ pub struct Recorded {
     pub on_demand_up_hours: Option<f64>,
     /// The median of the last creates of the pause stack; `None` before any.
     pub stack_start_secs: Option<u32>,
+    /// The front door's wakes requested in those days.
+    pub wakes: u32,
+    /// Hours of use in those days: the union of the on-demand up-windows and the wakes'
+    /// awake spans (see [`Recorded::from_state`]); `None` before anything was recorded.
+    pub use_hours: Option<f64>,
 }
 
 impl Recorded {
     /// Nothing recorded: every figure is an assumption.
-    pub const NONE: Self =
-        Self { days: UP_WINDOW_DAYS, up_hours: None, on_demand_up_hours: None, stack_start_secs: None };
+    pub const NONE: Self = Self {
+        days: UP_WINDOW_DAYS,
+        up_hours: None,
+        on_demand_up_hours: None,
+        stack_start_secs: None,
+        wakes: 0,
+        use_hours: None,
+    };
 
     /// What `state` recorded in the [`UP_WINDOW_DAYS`] days before `now`.
+    ///
+    /// `days`: since recording began (the first up-window ever, or the first wake kept
+    /// when it is earlier; a quiet spell since then is covered too), in whole days rounded
+    /// up, at most [`UP_WINDOW_DAYS`], at least one; [`UP_WINDOW_DAYS`] when nothing was
+    /// ever recorded.
+    ///
+    /// `wakes`: the wakes requested in `[now − days, now)`. `use_hours`: the hours in
+    /// `[now − days, now)` covered by an on-demand up-window or by a wake's awake span
+    /// (`requested_at` for [`Wake::awake`](crate::model::state::Wake::awake)`(now)`),
+    /// counted once where they overlap (a wake's start closes as an on-demand window);
+    /// scheduled windows are not use. `None` when recording never began, `Some(0.0)` when
+    /// it did and staging was not used.
     pub fn from_state(state: &EnvironmentState, now: DateTime<Utc>) -> Self {
         let hours = state.recorded_up_hours(now, UP_WINDOW_DAYS);
-        // The days the records cover: since recording began (the first window ever; a
-        // quiet spell since then is covered too), at most the window kept, at least one.
-        let covered = state
-            .up_windows_since
-            .or(state.up_windows.first().map(|w| w.from))
+        let first_wake = state.wakes.iter().map(|w| w.requested_at).min();
+        let since = match (state.up_windows_since.or(state.up_windows.first().map(|w| w.from)), first_wake) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let covered = since
             .map(|since| ((now - since).num_seconds().max(0) as f64 / 86_400.0).ceil() as i64)
             .unwrap_or(UP_WINDOW_DAYS)
             .clamp(1, UP_WINDOW_DAYS);
+        let horizon = now - chrono::Duration::days(covered);
+        let wakes = state.wakes.iter().filter(|w| horizon <= w.requested_at && w.requested_at < now);
+        let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = state
+            .up_windows
+            .iter()
+            .filter(|w| w.on_demand)
+            .map(|w| (w.from, w.to))
+            .chain(state.wakes.iter().map(|w| (w.requested_at, w.requested_at + w.awake(now))))
+            .collect();
         Self {
             days: covered,
             up_hours: hours.map(|(all, _)| all),
             on_demand_up_hours: hours.map(|(_, on_demand)| on_demand),
             stack_start_secs: state.expected_stack_start_secs(),
+            wakes: u32::try_from(wakes.count()).unwrap_or(u32::MAX),
+            use_hours: since.map(|_| union_hours(spans, horizon, now)),
         }
+    }
+}
+
+/// The hours of `[from, to)` covered by at least one of `spans`.
+fn union_hours(mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)>, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    spans.sort();
+    let mut covered = from;
+    let mut secs = 0.0;
+    for (a, b) in spans {
+        let (a, b) = (a.max(covered), b.min(to));
+        if a < b {
+            secs += crate::time::seconds(b - a);
+            covered = b;
+        }
+    }
+    secs / 3600.0
+}
+
+/// Hours of use on each working day (`stagingctl cost --compare --hours-per-day H`): a
+/// number from 0 to 24.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct HoursPerDay(f64);
+
+impl HoursPerDay {
+    pub fn get(&self) -> f64 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for HoursPerDay {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().parse::<f64>() {
+            Ok(h) if h.is_finite() && (0.0..=24.0).contains(&h) => Ok(Self(h + 0.0)),
+            _ => Err(format!("`{s}` is not a number of hours from 0 to 24")),
+        }
+    }
+}
+
+impl fmt::Display for HoursPerDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where the hours of an [`OnUse`] month came from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum UseSource {
+    /// `--hours-per-day`: that many hours on each working day of the period.
+    HoursPerDay { hours_per_day: HoursPerDay, working_days: u32 },
+    /// The state's record ([`Recorded::wakes`], [`Recorded::use_hours`] over
+    /// [`Recorded::days`]).
+    Record { wakes: u32, hours: f64, days: i64 },
+    /// Neither: nothing to cost.
+    Nothing,
+}
+
+/// One mode's month up only while used.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UseCost {
+    pub mode: Mode,
+    pub monthly_usd: f64,
+    pub monthly_gbp: f64,
+    pub meets_target: bool,
+}
+
+/// Staging up only while used (the front door wakes it, the idle stop puts it back to
+/// sleep): the period's up-hours, where they came from, and the month in `scale` and in
+/// `stack` mode for them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OnUse {
+    pub source: UseSource,
+    /// For people: `from the record: 4 wakes, 6.5 h over 30 days`, `--hours-per-day 1.5`.
+    pub basis: String,
+    /// The up-hours in the period; `None` with nothing to cost them from.
+    pub up_hours: Option<f64>,
+    /// [`Mode::Scale`] then [`Mode::Stack`] for those hours; empty without them.
+    pub modes: Vec<UseCost>,
+    pub target_gbp: f64,
+}
+
+impl CostModel {
+    /// `[from, to)` with staging up only while used. The hours: with `hours_per_day`,
+    /// that many on each working day of `hours` whose local noon is in the period (the
+    /// flag wins over the record); else, when `recorded` has use hours, those hours
+    /// scaled from its days to the period (`use × period hours / (days × 24)`); both at
+    /// most the period's hours. Without either, nothing is costed (`up_hours: None`, no
+    /// modes). Each mode bills as [`CostModel::compare`] does for those up-hours (`scale`:
+    /// what stops with the pause stack bills every hour), and meets the target when its
+    /// pounds are at most `target_gbp` (the budget's, when the model was given it).
+    pub fn on_use(
+        &self,
+        hours: &BusinessHours,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        hours_per_day: Option<HoursPerDay>,
+        recorded: &Recorded,
+    ) -> OnUse {
+        let period_hours = ((to - from).num_seconds().max(0)) as f64 / 3600.0;
+        let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let (source, basis, up_hours) = match (hours_per_day, recorded.use_hours) {
+            (Some(h), _) => {
+                let days = working_days(hours, from, to);
+                (
+                    UseSource::HoursPerDay { hours_per_day: h, working_days: days },
+                    format!(
+                        "--hours-per-day {h}: {h} h on each of {}",
+                        plural(i64::from(days), "working day", "working days")
+                    ),
+                    Some((f64::from(days) * h.get()).min(period_hours)),
+                )
+            }
+            (None, Some(used)) if recorded.days > 0 => {
+                let mut basis = format!(
+                    "from the record: {}, {used:.1} h over {}",
+                    plural(i64::from(recorded.wakes), "wake", "wakes"),
+                    plural(recorded.days, "day", "days")
+                );
+                if hours.up_time.is_some() {
+                    basis.push_str(" (use inside the schedule's hours is not seen: staging was up anyway)");
+                }
+                (
+                    UseSource::Record { wakes: recorded.wakes, hours: used, days: recorded.days },
+                    basis,
+                    Some((used * period_hours / (recorded.days as f64 * 24.0)).min(period_hours)),
+                )
+            }
+            _ => (UseSource::Nothing, "no use recorded: give --hours-per-day H to cost it".to_string(), None),
+        };
+        let modes = up_hours
+            .map(|up| {
+                [Mode::Scale, Mode::Stack]
+                    .into_iter()
+                    .map(|mode| {
+                        let monthly_usd: f64 = self
+                            .components
+                            .iter()
+                            .map(|c| c.hourly_usd * mode.billed_hours(c.billing, period_hours, up))
+                            .sum();
+                        let monthly_gbp = monthly_usd * self.gbp_per_usd;
+                        UseCost { mode, monthly_usd, monthly_gbp, meets_target: monthly_gbp <= self.target_gbp }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        OnUse { source, basis, up_hours, modes, target_gbp: self.target_gbp }
     }
 }
 

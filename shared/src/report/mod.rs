@@ -4,6 +4,7 @@
 pub mod cost;
 pub mod daily;
 pub mod figures;
+pub mod front_door;
 pub mod metrics;
 pub mod month;
 pub mod month_html;

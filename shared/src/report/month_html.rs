@@ -13,8 +13,8 @@ use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 
 use crate::audit::DeployKind;
-use crate::model::state::DeploymentStatus;
-use crate::report::month::{Day, DayDeploy, MonthReport, Outage, UpKind, plural};
+use crate::model::state::{DeploymentStatus, WAKES_KEPT_DAYS};
+use crate::report::month::{Day, DayDeploy, MonthReport, Outage, UpKind, plural, wake_time};
 
 /// Appends to a `String` (which cannot fail).
 macro_rules! w {
@@ -103,6 +103,11 @@ struct Clock {
 }
 
 impl Clock {
+    /// The report's zone (UTC when it is not one chrono-tz knows).
+    fn of(report: &MonthReport) -> Self {
+        Self { tz: report.time_zone.parse::<Tz>().unwrap_or(chrono_tz::UTC) }
+    }
+
     fn hm(&self, t: DateTime<Utc>) -> String {
         t.with_timezone(&self.tz).format("%H:%M").to_string()
     }
@@ -454,6 +459,42 @@ fn other_figures(o: &mut String, report: &MonthReport) {
         let median = k.median_minutes.map(|m| format!(", median {m:.1} min")).unwrap_or_default();
         let p90 = k.p90_minutes.map(|m| format!(", p90 {m:.1} min")).unwrap_or_default();
         rows.push((format!("  {} deployments", capitalised(k.kind)), format!("{}{median}{p90}", k.count)));
+    }
+    let wk = &report.wakes;
+    let since = if wk.since > report.from {
+        format!(
+            " (since {}: the state keeps {WAKES_KEPT_DAYS} days of wakes)",
+            Clock::of(report).day_and_time(wk.since)
+        )
+    } else {
+        String::new()
+    };
+    let deep = match wk.from_deep_sleep {
+        0 => String::new(),
+        n => format!(", {n} from a deep sleep"),
+    };
+    rows.push(("Wakes from the front door".into(), format!("{}{deep}{since}", wk.count)));
+    if wk.count > 0 {
+        rows.push((
+            "  Requested → ready".into(),
+            match (wk.median_seconds, wk.p90_seconds) {
+                (Some(median), Some(p90)) => format!(
+                    "median {}, p90 {} ({} ready)",
+                    wake_time(median),
+                    wake_time(p90),
+                    plural(wk.ready, "wake", "wakes")
+                ),
+                _ => "none seen ready".into(),
+            },
+        ));
+        rows.push((
+            "  Hours saved by idle stops".into(),
+            format!(
+                "{} ({} ended before the hold's end)",
+                hours(wk.hours_saved),
+                plural(wk.ended_early, "wake", "wakes")
+            ),
+        ));
     }
     rows.push(("Outages".into(), report.outages.len().to_string()));
     rows.push((

@@ -357,7 +357,10 @@ fn bearer(token: &Secret) -> Option<http::HeaderValue> {
 }
 
 /// A secret's value, trimmed.
-async fn read_secret(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, crate::shell::ShellError> {
+pub async fn read_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+) -> Result<String, crate::shell::ShellError> {
     let out = client
         .get_secret_value()
         .secret_id(arn)

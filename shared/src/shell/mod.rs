@@ -30,6 +30,10 @@ pub mod store;
 
 pub use error::ShellError;
 
+/// Secrets Manager's client (the GitHub token, the webhook and invite secrets).
+#[cfg(feature = "github")]
+pub type SecretsClient = aws_sdk_secretsmanager::Client;
+
 use aws_config::{BehaviorVersion, SdkConfig};
 
 /// Logging as `lambda_runtime`'s default subscriber sets it up — Lambda's advanced logging

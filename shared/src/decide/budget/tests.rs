@@ -176,6 +176,7 @@ fn after_a_forecast_over_the_budget_holds_are_capped_at_the_default_for_the_peri
         reason: "x".into(),
         who: "bob".into(),
         force: false,
+        keep: false,
     };
     let down = Observed::counts(0, 0);
     let d = crate::decide::lifecycle::decide(&state, down.clone(), &hold, now, &config).unwrap();

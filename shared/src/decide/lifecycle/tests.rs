@@ -21,11 +21,17 @@ const WORKING: &str = "2026-11-27T10:00:00Z";
 const EVENING: &str = "2026-11-27T20:00:00Z";
 
 fn up(hold: Option<u64>, force: bool) -> Command {
-    Command::Up { hold: hold.map(|h| Duration::from_secs(h * 3600)), reason: "demo".into(), who: "alice".into(), force }
+    Command::Up {
+        hold: hold.map(|h| Duration::from_secs(h * 3600)),
+        reason: "demo".into(),
+        who: "alice".into(),
+        force,
+        keep: false,
+    }
 }
 
 fn held(until: &str) -> Option<Hold> {
-    Some(Hold { until: utc(until), reason: "demo".into(), who: "alice".into(), kind: HoldKind::OnDemand })
+    Some(Hold { until: utc(until), reason: "demo".into(), who: "alice".into(), kind: HoldKind::OnDemand, keep: false })
 }
 
 fn locked() -> Option<BudgetLock> {
@@ -311,7 +317,7 @@ fn a_stack_operation_is_handed_to_the_lifecycle_function_a_minute_after_the_deci
 
 #[test]
 fn a_hold_needs_someone_to_own_it() {
-    let command = Command::Up { hold: None, reason: "x".into(), who: " ".into(), force: false };
+    let command = Command::Up { hold: None, reason: "x".into(), who: " ".into(), force: false, keep: false };
     assert!(matches!(
         decide(&EnvironmentState::new("staging"), DOWN, &command, utc(EVENING), &config()),
         Err(Error::Hold { .. })
@@ -379,8 +385,13 @@ fn holds_only_grow_and_only_release_or_down_shorten_them() {
     };
     let first = decide(&EnvironmentState::new("staging"), UP, &hold(12, "alice"), now, &config()).unwrap();
     let state = EnvironmentState { version: 1, ..first.next_state };
-    let shorter =
-        Command::Up { hold: Some(Duration::from_secs(3600)), reason: "demo".into(), who: "bob".into(), force: false };
+    let shorter = Command::Up {
+        hold: Some(Duration::from_secs(3600)),
+        reason: "demo".into(),
+        who: "bob".into(),
+        force: false,
+        keep: false,
+    };
     let second = decide(&state, UP, &shorter, utc("2026-11-27T18:45:00.9Z"), &config()).unwrap();
     let kept = second.next_state.hold.as_ref().unwrap();
     assert_eq!((kept.until, kept.who.as_str()), (utc("2026-11-28T06:30:00Z"), "alice"));
@@ -1084,4 +1095,42 @@ fn second_review_orderings() {
     )
     .unwrap();
     assert!(d.actions.contains(&Action::PauseStack { keep_service: false }), "{:?}", d.actions);
+}
+
+#[test]
+fn reconcile_switches_the_staging_address_with_the_app() {
+    use crate::model::observed::Route;
+    let committed = |phase: Phase| EnvironmentState { phase, version: 2, ..EnvironmentState::new("staging") };
+    let seen = |desired: u32, route: Route, healthy: u32| Observed {
+        route: Some(route),
+        healthy_targets: Some(healthy),
+        ..Observed::counts(desired, desired)
+    };
+    let to = |to: Route| Some(Action::Route { to });
+    #[rustfmt::skip]
+    let cases = [
+        ("up, running, healthy, still at the front door: to the app", Phase::Up, seen(1, Route::FrontDoor, 1), to(Route::App)),
+        ("starting, running, no healthy target yet: wait", Phase::Starting, seen(1, Route::FrontDoor, 0), None),
+        ("up, at the app: nothing", Phase::Up, seen(1, Route::App, 1), None),
+        ("up, scaled to zero: restore first", Phase::Up, seen(0, Route::FrontDoor, 0), Some(Action::RestoreService)),
+        ("down, running, at the app: the front door before the app goes", Phase::Down, seen(1, Route::App, 1), to(Route::FrontDoor)),
+        ("down, running, at the front door: scale to zero", Phase::Down, seen(1, Route::FrontDoor, 1), Some(Action::ScaleService { desired_count: 0 })),
+        ("down, at zero, still at the app: to the front door", Phase::Down, seen(0, Route::App, 0), to(Route::FrontDoor)),
+        ("down, listener changed by hand: left alone", Phase::Down, seen(0, Route::Elsewhere, 0), None),
+        ("up, listener changed by hand: left alone", Phase::Up, seen(1, Route::Elsewhere, 1), None),
+    ];
+    for (name, phase, observed, expected) in cases {
+        assert_eq!(reconcile(&committed(phase), observed), expected, "{name}");
+    }
+}
+
+#[test]
+fn a_stop_points_the_address_at_the_front_door_before_scaling_to_zero() {
+    use crate::model::observed::Route;
+    let state = EnvironmentState { phase: Phase::Up, version: 3, ..EnvironmentState::new("staging") };
+    let observed = Observed { route: Some(Route::App), healthy_targets: Some(1), ..UP };
+    let d = decide(&state, observed, &Command::Down { who: "carol".into() }, utc(EVENING), &config()).unwrap();
+    let route = d.actions.iter().position(|a| *a == Action::Route { to: Route::FrontDoor });
+    let scale = d.actions.iter().position(|a| *a == Action::ScaleService { desired_count: 0 });
+    assert!(route.is_some() && scale.is_some() && route < scale, "{:?}", d.actions);
 }

@@ -60,6 +60,9 @@ fn event_names_match_their_serialized_form() {
         HealthDegraded,
         HealthHealing,
         DeployRolledBack,
+        IdleWarning,
+        IdleCancelled,
+        IdleNoData,
     ] {
         assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
     }

@@ -222,7 +222,14 @@ fn the_record_is_read_from_the_state_with_sub_second_instants() {
     let r = Recorded::from_state(&state, now);
     assert_eq!(
         r,
-        Recorded { days: 30, up_hours: Some(14.0), on_demand_up_hours: Some(4.0), stack_start_secs: Some(500) }
+        Recorded {
+            days: 30,
+            up_hours: Some(14.0),
+            on_demand_up_hours: Some(4.0),
+            stack_start_secs: Some(500),
+            wakes: 0,
+            use_hours: Some(4.0)
+        }
     );
     assert_eq!(Recorded::from_state(&EnvironmentState::new("staging"), now), Recorded::NONE);
     // A period with sub-second bounds counts the working days whose noon it holds.
@@ -338,4 +345,180 @@ fn working_days_are_the_local_dates_whose_noon_is_in_the_period() {
         assert_eq!(working_days(&hours, from, to), days, "{name}");
     }
     assert_eq!(working_days(&BusinessHours::default(), to, from), 0);
+}
+
+fn wake(requested: &str, held_until: &str, ended: Option<&str>) -> crate::model::state::Wake {
+    crate::model::state::Wake {
+        by: "ada".into(),
+        requested_at: utc(requested),
+        stack_at: None,
+        tasks_at: None,
+        targets_at: None,
+        ready_at: None,
+        held_until: utc(held_until),
+        ended_at: ended.map(utc),
+        from_deep_sleep: false,
+    }
+}
+
+#[test]
+fn hours_per_day_is_a_number_of_hours_from_0_to_24() {
+    #[rustfmt::skip]
+    let cases: &[(&str, Option<f64>, &str)] = &[
+        ("1.5", Some(1.5), "1.5"),
+        ("2", Some(2.0), "2"),
+        (" 0.25 ", Some(0.25), "0.25"),
+        ("0", Some(0.0), "0"),
+        ("-0", Some(0.0), "0"),
+        ("24", Some(24.0), "24"),
+        ("24.01", None, ""),
+        ("-1", None, ""),
+        ("NaN", None, ""),
+        ("inf", None, ""),
+        ("1.5h", None, ""),
+        ("", None, ""),
+    ];
+    for (text, hours, shown) in cases {
+        match (text.parse::<HoursPerDay>(), hours) {
+            (Ok(h), Some(expected)) => {
+                assert_eq!(h.get(), *expected, "{text:?}");
+                assert_eq!(h.to_string(), *shown, "{text:?}");
+            }
+            (Err(e), None) => assert_eq!(e, format!("`{text}` is not a number of hours from 0 to 24")),
+            (got, expected) => panic!("{text:?}: got {got:?}, expected {expected:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_record_of_use_is_the_on_demand_windows_and_the_wakes_counted_once() {
+    use crate::model::state::{UpWindow, Wake};
+    let now = utc("2026-12-06T19:02:03.456789Z");
+    let window = |from: &str, to: &str, on_demand: bool| UpWindow { from: utc(from), to: utc(to), on_demand };
+    let month_ago = Some(utc("2026-11-06T19:02:03.456789Z"));
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Option<DateTime<Utc>>, Vec<UpWindow>, Vec<Wake>, i64, u32, Option<f64>)> = vec![
+        ("nothing recorded", None, vec![], vec![], 30, 0, None),
+        ("recording began, no use since", month_ago, vec![], vec![], 30, 0, Some(0.0)),
+        ("scheduled windows are not use", month_ago,
+            vec![window("2026-12-01T19:00:00.25Z", "2026-12-01T22:00:00.25Z", true),
+                 window("2026-12-02T08:00:00Z", "2026-12-02T18:00:00Z", false)],
+            vec![], 30, 0, Some(3.0)),
+        ("a wake stopped idle counts once with the window its start closed", month_ago,
+            vec![window("2026-12-03T20:15:30.5Z", "2026-12-03T21:00:00.5Z", true)],
+            vec![wake("2026-12-03T20:15:30.5Z", "2026-12-03T22:15:30.5Z", Some("2026-12-03T21:00:00.5Z"))],
+            30, 1, Some(44.5 / 60.0)),
+        ("an open wake counts up to now, and recording began with it", None, vec![],
+            vec![wake("2026-12-06T18:32:03.456789Z", "2026-12-06T20:32:03.456789Z", None)],
+            1, 1, Some(0.5)),
+        ("a wake and a window that overlap count their union", month_ago,
+            vec![window("2026-12-05T20:00:00.000001Z", "2026-12-05T23:00:00.000001Z", true)],
+            vec![wake("2026-12-05T19:00:00.000001Z", "2026-12-05T21:00:00.000001Z", None)],
+            30, 1, Some(4.0)),
+        ("a wake before the horizon is not counted, its use is cut there", Some(utc("2026-10-01T00:00:00Z")),
+            vec![window("2026-11-06T18:02:03.456789Z", "2026-11-06T20:02:03.456789Z", true)],
+            vec![wake("2026-11-06T18:02:03.456789Z", "2026-11-06T20:02:03.456789Z", None)],
+            30, 0, Some(1.0)),
+        ("a week of record covers 7 days", Some(utc("2026-11-30T08:00:00.1Z")),
+            vec![window("2026-12-01T19:00:00.1Z", "2026-12-01T19:30:00.1Z", true)],
+            vec![wake("2026-12-01T19:00:00.1Z", "2026-12-01T21:00:00.1Z", Some("2026-12-01T19:30:00.1Z"))],
+            7, 1, Some(0.5)),
+    ];
+    for (name, since, windows, wakes, days, wake_count, use_hours) in cases {
+        let mut state = EnvironmentState::new("staging");
+        (state.up_windows_since, state.up_windows, state.wakes) = (since, windows, wakes);
+        let r = Recorded::from_state(&state, now);
+        assert_eq!((r.days, r.wakes), (days, wake_count), "{name}");
+        match (r.use_hours, use_hours) {
+            (Some(got), Some(expected)) => assert!(close(got, expected), "{name}: {got} h, expected {expected}"),
+            (got, expected) => assert_eq!(got, expected, "{name}"),
+        }
+    }
+}
+
+#[test]
+fn a_month_up_only_while_used_table() {
+    let (from, to) = november();
+    let fargate = 0.0123425;
+    let with_stack = 0.0225 + 0.045 + 0.016;
+    let always = 0.5 / 730.0;
+    // (scale $, stack $) for `up` of November's 720 h at list prices.
+    let usd = |up: f64| (fargate * up + (with_stack + always) * 720.0, (fargate + with_stack) * up + always * 720.0);
+    let list = CostModel::default();
+    let (budget_60_usd, _) =
+        CostModel::default().with_budget_target(&crate::config::BudgetAmount { amount: 60.0, currency: "USD".into() });
+    let no_up_time = BusinessHours { up_time: None, ..Default::default() };
+    let weekdays = BusinessHours::default();
+    let rec = |wakes: u32, use_hours: Option<f64>, days: i64| Recorded { wakes, use_hours, days, ..Recorded::NONE };
+    let per_day = |h: &str| Some(h.parse::<HoursPerDay>().unwrap());
+    let two_days = (utc("2026-11-02T12:00:00.5Z"), utc("2026-11-04T12:00:00.5Z"));
+    #[rustfmt::skip]
+    let cases: Vec<(&str, &CostModel, &BusinessHours, (DateTime<Utc>, DateTime<Utc>), Option<HoursPerDay>, Recorded, Option<f64>, &str, UseSource, [bool; 2])> = vec![
+        ("--hours-per-day 1.5 on November's 21 working days", &list, &weekdays, (from, to), per_day("1.5"),
+            Recorded::NONE, Some(31.5), "--hours-per-day 1.5: 1.5 h on each of 21 working days",
+            UseSource::HoursPerDay { hours_per_day: per_day("1.5").unwrap(), working_days: 21 }, [false, true]),
+        ("the flag wins over the record", &list, &weekdays, (from, to), per_day("2"),
+            rec(6, Some(15.0), 30), Some(42.0), "--hours-per-day 2: 2 h on each of 21 working days",
+            UseSource::HoursPerDay { hours_per_day: per_day("2").unwrap(), working_days: 21 }, [false, true]),
+        ("a period with sub-second bounds holds Tue's and Wed's noon", &list, &weekdays, two_days, per_day("1.5"),
+            Recorded::NONE, Some(3.0), "on each of 2 working days",
+            UseSource::HoursPerDay { hours_per_day: per_day("1.5").unwrap(), working_days: 2 }, [true, true]),
+        ("15 h recorded in 30 days is 15 h of November", &list, &weekdays, (from, to), None,
+            rec(6, Some(15.0), 30), Some(15.0), "from the record: 6 wakes, 15.0 h over 30 days (use inside the schedule's hours is not seen",
+            UseSource::Record { wakes: 6, hours: 15.0, days: 30 }, [false, true]),
+        ("a week's record is scaled to the month; no caveat without an up time", &list, &no_up_time, (from, to), None,
+            rec(1, Some(7.0), 7), Some(30.0), "from the record: 1 wake, 7.0 h over 7 days",
+            UseSource::Record { wakes: 1, hours: 7.0, days: 7 }, [false, true]),
+        ("a record of no use costs what always bills", &list, &weekdays, (from, to), None,
+            rec(0, Some(0.0), 1), Some(0.0), "from the record: 0 wakes, 0.0 h over 1 day",
+            UseSource::Record { wakes: 0, hours: 0.0, days: 1 }, [false, true]),
+        ("more use than hours is the whole period", &list, &weekdays, (from, to), None,
+            rec(3, Some(48.0), 1), Some(720.0), "48.0 h over 1 day",
+            UseSource::Record { wakes: 3, hours: 48.0, days: 1 }, [false, false]),
+        ("the budget's target: $60 is £47.40", &budget_60_usd, &weekdays, (from, to), per_day("1.5"),
+            Recorded::NONE, Some(31.5), "--hours-per-day 1.5", 
+            UseSource::HoursPerDay { hours_per_day: per_day("1.5").unwrap(), working_days: 21 }, [false, true]),
+        ("nothing recorded and no flag: nothing to cost", &list, &weekdays, (from, to), None,
+            Recorded::NONE, None, "no use recorded: give --hours-per-day H to cost it", UseSource::Nothing, [false, false]),
+    ];
+    for (name, model, hours, (a, b), flag, recorded, up, basis, source, meets) in cases {
+        let u = model.on_use(hours, a, b, flag, &recorded);
+        assert_eq!(u.source, source, "{name}");
+        assert!(u.basis.starts_with(basis) || u.basis.contains(basis), "{name}: {}", u.basis);
+        assert_eq!(
+            u.basis.contains("not seen"),
+            hours.up_time.is_some() && matches!(source, UseSource::Record { .. }),
+            "{name}: {}",
+            u.basis
+        );
+        assert_eq!(u.target_gbp, model.target_gbp, "{name}");
+        let Some(up) = up else {
+            assert_eq!((u.up_hours, u.modes.len()), (None, 0), "{name}");
+            continue;
+        };
+        assert!(close(u.up_hours.unwrap(), up), "{name}: {:?}", u.up_hours);
+        let modes: Vec<Mode> = u.modes.iter().map(|m| m.mode).collect();
+        assert_eq!(modes, [Mode::Scale, Mode::Stack], "{name}");
+        let period = (b - a).num_milliseconds() as f64 / 3_600_000.0;
+        let (scale, stack) = if period == 720.0 {
+            usd(up)
+        } else {
+            (fargate * up + (with_stack + always) * period, (fargate + with_stack) * up + always * period)
+        };
+        for (m, expected, meets) in [(&u.modes[0], scale, meets[0]), (&u.modes[1], stack, meets[1])] {
+            assert!(close(m.monthly_usd, expected), "{name} {}: ${} expected ${expected}", m.mode, m.monthly_usd);
+            assert!(close(m.monthly_gbp, expected * model.gbp_per_usd), "{name} {}", m.mode);
+            assert_eq!(m.meets_target, meets, "{name} {}: £{}", m.mode, m.monthly_gbp);
+        }
+    }
+    // What `stagingctl cost --compare --hours-per-day 1.5` prints for November, in pence.
+    let u = list.on_use(&BusinessHours::default(), from, to, per_day("1.5"), &Recorded::NONE);
+    let pence: Vec<(Mode, i64, i64)> =
+        u.modes.iter().map(|m| (m.mode, cents(m.monthly_usd), cents(m.monthly_gbp))).collect();
+    assert_eq!(pence, [(Mode::Scale, 6100, 4819), (Mode::Stack, 351, 277)]);
+    // The scale mode under the budget's £47.40 target: still over it.
+    assert!(
+        !budget_60_usd.on_use(&BusinessHours::default(), from, to, per_day("1.5"), &Recorded::NONE).modes[0]
+            .meets_target
+    );
 }

@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::Config;
 use crate::model::state::BudgetPeriod;
+use crate::model::state::Wake;
 use crate::report::cost::Component;
 use crate::report::daily::{Bill, ServiceCost};
 use DeploymentStatus::*;
@@ -180,6 +181,7 @@ fn a_month_with_nothing_recorded_has_no_figures_but_its_cost() {
     assert_eq!((r.outages.len(), r.mttr_minutes), (0, None));
     assert_eq!(r.budget, BudgetEvents { alerts: 0, locks: 0, unlocks: 0 });
     assert_eq!(r.lifecycle, Lifecycle { transitions: 0, automated: 0, percent: None });
+    assert_eq!(r.wakes, Wakes { since: r.from, ..Wakes::default() });
     // The logs bill every hour: 14.5 days and a quarter second at $0.01.
     let hours = 14.5 * 24.0 + 0.25 / 3600.0;
     assert_eq!(r.cost.source, CostSource::Model);
@@ -1169,5 +1171,137 @@ fn nearest_rank_table() {
     ];
     for (sorted, p, expected) in cases {
         assert_eq!(nearest_rank(sorted, *p), *expected, "{sorted:?} p{p}");
+    }
+}
+
+fn wake(requested: &str, ready: Option<&str>, held_until: &str, ended: Option<&str>, deep: bool) -> Wake {
+    Wake {
+        by: "ada".into(),
+        requested_at: utc(requested),
+        stack_at: None,
+        tasks_at: None,
+        targets_at: None,
+        ready_at: ready.map(utc),
+        held_until: utc(held_until),
+        ended_at: ended.map(utc),
+        from_deep_sleep: deep,
+    }
+}
+
+/// November 2026 in London (GMT: local is UTC): four wakes in the month, one each side.
+fn november_wakes() -> Vec<Wake> {
+    vec![
+        // Ended early the day before the month: not November's.
+        wake("2026-10-31T23:59:59.999999Z", None, "2026-11-01T01:59:59.999999Z", Some("2026-11-01T00:30:00Z"), false),
+        // Ready in 45.5 s, held to the end.
+        wake(
+            "2026-11-03T19:02:03.456789Z",
+            Some("2026-11-03T19:02:48.956789Z"),
+            "2026-11-03T21:02:03.456789Z",
+            None,
+            false,
+        ),
+        // From a deep sleep: ready in 612.000001 s, stopped idle 1 h 15 min before its hold's end.
+        wake(
+            "2026-11-10T20:00:00.000001Z",
+            Some("2026-11-10T20:10:12.000002Z"),
+            "2026-11-10T22:00:00.000001Z",
+            Some("2026-11-10T20:45:00.000001Z"),
+            true,
+        ),
+        // Ready in 70.25 s, ended at its hold's end: not early.
+        wake(
+            "2026-11-17T07:30:00.25Z",
+            Some("2026-11-17T07:31:10.5Z"),
+            "2026-11-17T09:30:00.25Z",
+            Some("2026-11-17T09:30:00.25Z"),
+            false,
+        ),
+        // Never ready; ended 1 h 40 min early (a budget lock).
+        wake("2026-11-24T18:00:00.75Z", None, "2026-11-24T20:00:00.75Z", Some("2026-11-24T18:20:00.75Z"), false),
+        // December's first instant: not November's.
+        wake(
+            "2026-12-01T00:00:00Z",
+            Some("2026-12-01T00:01:00Z"),
+            "2026-12-01T02:00:00Z",
+            Some("2026-12-01T00:30:00Z"),
+            false,
+        ),
+    ]
+}
+
+#[test]
+fn wakes_of_the_month_table() {
+    let config = london();
+    let from = utc("2026-11-01T00:00:00Z");
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Vec<Wake>, &str, Wakes)> = vec![
+        ("no wakes", vec![], "2026-12-02T09:00:00.5Z", Wakes { since: from, ..Wakes::default() }),
+        ("the month's four: median and p90 by nearest rank, two ended early", november_wakes(), "2026-12-02T09:00:00.5Z",
+            Wakes { since: from, count: 4, from_deep_sleep: 1, ready: 3, median_seconds: Some(70.25),
+                p90_seconds: Some(612.000001), ended_early: 2, hours_saved: 1.25 + 100.0 / 60.0 }),
+        ("reported late: only the wakes of the last 35 days, the one before kept or not",
+            vec![
+                wake("2026-11-05T12:00:00.4Z", Some("2026-11-05T12:00:30.4Z"), "2026-11-05T14:00:00.4Z", Some("2026-11-05T13:00:00.4Z"), false),
+                wake("2026-11-05T12:00:00.5Z", Some("2026-11-05T12:00:30.5Z"), "2026-11-05T14:00:00.5Z", Some("2026-11-05T13:30:00.5Z"), false),
+            ],
+            "2026-12-10T12:00:00.5Z",
+            Wakes { since: utc("2026-11-05T12:00:00.5Z"), count: 1, from_deep_sleep: 0, ready: 1, median_seconds: Some(30.0),
+                p90_seconds: Some(30.0), ended_early: 1, hours_saved: 0.5 }),
+        ("reported so late that no wake of the month is kept", november_wakes(), "2027-01-06T00:00:00.5Z",
+            Wakes { since: utc("2026-12-01T00:00:00Z"), ..Wakes::default() }),
+        ("a month in progress: a wake at `through` is not yet",
+            vec![
+                wake("2026-11-15T11:00:00.25Z", Some("2026-11-15T11:01:00.25Z"), "2026-11-15T13:00:00.25Z", None, false),
+                wake("2026-11-15T12:00:00.25Z", None, "2026-11-15T14:00:00.25Z", None, false),
+            ],
+            "2026-11-15T12:00:00.250Z",
+            Wakes { since: from, count: 1, from_deep_sleep: 0, ready: 1, median_seconds: Some(60.0),
+                p90_seconds: Some(60.0), ended_early: 0, hours_saved: 0.0 }),
+        ("odd records: ready before the request is unknown; an end before it saves the whole hold",
+            vec![wake("2026-11-20T10:00:00.5Z", Some("2026-11-20T09:59:59.5Z"), "2026-11-20T12:00:00.5Z", Some("2026-11-20T09:00:00.5Z"), false)],
+            "2026-12-02T09:00:00.5Z",
+            Wakes { since: from, count: 1, from_deep_sleep: 0, ready: 0, median_seconds: None,
+                p90_seconds: None, ended_early: 1, hours_saved: 2.0 }),
+    ];
+    for (name, wakes, now, expected) in cases {
+        let mut state = down();
+        state.wakes = wakes;
+        let r = run(Case { month: "2026-11", entries: &[], state: &state, bill: None, config: &config, now });
+        let w = &r.wakes;
+        assert_eq!(
+            (w.since, w.count, w.from_deep_sleep, w.ready, w.ended_early),
+            (expected.since, expected.count, expected.from_deep_sleep, expected.ready, expected.ended_early),
+            "{name}"
+        );
+        assert_close_opt(w.median_seconds, expected.median_seconds, name);
+        assert_close_opt(w.p90_seconds, expected.p90_seconds, name);
+        assert_close(w.hours_saved, expected.hours_saved, name);
+    }
+}
+
+#[test]
+fn wakes_for_people_table() {
+    let wakes = |count, deep, ready, median, p90, early, saved| Wakes {
+        since: utc("2026-11-01T00:00:00Z"),
+        count,
+        from_deep_sleep: deep,
+        ready,
+        median_seconds: median,
+        p90_seconds: p90,
+        ended_early: early,
+        hours_saved: saved,
+    };
+    #[rustfmt::skip]
+    let cases = [
+        (wakes(0, 0, 0, None, None, 0, 0.0), "no wakes"),
+        (wakes(4, 1, 3, Some(70.25), Some(612.000001), 2, 1.25 + 100.0 / 60.0),
+            "4 wakes (1 from a deep sleep), requested → ready median 70 s, p90 10.2 min (3 ready); 2.9 h saved by idle stops (2 wakes ended early)"),
+        (wakes(1, 0, 0, None, None, 0, 0.0), "1 wake, none seen ready; 0.0 h saved by idle stops (0 wakes ended early)"),
+        (wakes(2, 0, 2, Some(89.4), Some(90.0), 1, 0.5),
+            "2 wakes, requested → ready median 89 s, p90 1.5 min (2 ready); 0.5 h saved by idle stops (1 wake ended early)"),
+    ];
+    for (w, text) in cases {
+        assert_eq!(w.summary(), text);
     }
 }

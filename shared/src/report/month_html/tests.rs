@@ -1,6 +1,7 @@
 use super::*;
 use crate::report::month::{
     Availability, BudgetEvents, CostSource, DaySpan, Deployments, KindDurations, Lifecycle, MonthCost, Target, UpHours,
+    Wakes,
 };
 use chrono::NaiveDate;
 
@@ -146,6 +147,7 @@ fn report() -> MonthReport {
             target_gbp: 5.0,
         },
         lifecycle: Lifecycle { transitions: 40, automated: 39, percent: Some(97.5) },
+        wakes: Wakes { since: days[0].from, ..Wakes::default() },
         targets: vec![
             target("deploy_success_rate", "Deployment success rate", "> 99.5 %", "50.0 % (1 of 2)", Some(false)),
             target("full_deploy_minutes", "Full deployment", "< 15 min", "no data", None),
@@ -346,4 +348,53 @@ fn an_empty_month_still_renders() {
     assert_eq!(page.matches("class=\"day\"").count(), 0);
     assert!(page.contains("class=\"budget\""));
     assert!(!page.contains("NaN") && !page.contains("=\"inf") && !page.contains("=\"-inf"));
+}
+
+#[test]
+fn the_wakes_rows_table() {
+    let base = report();
+    let wakes = |since: &str, count, deep, ready, median, p90, early, saved| Wakes {
+        since: utc(since),
+        count,
+        from_deep_sleep: deep,
+        ready,
+        median_seconds: median,
+        p90_seconds: p90,
+        ended_early: early,
+        hours_saved: saved,
+    };
+    let row = |name: &str, value: &str| format!("<th scope=\"row\">{name}</th><td>{value}</td>");
+    let sub = |name: &str, value: &str| format!("<tr class=\"sub\">{}", row(name, value));
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Wakes, Vec<String>, Vec<&str>)> = vec![
+        ("no wakes: the count alone", Wakes { since: base.from, ..Wakes::default() },
+            vec![row("Wakes from the front door", "0")], vec!["Requested → ready", "Hours saved"]),
+        ("wakes with their times and the hours saved",
+            wakes("2026-09-30T23:00:00Z", 4, 1, 3, Some(70.25), Some(612.000001), 2, 1.25 + 100.0 / 60.0),
+            vec![
+                row("Wakes from the front door", "4, 1 from a deep sleep"),
+                sub("Requested → ready", "median 70 s, p90 10.2 min (3 wakes ready)"),
+                sub("Hours saved by idle stops", "2.9 h (2 wakes ended before the hold&#39;s end)"),
+            ],
+            vec!["since"]),
+        ("none ready, known since later than the month's start (local time)",
+            wakes("2026-10-05T11:00:00.5Z", 1, 0, 0, None, None, 1, 0.75),
+            vec![
+                row("Wakes from the front door", "1 (since Mon 5 Oct 12:00: the state keeps 35 days of wakes)"),
+                sub("Requested → ready", "none seen ready"),
+                sub("Hours saved by idle stops", "0.8 h (1 wake ended before the hold&#39;s end)"),
+            ],
+            vec!["deep sleep"]),
+    ];
+    for (name, wakes, present, absent) in cases {
+        let report = MonthReport { wakes, ..base.clone() };
+        let page = render(&report);
+        let other = between(&page, "<table class=\"other\">", "</table>");
+        for text in present {
+            assert!(other.contains(&text), "{name}: {text} in {other}");
+        }
+        for text in absent {
+            assert!(!other.contains(text), "{name}: no {text} in {other}");
+        }
+    }
 }

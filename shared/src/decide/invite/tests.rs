@@ -1,3 +1,5 @@
+#![allow(clippy::type_complexity)] // tables of cases
+
 use super::*;
 use chrono::Duration;
 
