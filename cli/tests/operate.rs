@@ -134,7 +134,7 @@ fn invoke_refuses_bad_input_with_exit_2() {
         (vec!["invoke", "lifecycle", "--event", bad_event.to_str().unwrap()], "bad event: expected a lifecycle command"),
         (vec!["invoke", "lifecycle", "--event", not_json.to_str().unwrap()], "is not JSON"),
         (vec!["invoke", "lifecycle", "--event", "/nonexistent.json"], "cannot read event file /nonexistent.json"),
-        (vec!["invoke", "nope", "--event", not_json.to_str().unwrap()], "[possible values: lifecycle, github-webhook, budget-alert, health-check]"),
+        (vec!["invoke", "nope", "--event", not_json.to_str().unwrap()], "[possible values: lifecycle, github-webhook, budget-alert, health-check, front-door]"),
         (vec!["hold", "forever"], "`forever` is not a duration"),
     ];
     for (args, expected) in cases {
