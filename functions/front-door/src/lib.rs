@@ -76,8 +76,8 @@ impl FrontDoor {
         }
         match staging_core::shell::github::read_secret(&self.secrets, arn).await {
             Ok(text) => {
-                let secrets: Vec<Secret> =
-                    text.split(',').map(str::trim).filter(|s| !s.is_empty()).take(2).map(Secret::new).collect();
+                // One secret, or `new,old` while rotating: read as the webhook secret is.
+                let secrets = staging_core::decide::webhook::parse_webhook_secrets(&text);
                 *self.held.lock().unwrap_or_else(PoisonError::into_inner) = Some((now, secrets.clone()));
                 secrets
             }

@@ -17,6 +17,7 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use crate::decide::front_door::{Sleep, Step, View, WAKE_PATH, back_to};
+use crate::report::month_html::escape;
 
 /// Appends to a `String` (which cannot fail).
 macro_rules! w {
@@ -245,22 +246,6 @@ fn wake_length(d: std::time::Duration) -> String {
         (h, m, 0) => format!("{h} h {m} min"),
         _ => format!("{secs} s"),
     }
-}
-
-/// `s` made safe for HTML text and attribute values (`&`, `<`, `>`, `"`, `'`).
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const CSS: &str = r#"

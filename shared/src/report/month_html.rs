@@ -82,7 +82,7 @@ pub fn render(report: &MonthReport) -> String {
 }
 
 /// `s` made safe for HTML text and attribute values (`&`, `<`, `>`, `"`, `'`).
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
