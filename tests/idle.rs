@@ -505,3 +505,31 @@ async fn a_service_scaled_up_by_hand_is_scaled_back_by_the_tick() {
     assert_eq!(staging.desired_count().await, 0, "{out}");
     assert!(staging.cloudwatch.queries.lock().unwrap().is_empty());
 }
+
+/// CloudWatch unreachable: the tick still succeeds, the team is told once that there are
+/// no figures, and staging is never warned of nor stopped without them.
+#[tokio::test]
+async fn without_figures_the_tick_stands_and_staging_is_never_idle() {
+    let _serial = serial();
+    let mut staging = Staging::woken().await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let sdk = sdk_config(&staging.env).await;
+    let unreachable = aws_sdk_cloudwatch::config::Builder::from(&sdk)
+        .endpoint_url(format!("http://{addr}"))
+        .retry_config(aws_sdk_cloudwatch::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build();
+    staging.clients.cloudwatch = Lazy::from(aws_sdk_cloudwatch::Client::from_conf(unreachable));
+    let mut events = Vec::new();
+    for (i, at) in ["18:10", "18:20", "18:30", "18:40", "19:00"].iter().enumerate() {
+        let out = staging.tick(&format!("2026-12-06T{at}:00"), 700 + i as u32).await;
+        assert!(out["idle"].as_str().unwrap().contains("no use figures (GetMetricData failed"), "{at}: {out}");
+        events.extend(told(&staging.env).await.into_iter().map(|(e, _)| e));
+    }
+    assert_eq!(events, ["env.idle_no_data"]);
+    let state = staging.state().await;
+    assert_eq!(state.idle.no_data_since, Some(utc("2026-12-06T18:10:00Z")));
+    assert!(state.wants_running() && state.hold.is_some());
+    assert_eq!(staging.desired_count().await, 1);
+}
