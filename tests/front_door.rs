@@ -2,7 +2,8 @@
 //! nothing wakes; robots never wake; an invite link sets its cookie; the page's wake form
 //! starts staging with a hold by the invite's name; the page then shows the steps and
 //! sends the tester to the path they asked for; a revoked name stops working at once; fifty
-//! wakes at once make one start and one hold.
+//! wakes at once make one start and one hold; with the listener switched, the address leads
+//! to the app only once a target of it is healthy (moto's ELBv2).
 #![allow(clippy::await_holding_lock)]
 
 use std::collections::BTreeMap;
@@ -229,6 +230,81 @@ async fn a_browser_needs_an_invite_to_wake_staging_and_then_reaches_its_path() {
     assert!(refused["body"].as_str().unwrap().contains("revoked"));
     assert_eq!(state(&env).await.version, version);
     assert_eq!(desired(&env).await, 0);
+}
+
+/// Where the listener's default action forwards: "app", "front-door" or the ARN.
+async fn forwards_to(env: &BTreeMap<String, String>) -> String {
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(env).await);
+    let listener = elb.describe_listeners().listener_arns(&env["LOCAL_LISTENER_ARN"]).send().await.unwrap();
+    let arn = listener.listeners()[0].default_actions()[0].target_group_arn().unwrap_or_default().to_string();
+    match arn {
+        a if a == env["LOCAL_APP_TARGET_GROUP_ARN"] => "app".into(),
+        a if a == env["LOCAL_FRONT_DOOR_TARGET_GROUP_ARN"] => "front-door".into(),
+        a => a,
+    }
+}
+
+/// Scale mode with the listener switched (the bootstrap's load balancer, as the template's
+/// `LoadBalancerListenerArn` and target groups set it up): asleep, the address leads to the
+/// front door; a wake starts the app, but the address stays on the front door until a
+/// target of the app is healthy; the look that finds one points the address at the app and
+/// says ready at once (the tester's next request reaches the app, not this page); a
+/// teardown points it back.
+#[tokio::test]
+async fn the_address_leads_to_the_app_only_once_a_target_is_healthy_and_back_to_the_front_door_asleep() {
+    let _serial = serial();
+    let mut env = environment();
+    for (to, from) in [
+        ("STAGING_LISTENER_ARN", "LOCAL_LISTENER_ARN"),
+        ("STAGING_APP_TARGET_GROUP_ARN", "LOCAL_APP_TARGET_GROUP_ARN"),
+        ("STAGING_FRONT_DOOR_TARGET_GROUP_ARN", "LOCAL_FRONT_DOOR_TARGET_GROUP_ARN"),
+    ] {
+        let value = env[from].clone();
+        env.insert(to.into(), value);
+    }
+    let app = app(&env).await;
+    assert_eq!(forwards_to(&env).await, "app", "the bootstrap's listener starts on the app");
+    let t0: DateTime<Utc> = "2026-12-06T19:00:00.987654321Z".parse().unwrap();
+    asleep(&env, t0).await;
+    assert_eq!(forwards_to(&env).await, "front-door", "asleep: the address leads to the front door");
+
+    let cookie = format!("staging_invite={}", token("erin", t0, Duration::days(7)));
+    let t1 = t0 + Duration::seconds(20) + Duration::milliseconds(300);
+    let woke = as_json(
+        &handle(&app, &request("POST", "/_staging/wake", FIREFOX, Some(&cookie), Some("next=%2Forders%2F42")), t1)
+            .await,
+    );
+    assert_eq!(woke["statusCode"], 303, "{woke}");
+    assert!(desired(&env).await > 0, "the service was started");
+    assert_eq!(forwards_to(&env).await, "front-door", "no healthy target yet: the address stays on the page");
+
+    // Tasks run (moto starts them at once), but no target is healthy: still waking.
+    let t2 = t1 + Duration::seconds(30);
+    let waking = as_json(&handle(&app, &request("GET", "/orders/42", FIREFOX, Some(&cookie), None), t2).await);
+    assert_eq!((page_state(&waking).as_str(), waking["statusCode"].as_u64()), ("waking", Some(503)), "{waking}");
+    assert_eq!(forwards_to(&env).await, "front-door");
+    let s = state(&env).await;
+    assert_eq!(s.wakes[0].tasks_at, Some(staging_core::time::whole_seconds(t2)), "the tasks' step kept");
+    assert_eq!(s.wakes[0].ready_at, None);
+
+    // The app's task passes the load balancer's health checks (moto: a registered target).
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk_config(&env).await);
+    let task = aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder().id("10.0.1.7").port(3000).build();
+    elb.register_targets().target_group_arn(&env["LOCAL_APP_TARGET_GROUP_ARN"]).targets(task).send().await.unwrap();
+    let t3 = t2 + Duration::seconds(25) + Duration::milliseconds(400);
+    let ready = as_json(&handle(&app, &request("GET", "/orders/42", FIREFOX, Some(&cookie), None), t3).await);
+    assert_eq!((page_state(&ready).as_str(), ready["statusCode"].as_u64()), ("ready", Some(200)), "{ready}");
+    assert!(ready["body"].as_str().unwrap().contains("url=/orders/42"), "sent on to the path asked for");
+    assert_eq!(forwards_to(&env).await, "app", "the address leads to the app");
+    let s = state(&env).await;
+    let wake = &s.wakes[0];
+    assert_eq!(wake.targets_at, Some(staging_core::time::whole_seconds(t3)));
+    assert_eq!(wake.ready_at, Some(staging_core::time::whole_seconds(t3)), "ready in the look that switched");
+    assert_eq!(wake.wake_time(), Some(staging_core::time::whole_seconds(t3) - staging_core::time::whole_seconds(t1)));
+
+    // Asleep again: the address goes back to the front door.
+    asleep(&env, t3 + Duration::minutes(40)).await;
+    assert_eq!(forwards_to(&env).await, "front-door");
 }
 
 #[tokio::test]

@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::time::Duration;
 
-use chrono::Utc;
 use staging_core::Config;
 use staging_core::audit::{Origin, Source};
 use staging_core::config::Secret;
@@ -55,7 +54,7 @@ async fn secret(config: &Config) -> Result<Secret, CliError> {
 }
 
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
-    let now = Utc::now();
+    let now = staging_core::shell::now();
     if args.revoke {
         return revoke(config, &args, out).await;
     }
@@ -92,7 +91,7 @@ async fn revoke(config: &Config, args: &Args, out: &mut impl Write) -> Result<()
     let (clients, config, _) = crate::operate::connect(config).await?;
     let executor = Executor::new(&clients, &config);
     let who = args.common.who();
-    let now = Utc::now();
+    let now = staging_core::shell::now();
     let origin = Origin::new(Source::Operator, who.as_str(), format!("invite --revoke {}", args.name));
     let outcome =
         run_with(&executor, &origin, now, |state, _| front_door::revoke(state, &args.name, &who, now)).await?;

@@ -272,7 +272,8 @@ class World:
 
     def front_door(self):
         """Where the API name points, and the load balancers there are (stack mode)."""
-        lbs = [lb["DNSName"] for lb in self.elb.describe_load_balancers()["LoadBalancers"]]
+        # The pause stack's: the bootstrap's own (scale mode's address, "staging-alb") aside.
+        lbs = [lb["DNSName"] for lb in self.elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] != "staging-alb"]
         records = self.route53.list_resource_record_sets(HostedZoneId=self.zone)["ResourceRecordSets"]
         alias = next(((r.get("AliasTarget") or {}).get("DNSName") for r in records if r["Name"].rstrip(".") == API_NAME and r["Type"] == "A"), None)
         return {"load_balancers": lbs, "alias": alias}

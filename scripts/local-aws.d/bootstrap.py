@@ -67,6 +67,36 @@ if not any(s["status"] == "ACTIVE" for s in services):
     )
     log(f"created ECS service {names['cluster']}/{names['service']} (desired 1)")
 
+# The staging address's load balancer, as the template's routing expects it: an ALB with
+# an HTTP listener forwarding to the app's target group (IP targets: Fargate tasks), and the
+# front door's target group (a Lambda target) it is switched to while staging sleeps. Not
+# switched by default: exported as LOCAL_*; a test or the demo that wants the switch copies
+# them into STAGING_LISTENER_ARN and its companions. moto runs no health checks: a
+# registered target is healthy, so the tests and the demo register the app's task
+# themselves when it would pass them.
+elb = client("elbv2")
+try:
+    lb = elb.describe_load_balancers(Names=["staging-alb"])["LoadBalancers"][0]
+except ClientError as e:
+    if code(e) != "LoadBalancerNotFound":
+        raise
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
+    lb = elb.create_load_balancer(Name="staging-alb", Subnets=subnets, SecurityGroups=[group], Type="application")["LoadBalancers"][0]
+target_groups = {}
+for tg_name, kind in (("staging-app", "ip"), ("staging-front-door", "lambda")):
+    try:
+        target_groups[kind] = elb.describe_target_groups(Names=[tg_name])["TargetGroups"][0]["TargetGroupArn"]
+    except ClientError as e:
+        if code(e) != "TargetGroupNotFound":
+            raise
+        extra = {"Protocol": "HTTP", "Port": 3000, "VpcId": vpc} if kind == "ip" else {}
+        target_groups[kind] = elb.create_target_group(Name=tg_name, TargetType=kind, **extra)["TargetGroups"][0]["TargetGroupArn"]
+listeners = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+listener = listeners[0]["ListenerArn"] if listeners else elb.create_listener(
+    LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+    DefaultActions=[{"Type": "forward", "TargetGroupArn": target_groups["ip"]}],
+)["Listeners"][0]["ListenerArn"]
+
 # DynamoDB: the state table, with TTL on `expiration` and the `history` index the audit
 # trail is read through (as template.yaml declares it).
 ddb = client("dynamodb")
@@ -214,6 +244,12 @@ exports = {
     "STAGING_BUDGET_NAME": names["budget"],
     "GITHUB_REPOSITORY": "acme/app",
     "GITHUB_WEBHOOK_SECRET": "local-webhook-secret",
+    # The load balancer above (see there): not switched unless copied into STAGING_*.
+    "LOCAL_LISTENER_ARN": listener,
+    "LOCAL_APP_TARGET_GROUP_ARN": target_groups["ip"],
+    "LOCAL_FRONT_DOOR_TARGET_GROUP_ARN": target_groups["lambda"],
+    # As CloudWatch names it: app/<name>/<id>, the ARN's tail.
+    "LOCAL_LOAD_BALANCER": lb["LoadBalancerArn"].split(":loadbalancer/", 1)[1],
 }
 for name, value in exports.items():
     print(f"export {name}={shlex.quote(value)}")

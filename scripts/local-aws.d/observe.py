@@ -17,8 +17,9 @@ def main(endpoint, region, what, *args):
     kw = dict(endpoint_url=endpoint, region_name=region,
               aws_access_key_id="testing", aws_secret_access_key="testing")
     if what == "load-balancers":
+        # The pause stack's: the bootstrap's own (scale mode's address, "staging-alb") aside.
         lbs = boto3.client("elbv2", **kw).describe_load_balancers()["LoadBalancers"]
-        return [{"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]} for lb in lbs]
+        return [{"arn": lb["LoadBalancerArn"], "dns": lb["DNSName"]} for lb in lbs if lb["LoadBalancerName"] != "staging-alb"]
     if what == "nat-gateways":
         nats = boto3.client("ec2", **kw).describe_nat_gateways()["NatGateways"]
         return [{"id": n["NatGatewayId"], "state": n["State"]} for n in nats]

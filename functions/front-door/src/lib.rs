@@ -207,19 +207,31 @@ async fn answer(
     if asked.path == WAKE_PATH && asked.method == "POST" {
         return wake(executor, config, asked, guest, refusal, (&state, &observed), now).await;
     }
-    // While a wake runs, each look moves it on.
-    if front_door::current_wake(&state, now).is_some() {
+    // While a wake runs, each look moves it on. A look that points the address at the app
+    // looks once more at once: this page is the last the tester sees from the front door
+    // (their next request reaches the app), so it says ready, and the wake's ready time is
+    // kept, if the app answers now.
+    let mut observed = observed;
+    for _ in 0..2 {
+        if front_door::current_wake(&state, now).is_none() {
+            break;
+        }
         let probe = probe(app, config, &state, &observed).await;
-        if front_door::progress(&state, &observed, probe, now).is_some() {
-            let origin = Origin::new(Source::FrontDoor, "front-door", format!("{} {}", asked.method, asked.path));
-            let outcome = Box::pin(run_with(executor, &origin, now, |s: &EnvironmentState, o: Observed| {
-                Ok(front_door::progress(s, &o, probe, now).unwrap_or_else(|| unchanged(s)))
-            }))
-            .await?;
-            state = outcome.state;
+        if front_door::progress(&state, &observed, probe, now).is_none() {
+            break;
+        }
+        let origin = Origin::new(Source::FrontDoor, "front-door", format!("{} {}", asked.method, asked.path));
+        let outcome = Box::pin(run_with(executor, &origin, now, |s: &EnvironmentState, o: Observed| {
+            Ok(front_door::progress(s, &o, probe, now).unwrap_or_else(|| unchanged(s)))
+        }))
+        .await?;
+        let rerouted = observed.route != Some(staging_core::model::observed::Route::App);
+        state = outcome.state;
+        observed = executor.observe().await.unwrap_or(observed);
+        if !(rerouted && observed.route == Some(staging_core::model::observed::Route::App)) {
+            break;
         }
     }
-    let observed = if state.version > 0 { executor.observe().await.unwrap_or(observed) } else { observed };
     Ok(show(&state, &observed, guest.as_ref(), refusal, asked, config, now))
 }
 
