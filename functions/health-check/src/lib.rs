@@ -126,7 +126,7 @@ async fn idle_stop(
     clock: DateTime<Utc>,
 ) -> Result<Option<runner::Outcome>, ShellError> {
     let config = executor.config;
-    let usage = match (idle::look(state, config), config.front_door.load_balancer.as_deref()) {
+    let usage = match (idle::look(state, clock, config), config.front_door.load_balancer.as_deref()) {
         (Look::Skip, _) => return Ok(None),
         (Look::ReadAndDecide, Some(load_balancer)) => {
             let (from, to) = idle::window(clock, config);

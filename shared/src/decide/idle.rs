@@ -20,7 +20,9 @@
 //!   keeps staging up; in business hours the calendar keeps it up, whatever hold there is.
 //!   `always`: whenever staging is meant to be up, business hours too. In both, a hold
 //!   placed with `--keep`, and an emergency hold (`stagingctl hold`), are never cut by
-//!   idleness. Staging not meant to be up is not watched.
+//!   idleness. Staging not meant to be up is not watched. The figures are read only while
+//!   staging is subject ([`look`]: `GetMetricData` bills per metric read); the last use is
+//!   then taken from the window's figures, which reach back further than the idle time.
 //! - **Scaled up by hand.** A service found running while the committed state wants it
 //!   down is scaled back to zero by the reconciler that every tick runs
 //!   ([`crate::decide::lifecycle::reconcile`]) before the idle stop is asked: the stricter
@@ -109,15 +111,18 @@ pub enum Look {
     ReadAndDecide,
 }
 
-/// What the health check does about the idle stop, given the state its tick committed.
-/// The figures are read only while staging is meant to be up: `GetMetricData` bills per
-/// metric read, and a sleeping staging has nothing to stop.
-pub fn look(state: &EnvironmentState, config: &Config) -> Look {
+/// What the health check does about the idle stop at `now`, given the state its tick
+/// committed. The figures are read only while staging is subject to the stop:
+/// `GetMetricData` bills per metric read, and a sleeping staging, or one that business
+/// hours or a `--keep` hold keep up, has nothing to stop. A warned stop is always decided
+/// (to call it off).
+pub fn look(state: &EnvironmentState, now: DateTime<Utc>, config: &Config) -> Look {
+    let warned = state.idle.stop_at.is_some() || state.idle.warned_at.is_some();
     if config.front_door.idle_stop == IdleStop::Off || config.front_door.load_balancer.is_none() {
         Look::Skip
-    } else if state.wants_running() {
+    } else if exempt(state, crate::time::whole_seconds(now), config).is_none() {
         Look::ReadAndDecide
-    } else if state.idle.stop_at.is_some() || state.idle.warned_at.is_some() {
+    } else if warned {
         Look::Decide
     } else {
         Look::Skip
@@ -212,6 +217,16 @@ fn watch(plan: &mut Draft<'_>, usage: &Usage, probes: u32) -> String {
         plan.next.idle.warned_at = None;
         return format!("idle stop: not watched ({})", exempt(&plan.next, now, config).unwrap_or("off"));
     }
+    let warned = plan.next.idle.warned_at.zip(plan.next.idle.stop_at);
+    if let Some(why) = exempt(&plan.next, now, config) {
+        // Not subject: the figures are not needed (and not read, see `look`); a warned stop
+        // is called off.
+        if let Some((_, stop_at)) = warned {
+            call_off(plan, stop_at, why);
+            return format!("idle stop: the stop at {} is called off: {why}", local(stop_at, config));
+        }
+        return format!("idle stop: not subject: {why}");
+    }
     let (from, minutes) = match usage {
         Usage::Figures { from, minutes } if !minutes.is_empty() => (*from, minutes),
         Usage::Figures { .. } => {
@@ -233,14 +248,6 @@ fn watch(plan: &mut Draft<'_>, usage: &Usage, probes: u32) -> String {
     let warn = chrono::Duration::from_std(config.front_door.idle_warn).unwrap_or(chrono::Duration::zero());
     let due = last.checked_add_signed(after).unwrap_or(DateTime::<Utc>::MAX_UTC);
 
-    let warned = plan.next.idle.warned_at.zip(plan.next.idle.stop_at);
-    if let Some(why) = exempt(&plan.next, now, config) {
-        if let Some((_, stop_at)) = warned {
-            call_off(plan, stop_at, why);
-            return format!("{summary}the stop at {} is called off: {why}", local(stop_at, config));
-        }
-        return format!("{summary}last use {}; not subject: {why}", local(last, config));
-    }
     let mut called_off = None;
     if let Some((_, stop_at)) = warned {
         if stored.is_none_or(|s| last > s) {

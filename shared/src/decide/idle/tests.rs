@@ -231,7 +231,7 @@ fn cases() -> Vec<Case> {
             actions: &[],
             stop_at: None,
             warned_at: None,
-            last_use: Some("2026-12-06T18:30:00Z"),
+            last_use: None,
             says: "not subject: its hold was placed with --keep",
         },
         Case {
@@ -255,7 +255,7 @@ fn cases() -> Vec<Case> {
             actions: &[],
             stop_at: None,
             warned_at: None,
-            last_use: Some("2026-12-06T18:30:00Z"),
+            last_use: None,
             says: "an emergency hold",
         },
         Case {
@@ -267,7 +267,7 @@ fn cases() -> Vec<Case> {
             actions: &[],
             stop_at: None,
             warned_at: None,
-            last_use: Some("2026-12-07T08:00:00Z"),
+            last_use: None,
             says: "business hours keep it up",
         },
         Case {
@@ -291,7 +291,7 @@ fn cases() -> Vec<Case> {
             actions: &[],
             stop_at: None,
             warned_at: None,
-            last_use: Some("2026-12-06T18:00:00Z"),
+            last_use: None,
             says: "no on-demand hold",
         },
         Case {
@@ -500,17 +500,21 @@ fn the_window_covers_idle_after_and_a_margin_in_whole_seconds() {
 }
 
 #[test]
-fn the_figures_are_read_only_while_staging_is_meant_to_be_up() {
+fn the_figures_are_read_only_while_staging_is_subject_to_the_stop() {
+    let now = utc("2026-12-06T19:02:03.456789Z");
     let mut state = woken(Some(hold(HoldKind::OnDemand, false)));
-    assert_eq!(look(&state, &config("always")), Look::ReadAndDecide);
-    assert_eq!(look(&state, &config("off")), Look::Skip);
+    assert_eq!(look(&state, now, &config("always")), Look::ReadAndDecide);
+    assert_eq!(look(&state, now, &config("on-demand")), Look::ReadAndDecide, "out of hours, on a hold");
+    assert_eq!(look(&state, now, &config("off")), Look::Skip);
     let mut unnamed = config("always");
     unnamed.front_door.load_balancer = None;
-    assert_eq!(look(&state, &unnamed), Look::Skip);
+    assert_eq!(look(&state, now, &unnamed), Look::Skip);
+    let kept = woken(Some(hold(HoldKind::OnDemand, true)));
+    assert_eq!(look(&kept, now, &config("always")), Look::Skip, "a --keep hold: nothing to read");
     state.phase = Phase::Down;
-    assert_eq!(look(&state, &config("on-demand")), Look::Skip);
+    assert_eq!(look(&state, now, &config("on-demand")), Look::Skip);
     warned(&mut state, "2026-12-06T19:00:00Z", "2026-12-06T18:52:03Z", "2026-12-06T18:30:00Z");
-    assert_eq!(look(&state, &config("on-demand")), Look::Decide);
+    assert_eq!(look(&state, now, &config("on-demand")), Look::Decide);
     let d = decide(
         &state,
         &UP,
