@@ -54,7 +54,7 @@ struct Report<'a> {
 }
 
 pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<(), CliError> {
-    let month = args.month.unwrap_or_else(|| BudgetPeriod::containing(Utc::now()));
+    let month = args.month.unwrap_or_else(|| BudgetPeriod::containing(staging_core::shell::now()));
     let (from, to): (DateTime<Utc>, DateTime<Utc>) = month.bounds();
     // Where the rates came from, for the report: the file given, the file set, or the variable.
     let rates = match (&args.rates, &config.rates) {
@@ -66,7 +66,7 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
     let model =
         staging_core::shell::cost_model(config, args.rates.as_deref()).map_err(|e| CliError::Input(e.to_string()))?;
     if args.compare {
-        let recorded = recorded(config, Utc::now()).await?;
+        let recorded = recorded(config, staging_core::shell::now()).await?;
         let comparison = model.compare(&config.business_hours, from, to, config.hold_default, &recorded.figures);
         let on_use = model.on_use(&config.business_hours, from, to, args.hours_per_day, &recorded.figures);
         let report = CompareReport {

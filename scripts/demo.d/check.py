@@ -24,7 +24,20 @@ SCENARIO = [
     ("dave runs the deploy workflow by hand (Run workflow)", 1, ["deploy.started:info"], [], "tracking run 30433700#1 by dave"),
     ("dave's run finishes: success", 1, ["deploy.succeeded"], [], "200 deploy succeeded"),
     ("scheduled teardown", 0, ["env.teardown"], [], "stopping"),
+    # The evening: the front door, a wake by invitation, the idle stop.
+    ("erin opens staging: asleep, no invite", 0, [], [], "503 asleep"),
+    ("erin presses Wake without an invite", 0, [], [], "401 asleep: waking staging needs an invite"),
+    ("Slack unfurls erin's invite link (a link preview)", 0, [], [], "303 -> /teams/42"),
+    ("erin opens her invite link", 0, [], [], "303 -> /teams/42 (sets the invite cookie)"),
+    ("her browser follows: the page offers a wake", 0, [], [], "503 asleep (offers the wake)"),
+    ("erin presses Wake for 1 h", 1, ["env.hold", "env.startup"], [], "303 -> /teams/42"),
+    ("the page refreshes: tasks started, not yet healthy", 1, [], [], "503 waking"),
+    ("the page refreshes: healthy, the address -> the app", 1, [], [], "200 ready"),
+    ("health check: erin used staging until 18:55", 1, [], [], "idle stop: in use (last use 18:55 UTC; idle at 19:25 UTC)"),
+    ("health check: idle since 18:55: the team is warned", 1, ["env.idle_warning:warning"], [], "warned: stops at 19:25 UTC: no requests since 18:55 UTC"),
+    ("health check: still idle: stops, her hour cut short", 0, ["env.teardown"], [], "idle: no requests since 18:55 UTC: stopping"),
     ("on-demand start with a 2 h hold (carol)", 1, ["env.hold", "env.startup"], [], "held until 22:00 UTC; starting"),
+    ("health check: carol's task is healthy", 1, [], [], "idle stop: in use"),
     ("the hold's one-time schedule fires", 0, ["env.teardown"], [], "hold expired; stopping"),
     ("AWS Budgets: actual cost over the budget", 0, ["budget.locked:critical"], [], "locked for"),
     ("next morning: scheduled startup", 0, [], [], "not starting: locked by the budget"),
@@ -45,6 +58,11 @@ SCENARIO_STACK = [
 ]
 STACK_FRONT_DOOR = [False, False, True, True, True, True, False]
 
+# Scale mode: where the staging address's listener forwards after each step (the app, or
+# the front door while staging sleeps). The 10:00 push's invocation finds the morning's
+# task healthy and points the address back at the app; the 20:05 health check, carol's.
+ADDRESS = ["front door"] * 2 + ["app"] * 10 + ["front door"] * 8 + ["app"] * 3 + ["front door"] * 2 + ["app"] + ["front door"] * 5
+
 # The audit trail the day leaves (oldest first): (source, who, events). Two health ticks
 # that only counted (the first 503, the first good answer) and the daily report (it
 # decides nothing) are not kept.
@@ -60,7 +78,14 @@ HISTORY = [
     ("webhook", "dave", []),
     ("webhook", "dave", ["deployment"]),
     ("schedule", "teardown", ["phase", "up_window"]),
+    ("front-door", "erin", ["phase"]),
+    ("front-door", "front-door", []),
+    ("front-door", "front-door", []),
+    ("front-door", "front-door", ["phase"]),
+    ("health", "health-check", []),
+    ("health", "health-check", ["phase", "up_window"]),
     ("operator", "carol", ["phase"]),
+    ("health", "health-check", []),
     ("schedule", "hold-expiry", ["phase", "up_window"]),
     ("budget", "AWS Budgets", ["budget_alert", "budget_locked"]),
     ("schedule", "startup", []),
@@ -82,6 +107,10 @@ def main():
                 problems.append(f"step {i + 1}: the API name should point at the stack's load balancer: {door}")
             if not standing and (door.get("alias") or lbs):
                 problems.append(f"step {i + 1}: the stack should be paused (no alias, no load balancer): {door}")
+    else:
+        for i, (step, where) in enumerate(zip(timeline, ADDRESS)):
+            if step.get("address") != where:
+                problems.append(f"step {i + 1} ({step['event']}): the staging address leads to {step.get('address')}, expected {where}")
     if len(timeline) != len(scenario):
         problems.append(f"{len(timeline)} steps, expected {len(scenario)}")
     for i, (step, (event, desired, notices, dispatched, says)) in enumerate(zip(timeline, scenario)):

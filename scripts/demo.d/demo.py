@@ -10,10 +10,12 @@ dispatches GitHub received.
 """
 import argparse
 import datetime as dt
+import html
 import importlib.machinery
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -26,13 +28,21 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
+import cbor2
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-FUNCTIONS = ["lifecycle", "github-webhook", "budget-alert", "health-check"]
+FUNCTIONS = ["lifecycle", "github-webhook", "budget-alert", "health-check", "front-door"]
 # The secret events/github-webhook.*.json are signed with, so they can be posted too.
 WEBHOOK_SECRET = "local-webhook-secret"
 GITHUB_TOKEN = "ghp_demo0000000000000000000000000000000000"
 SETTINGS_PARAMETER = "/staging-control/settings"
+# The secret invite links are signed with (in Secrets Manager, as the stack's InviteSecret).
+INVITE_SECRET = "local-invite-secret"
+STAGING_URL = "https://api.staging.example.com"
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+SLACKBOT = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+# The app's task as the load balancer's target (moto runs no tasks nor health checks).
+TASK_IP = "10.0.1.7"
 REPOSITORY = "acme/app"
 # Stack mode (--stack): the pause stack of events/app-stack.yaml, its service role (moto
 # does not check it exists) and the API name its alias record owns.
@@ -137,6 +147,61 @@ def app_handler(app):
     return Handler
 
 
+class CloudWatch:
+    """The load balancer's use figures (RequestCount, ActiveConnectionCount per minute) as
+    the demo scripts them, for the idle stop. Served in the protocol the Rust SDK speaks to
+    CloudWatch, Smithy RPC v2 CBOR, which moto 5.2.5 does not serve (it answers 404)."""
+
+    def __init__(self):
+        self.points = []  # (metric, minute, value)
+        self.queries = 0
+        self.lock = threading.Lock()
+
+    def use(self, start, end, requests, connections=0):
+        """`requests` a minute (and `connections` open) from `start` to `end`."""
+        t, end = start.replace(second=0, microsecond=0), end.replace(second=0, microsecond=0)
+        with self.lock:
+            while t < end:
+                self.points += [("RequestCount", t, float(requests)), ("ActiveConnectionCount", t, float(connections))]
+                t += dt.timedelta(minutes=1)
+
+
+def cloudwatch_handler(cloudwatch):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def answer(self, status, document):
+            data = cbor2.dumps(document)
+            self.send_response(status)
+            self.send_header("smithy-protocol", "rpc-v2-cbor")
+            self.send_header("content-type", "application/cbor")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            if self.path != "/service/GraniteServiceVersion20100801/operation/GetMetricData":
+                return self.answer(404, {"__type": "UnknownOperationException"})
+            asked = cbor2.loads(body)  # timestamps (tag 1) arrive as datetimes
+            start, end = asked["StartTime"], asked["EndTime"]
+            results = []
+            with cloudwatch.lock:
+                cloudwatch.queries += 1
+                for q in asked["MetricDataQueries"]:
+                    metric = q["MetricStat"]["Metric"]["MetricName"]
+                    mine = sorted((t, v) for m, t, v in cloudwatch.points if m == metric and start <= t < end)
+                    results.append({
+                        "Id": q["Id"], "Label": metric, "StatusCode": "Complete",
+                        "Timestamps": [cbor2.CBORTag(1, t.timestamp()) for t, _ in mine],
+                        "Values": [v for _, v in mine],
+                    })
+            self.answer(200, {"MetricDataResults": results, "Messages": []})
+
+    return Handler
+
+
 # ---------------------------------------------------------------------------------------
 # Events, as the real senders shape them.
 
@@ -180,6 +245,28 @@ def delivery(kind_and_payload, at):
     kind, payload = kind_and_payload
     body = json.dumps(payload, separators=(",", ":"))
     return signer.function_url_request(kind, body, WEBHOOK_SECRET.encode(), str(uuid.uuid4()), time_epoch_ms=int(at.timestamp() * 1000))
+
+
+def browser(method, path_and_query, at, agent=FIREFOX, cookie=None, form=None):
+    """A request to the staging address that reaches the front door (the listener's
+    target group, or its Function URL), as a Function URL event."""
+    path, _, query = path_and_query.partition("?")
+    headers = {"user-agent": agent, "accept": "text/html,application/xhtml+xml", "host": STAGING_URL.split("//")[1]}
+    if form is not None:
+        headers["content-type"] = "application/x-www-form-urlencoded"
+    event = {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query, "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "stagingfrontdoor", "domainName": "stagingfrontdoor.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "stagingfrontdoor", "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+            "time": at.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(at.timestamp() * 1000),
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": agent},
+        },
+        "body": form or "", "isBase64Encoded": False,
+    }
+    if cookie:
+        event["cookies"] = [cookie]
+    return event
 
 
 def budget_notification(at, actual, limit, kind="ACTUAL"):
@@ -266,6 +353,29 @@ class World:
                 })
                 self.sqs.delete_message(QueueUrl=self.env["STAGING_TEAM_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
 
+    def address(self):
+        """Where the staging address's listener forwards (scale mode, switched): "app",
+        "front door", or None when the controller does not switch it."""
+        arn = self.env.get("STAGING_LISTENER_ARN")
+        if not arn:
+            return None
+        action = self.elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
+        return {self.env["STAGING_APP_TARGET_GROUP_ARN"]: "app", self.env["STAGING_FRONT_DOOR_TARGET_GROUP_ARN"]: "front door"}.get(
+            action.get("TargetGroupArn"), action.get("TargetGroupArn"))
+
+    def settle(self):
+        """What the load balancer sees between two steps (moto runs no tasks nor health
+        checks): while the service runs, its task is a healthy target; at zero, none."""
+        group = self.env.get("STAGING_APP_TARGET_GROUP_ARN")
+        if not group:
+            return
+        target = [{"Id": TASK_IP, "Port": 3000}]
+        registered = self.elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+        if self.desired() > 0:
+            self.elb.register_targets(TargetGroupArn=group, Targets=target)
+        elif registered:
+            self.elb.deregister_targets(TargetGroupArn=group, Targets=target)
+
     def schedule_input(self, name):
         got = self.scheduler.get_schedule(GroupName=self.env["STAGING_SCHEDULE_GROUP"], Name=name)
         return json.loads(got["Target"]["Input"]), got["ScheduleExpression"]
@@ -305,6 +415,22 @@ class World:
 
 def summary_of(function, answer):
     """The decision, in a line, from what the function answered."""
+    if function == "front-door":
+        body = answer.get("body") or ""
+        state = re.search(r'data-state="([^"]+)"', body)
+        line = f"{answer.get('statusCode')} {state.group(1) if state else ''}".rstrip()
+        refusal = re.search(r'<div class="refusal"[^>]*>.*?<p>(.*?)</p>', body, re.S)
+        if refusal:
+            line += f": {html.unescape(refusal.group(1))}"
+        if (answer.get("headers") or {}).get("location"):
+            line += f" -> {answer['headers']['location']}"
+        if answer.get("cookies"):
+            line += " (sets the invite cookie)"
+        if 'action="/_staging/wake"' in body:
+            line += " (offers the wake)"
+        return line
+    if function == "health-check" and isinstance(answer.get("decision"), str) and isinstance(answer.get("idle"), str):
+        return f"{answer['decision']}; {answer['idle']}"
     if function == "github-webhook":
         try:
             body = json.loads(answer.get("body") or "{}")
@@ -372,8 +498,9 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     clock = work / "clock"
 
-    github, app = GitHub(), App()
+    github, app, cloudwatch = GitHub(), App(), CloudWatch()
     github_server, app_server = serve(github_handler(github)), serve(app_handler(app))
+    world.cloudwatch = cloudwatch
     webhook_arn = world.secrets.create_secret(Name=f"demo-webhook-{uuid.uuid4().hex[:8]}", SecretString=WEBHOOK_SECRET)["ARN"]
     token_arn = world.secrets.create_secret(Name=f"demo-token-{uuid.uuid4().hex[:8]}", SecretString=GITHUB_TOKEN)["ARN"]
     env.update({
@@ -397,6 +524,25 @@ def main():
     ))
     env.pop("GITHUB_WEBHOOK_SECRET", None)
     env.pop("GITHUB_TOKEN", None)
+    invite_arn = world.secrets.create_secret(Name=f"demo-invite-{uuid.uuid4().hex[:8]}", SecretString=INVITE_SECRET)["ARN"]
+    env.update({
+        # The front door: the staging address, the invite secret (Secrets Manager, as the
+        # stack's InviteSecret).
+        "STAGING_URL": STAGING_URL,
+        "STAGING_INVITE_SECRET_ARN": invite_arn,
+    })
+    if not args.stack:
+        cloudwatch_server = serve(cloudwatch_handler(cloudwatch))
+        env.update({
+            # Scale mode with the address switched: the bootstrap's load balancer, whose
+            # listener leads to the app awake and to the front door asleep.
+            "STAGING_LISTENER_ARN": env["LOCAL_LISTENER_ARN"],
+            "STAGING_APP_TARGET_GROUP_ARN": env["LOCAL_APP_TARGET_GROUP_ARN"],
+            "STAGING_FRONT_DOOR_TARGET_GROUP_ARN": env["LOCAL_FRONT_DOOR_TARGET_GROUP_ARN"],
+            # The idle stop reads its figures; CloudWatch alone is on loopback (see CloudWatch).
+            "STAGING_LOAD_BALANCER": env["LOCAL_LOAD_BALANCER"],
+            "AWS_ENDPOINT_URL_CLOUDWATCH": f"http://127.0.0.1:{cloudwatch_server.server_address[1]}",
+        })
     if args.stack:
         world.create_app_stack()
         env.update({
@@ -410,9 +556,18 @@ def main():
 
     features = "staging-core/demo-clock"
     cargo_lambda = args.cargo_lambda
-    log("building the four functions (debug, feature demo-clock), each on its own as watch builds it")
-    for function in FUNCTIONS:
-        subprocess.run(["cargo", "build", "--locked", "-p", function, "--features", features], cwd=ROOT, check=True)
+    log(f"building the {len(FUNCTIONS)} functions and stagingctl (debug, feature demo-clock), each on its own as watch builds it")
+    for package in FUNCTIONS + ["stagingctl"]:
+        subprocess.run(["cargo", "build", "--locked", "-p", package, "--features", features], cwd=ROOT, check=True)
+
+    def stagingctl(*arguments):
+        """stagingctl as the operator runs it, by the demo's clock."""
+        got = subprocess.run(["cargo", "run", "--locked", "-q", "-p", "stagingctl", "--features", features, "--", *arguments],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        if got.returncode != 0:
+            raise SystemExit(f"demo: stagingctl {' '.join(arguments)} failed: {got.stderr.strip()[-400:]}")
+        return got.stdout
+    world.stagingctl = stagingctl
 
     clock.write_text(iso(day))
     watch_log = open(work / "watch.log", "w")
@@ -440,6 +595,10 @@ def main():
             time.sleep(0.1)
         timeline = (replay_stack if args.stack else replay)(args, day, clock, world, github, app, cargo_lambda, work)
         print_timeline(timeline)
+        if not args.stack:
+            # The month so far, run on use: the trail's real hours (erin's wake, carol's
+            # hold) against the £5 target.
+            print("\n$ stagingctl cost --compare\n" + world.stagingctl("cost", "--compare"), flush=True)
         watch_log.flush()
         trail = [
             {k: e.get(k) for k in ("at", "source", "who", "summary", "events")}
@@ -509,7 +668,7 @@ def scheduled(command, when):
 def invoker(args, clock, world, github, cargo_lambda, work, steps):
     """invoke(when, what, function, event): one step through cargo lambda watch, with what
     the world looks like after it appended to `steps`."""
-    def invoke(when, what, function, event):
+    def invoke(when, what, function, event, settle=True):
         clock.write_text(iso(when))
         data = work / f"event-{len(steps):02d}.json"
         data.write_text(json.dumps(event))
@@ -531,6 +690,7 @@ def invoker(args, clock, world, github, cargo_lambda, work, steps):
             "event": what,
             "function": function,
             # A function error fails the invoke; the webhook answers its errors as statuses.
+            # The front door's refusals (401, 403, 503 asleep) are its answers: checked by check.py.
             "ok": got.returncode == 0 and (function != "github-webhook" or 200 <= answer.get("statusCode", 0) < 300),
             "decision": summary_of(function, answer) if got.returncode == 0 else answer["error"],
             "ecs_desired": world.desired(),
@@ -540,6 +700,11 @@ def invoker(args, clock, world, github, cargo_lambda, work, steps):
         }
         if world.zone:
             step["front_door"] = world.front_door()
+        address = world.address()
+        if address:
+            step["address"] = address
+        if settle:
+            world.settle()
         steps.append(step)
         mark = "" if step["ok"] else "  [FAILED]"
         log(f"{step['at']} {what}: {step['decision']}{mark}")
@@ -586,8 +751,12 @@ def replay(args, day, clock, world, github, app, cargo_lambda, work):
            delivery(workflow_run("completed", docs_sha, "workflow_dispatch", at(day, "12:30", 0), at(day, "12:30") + dt.timedelta(seconds=4),
                                  at(day, "12:35") + dt.timedelta(seconds=30), "success", run_id=30433700, who="dave"), t))
     invoke(at(day, "18:00"), "scheduled teardown", "lifecycle", scheduled("teardown", at(day, "18:00", 0)))
+    evening(day, clock, world, invoke)
     invoke(at(day, "20:00"), "on-demand start with a 2 h hold (carol)", "lifecycle",
            {"command": "up", "hold": "2h", "reason": "evening demo for a client", "who": "carol"})
+    # carol's client uses staging for the two hours (requests at the load balancer).
+    world.cloudwatch.use(at(day, "20:02"), at(day, "21:58"), requests=20, connections=1)
+    invoke(at(day, "20:05"), "health check: carol's task is healthy", "health-check", scheduled("health", at(day, "20:05", 0)))
     hold_input, expression = world.hold_schedule_input()
     if hold_input is None:
         raise SystemExit("demo: the on-demand start left no hold schedule in EventBridge Scheduler")
@@ -600,6 +769,48 @@ def replay(args, day, clock, world, github, app, cargo_lambda, work):
            delivery(workflow_run("requested", docs_sha, "workflow_dispatch", at(tomorrow, "08:30", 0), run_id=30433900, who="dave"), t))
     invoke(at(tomorrow, "09:00"), "daily cost report", "budget-alert", {"command": "daily_report"})
     return steps
+
+
+def evening(day, clock, world, invoke):
+    """A tester and the front door: asleep, the staging address shows a page and nothing
+    wakes it without an invite (nor a link preview with one); erin's invite wakes it, the
+    page shows the steps and sends her on when the app answers; nobody uses it after that,
+    and the idle stop ends her hour early, warned first."""
+    path, next_form = "/teams/42", "next=%2Fteams%2F42"
+    t = at(day, "18:40")
+    invoke(t, "erin opens staging: asleep, no invite", "front-door", browser("GET", path, t))
+    t = at(day, "18:41")
+    invoke(t, "erin presses Wake without an invite", "front-door", browser("POST", "/_staging/wake", t, form=next_form))
+    clock.write_text(iso(at(day, "18:41", 700)))
+    link = json.loads(world.stagingctl("invite", "erin", "--for", "7d", "--json"))["link"]
+    log(f"stagingctl invite erin --for 7d: {link[:60]}...")
+    invite = link[len(STAGING_URL):] + "&" + next_form
+    t = at(day, "18:42")
+    invoke(t, "Slack unfurls erin's invite link (a link preview)", "front-door", browser("GET", invite, t, agent=SLACKBOT))
+    t = at(day, "18:43")
+    opened = invoke(t, "erin opens her invite link", "front-door", browser("GET", invite, t))
+    cookie = ((opened["answer"].get("cookies") or [""])[0]).split(";")[0]
+    t = at(day, "18:43", 900)
+    invoke(t, "her browser follows: the page offers a wake", "front-door", browser("GET", path, t, cookie=cookie))
+    t = at(day, "18:44")
+    # Settled only after the next look: the task needs a moment to pass the health checks.
+    invoke(t, "erin presses Wake for 1 h", "front-door", browser("POST", "/_staging/wake", t, cookie=cookie, form=next_form),
+           settle=False)
+    t = at(day, "18:44", 500) + dt.timedelta(seconds=30)
+    invoke(t, "the page refreshes: tasks started, not yet healthy", "front-door", browser("GET", path, t, cookie=cookie))
+    t = at(day, "18:45", 700) + dt.timedelta(seconds=20)
+    invoke(t, "the page refreshes: healthy, the address -> the app", "front-door", browser("GET", path, t, cookie=cookie))
+    # erin tests until 18:55 (requests, and a WebSocket open); then only the health check's
+    # own probe reaches the load balancer, once a tick.
+    world.cloudwatch.use(at(day, "18:46"), at(day, "18:55"), requests=35, connections=2)
+    for minute in range(0, 60, 5):
+        world.cloudwatch.use(at(day, "19:00") + dt.timedelta(minutes=minute), at(day, "19:01") + dt.timedelta(minutes=minute), requests=1, connections=1)
+    for hhmm, what in [
+        ("19:00", "health check: erin used staging until 18:55"),
+        ("19:15", "health check: idle since 18:55: the team is warned"),
+        ("19:25", "health check: still idle: stops, her hour cut short"),
+    ]:
+        invoke(at(day, hhmm), what, "health-check", scheduled("health", at(day, hhmm, 0)))
 
 
 def stack_event(stack_id, status, when):
@@ -643,13 +854,15 @@ def replay_stack(args, day, clock, world, github, app, cargo_lambda, work):
 def print_timeline(steps):
     print()
     print(f"{'time (UTC)':<17} {'event':<52} {'ECS':>3}  decision / notifications")
-    for s in steps:
+    for i, s in enumerate(steps):
         when = s["at"][:16].replace("T", " ")
         print(f"{when:<17} {s['event'][:52]:<52} {s['ecs_desired']:>3}  {s['decision'][:100]}")
         for d in s["dispatches"]:
             print(f"{'':<75}  -> GitHub: workflow_dispatch {d['deployment_type']} on {d['ref']}")
         for n in s["notifications"]:
             print(f"{'':<75}  -> {n['event']} ({n['severity']}): {n['subject']}")
+        if "address" in s and (i == 0 or steps[i - 1].get("address") != s["address"]):
+            print(f"{'':<75}  {STAGING_URL} -> {s['address']}")
         if "front_door" in s:
             door = s["front_door"]
             where = f"-> {door['alias']}" if door["alias"] else "does not resolve (paused)"

@@ -35,7 +35,9 @@ pub enum Source {
     Stack,
     /// A person, through `stagingctl` or an invoke of the lifecycle function.
     Operator,
-    /// A person with an invite, waking staging from its front door.
+    /// A person with an invite, waking staging from its front door. Stored as its name,
+    /// `front-door` (entries written as `front_door` before that read the same).
+    #[serde(rename = "front-door", alias = "front_door")]
     FrontDoor,
 }
 

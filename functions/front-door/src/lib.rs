@@ -46,6 +46,9 @@ pub struct FrontDoor {
     held: Mutex<Option<(DateTime<Utc>, Vec<Secret>)>>,
     /// The app's probes as last built, for the "answers its health probe" step.
     prober: Mutex<Option<(Vec<staging_core::model::probe::Probe>, Arc<Prober>)>>,
+    /// Print each kept decision's CloudWatch metrics (EMF): the Lambda binary does,
+    /// `stagingctl invoke` does not.
+    pub emit_metrics: bool,
 }
 
 impl FrontDoor {
@@ -56,7 +59,7 @@ impl FrontDoor {
         secrets: Lazy<staging_core::shell::SecretsClient>,
     ) -> Result<Self, ShellError> {
         Prober::new(&live.deployed().probes)?;
-        Ok(Self { clients, live, secrets, held: Mutex::new(None), prober: Mutex::new(None) })
+        Ok(Self { clients, live, secrets, held: Mutex::new(None), prober: Mutex::new(None), emit_metrics: false })
     }
 
     /// The secrets invites are checked with: given directly (`STAGING_INVITE_SECRET`), or read
@@ -158,7 +161,8 @@ fn read(request: &Request) -> Asked {
 pub async fn handle(app: &FrontDoor, request: &Request, now: DateTime<Utc>) -> Response<Body> {
     let config = app.live.current(now).await;
     let asked = read(request);
-    let executor = Executor::new(&app.clients, &config);
+    let mut executor = Executor::new(&app.clients, &config);
+    executor.emit_metrics = app.emit_metrics;
     match answer(app, &executor, &config, &asked, now).await {
         Ok(response) => response,
         Err(e) => {

@@ -221,3 +221,15 @@ fn lifecycle_origins_say_who_from_what_was_understood() {
     assert_eq!((o.source, o.who.as_str()), (Source::Stack, "cloudformation"));
     assert!(o.input.ends_with("stack/staging-app/1 CREATE_COMPLETE"), "{}", o.input);
 }
+
+/// Every source is stored as the name the trail's command and metrics give it; the front
+/// door's entries written as `front_door` before read the same.
+#[test]
+fn sources_are_stored_as_their_names() {
+    for source in Source::ALL {
+        let stored = serde_json::to_string(&source).unwrap();
+        assert_eq!(stored, format!("\"{}\"", source.as_str()));
+        assert_eq!(serde_json::from_str::<Source>(&stored).unwrap(), source);
+    }
+    assert_eq!(serde_json::from_str::<Source>("\"front_door\"").unwrap(), Source::FrontDoor);
+}
