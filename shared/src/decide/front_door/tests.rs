@@ -264,3 +264,30 @@ fn the_page_of_a_sleeping_stack_says_it_is_a_deep_sleep() {
     let v = view(&asleep(), &DOWN, None, None, None, utc(EVENING), &config());
     assert!(!v.deep_sleep);
 }
+
+/// The idle stop's warning is on the page from the warning until the stop, in the business
+/// time zone (London is on GMT in December; Berlin an hour ahead).
+#[test]
+fn the_page_shows_the_idle_warning_until_the_stop() {
+    let mut state = EnvironmentState { phase: Phase::Up, version: 9, ..EnvironmentState::new("staging") };
+    let up = Observed::counts(1, 1);
+    let warned = utc("2026-12-05T19:15:00.250417Z");
+    state.idle.last_use = Some(utc("2026-12-05T18:55:00Z"));
+    state.idle.warned_at = Some(warned);
+    state.idle.stop_at = Some(utc("2026-12-05T19:25:00Z"));
+    let berlin = config_with(&[("STAGING_TIME_ZONE", "Europe/Berlin")]);
+    #[rustfmt::skip]
+    let cases = [
+        ("just warned", warned, &config(), Some("stops at 19:25: no requests since 18:55")),
+        ("a moment before the stop", utc("2026-12-05T19:24:59.999999Z"), &config(), Some("stops at 19:25: no requests since 18:55")),
+        ("in Berlin's hours", warned, &berlin, Some("stops at 20:25: no requests since 19:55")),
+        ("the stop is due: not promised any more", utc("2026-12-05T19:25:00.000001Z"), &config(), None),
+    ];
+    for (name, now, config, expected) in cases {
+        let v = view(&state, &up, None, None, None, now, config);
+        assert_eq!(v.warning.as_deref(), expected, "{name}");
+    }
+    let mut unwarned = state.clone();
+    unwarned.idle.warned_at = None;
+    assert_eq!(view(&unwarned, &up, None, None, None, warned, &config()).warning, None, "no warning given: none shown");
+}
