@@ -255,6 +255,10 @@ pub struct FrontDoor {
     pub idle_stop: IdleStop,
     /// How long before an idle stop the team and the page are warned (`STAGING_IDLE_WARN`, 10m).
     pub idle_warn: Duration,
+    /// Stack mode: how long an idle stop keeps the pause stack standing, the service at
+    /// zero (a shallow sleep: a wake in about a minute), before the stack is deleted too
+    /// (`STAGING_DEEP_SLEEP_AFTER`, 2h). The scheduled teardown deletes it sooner.
+    pub deep_sleep_after: Duration,
     /// The load balancer in front of the app, as CloudWatch names it (`app/<name>/<id>`),
     /// from `STAGING_LOAD_BALANCER` (that name, or the load balancer's ARN): whose requests
     /// and connections count as use.
@@ -286,6 +290,7 @@ impl Default for FrontDoor {
             idle_after: Duration::from_secs(30 * 60),
             idle_stop: IdleStop::OnDemand,
             idle_warn: Duration::from_secs(10 * 60),
+            deep_sleep_after: Duration::from_secs(2 * 3600),
             load_balancer: None,
             routing: None,
         }
@@ -370,6 +375,7 @@ fn front_door(vars: Vars<'_>) -> Result<FrontDoor> {
         idle_after,
         idle_stop,
         idle_warn,
+        deep_sleep_after: duration(vars, "STAGING_DEEP_SLEEP_AFTER", d.deep_sleep_after)?,
         load_balancer,
         routing,
     })

@@ -87,6 +87,7 @@ const KEYS: &[Key] = &[
     key("idle_after", "STAGING_IDLE_AFTER", Shape::Scalar),
     key("idle_stop", "STAGING_IDLE_STOP", Shape::Scalar),
     key("idle_warn", "STAGING_IDLE_WARN", Shape::Scalar),
+    key("deep_sleep_after", "STAGING_DEEP_SLEEP_AFTER", Shape::Scalar),
 ];
 
 /// Keys a team may expect here that only a deploy can change, and why.

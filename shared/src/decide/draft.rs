@@ -244,7 +244,9 @@ impl<'a> Draft<'a> {
             if !stack.stands() {
                 return self.start_stack(why, &stack);
             }
-            // Standing: a delete asked for earlier (and waiting on a busy stack) is off.
+            // Standing: a shallow sleep is over, and a delete asked for earlier (and
+            // waiting on a busy stack) is off.
+            self.next.stack.shallow_until = None;
             if self.next.stack.in_progress.is_some_and(|p| p.operation == StackOperation::Delete) {
                 self.next.stack.in_progress = None;
             }
@@ -284,6 +286,43 @@ impl<'a> Draft<'a> {
         if let Some(stack) = self.observed.stack.clone() {
             return self.stop_stack(why, &stack);
         }
+        self.stop_service(why, None)
+    }
+
+    /// Stops like [`Draft::stop`], but in stack mode keeps the pause stack standing for
+    /// `STAGING_DEEP_SLEEP_AFTER` (a shallow sleep: a wake restores the service in about a
+    /// minute instead of creating the stack); [`Draft::deepen`] deletes it after that, and
+    /// the scheduled teardown sooner. A stack not standing is stopped as usual.
+    pub(crate) fn stop_shallow(&mut self, why: &str) -> String {
+        self.next.teardown_deferred_at = None;
+        match self.observed.stack.clone() {
+            Some(stack) if stack.condition() == StackCondition::Ready && self.next.stack.in_progress.is_none() => {
+                let after = chrono::Duration::from_std(self.config.front_door.deep_sleep_after)
+                    .unwrap_or(chrono::Duration::hours(2));
+                let until = self.now + after;
+                self.next.stack.shallow_until = Some(until);
+                let line = self.stop_service(why, Some(until));
+                format!("{line}; the stack stays until {} (a shallow sleep)", hhmm(until))
+            }
+            Some(stack) => self.stop_stack(why, &stack),
+            None => self.stop_service(why, None),
+        }
+    }
+
+    /// Ends a shallow sleep that is due at `now`: the pause stack is deleted too (quietly:
+    /// the team was told of the stop). `None` when there is none to end.
+    pub(crate) fn deepen(&mut self) -> Option<String> {
+        let until = self.next.stack.shallow_until?;
+        let stack = self.observed.stack.clone()?;
+        if self.next.wants_running() || self.now < until {
+            return None;
+        }
+        let line = self.stop_stack("deep sleep", &stack);
+        Some(format!("deep sleep: asleep since before {}, {line}", hhmm(until)))
+    }
+
+    /// Scales the service to zero (scale mode, or a shallow sleep kept `until`).
+    fn stop_service(&mut self, why: &str, shallow_until: Option<DateTime<Utc>>) -> String {
         // The staging address goes to the front door before the app goes away.
         if self.observed.route == Some(crate::model::observed::Route::App) {
             self.actions.push(Action::Route { to: crate::model::observed::Route::FrontDoor });
@@ -303,7 +342,17 @@ impl<'a> Draft<'a> {
         self.next.close_up_window(self.now);
         self.next.phase = Phase::Stopping;
         let subject = format!("{}: tearing down ({why})", self.env());
-        self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, format!("{}: {why}.", self.env()));
+        let body = match shallow_until {
+            None => format!("{}: {why}.", self.env()),
+            Some(until) => format!(
+                "{}: {why}.\nThe service goes to zero; the stack {} stays until {} (a wake in about a minute), \
+                 then it is deleted too.",
+                self.env(),
+                self.stack_name(),
+                hhmm(until)
+            ),
+        };
+        self.notify(NotificationEvent::EnvTeardown, Severity::Info, subject, body);
         "stopping".into()
     }
 
@@ -394,6 +443,7 @@ impl<'a> Draft<'a> {
     /// A stop in stack mode: the service goes to zero (its count remembered), then the
     /// pause stack is deleted once its template and parameters are saved.
     pub(crate) fn stop_stack(&mut self, why: &str, stack: &crate::model::observed::StackObserved) -> String {
+        self.next.stack.shallow_until = None;
         let gone = stack.condition() == StackCondition::Absent;
         if gone && self.observed.desired_count == 0 {
             if self.next.wants_running() {

@@ -166,6 +166,11 @@ fn decide_tick(
     let mut actions = Vec::new();
 
     if !state.wants_running() {
+        // A shallow sleep (stack mode) that has lasted its time: the stack goes too.
+        let mut plan = crate::decide::draft::Draft::new(state, observed.clone(), clock, config);
+        if let Some(line) = plan.deepen() {
+            return plan.into_decision(line);
+        }
         let summary = pause(&mut next, &mut actions, now);
         return Decision { actions, next_state: next, summary };
     }

@@ -46,7 +46,10 @@
 //!   balancer reports only while requests flow), so it is never stopped for idleness.
 //! - **The stop** ends the hold (and its schedule), scales to zero (the teardown's own
 //!   notice, `env.teardown`, says why: "idle: no requests since …"), ends the current wake
-//!   (`ended_at`) and records `stopped_at`. The figures arrive a minute or two late, so use
+//!   (`ended_at`) and records `stopped_at`. In stack mode it is a shallow sleep: the
+//!   stack stays standing `STAGING_DEEP_SLEEP_AFTER` (a wake restores the service in about
+//!   a minute), then the health check deletes it ([`crate::decide::draft`]'s `deepen`);
+//!   the scheduled teardown deletes it sooner. The figures arrive a minute or two late, so use
 //!   in the last moments before a stop can be missed; the warning is the safeguard.
 
 use chrono::{DateTime, Utc};
@@ -326,7 +329,7 @@ fn stop(plan: &mut Draft<'_>, last: DateTime<Utc>, summary: &str) -> String {
     let now = plan.now;
     let why = format!("idle: no requests since {}", local(last, plan.config));
     plan.drop_hold();
-    let stopped = plan.stop(&why);
+    let stopped = plan.stop_shallow(&why);
     if let Some(wake) =
         plan.next.wakes.iter_mut().rev().find(|w| w.ended_at.is_none() && w.requested_at <= now && w.held_until > now)
     {

@@ -213,6 +213,8 @@ pub fn reconcile(state: &EnvironmentState, observed: Observed) -> Option<Action>
                 None
             }
             (false, StackCondition::Ready, false) if refused == Some(StackOperation::Delete) => None,
+            // A shallow sleep keeps the stack until the decision that ends it.
+            (false, StackCondition::Ready, false) if state.stack.shallow_until.is_some() => None,
             (true, StackCondition::Absent, _) => Some(Action::ResumeStack),
             (true, StackCondition::Ready, false) => Some(Action::RestoreService),
             (false, _, true) => Some(Action::ScaleService { desired_count: 0 }),

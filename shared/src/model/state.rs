@@ -526,6 +526,11 @@ pub struct PauseStackState {
     /// When the last start was seen complete (the health check's grace runs from it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_at: Option<DateTime<Utc>>,
+    /// A shallow sleep: an idle stop scaled the service to zero and keeps the stack
+    /// standing until then (a wake needs no create); after it, or at the scheduled
+    /// teardown, the stack is deleted too (`STAGING_DEEP_SLEEP_AFTER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shallow_until: Option<DateTime<Utc>>,
 }
 
 /// What a finished workflow run reported.
