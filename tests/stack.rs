@@ -481,3 +481,94 @@ async fn the_webhook_hands_a_stack_create_to_the_lifecycle_function() {
     let created = cfn.describe_stacks().stack_name(STACK).send().await.unwrap();
     assert_eq!(created.stacks().len(), 1, "created by the lifecycle function: {out}");
 }
+
+/// Two sleep depths against moto. Staging woken on demand in stack mode goes idle: the idle
+/// stop (the core's decision, committed and carried out by the runner, the figures given
+/// as the health check would read them) scales the stack's service to zero and leaves the
+/// stack standing, load balancer and all; a health tick before `STAGING_DEEP_SLEEP_AFTER`
+/// leaves it; the first tick after deletes it, saved first with the count to come back to.
+#[tokio::test]
+async fn an_idle_stop_keeps_the_stack_standing_until_a_later_tick_deletes_it() {
+    let _serial = serial();
+    let mut env = reset();
+    for (k, v) in [
+        ("STAGING_TEARDOWN", "stack"),
+        ("STAGING_PAUSE_STACK", STACK),
+        ("STAGING_CLUSTER", "staging-app"),
+        ("STAGING_SERVICE", "api"),
+        ("STAGING_UP_TIME", "none"),
+        ("STAGING_LOAD_BALANCER", "app/staging-app/0123456789abcdef"),
+        ("STAGING_DEEP_SLEEP_AFTER", "2h"),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+    let clients = clients(&env).await;
+    let config = config(&env);
+    let cfn = &clients.cloudformation;
+    let zone = observe(&env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
+    let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
+    let param = |k: &str, v: &str| {
+        aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build()
+    };
+    cfn.create_stack()
+        .stack_name(STACK)
+        .template_body(&template)
+        .parameters(param("HostedZoneId", &zone))
+        .parameters(param("ApiName", API_NAME))
+        .parameters(param("RouteTables", "false"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+    // Asleep in a shallow way already: the stack stands, its service at zero.
+    clients.ecs.update_service().cluster("staging-app").service("api").desired_count(0).send().await.unwrap();
+    let executor = Executor::new(&clients, &config);
+
+    // Sunday 19:00: woken for an hour by erin (the service restored, to 1: no count known).
+    let up = json!({"command": "up", "hold": "1h", "reason": "testing the teams page", "who": "erin"});
+    lifecycle::handle(&executor, up, utc("2026-12-06T19:00:00.250417Z")).await.unwrap();
+    // Nobody since: only the health check's own probe reaches the load balancer.
+    let quiet = |to: &str| {
+        let from = utc("2026-12-06T18:50:00Z");
+        let minutes = std::iter::successors(Some(from), |t| Some(*t + chrono::Duration::minutes(5)))
+            .take_while(|t| *t < utc(to))
+            .map(|start| staging_core::decide::idle::Minute { start, requests: 1.0, connections: 1.0 })
+            .collect();
+        staging_core::decide::idle::Usage::Figures { from, minutes }
+    };
+    let origin = staging_core::audit::Origin::new(staging_core::audit::Source::Health, "health-check", "tick");
+    for (at, says) in [
+        ("2026-12-06T19:25:00.5Z", "warned: stops at 19:30 UTC"),
+        ("2026-12-06T19:30:00.75Z", "the stack stays until 21:30 UTC (a shallow sleep)"),
+    ] {
+        let usage = quiet(at);
+        let out = staging_core::shell::runner::run_with(&executor, &origin, utc(at), |state, observed| {
+            Ok(staging_core::decide::idle::decide(state, &observed, &usage, 1, utc(at), &config))
+        })
+        .await
+        .unwrap();
+        assert!(out.summary.contains(says), "{at}: {}", out.summary);
+    }
+    let state = executor.store().unwrap().load("staging").await.unwrap();
+    assert_eq!(state.stack.shallow_until, Some(utc("2026-12-06T21:30:00Z")));
+    assert_eq!(executor.observe().await.unwrap().desired_count, 0, "the service went to zero");
+    assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_ok(), "the stack stands");
+    assert_eq!(load_balancers(&env).len(), 1, "its load balancer too");
+
+    let prober = staging_core::shell::probe::Prober::new(&config.probes).unwrap();
+    let tick = |at: &str| json!({"command": "health", "scheduled_time": at});
+    health_check::handle(&executor, &prober, tick("2026-12-06T21:25:00Z"), utc("2026-12-06T21:25:00.3Z"))
+        .await
+        .unwrap();
+    assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_ok(), "kept until 21:30");
+    let out = health_check::handle(&executor, &prober, tick("2026-12-06T21:30:00Z"), utc("2026-12-06T21:30:00.3Z"))
+        .await
+        .unwrap();
+    assert!(out.to_string().contains("deep sleep"), "{out}");
+    assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_err(), "the stack is deleted");
+    assert!(load_balancers(&env).is_empty());
+    let copy = executor.pause_stack().unwrap().unwrap().saved().await.unwrap().expect("a saved copy");
+    assert_eq!(copy.service_count, Some(1), "the count to come back to");
+    let state = executor.store().unwrap().load("staging").await.unwrap();
+    assert_eq!(state.stack.shallow_until, None);
+}
