@@ -497,7 +497,7 @@ async fn an_idle_stop_keeps_the_stack_standing_until_a_later_tick_deletes_it() {
         ("STAGING_CLUSTER", "staging-app"),
         ("STAGING_SERVICE", "api"),
         ("STAGING_UP_TIME", "none"),
-        ("STAGING_LOAD_BALANCER", "app/staging-app/0123456789abcdef"),
+        ("STAGING_LOAD_BALANCER", "pause-stack"),
         ("STAGING_DEEP_SLEEP_AFTER", "2h"),
     ] {
         env.insert(k.into(), v.into());
@@ -554,6 +554,11 @@ async fn an_idle_stop_keeps_the_stack_standing_until_a_later_tick_deletes_it() {
     assert_eq!(executor.observe().await.unwrap().desired_count, 0, "the service went to zero");
     assert!(cfn.describe_stacks().stack_name(STACK).send().await.is_ok(), "the stack stands");
     assert_eq!(load_balancers(&env).len(), 1, "its load balancer too");
+    // STAGING_LOAD_BALANCER=pause-stack: the figures are read for the stack's own load
+    // balancer, found among its resources (a new id each time the stack is created).
+    let arn = observe(&env, &["load-balancers"])[0]["arn"].as_str().unwrap().to_string();
+    let found = executor.pause_stack().unwrap().unwrap().load_balancer().await.unwrap();
+    assert_eq!(found.as_deref(), arn.split_once(":loadbalancer/").map(|(_, name)| name));
 
     let prober = staging_core::shell::probe::Prober::new(&config.probes).unwrap();
     let tick = |at: &str| json!({"command": "health", "scheduled_time": at});
@@ -571,4 +576,5 @@ async fn an_idle_stop_keeps_the_stack_standing_until_a_later_tick_deletes_it() {
     assert_eq!(copy.service_count, Some(1), "the count to come back to");
     let state = executor.store().unwrap().load("staging").await.unwrap();
     assert_eq!(state.stack.shallow_until, None);
+    assert_eq!(executor.pause_stack().unwrap().unwrap().load_balancer().await.unwrap(), None, "gone with its stack");
 }

@@ -68,7 +68,14 @@ pub async fn run(config: &Config, args: Args, out: &mut impl Write) -> Result<()
     if args.compare {
         let recorded = recorded(config, staging_core::shell::now()).await?;
         let comparison = model.compare(&config.business_hours, from, to, config.hold_default, &recorded.figures);
-        let on_use = model.on_use(&config.business_hours, from, to, args.hours_per_day, &recorded.figures);
+        let on_use = model.on_use(
+            &config.business_hours,
+            from,
+            to,
+            args.hours_per_day,
+            &recorded.figures,
+            config.front_door.deep_sleep_after,
+        );
         let report = CompareReport {
             month,
             gbp_per_usd: model.gbp_per_usd,
@@ -264,6 +271,14 @@ fn print_comparison(config: &Config, r: &CompareReport<'_>, out: &mut impl Write
                     format!("£{:.2}", m.monthly_gbp),
                     if m.meets_target { "yes" } else { "no" },
                     ready(c.mode(m.mode)).trim_start_matches("in ")
+                )?;
+            }
+            if u.shallow_hours > 0.0 {
+                writeln!(
+                    out,
+                    "  on_use stack also bills its stack {:.1} h asleep: a shallow sleep of up to {} after each wake's idle stop.",
+                    u.shallow_hours,
+                    humantime::format_duration(config.front_door.deep_sleep_after)
                 )?;
             }
         }

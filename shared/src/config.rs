@@ -259,15 +259,25 @@ pub struct FrontDoor {
     /// zero (a shallow sleep: a wake in about a minute), before the stack is deleted too
     /// (`STAGING_DEEP_SLEEP_AFTER`, 2h). The scheduled teardown deletes it sooner.
     pub deep_sleep_after: Duration,
-    /// The load balancer in front of the app, as CloudWatch names it (`app/<name>/<id>`),
-    /// from `STAGING_LOAD_BALANCER` (that name, or the load balancer's ARN): whose requests
-    /// and connections count as use.
-    pub load_balancer: Option<String>,
+    /// The load balancer in front of the app (`STAGING_LOAD_BALANCER`): whose requests and
+    /// connections count as use.
+    pub load_balancer: Option<LoadBalancer>,
     /// The listener the staging address arrives at (`STAGING_LISTENER_ARN`) and the two
     /// target groups its default action forwards to: the app's
     /// (`STAGING_APP_TARGET_GROUP_ARN`) while awake, the front door's
     /// (`STAGING_FRONT_DOOR_TARGET_GROUP_ARN`) while asleep. Scale mode; all three or none.
     pub routing: Option<Routing>,
+}
+
+/// Whose requests and connections the idle stop counts as use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadBalancer {
+    /// One load balancer, as CloudWatch names it (`app/<name>/<id>`): given so, or as its
+    /// ARN.
+    Named(String),
+    /// `pause-stack` (stack mode): the pause stack's own, looked up when the figures are
+    /// read, since it gets a new id each time the stack is created.
+    OfPauseStack,
 }
 
 /// The listener and the two target groups the staging address is switched between.
@@ -337,12 +347,24 @@ fn front_door(vars: Vars<'_>) -> Result<FrontDoor> {
         .get("STAGING_LOAD_BALANCER")
         .map(|v| {
             let v = v.trim();
+            if v == "pause-stack" {
+                let stack_mode = vars.get("STAGING_TEARDOWN").is_some_and(|t| t.trim().eq_ignore_ascii_case("stack"));
+                return if stack_mode {
+                    Ok(LoadBalancer::OfPauseStack)
+                } else {
+                    Err(bad("STAGING_LOAD_BALANCER", v, "pause-stack needs STAGING_TEARDOWN=stack"))
+                };
+            }
             let name = v.split_once(":loadbalancer/").map(|(_, n)| n).unwrap_or(v);
             let parts: Vec<&str> = name.split('/').collect();
             if parts.len() == 3 && parts[0] == "app" && parts.iter().all(|p| !p.is_empty()) {
-                Ok(name.to_string())
+                Ok(LoadBalancer::Named(name.to_string()))
             } else {
-                Err(bad("STAGING_LOAD_BALANCER", v, "expected app/<name>/<id> or the load balancer's ARN"))
+                Err(bad(
+                    "STAGING_LOAD_BALANCER",
+                    v,
+                    "expected app/<name>/<id>, the load balancer's ARN, or pause-stack (stack mode)",
+                ))
             }
         })
         .transpose()?;
@@ -1186,11 +1208,28 @@ mod tests {
             ("STAGING_HEAL_AFTER", "three", r#"STAGING_HEAL_AFTER="three": expected a whole number"#),
             ("STAGING_HEALTH_REMINDER", "soon", r#"STAGING_HEALTH_REMINDER="soon": expected a duration"#),
             ("STAGING_AUTO_ROLLBACK", "yes", r#"STAGING_AUTO_ROLLBACK="yes": expected true or false"#),
+            ("STAGING_LOAD_BALANCER", "staging-alb", r#"STAGING_LOAD_BALANCER="staging-alb": expected app/<name>/<id>"#),
+            ("STAGING_LOAD_BALANCER", "pause-stack", r#"STAGING_LOAD_BALANCER="pause-stack": pause-stack needs STAGING_TEARDOWN=stack"#),
+            ("STAGING_DEEP_SLEEP_AFTER", "later", r#"STAGING_DEEP_SLEEP_AFTER="later": expected a duration"#),
         ];
         for (name, value, expected) in cases {
             let err = config(&[(name, value)]).unwrap_err().to_string();
             assert!(err.contains(expected), "{name}={value}: got `{err}`");
         }
+    }
+
+    #[test]
+    fn the_load_balancer_is_named_once_or_the_pause_stacks() {
+        let arn = "arn:aws:elasticloadbalancing:eu-west-2:123456789012:loadbalancer/app/staging/50dc6c495c0c9188";
+        let lb = |vars: &[(&str, &str)]| config(vars).unwrap().front_door.load_balancer;
+        assert_eq!(lb(&[]), None);
+        assert_eq!(
+            lb(&[("STAGING_LOAD_BALANCER", arn)]),
+            Some(LoadBalancer::Named("app/staging/50dc6c495c0c9188".into()))
+        );
+        let stack =
+            [("STAGING_TEARDOWN", "stack"), ("STAGING_PAUSE_STACK", "app"), ("STAGING_LOAD_BALANCER", "pause-stack")];
+        assert_eq!(lb(&stack), Some(LoadBalancer::OfPauseStack));
     }
 
     #[test]

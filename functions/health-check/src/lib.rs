@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use staging_core::config::LoadBalancer;
 use staging_core::decide::health;
 use staging_core::decide::idle::{self, Look, Usage};
 use staging_core::model::observed::Observed;
@@ -115,6 +116,22 @@ pub async fn handle(
     }))
 }
 
+/// The load balancer whose figures are read, as CloudWatch names it; why none, when the
+/// pause stack's cannot be found.
+async fn load_balancer_name(executor: &Executor<'_>, load_balancer: &LoadBalancer) -> Result<String, String> {
+    match load_balancer {
+        LoadBalancer::Named(name) => Ok(name.clone()),
+        LoadBalancer::OfPauseStack => match executor.pause_stack() {
+            Ok(Some(stack)) => match stack.load_balancer().await {
+                Ok(Some(name)) => Ok(name),
+                Ok(None) => Err("the pause stack has no load balancer".into()),
+                Err(e) => Err(format!("the pause stack's load balancer could not be read: {e}")),
+            },
+            Ok(None) | Err(_) => Err("no pause stack (STAGING_LOAD_BALANCER=pause-stack needs stack mode)".into()),
+        },
+    }
+}
+
 /// The idle stop, after the tick's own decision (`state`, as it committed it): the load
 /// balancer's figures when the core asks for them (a CloudWatch failure is "no data", never
 /// a failed tick), then the core's decision, committed and carried out like any other.
@@ -126,12 +143,15 @@ async fn idle_stop(
     clock: DateTime<Utc>,
 ) -> Result<Option<runner::Outcome>, ShellError> {
     let config = executor.config;
-    let usage = match (idle::look(state, clock, config), config.front_door.load_balancer.as_deref()) {
+    let usage = match (idle::look(state, clock, config), config.front_door.load_balancer.as_ref()) {
         (Look::Skip, _) => return Ok(None),
-        (Look::ReadAndDecide, Some(load_balancer)) => {
-            let (from, to) = idle::window(clock, config);
-            staging_core::shell::cloudwatch::usage(&executor.clients.cloudwatch, load_balancer, from, to).await
-        }
+        (Look::ReadAndDecide, Some(load_balancer)) => match load_balancer_name(executor, load_balancer).await {
+            Ok(name) => {
+                let (from, to) = idle::window(clock, config);
+                staging_core::shell::cloudwatch::usage(&executor.clients.cloudwatch, &name, from, to).await
+            }
+            Err(why) => Usage::NoData { why },
+        },
         (Look::ReadAndDecide | Look::Decide, _) => {
             Usage::NoData { why: "not read: staging is not meant to be up".into() }
         }

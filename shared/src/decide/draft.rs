@@ -239,14 +239,14 @@ impl<'a> Draft<'a> {
     /// (in stack mode, creates the pause stack again first when it is not standing).
     pub(crate) fn start(&mut self, why: &str) -> String {
         self.next.teardown_deferred_at = None;
+        // A start ends a shallow sleep, whatever the stack looks like now.
+        self.next.stack.shallow_until = None;
         self.next.up_until = Some(up_until(self.config, self.now));
         if let Some(stack) = self.observed.stack.clone() {
             if !stack.stands() {
                 return self.start_stack(why, &stack);
             }
-            // Standing: a shallow sleep is over, and a delete asked for earlier (and
-            // waiting on a busy stack) is off.
-            self.next.stack.shallow_until = None;
+            // Standing: a delete asked for earlier (and waiting on a busy stack) is off.
             if self.next.stack.in_progress.is_some_and(|p| p.operation == StackOperation::Delete) {
                 self.next.stack.in_progress = None;
             }
@@ -299,7 +299,7 @@ impl<'a> Draft<'a> {
             Some(stack) if stack.condition() == StackCondition::Ready && self.next.stack.in_progress.is_none() => {
                 let after = chrono::Duration::from_std(self.config.front_door.deep_sleep_after)
                     .unwrap_or(chrono::Duration::hours(2));
-                let until = self.now + after;
+                let until = self.now.checked_add_signed(after).unwrap_or(DateTime::<Utc>::MAX_UTC);
                 self.next.stack.shallow_until = Some(until);
                 let line = self.stop_service(why, Some(until));
                 format!("{line}; the stack stays until {} (a shallow sleep)", hhmm(until))
@@ -316,6 +316,13 @@ impl<'a> Draft<'a> {
         let stack = self.observed.stack.clone()?;
         if self.next.wants_running() || self.now < until {
             return None;
+        }
+        if stack.condition() != StackCondition::Ready || self.next.stack.in_progress.is_some() {
+            // The stack is not as the shallow sleep left it (deleted by hand, busy, failed):
+            // the sleep is over, and what becomes of the stack is the reconciler's (a failed
+            // one waits for a person, as always).
+            self.next.stack.shallow_until = None;
+            return Some(format!("shallow sleep over: the stack is {}", stack.status_text()));
         }
         let line = self.stop_stack("deep sleep", &stack);
         Some(format!("deep sleep: asleep since before {}, {line}", hhmm(until)))

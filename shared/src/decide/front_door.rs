@@ -253,7 +253,7 @@ pub fn view(
         (Sleep::Waking, None) => Some(expected),
         (Sleep::Ready, _) => None,
     };
-    let steps = wake.filter(|_| sleep != Sleep::Asleep).map(|w| steps(w, observed, config)).unwrap_or_default();
+    let steps = wake.filter(|_| sleep != Sleep::Asleep).map(|w| steps(w, config)).unwrap_or_default();
     View {
         environment: state.environment.clone(),
         state: sleep,
@@ -276,9 +276,10 @@ pub fn view(
 
 /// A wake's steps: the stack (stack mode), the tasks, the load balancer (with routing),
 /// the app's probe.
-fn steps(wake: &Wake, observed: &Observed, config: &Config) -> Vec<Step> {
+fn steps(wake: &Wake, config: &Config) -> Vec<Step> {
     let mut steps = vec![Step { name: "wake asked", at: Some(wake.requested_at) }];
-    if observed.stack.is_some() || wake.stack_at.is_some() {
+    // From a shallow sleep the stack stands already: nothing to wait for there.
+    if wake.from_deep_sleep {
         steps.push(Step { name: "stack created", at: wake.stack_at });
     }
     steps.push(Step { name: "tasks running", at: wake.tasks_at });

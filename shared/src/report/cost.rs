@@ -488,6 +488,10 @@ pub struct OnUse {
     /// [`Mode::Scale`] then [`Mode::Stack`] for those hours; empty without them.
     pub modes: Vec<UseCost>,
     pub target_gbp: f64,
+    /// Stack mode: the hours the pause stack stands asleep after idle stops (a shallow
+    /// sleep of `STAGING_DEEP_SLEEP_AFTER` after each wake, at most: a wake whose hold runs
+    /// out is deleted at once), billed by what stops with the stack.
+    pub shallow_hours: f64,
 }
 
 impl CostModel {
@@ -499,6 +503,9 @@ impl CostModel {
     /// modes). Each mode bills as [`CostModel::compare`] does for those up-hours (`scale`:
     /// what stops with the pause stack bills every hour), and meets the target when its
     /// pounds are at most `target_gbp` (the budget's, when the model was given it).
+    /// `stack` also bills what stops with the pause stack for `deep_sleep_after` after each
+    /// wake (the shallow sleep an idle stop leaves; one wake per working day with
+    /// `hours_per_day`, the record's wakes scaled like its hours otherwise).
     pub fn on_use(
         &self,
         hours: &BusinessHours,
@@ -506,6 +513,7 @@ impl CostModel {
         to: DateTime<Utc>,
         hours_per_day: Option<HoursPerDay>,
         recorded: &Recorded,
+        deep_sleep_after: std::time::Duration,
     ) -> OnUse {
         let period_hours = ((to - from).num_seconds().max(0)) as f64 / 3600.0;
         let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
@@ -538,6 +546,15 @@ impl CostModel {
             }
             _ => (UseSource::Nothing, "no use recorded: give --hours-per-day H to cost it".to_string(), None),
         };
+        let wakes = match (&source, hours_per_day) {
+            (UseSource::HoursPerDay { working_days, .. }, _) => f64::from(*working_days),
+            (UseSource::Record { wakes, days, .. }, None) if *days > 0 => {
+                f64::from(*wakes) * period_hours / (*days as f64 * 24.0)
+            }
+            _ => 0.0,
+        };
+        let shallow_hours = up_hours
+            .map_or(0.0, |up| (wakes * deep_sleep_after.as_secs_f64() / 3600.0).min((period_hours - up).max(0.0)));
         let modes = up_hours
             .map(|up| {
                 [Mode::Scale, Mode::Stack]
@@ -546,7 +563,13 @@ impl CostModel {
                         let monthly_usd: f64 = self
                             .components
                             .iter()
-                            .map(|c| c.hourly_usd * mode.billed_hours(c.billing, period_hours, up))
+                            .map(|c| {
+                                let billed = match (mode, c.billing) {
+                                    (Mode::Stack, Billing::StopsWithStack) => up + shallow_hours,
+                                    _ => mode.billed_hours(c.billing, period_hours, up),
+                                };
+                                c.hourly_usd * billed
+                            })
                             .sum();
                         let monthly_gbp = monthly_usd * self.gbp_per_usd;
                         UseCost { mode, monthly_usd, monthly_gbp, meets_target: monthly_gbp <= self.target_gbp }
@@ -554,7 +577,7 @@ impl CostModel {
                     .collect()
             })
             .unwrap_or_default();
-        OnUse { source, basis, up_hours, modes, target_gbp: self.target_gbp }
+        OnUse { source, basis, up_hours, modes, target_gbp: self.target_gbp, shallow_hours }
     }
 }
 

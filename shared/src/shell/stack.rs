@@ -91,6 +91,24 @@ impl PauseStack<'_> {
         })
     }
 
+    /// The stack's Application Load Balancer as CloudWatch names it (`app/<name>/<id>`,
+    /// the tail of its ARN, which is its physical id): a new one each time the stack is
+    /// created. `None` when the stack has none (or is gone).
+    pub async fn load_balancer(&self) -> Result<Option<String>, ShellError> {
+        let out = self.client.describe_stack_resources().stack_name(self.name).send().await;
+        let out = match out.map_err(|e| ShellError::aws("cloudformation:DescribeStackResources", e)) {
+            Ok(out) => out,
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(out
+            .stack_resources()
+            .iter()
+            .filter(|r| r.resource_type() == Some("AWS::ElasticLoadBalancingV2::LoadBalancer"))
+            .filter_map(|r| r.physical_resource_id())
+            .find_map(|arn| arn.split_once(":loadbalancer/").map(|(_, name)| name.to_string())))
+    }
+
     /// The saved copy, if a pause has saved one.
     pub async fn saved(&self) -> Result<Option<StackCopy>, ShellError> {
         let id = self.copy_id();

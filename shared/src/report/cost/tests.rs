@@ -482,7 +482,7 @@ fn a_month_up_only_while_used_table() {
             Recorded::NONE, None, "no use recorded: give --hours-per-day H to cost it", UseSource::Nothing, [false, false]),
     ];
     for (name, model, hours, (a, b), flag, recorded, up, basis, source, meets) in cases {
-        let u = model.on_use(hours, a, b, flag, &recorded);
+        let u = model.on_use(hours, a, b, flag, &recorded, std::time::Duration::ZERO);
         assert_eq!(u.source, source, "{name}");
         assert!(u.basis.starts_with(basis) || u.basis.contains(basis), "{name}: {}", u.basis);
         assert_eq!(
@@ -512,13 +512,25 @@ fn a_month_up_only_while_used_table() {
         }
     }
     // What `stagingctl cost --compare --hours-per-day 1.5` prints for November, in pence.
-    let u = list.on_use(&BusinessHours::default(), from, to, per_day("1.5"), &Recorded::NONE);
+    let u =
+        list.on_use(&BusinessHours::default(), from, to, per_day("1.5"), &Recorded::NONE, std::time::Duration::ZERO);
     let pence: Vec<(Mode, i64, i64)> =
         u.modes.iter().map(|m| (m.mode, cents(m.monthly_usd), cents(m.monthly_gbp))).collect();
     assert_eq!(pence, [(Mode::Scale, 6100, 4819), (Mode::Stack, 351, 277)]);
+    // With an idle stop's shallow sleep of 2 h after each of the 21 working days' wake, what
+    // stops with the stack bills 42 h more in stack mode; scale mode is unchanged.
+    let deep = std::time::Duration::from_secs(2 * 3600);
+    let shallow = list.on_use(&BusinessHours::default(), from, to, per_day("1.5"), &Recorded::NONE, deep);
+    assert!(close(shallow.shallow_hours, 42.0), "{}", shallow.shallow_hours);
+    let with_stack: f64 =
+        list.components.iter().filter(|c| c.billing == Billing::StopsWithStack).map(|c| c.hourly_usd).sum();
+    assert!(close(shallow.modes[0].monthly_usd, u.modes[0].monthly_usd), "scale mode bills the stack anyway");
+    assert!(close(shallow.modes[1].monthly_usd, u.modes[1].monthly_usd + with_stack * 42.0));
     // The scale mode under the budget's £47.40 target: still over it.
     assert!(
-        !budget_60_usd.on_use(&BusinessHours::default(), from, to, per_day("1.5"), &Recorded::NONE).modes[0]
+        !budget_60_usd
+            .on_use(&BusinessHours::default(), from, to, per_day("1.5"), &Recorded::NONE, std::time::Duration::ZERO)
+            .modes[0]
             .meets_target
     );
 }
