@@ -366,7 +366,8 @@ pub struct MonthInput<'a> {
 /// the seconds between (to the microsecond); the median and the p90 by nearest rank, as
 /// for deployments; `None` without one. `ended_early`: those with `ended_at` before
 /// `held_until`; `hours_saved` sums, for each, `held_until − max(ended_at,
-/// requested_at)`: the hold an idle stop (or a `down`, a budget lock) did not use.
+/// requested_at)`: the hold an idle stop did not use (only the idle stop sets `ended_at`;
+/// a `down` or a budget lock ending a wake's hold is not counted as saved).
 ///
 /// **Lifecycle.** `transitions`: [`Event::Phase`] in the month; `automated`: those whose
 /// entry is not from [`Source::Operator`]; `percent` is `None` without transitions.
