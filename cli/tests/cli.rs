@@ -258,7 +258,7 @@ fn cost_compare_json_lists_every_mode_with_its_month_and_time_to_ready() {
     );
     assert_eq!(
         v["on_use"],
-        json!({"source": {"from": "nothing"}, "basis": "no use recorded: give --hours-per-day H to cost it", "up_hours": null, "modes": [], "target_gbp": 5.0})
+        json!({"source": {"from": "nothing"}, "basis": "no use recorded: give --hours-per-day H to cost it", "up_hours": null, "modes": [], "target_gbp": 5.0, "shallow_hours": 0.0})
     );
 
     // The seed's rates: nothing meets £5; configured to pause the stack on demand only.
@@ -297,11 +297,28 @@ fn cost_compare_hours_per_day_costs_staging_up_only_while_used() {
     let row = |mode: &str| {
         run.stdout.lines().find(|l| l.trim_start().starts_with(mode)).unwrap().split_whitespace().collect::<Vec<_>>()
     };
-    // 1.5 h on each of November's 21 working days: 31.5 h.
+    // 1.5 h on each of November's 21 working days: 31.5 h. In stack mode each day's wake
+    // ends with an idle stop that keeps the stack 2 h more (STAGING_DEEP_SLEEP_AFTER): what
+    // stops with the stack bills 31.5 + 42 h, which takes the month over £5.
     assert_eq!(row("on_use scale"), ["on_use", "scale", "31.5", "$61.00", "£48.19", "no", "~60", "s", "(assumed)"]);
-    assert_eq!(row("on_use stack"), ["on_use", "stack", "31.5", "$3.51", "£2.77", "yes", "~10", "min", "(assumed)"]);
+    assert_eq!(row("on_use stack"), ["on_use", "stack", "31.5", "$7.02", "£5.55", "no", "~10", "min", "(assumed)"]);
     let line = "  up only while used (--hours-per-day 1.5: 1.5 h on each of 21 working days), 31.5 h in the month:";
     assert!(run.stdout.lines().any(|l| l == line), "missing {line:?} in\n{}", run.stdout);
+    let shallow =
+        "  on_use stack also bills its stack 42.0 h asleep: a shallow sleep of up to 2h after each wake's idle stop.";
+    assert!(run.stdout.lines().any(|l| l == shallow), "missing {shallow:?} in\n{}", run.stdout);
+    // A 30-minute shallow sleep: 10.5 h more, and the month meets £5 again. Without idle
+    // stops' shallow sleeps (the figure before them): $3.51.
+    let short = stagingctl(
+        &["cost", "--compare", "--month", "2026-11", "--hours-per-day", "1.5"],
+        &[("STAGING_DEEP_SLEEP_AFTER", "30m")],
+        "",
+    );
+    let short_row = short.stdout.lines().find(|l| l.trim_start().starts_with("on_use stack ")).unwrap();
+    assert_eq!(
+        short_row.split_whitespace().collect::<Vec<_>>(),
+        ["on_use", "stack", "31.5", "$4.39", "£3.47", "yes", "~10", "min", "(assumed)"]
+    );
 
     let v =
         stagingctl(&["cost", "--compare", "--json", "--month", "2026-11", "--hours-per-day", "1.5"], &[], "").json();
@@ -320,7 +337,8 @@ fn cost_compare_hours_per_day_costs_staging_up_only_while_used() {
             )
         })
         .collect();
-    assert_eq!(modes, [("scale", 4819, false), ("stack", 277, true)]);
+    assert_eq!(modes, [("scale", 4819, false), ("stack", 555, false)]);
+    assert_eq!(u["shallow_hours"].as_f64(), Some(42.0));
     // The other modes are as without the flag.
     assert_eq!(v["modes"][3]["up_hours"], 42.0, "{v}");
 }
