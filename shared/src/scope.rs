@@ -73,8 +73,34 @@ pub struct Filters {
     /// Built only if the DFA ever refuses a search, which our configuration rules out;
     /// kept so that a surprise degrades to slower matching rather than a wrong answer.
     fallback: OnceLock<GlobSet>,
+    /// The lazy DFA's transitions computed so far, kept between classifications: a warm
+    /// function's next push walks transitions already computed instead of determinizing
+    /// them again (most of a classification's time with a fresh cache).
+    cache: CachePool,
     /// For glob `i`: the filter it belongs to and whether it subtracts.
     owners: Vec<GlobOwner>,
+}
+
+/// One lazy-DFA cache, lent to one classification at a time (another running at the same
+/// moment makes its own). A clone of the filters starts with none.
+#[derive(Debug, Default)]
+struct CachePool(std::sync::Mutex<Option<regex_automata::hybrid::dfa::Cache>>);
+
+impl Clone for CachePool {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl CachePool {
+    fn take(&self, dfa: &DFA) -> regex_automata::hybrid::dfa::Cache {
+        let held = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        held.unwrap_or_else(|| dfa.create_cache())
+    }
+
+    fn give_back(&self, cache: regex_automata::hybrid::dfa::Cache) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(cache);
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -153,7 +179,7 @@ impl Filters {
             .syntax(syntax::Config::new().unicode(false).utf8(false).dot_matches_new_line(true))
             .build_many(&globs.iter().map(Glob::regex).collect::<Vec<_>>())
             .map_err(|e| Error::FiltersYaml { reason: format!("the globs do not compile together: {e}") })?;
-        Ok(Self { filters, dfa, globs, fallback: OnceLock::new(), owners })
+        Ok(Self { filters, dfa, globs, fallback: OnceLock::new(), owners, cache: CachePool::default() })
     }
 
     /// Puts the indices of the globs that match `path` in `hits`. Every glob is anchored at
@@ -233,7 +259,7 @@ impl Filters {
         // Per filter, for the current path: 0 = untouched, 1 = included, 2 = excluded.
         let mut verdict = vec![0u8; self.filters.len()];
         let mut hits = Vec::new();
-        let mut cache = self.dfa.create_cache();
+        let mut cache = self.cache.take(&self.dfa);
         for path in paths {
             self.matching_globs(&mut cache, path, &mut hits);
             for &hit in &hits {
@@ -253,6 +279,7 @@ impl Filters {
                 verdict[filter] = 0;
             }
         }
+        self.cache.give_back(cache);
         let entries = self
             .filters
             .iter()
