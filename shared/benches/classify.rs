@@ -39,7 +39,7 @@ fn benches(c: &mut Criterion) {
     // The first push a container classifies: the same filters, but none of the lazy DFA's
     // transitions computed yet (the two above reuse those of the runs before them).
     c.bench_function("classify 3,000 paths, first push after compiling the filters", |b| {
-        b.iter_batched(
+        b.iter_batched_ref(
             Filters::builtin,
             |fresh| black_box(fresh.classify(black_box(&paths).iter().map(String::as_str))).matched().count(),
             criterion::BatchSize::SmallInput,

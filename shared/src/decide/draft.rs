@@ -298,7 +298,7 @@ impl<'a> Draft<'a> {
         match self.observed.stack.clone() {
             Some(stack) if stack.condition() == StackCondition::Ready && self.next.stack.in_progress.is_none() => {
                 let after = chrono::Duration::from_std(self.config.front_door.deep_sleep_after)
-                    .unwrap_or(chrono::Duration::hours(2));
+                    .unwrap_or(chrono::Duration::MAX);
                 let until = self.now.checked_add_signed(after).unwrap_or(DateTime::<Utc>::MAX_UTC);
                 self.next.stack.shallow_until = Some(until);
                 let line = self.stop_service(why, Some(until));

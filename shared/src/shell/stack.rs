@@ -93,7 +93,10 @@ impl PauseStack<'_> {
 
     /// The stack's Application Load Balancer as CloudWatch names it (`app/<name>/<id>`,
     /// the tail of its ARN, which is its physical id): a new one each time the stack is
-    /// created. `None` when the stack has none (or is gone).
+    /// created. `None` when the stack has none (or is gone); an error when it has several
+    /// (which one is staging's address cannot be told). Network load balancers are not
+    /// counted. `DescribeStackResources` lists the stack's first 100 resources, and none in
+    /// nested stacks.
     pub async fn load_balancer(&self) -> Result<Option<String>, ShellError> {
         let out = self.client.describe_stack_resources().stack_name(self.name).send().await;
         let out = match out.map_err(|e| ShellError::aws("cloudformation:DescribeStackResources", e)) {
@@ -101,12 +104,24 @@ impl PauseStack<'_> {
             Err(e) if is_missing(&e) => return Ok(None),
             Err(e) => return Err(e),
         };
-        Ok(out
+        let found: Vec<String> = out
             .stack_resources()
             .iter()
             .filter(|r| r.resource_type() == Some("AWS::ElasticLoadBalancingV2::LoadBalancer"))
             .filter_map(|r| r.physical_resource_id())
-            .find_map(|arn| arn.split_once(":loadbalancer/").map(|(_, name)| name.to_string())))
+            .filter_map(|arn| arn.split_once(":loadbalancer/").map(|(_, name)| name.to_string()))
+            .filter(|name| name.starts_with("app/"))
+            .collect();
+        match found.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.clone())),
+            several => Err(ShellError::Unsupported(format!(
+                "STAGING_LOAD_BALANCER=pause-stack: the pause stack has {} application load balancers ({}); \
+                 which one is staging's address cannot be told",
+                several.len(),
+                several.join(", ")
+            ))),
+        }
     }
 
     /// The saved copy, if a pause has saved one.

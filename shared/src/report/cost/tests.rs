@@ -526,6 +526,9 @@ fn a_month_up_only_while_used_table() {
         list.components.iter().filter(|c| c.billing == Billing::StopsWithStack).map(|c| c.hourly_usd).sum();
     assert!(close(shallow.modes[0].monthly_usd, u.modes[0].monthly_usd), "scale mode bills the stack anyway");
     assert!(close(shallow.modes[1].monthly_usd, u.modes[1].monthly_usd + with_stack * 42.0));
+    // No use: no wake, so no shallow sleep after one.
+    let none = list.on_use(&BusinessHours::default(), from, to, per_day("0"), &Recorded::NONE, deep);
+    assert_eq!(none.shallow_hours, 0.0);
     // The scale mode under the budget's £47.40 target: still over it.
     assert!(
         !budget_60_usd
