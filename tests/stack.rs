@@ -82,6 +82,26 @@ fn load_balancers(env: &BTreeMap<String, String>) -> Vec<String> {
         .collect()
 }
 
+/// The app stack of `events/app-stack.yaml` as a user has it: created with its service
+/// role, the API name's alias in a new hosted zone.
+async fn create_app_stack(env: &BTreeMap<String, String>, cfn: &aws_sdk_cloudformation::Client) {
+    let zone = observe(env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
+    let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
+    let param = |k: &str, v: &str| {
+        aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build()
+    };
+    cfn.create_stack()
+        .stack_name(STACK)
+        .template_body(&template)
+        .parameters(param("HostedZoneId", &zone))
+        .parameters(param("ApiName", API_NAME))
+        .parameters(param("RouteTables", "false"))
+        .role_arn(ROLE)
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn teardown_pauses_the_stack_and_a_push_waits_for_it_to_come_back() {
     let _serial = serial();
@@ -431,21 +451,7 @@ async fn the_webhook_hands_a_stack_create_to_the_lifecycle_function() {
     env.insert("GITHUB_API_URL".into(), github.uri());
     let (clients, config) = (clients(&env).await, config(&env));
     let cfn = &clients.cloudformation;
-    let zone = observe(&env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
-    let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
-    let param = |k: &str, v: &str| {
-        aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build()
-    };
-    cfn.create_stack()
-        .stack_name(STACK)
-        .template_body(&template)
-        .parameters(param("HostedZoneId", &zone))
-        .parameters(param("ApiName", API_NAME))
-        .parameters(param("RouteTables", "false"))
-        .role_arn(ROLE)
-        .send()
-        .await
-        .unwrap();
+    create_app_stack(&env, cfn).await;
     let executor = Executor::new(&clients, &config);
     let teardown = json!({"command": "teardown", "scheduled_time": "2026-11-27T18:00:00Z"});
     let out = lifecycle::handle(&executor, teardown, utc("2026-11-27T18:00:00.417Z")).await.unwrap();
@@ -505,21 +511,7 @@ async fn an_idle_stop_keeps_the_stack_standing_until_a_later_tick_deletes_it() {
     let clients = clients(&env).await;
     let config = config(&env);
     let cfn = &clients.cloudformation;
-    let zone = observe(&env, &["create-zone", "staging.example.com"]).as_str().unwrap().to_string();
-    let template = std::fs::read_to_string(repo_root().join("events/app-stack.yaml")).unwrap();
-    let param = |k: &str, v: &str| {
-        aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build()
-    };
-    cfn.create_stack()
-        .stack_name(STACK)
-        .template_body(&template)
-        .parameters(param("HostedZoneId", &zone))
-        .parameters(param("ApiName", API_NAME))
-        .parameters(param("RouteTables", "false"))
-        .role_arn(ROLE)
-        .send()
-        .await
-        .unwrap();
+    create_app_stack(&env, cfn).await;
     // Asleep in a shallow way already: the stack stands, its service at zero.
     clients.ecs.update_service().cluster("staging-app").service("api").desired_count(0).send().await.unwrap();
     let executor = Executor::new(&clients, &config);
