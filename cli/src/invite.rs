@@ -45,11 +45,10 @@ async fn secret(config: &Config) -> Result<Secret, CliError> {
     let sdk = staging_core::shell::sdk_config().await;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
     let text = staging_core::shell::github::read_secret(&client, arn).await?;
-    // While rotating the secret holds `new,old`: links are signed with the new one.
-    text.split(',')
-        .map(str::trim)
-        .find(|s| !s.is_empty())
-        .map(Secret::new)
+    // Read as the front door reads it (`new,old` while rotating): links are signed with the new one.
+    staging_core::decide::webhook::parse_webhook_secrets(&text)
+        .into_iter()
+        .next()
         .ok_or_else(|| CliError::Failed(format!("the invite secret {arn} is empty")))
 }
 

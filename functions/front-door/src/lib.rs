@@ -23,7 +23,7 @@ use staging_core::audit::{Origin, Source};
 use staging_core::config::Secret;
 use staging_core::decide::front_door::{self, INVITE_PATH, Sleep, Visitor, WAKE_PATH, WakeRefusal};
 use staging_core::decide::invite::{COOKIE, Invite};
-use staging_core::model::observed::Observed;
+use staging_core::model::observed::{Observed, Route};
 use staging_core::model::state::EnvironmentState;
 use staging_core::report::front_door as page;
 use staging_core::shell::executor::Executor;
@@ -229,10 +229,10 @@ async fn answer(
             Ok(front_door::progress(s, &o, probe, now).unwrap_or_else(|| unchanged(s)))
         }))
         .await?;
-        let rerouted = observed.route != Some(staging_core::model::observed::Route::App);
+        let rerouted = observed.route != Some(Route::App);
         state = outcome.state;
         observed = executor.observe().await.unwrap_or(observed);
-        if !(rerouted && observed.route == Some(staging_core::model::observed::Route::App)) {
+        if !(rerouted && observed.route == Some(Route::App)) {
             break;
         }
     }
@@ -247,7 +247,7 @@ fn unchanged(state: &EnvironmentState) -> staging_core::Decision {
 /// `None` without probes (the load balancer's health is the last step then).
 async fn probe(app: &FrontDoor, config: &Config, state: &EnvironmentState, observed: &Observed) -> Option<bool> {
     let prober = app.prober(config)?;
-    let routed = observed.route.is_none_or(|r| r == staging_core::model::observed::Route::App);
+    let routed = observed.route.is_none_or(|r| r == Route::App);
     let tasks = state.wakes.last().is_some_and(|w| w.tasks_at.is_some()) || observed.running_count > 0;
     if !(routed && tasks) {
         return Some(false);

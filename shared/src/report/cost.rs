@@ -547,10 +547,10 @@ impl CostModel {
             _ => (UseSource::Nothing, "no use recorded: give --hours-per-day H to cost it".to_string(), None),
         };
         // No use, no wake to sleep after.
-        let wakes = match (&source, hours_per_day) {
+        let wakes = match &source {
             _ if up_hours.is_none_or(|up| up <= 0.0) => 0.0,
-            (UseSource::HoursPerDay { working_days, .. }, _) => f64::from(*working_days),
-            (UseSource::Record { wakes, days, .. }, None) if *days > 0 => {
+            UseSource::HoursPerDay { working_days, .. } => f64::from(*working_days),
+            UseSource::Record { wakes, days, .. } if *days > 0 => {
                 f64::from(*wakes) * period_hours / (*days as f64 * 24.0)
             }
             _ => 0.0,
